@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+WB := samples/workbooks
+EX := samples/exports
+
+.PHONY: demo test lint format bench samples clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/charges validate --workbooks $(WB)
+	rm -rf out
+	$(BIN)/charges import --workbooks $(WB) --location London --application "Reception PBX" \
+		--batch-date 2026-10-31 --out out/london-pbx $(EX)/london-pbx.csv
+	$(BIN)/charges import --workbooks $(WB) --location London --application "Print Server" \
+		--batch-date 2026-10-31 --out out/london-print $(EX)/london-print.csv
+	$(BIN)/charges import --workbooks $(WB) --location Manchester --application "Meeting Rooms" \
+		--batch-date 2026-10-31 --out out/manchester-rooms $(EX)/manchester-rooms.csv
+	@echo "Batches are in out/: open out/*/batch.xlsx"
+
+test: $(STAMP)
+	$(BIN)/ruff check processor schemas tests bench samples
+	$(BIN)/ruff format --check processor schemas tests bench samples
+	$(BIN)/pytest -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix processor schemas tests bench samples
+	$(BIN)/ruff format processor schemas tests bench samples
+
+samples: $(STAMP)
+	$(BIN)/python samples/generate.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_workbooks.py
+	$(BIN)/python bench/bench_import.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,0 +1,167 @@
+"""The `charges` command: a thin layer over the Python API.
+
+Exit codes: 0 done; 1 workbook or input errors (nothing written); 2 usage
+errors; 3 with --fail-on-unmatched when rows were unmatched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import sys
+from pathlib import Path
+
+from processor import findings as fnd
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_UNMATCHED = 0, 1, 2, 3
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a date like 2026-01-31') from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="charges", description="Bill device usage from device exports and Excel workbooks."
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("init", help="write empty template workbooks into a folder")
+    s.add_argument("folder", type=Path)
+
+    s = sub.add_parser("validate", help="check the workbooks and list every problem")
+    s.add_argument("--workbooks", type=Path, default=Path("workbooks"), metavar="DIR")
+    s.add_argument("--format", choices=["text", "json"], default="text")
+
+    s = sub.add_parser("import", help="import device exports into a batch folder")
+    s.add_argument("--workbooks", type=Path, required=True, metavar="DIR")
+    s.add_argument("--location", required=True)
+    s.add_argument("--application", required=True)
+    s.add_argument("--batch-date", type=_date, metavar="YYYY-MM-DD")
+    s.add_argument("--out", type=Path, required=True, metavar="BATCH_DIR")
+    s.add_argument("--fail-on-unmatched", action="store_true",
+                   help="exit 3 when any row is unmatched")
+    s.add_argument("files", type=Path, nargs="+", metavar="FILE")
+
+    sub.add_parser("formats", help="list the built-in device formats and their fields")
+    return p
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    # a terminated run unwinds like an interrupted one, so partial output is removed
+    signal.signal(signal.SIGTERM, _terminated)
+    from processor.api import UsageError, WorkbookError
+    from processor.exports import ExportError
+
+    try:
+        return {"init": cmd_init, "validate": cmd_validate, "import": cmd_import,
+                "formats": cmd_formats}[args.command](args)
+    except UsageError as exc:
+        print(f"charges: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except WorkbookError as exc:
+        print_findings(exc.findings)
+        print("charges: nothing was imported; fix the errors above and run again", file=sys.stderr)
+        return EXIT_ERRORS
+    except ExportError as exc:
+        print(f"charges: {exc}; nothing was written", file=sys.stderr)
+        return EXIT_ERRORS
+    except FileExistsError as exc:
+        print(f"charges: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("charges: stopped; nothing was written", file=sys.stderr)
+        return 130
+
+
+def cmd_init(args) -> int:
+    from processor.templates import write_templates
+
+    for path in write_templates(args.folder):
+        print(f"wrote {path}")
+    print(f"Fill them in, then run: charges validate --workbooks {args.folder}")
+    return EXIT_OK
+
+
+def print_findings(found, stream=sys.stderr) -> None:
+    errs, warns = fnd.errors(found), fnd.warnings(found)
+    for title, part in (("Errors", errs), ("Warnings", warns)):
+        if len(part):
+            print(f"{title} ({len(part)}):", file=stream)
+            for _, row in part.iterrows():
+                print(f"  {fnd.render(row)}", file=stream)
+    print(f"{len(errs)} error{'s' if len(errs) != 1 else ''}, "
+          f"{len(warns)} warning{'s' if len(warns) != 1 else ''}", file=stream)
+
+
+def cmd_validate(args) -> int:
+    from processor.api import validate_folder
+
+    _, found = validate_folder(args.workbooks)
+    n_err = len(fnd.errors(found))
+    if args.format == "json":
+        doc = {
+            "errors": n_err,
+            "warnings": len(fnd.warnings(found)),
+            "findings": [{**row, "text": fnd.render(row)} for row in found.to_dict("records")],
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print_findings(found, sys.stdout)
+    return EXIT_ERRORS if n_err else EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from processor.importer import run_import
+
+    show = sys.stderr.isatty()
+
+    def progress(name: str, rows: int) -> None:
+        if show:
+            print(f"\r  {name}: {rows:,} rows", end="", file=sys.stderr, flush=True)
+
+    result = run_import(args.workbooks, args.location, args.application, args.files, args.out,
+                        args.batch_date, progress)
+    if show:
+        print(file=sys.stderr)
+    if len(result.warnings):
+        print_findings(result.warnings)
+    m = result.manifest
+    r, c, b = m["rows"], m["cost"], m["billed"]
+    print(f"{m['application']} at {m['location']} ({m['format']}), batch {m['batch_date']}")
+    print(f"  rows read {r['read']:,}: billed {r['matched']:,}, unmatched {r['unmatched']:,}, "
+          f"skipped {r['skipped']:,}")
+    print(f"  device cost {c['read']}: billed {c['matched']}, unmatched {c['unmatched']}, "
+          f"skipped {c['skipped']}")
+    print(f"  billed {m['currency']} net {b['net']}, tax {b['tax']}, gross {b['gross']}")
+    for code, v in m["reasons"].items():
+        print(f"    {code}: {v['rows']:,} rows")
+    print(f"  wrote {result.batch_dir}")
+    if args.fail_on_unmatched and r["unmatched"]:
+        return EXIT_UNMATCHED
+    return EXIT_OK
+
+
+def cmd_formats(args) -> int:
+    from processor.formats import registry
+
+    for fmt in registry.all_formats():
+        print(f"{fmt.name}: {fmt.description}")
+        print(f"  fields: {', '.join(fmt.fields)}")
+        print(f"  Match On default: {', '.join(map(str, fmt.match_on))}"
+              + (f"; Item: {fmt.item}" if fmt.item else ""))
+    return EXIT_OK

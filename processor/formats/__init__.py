@@ -1,0 +1,1 @@
+"""Device export formats: one small module each, registered by name."""

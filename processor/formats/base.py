@@ -1,0 +1,74 @@
+"""What a device format is: a layout of fields and how they become canonical charges.
+
+A format names its fields (by position, or by header text when the file has a
+header), says which field holds the date, the duration, the cost and so on, and
+may add a ``classify`` step that skips rows on purpose (unanswered calls,
+duplicate legs). ``processor.exports`` does the reading; a format only describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# A classifier gets the parsed fields of a chunk and returns, per row, a skip
+# reason code (or None to keep the row) and the words for it.
+Classifier = Callable[[pd.DataFrame], pd.Series]
+Cleaner = Callable[[pd.Series], pd.Series]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A device export layout.
+
+    Attributes:
+        name: registry name, used on the Applications sheet.
+        description: one line for `charges formats`.
+        fields: field names by position (files without a header), or the
+            expected header names (files with one).
+        match_on: the fields that carry the code, in order of preference.
+        date: the field with the date (or date and time); time: a separate time field.
+        date_formats: strftime formats tried in order; ISO is always tried last.
+        has_header / header_rows / footer_rows: lines around the data.
+        min_fields: a row with fewer fields is unparseable.
+        quantity, cost, duration, destination, description, item: fields or None.
+        quantity_factor: a second field multiplied into quantity (Pages × Copies).
+        ignore_zero: skip rows whose quantity and cost are both zero.
+        classify: format-specific skip rules.
+        clean_code: format-specific clean-up of code values before matching.
+        item_map: maps raw item values to item names (e.g. GRAYSCALE → mono).
+    """
+
+    name: str
+    description: str
+    fields: tuple[str, ...]
+    match_on: tuple[str, ...]
+    date: str | int
+    time: str | int | None = None
+    date_formats: tuple[str, ...] = ()
+    delimiter: str = ","
+    encoding: str | None = None  # None: UTF-8, lines that are not fall back to cp1252
+    has_header: bool = False
+    header_rows: int = 0
+    footer_rows: int = 0
+    min_fields: int | None = None
+    quantity: str | int | None = None
+    quantity_factor: str | int | None = None
+    cost: str | int | None = None
+    duration: str | int | None = None
+    destination: str | int | None = None
+    description_field: str | int | None = None
+    item: str | int | None = None
+    ignore_zero: bool = False
+    classify: Classifier | None = None
+    clean_code: Cleaner | None = None
+    item_map: dict[str, str] = field(default_factory=dict)
+    title_line: str | None = None  # a line before the header that some exports write
+    optional: tuple[str, ...] = ()  # header fields that may be absent (read as blank)
+
+    @property
+    def offered(self) -> tuple[str, ...]:
+        """Fields a user can name in Match On or that can carry the Item."""
+        return self.fields

@@ -1,0 +1,225 @@
+"""`charges import`: the recipe from exports to a batch folder.
+
+load workbooks → resolve location and application → for each file, for each
+chunk: read → match → price → append to outputs → batch sheet, summary,
+manifest → rename the folder into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from processor import __version__, outputs
+from processor.api import UsageError, WorkbookError, load_reference
+from processor.exports import read_export
+from processor.matching import context, match
+from processor.pricing import price
+from processor.reasons import REASONS
+from processor.validate import key
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote and counted."""
+
+    batch_dir: Path
+    manifest: dict
+    warnings: pd.DataFrame
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_usage(ref, location: str, application: str, files: list[Path], out: Path) -> None:
+    if key(location) not in ref.locations:
+        known = ", ".join(v[0] for v in ref.locations.values())
+        raise UsageError(f'location "{location}" is not on the Locations sheet; choose one of: {known}')
+    if key(application) not in ref.applications:
+        known = ", ".join(v[0] for v in ref.applications.values())
+        raise UsageError(
+            f'application "{application}" is not on the Applications sheet; choose one of: {known}'
+        )
+    for f in files:
+        if not f.is_file():
+            raise UsageError(f"{f}: no such file")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
+
+
+def run_import(
+    workbooks: Path,
+    location: str,
+    application: str,
+    files: list[Path],
+    out: Path,
+    batch_date: dt.date | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    chunk_rows: int | None = None,
+) -> ImportResult:
+    """Import device exports into a batch folder.
+
+    Args:
+        workbooks: folder with accounts.xlsx and devices.xlsx.
+        location: the Location the import is for.
+        application: the Application whose exports these are.
+        files: the export files.
+        out: the batch folder to create (must not exist, or be empty).
+        batch_date: the batch date on the Batch Sheet (default: today).
+        progress: called with (file name, rows done) as chunks finish.
+        chunk_rows: rows per chunk (default: exports.CHUNK_ROWS).
+
+    Returns:
+        The batch folder, its manifest and the workbooks' warnings.
+
+    Raises:
+        WorkbookError: the workbooks have errors (nothing is written).
+        UsageError: unknown location or application, missing file, non-empty folder.
+        ExportError: a file lacks a column its format needs (nothing is written).
+    """
+    ref, found = load_reference(workbooks)
+    if ref is None:
+        raise WorkbookError(found)
+    _check_usage(ref, location, application, files, out)
+    batch_date = batch_date or dt.date.today()
+    app_name, format_name, _, _ = ref.applications[key(application)]
+    fmt = ref.format_for(format_name)
+    ctx = context(ref, application, location, fmt)
+    loc_name = ctx.location
+    places = ref.minor_unit(location)
+    kwargs = {"chunk_rows": chunk_rows} if chunk_rows else {}
+
+    rows: Counter[str] = Counter()
+    cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_reason: dict[str, list] = defaultdict(lambda: [0, ZERO])
+    lines: dict[tuple[str, str], dict] = {}
+    inputs = []
+    with outputs.atomic_dir(out) as tmp:
+        sinks = {
+            "billed": outputs.ParquetSink(tmp / "charges.parquet",
+                                          outputs.billed_frame(_empty())),
+            "unmatched": outputs.ParquetSink(
+                tmp / "unmatched.parquet", outputs.unbilled_frame(_empty(), "", "", False)),
+            "skipped": outputs.ParquetSink(
+                tmp / "skipped.parquet", outputs.unbilled_frame(_empty(), "", "", True)),
+        }
+        for path in files:
+            file_rows = 0
+            for chunk in read_export(path, fmt, ctx.match_fields, **kwargs):
+                priced = price(match(chunk, ref, ctx, fmt), ref, location)
+                file_rows += len(priced)
+                for status, part in priced.groupby("status", sort=False):
+                    rows[status] += len(part)
+                    cost[status] += sum(part["cost"], ZERO)
+                    if status == "billed":
+                        sinks[status].write(outputs.billed_frame(part))
+                        _add_lines(lines, part, ref)
+                    else:
+                        sinks[status].write(
+                            outputs.unbilled_frame(part, app_name, loc_name, status == "skipped"))
+                        for reason, rpart in part.groupby("reason", sort=False):
+                            by_reason[reason][0] += len(rpart)
+                            by_reason[reason][1] += sum(rpart["cost"], ZERO)
+                if progress:
+                    progress(path.name, file_rows)
+            inputs.append({"path": str(path), "sha256": _sha256(path), "rows": file_rows})
+        for sink in sinks.values():
+            sink.close()
+
+        billed = {k: sum((v[k] for v in lines.values()), ZERO) for k in ("net", "tax", "gross")}
+        read_rows = sum(rows.values())
+        read_cost = sum(cost.values(), ZERO)
+        manifest = {
+            "batch_date": batch_date.isoformat(),
+            "location": loc_name,
+            "application": app_name,
+            "format": fmt.name,
+            "currency": ref.currency(location),
+            "inputs": inputs,
+            "rows": {"read": read_rows, "matched": rows["billed"],
+                     "unmatched": rows["unmatched"], "skipped": rows["skipped"]},
+            "cost": {"read": str(read_cost), "matched": str(cost["billed"]),
+                     "unmatched": str(cost["unmatched"]), "skipped": str(cost["skipped"])},
+            "billed": {k: str(v) for k, v in billed.items()},
+            "reasons": {r: {"rows": n, "cost": str(c)} for r, (n, c) in sorted(by_reason.items())},
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "version": __version__,
+        }
+        batch_lines = [
+            [v["account_id"], v["account_name"], v["product"], v["description"], v["quantity"],
+             v["net"], v["tax_rate"], v["tax"], v["gross"], v["gl_code"], batch_date]
+            for _, v in sorted(lines.items())
+        ]
+        outputs.write_batch_xlsx(
+            tmp / "batch.xlsx", batch_lines, _summary(manifest, by_reason),
+            tmp / "unmatched.parquet", tmp / "skipped.parquet", places,
+        )
+        outputs.write_manifest(tmp / "manifest.json", manifest)
+    return ImportResult(out, manifest, found)
+
+
+def _empty() -> pd.DataFrame:
+    cols = ["source_file", "line", "occurred_at", "account_id", "account_name", "code", "product",
+            "description", "item", "destination", "quantity", "duration", "cost", "net",
+            "tax_rate", "tax", "gross", "note", "reason", "detail", "raw"]
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    frame["line"] = frame["line"].astype("int64")
+    frame["occurred_at"] = frame["occurred_at"].astype("datetime64[us]")
+    frame["duration"] = frame["duration"].astype("Int64")
+    return frame
+
+
+def _add_lines(lines: dict, part: pd.DataFrame, ref) -> None:
+    """Add billed rows to the account × product lines of the batch sheet."""
+    for (account, product), g in part.groupby(["account_id", "product"], sort=False):
+        line = lines.get((account, product))
+        if line is None:
+            p = ref.products[key(product)]
+            line = lines[(account, product)] = {
+                "account_id": account, "account_name": g["account_name"].iloc[0],
+                "product": p.name, "description": p.description, "gl_code": p.gl_code,
+                "tax_rate": g["tax_rate"].iloc[0], "quantity": ZERO, "net": ZERO, "tax": ZERO,
+                "gross": ZERO,
+            }
+        for k in ("quantity", "net", "tax", "gross"):
+            line[k] += sum(g[k], ZERO)
+
+
+def _summary(manifest: dict, by_reason: dict) -> list[list]:
+    r, c, b = manifest["rows"], manifest["cost"], manifest["billed"]
+    balanced = (r["read"] == r["matched"] + r["unmatched"] + r["skipped"]) and (
+        Decimal(c["read"]) == Decimal(c["matched"]) + Decimal(c["unmatched"]) + Decimal(c["skipped"])
+    )
+    out = [
+        ["Rows read", r["read"], Decimal(c["read"]), None, None, None],
+        ["Billed", r["matched"], Decimal(c["matched"]), Decimal(b["net"]), Decimal(b["tax"]),
+         Decimal(b["gross"])],
+        ["Unmatched", r["unmatched"], Decimal(c["unmatched"]), None, None, None],
+        ["Skipped", r["skipped"], Decimal(c["skipped"]), None, None, None],
+        ["Balanced (read = billed + unmatched + skipped)", None, None, None, None, None],
+    ]
+    out[-1][0] += ": yes" if balanced else ": NO"
+    for code, (n, cost) in sorted(by_reason.items()):
+        reason = REASONS[code]
+        out.append([f"{reason.status.capitalize()}: {reason.title} ({code})", n, cost, None, None,
+                    None])
+    out.append([f"Location: {manifest['location']}", None, None, None, None, None])
+    out.append([f"Application: {manifest['application']} ({manifest['format']})", None, None,
+                None, None, None])
+    out.append([f"Currency: {manifest['currency']}", None, None, None, None, None])
+    out.append([f"Batch date: {manifest['batch_date']}", None, None, None, None, None])
+    return out

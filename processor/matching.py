@@ -1,0 +1,131 @@
+"""Match canonical charges to accounts and products (pure functions).
+
+Input: a canonical chunk (see ``processor.exports``). Output: the same rows with
+``status`` (billed | unmatched | skipped), ``reason``, ``detail``, ``code``,
+``account_id``, ``account_name`` and ``product`` set; pricing comes next.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from processor.formats.base import Format
+from processor.reference import Reference
+from processor.validate import key
+
+VALID_CODE = re.compile(r"^[A-Z0-9]+$")
+
+
+@dataclass(frozen=True)
+class Context:
+    """The lookups for one (application, location) import."""
+
+    application: str
+    location: str
+    codes: dict[str, str]  # CODE → account id, at this location
+    elsewhere: dict[str, str]  # CODE → "account A1 at Leeds", other locations
+    match_fields: tuple[str | int, ...]  # names, or 0-based positions
+    default_product: str
+
+
+def context(ref: Reference, application: str, location: str, fmt: Format) -> Context:
+    """Lookups for one import, built once."""
+    app_key, loc_key = key(application), key(location)
+    app_name, _, product, match_on = ref.applications[app_key]
+    here, other = {}, {}
+    for (a, loc, code), account in ref.codes.items():
+        if a != app_key:
+            continue
+        if loc == loc_key:
+            here[code] = account
+        else:
+            other.setdefault(code, f"account {account} at {ref.locations[loc][0]}")
+    fields = tuple(match_on) if match_on else tuple(fmt.match_on)
+    return Context(app_name, ref.locations[loc_key][0], here, other, fields, product)
+
+
+def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.DataFrame:
+    """Set status, reason and account on every row of a canonical chunk."""
+    n = len(chunk)
+    out = chunk.copy()
+    status = np.full(n, "billed", dtype=object)
+    reason = np.full(n, None, dtype=object)
+    detail = np.full(n, None, dtype=object)
+
+    error = out["error"].notna().to_numpy()
+    status[error], reason[error], detail[error] = "unmatched", "unparseable-row", out["error"][error]
+    skip = out["skip"].notna().to_numpy() & ~error
+    status[skip], reason[skip] = "skipped", out["skip"][skip]
+    skip_detail = out["skip_detail"] if "skip_detail" in out else pd.Series([None] * n)
+    detail[skip] = skip_detail.to_numpy()[skip]
+
+    candidates = [c for c in out.columns if c.startswith("match_")]
+    cleaned = []
+    for c in candidates:
+        s = out[c].fillna("").astype(str).str.strip()
+        if fmt.clean_code is not None:
+            s = fmt.clean_code(s)
+        cleaned.append(s.str.upper())
+    account = pd.Series([None] * n, dtype=object)
+    code = pd.Series([None] * n, dtype=object)
+    first = pd.Series([None] * n, dtype=object)
+    elsewhere = pd.Series([None] * n, dtype=object)
+    for s in cleaned:
+        found = s.map(ctx.codes)
+        take = account.isna() & found.notna()
+        account[take], code[take] = found[take], s[take]
+        first_take = first.isna() & (s != "")
+        first[first_take] = s[first_take]
+        other = s.map(ctx.elsewhere)
+        e_take = elsewhere.isna() & other.notna()
+        elsewhere[e_take] = other[e_take]
+    open_ = status == "billed"
+    none = (account.isna() & open_).to_numpy()
+    missing = none & first.isna().to_numpy()
+    status[none] = "unmatched"
+    reason[missing] = "missing-code"
+    detail[missing] = " or ".join(
+        f"column {f + 1}" if isinstance(f, int) else f for f in ctx.match_fields
+    )
+    at_other = none & ~missing & elsewhere.notna().to_numpy()
+    reason[at_other], detail[at_other] = "code-at-other-location", elsewhere[at_other]
+    invalid = none & ~missing & ~at_other & ~first.fillna("").str.match(VALID_CODE).to_numpy()
+    reason[invalid] = "invalid-code"
+    unknown = none & ~missing & ~at_other & ~invalid
+    reason[unknown] = "unknown-code"
+    code[none] = first[none]
+
+    # account state
+    accounts = [ref.accounts.get(key(a)) if isinstance(a, str) else None for a in account]
+    names = [a.name if a else None for a in accounts]
+    open_ = status == "billed"
+    inactive = open_ & np.array([a is not None and not a.active for a in accounts], dtype=bool)
+    status[inactive], reason[inactive] = "unmatched", "inactive-account"
+    dates = out["occurred_at"].dt.date.to_numpy()
+    outside = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(status == "billed"):
+        a, d = accounts[i], dates[i]
+        if (a.start and d < a.start) or (a.end and d > a.end):
+            outside[i] = True
+            detail[i] = f"{a.start or '…'} to {a.end or '…'}"
+    status[outside], reason[outside] = "unmatched", "outside-account-dates"
+
+    # product: an item rule, else the application's default
+    app_key = key(ctx.application)
+    products = [
+        ref.rules.get((app_key, key(it)), ctx.default_product) if isinstance(it, str) and it
+        else ctx.default_product
+        for it in out["item"]
+    ]
+    no_product = (status == "billed") & np.array([key(p) not in ref.products for p in products])
+    status[no_product], reason[no_product] = "unmatched", "unknown-product"
+    detail[no_product] = np.array(products, dtype=object)[no_product]
+
+    out["status"], out["reason"], out["detail"] = status, reason, detail
+    out["code"], out["account_id"], out["account_name"] = code.to_numpy(), account.to_numpy(), names
+    out["product"] = products
+    return out

@@ -1,0 +1,195 @@
+"""Turn priced chunks into output frames, and write the batch folder (I/O edge).
+
+The batch folder is written into a hidden temporary sibling and renamed into
+place at the end, so a failed or killed run never leaves a half-written batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from openpyxl import Workbook
+
+from processor import reasons
+from processor.xlsx import Col, write_table
+from schemas import charges as sc
+
+XLSX_ROW_LIMIT = 1_000_000
+SIX = Decimal("0.000001")
+
+
+def _dec(values) -> pd.Series:
+    arr = pa.array([None if v is None else Decimal(v).quantize(SIX) for v in values],
+                   type=pa.decimal128(22, 6))
+    return pd.Series(arr, dtype=sc.DECIMAL)
+
+
+def _text(values) -> pd.Series:
+    return pd.Series(
+        pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
+                  for v in values], type=pa.string()),
+        dtype=sc.TEXT,
+    )
+
+
+def _common(rows: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        "source_file": _text(rows["source_file"]),
+        "line": pd.Series(pa.array(rows["line"].to_numpy(), type=pa.int64()), dtype=sc.INT),
+        "occurred_at": pd.Series(
+            pa.array(rows["occurred_at"].to_numpy(dtype="datetime64[us]"),
+                     type=pa.timestamp("us"), from_pandas=True),
+            dtype=sc.TIMESTAMP,
+        ),
+    }
+
+
+def _duration(rows: pd.DataFrame) -> pd.Series:
+    return pd.Series(pa.array(list(rows["duration"].astype(object).where(
+        rows["duration"].notna(), None)), type=pa.int64()), dtype=sc.INT)
+
+
+def billed_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Billed rows in the shape of ``schemas.charges.CHARGES``, validated."""
+    frame = pd.DataFrame(
+        {
+            **_common(rows),
+            "account_id": _text(rows["account_id"]),
+            "account_name": _text(rows["account_name"]),
+            "code": _text(rows["code"]),
+            "product": _text(rows["product"]),
+            "description": _text(rows["description"]),
+            "item": _text(rows["item"]),
+            "destination": _text(rows["destination"]),
+            "quantity": _dec(rows["quantity"]),
+            "duration": _duration(rows),
+            "cost": _dec(rows["cost"]),
+            "net": _dec(rows["net"]),
+            "tax_rate": _dec(rows["tax_rate"]),
+            "tax": _dec(rows["tax"]),
+            "gross": _dec(rows["gross"]),
+            "note": _text(rows["note"]),
+        }
+    )
+    return sc.CHARGES.validate(frame)
+
+
+def unbilled_frame(rows: pd.DataFrame, application: str, location: str, skipped: bool) -> pd.DataFrame:
+    """Unmatched or skipped rows with their reason and message, validated."""
+    frame = pd.DataFrame(
+        {
+            **_common(rows),
+            "code": _text(rows["code"]),
+            "reason": _text(rows["reason"]),
+            "message": _text(reasons.render(rows, application, location)),
+            "account_id": _text(rows["account_id"]),
+            "product": _text(rows["product"]),
+            "description": _text(rows["description"]),
+            "destination": _text(rows["destination"]),
+            "quantity": _dec(rows["quantity"]),
+            "duration": _duration(rows),
+            "cost": _dec(rows["cost"]),
+            "raw": _text(rows["raw"]),
+            "note": _text(rows["note"]),
+        }
+    )
+    return (sc.SKIPPED if skipped else sc.UNMATCHED).validate(frame)
+
+
+class ParquetSink:
+    """Appends validated chunks to one parquet file; an empty file still gets the schema."""
+
+    def __init__(self, path: Path, empty: pd.DataFrame) -> None:
+        self.path = path
+        self.schema = pa.Schema.from_pandas(empty, preserve_index=False)
+        self.writer = pq.ParquetWriter(path, self.schema)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self.writer.write_table(
+                pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+            )
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def read_parquet_chunks(path: Path, limit: int) -> Iterator[pd.DataFrame]:
+    """Batches of a parquet file as frames, at most ``limit`` rows in all."""
+    left = limit
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000):
+        if left <= 0:
+            return
+        frame = batch.to_pandas(types_mapper=pd.ArrowDtype)
+        yield frame.iloc[:left]
+        left -= len(frame)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """A temporary sibling folder renamed to ``target`` only when the block succeeds."""
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if target.exists():
+            target.rmdir()  # checked empty before the run started
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+BATCH_COLS = [
+    Col("Account ID", width=12), Col("Account Name", width=30), Col("Product", width=14),
+    Col("Description", width=26), Col("Quantity", "decimal", 10), Col("Net", "money", 12),
+    Col("Tax Rate %", "percent", 10), Col("Tax", "money", 11), Col("Gross", "money", 12),
+    Col("GL Code", width=10), Col("Batch Date", "date", 12),
+]
+UNBILLED_COLS = [
+    Col("Source File", width=22), Col("Line", "int", 8), Col("Code", width=14),
+    Col("Reason Code", width=20), Col("Reason", width=70), Col("Date", "datetime", 19),
+    Col("Description", width=26), Col("Cost", "decimal", 10), Col("Raw Row", width=60),
+]
+
+
+def _unbilled_rows(path: Path) -> Iterator[list]:
+    for frame in read_parquet_chunks(path, XLSX_ROW_LIMIT):
+        for r in frame.itertuples(index=False):
+            yield [r.source_file, int(r.line), r.code, r.reason, r.message,
+                   None if pd.isna(r.occurred_at) else r.occurred_at.to_pydatetime(),
+                   r.description, r.cost, r.raw]
+
+
+def write_batch_xlsx(path: Path, batch_lines: list[list], summary: list[list],
+                     unmatched: Path, skipped: Path, places: int) -> None:
+    """batch.xlsx: Batch Sheet, Unmatched, Skipped, Summary."""
+    wb = Workbook(write_only=True)
+    write_table(wb.create_sheet("Batch Sheet"), BATCH_COLS, batch_lines, places)
+    write_table(wb.create_sheet("Unmatched"), UNBILLED_COLS, _unbilled_rows(unmatched), places)
+    write_table(wb.create_sheet("Skipped"), UNBILLED_COLS, _unbilled_rows(skipped), places)
+    write_table(
+        wb.create_sheet("Summary"),
+        [Col("Item", width=40), Col("Rows", "int", 10), Col("Cost", "decimal", 14),
+         Col("Net", "money", 14), Col("Tax", "money", 14), Col("Gross", "money", 14)],
+        summary,
+        places,
+    )
+    wb.save(path)

@@ -1,0 +1,120 @@
+"""`charges init`: template workbooks built from the schemas (I/O edge).
+
+Every header is styled, frozen and commented with its column's description;
+code columns are formatted as text; reference and choice columns get drop-down
+lists that cover whole columns, so rows added later stay covered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from processor.findings import column_letter
+from processor.formats import registry
+from processor.xlsx import HEADER_ALIGN, HEADER_FILL, HEADER_FONT
+from schemas.workbooks import SHEETS, WORKBOOKS
+
+LAST_ROW = 1_048_576
+TEXT_KINDS = {"code", "id"}
+LISTS_SHEET = "Lists"
+FORMAT_SLOTS = 200  # rows of the Formats sheet the Format drop-down follows
+
+
+def header_comment(column) -> str:
+    meta = column.metadata
+    parts = [column.description, "Required." if meta["required"] else "Optional."]
+    if meta["choices"]:
+        parts.append("One of: " + ", ".join(meta["choices"]) + ".")
+    if meta["ref"]:
+        parts.append(f"Must be on the {meta['ref']} sheet.")
+    return " ".join(parts)
+
+
+def _list_validation(formula: str, title: str, prompt: str, strict: bool = True) -> DataValidation:
+    dv = DataValidation(type="list", formula1=formula, allow_blank=True)
+    dv.showDropDown = False  # (sic) False shows the in-cell arrow
+    dv.showErrorMessage = True
+    dv.errorStyle = "stop" if strict else "warning"
+    dv.errorTitle = title
+    dv.error = prompt
+    return dv
+
+
+def write_templates(folder: Path, overwrite: bool = False) -> list[Path]:
+    """Write accounts.xlsx and devices.xlsx templates into ``folder``.
+
+    Raises:
+        FileExistsError: a workbook is already there (and ``overwrite`` is False).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for book in WORKBOOKS:
+        path = folder / book.filename
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path}: already exists; templates never overwrite a workbook")
+    for book in WORKBOOKS:
+        path = folder / book.filename
+        wb = Workbook()
+        wb.remove(wb.active)
+        names = {s.name for s in book.sheets}
+        for schema in book.sheets:
+            ws = wb.create_sheet(schema.name)
+            ws.freeze_panes = "A2"
+            for i, (name, column) in enumerate(schema.columns.items()):
+                letter = column_letter(i)
+                cell = ws.cell(row=1, column=i + 1, value=name)
+                cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
+                comment = Comment(header_comment(column), "device-charges")
+                comment.width, comment.height = 300, 120
+                cell.comment = comment
+                meta = column.metadata
+                ws.column_dimensions[letter].width = meta["width"]
+                if meta["kind"] in TEXT_KINDS:
+                    ws.column_dimensions[letter].number_format = "@"
+                area = f"{letter}2:{letter}{LAST_ROW}"
+                dv = None
+                if meta["choices"]:
+                    dv = _list_validation(
+                        '"' + ",".join(meta["choices"]) + '"', name,
+                        f"Choose one of: {', '.join(meta['choices'])}.")
+                elif meta["ref"] == "Formats":
+                    dv = _list_validation(
+                        f"={LISTS_SHEET}!$A$2:$A${len(registry.names()) + FORMAT_SLOTS + 1}",
+                        name, "Choose a built-in format or one defined on the Formats sheet.",
+                        strict=False)
+                elif meta["ref"] in names:
+                    key_letter = column_letter(0)
+                    dv = _list_validation(
+                        f"='{meta['ref']}'!${key_letter}$2:${key_letter}${LAST_ROW}", name,
+                        f"Choose a value from the {meta['ref']} sheet (add it there first).")
+                if dv is not None:
+                    dv.add(area)
+                    ws.add_data_validation(dv)
+            ws.auto_filter.ref = f"A1:{column_letter(len(schema.columns) - 1)}1"
+        if "Formats" in names:
+            _lists_sheet(wb)
+        wb.save(path)
+        written.append(path)
+    return written
+
+
+def _lists_sheet(wb: Workbook) -> None:
+    """Built-in format names, then whatever the Formats sheet defines."""
+    ws = wb.create_sheet(LISTS_SHEET)
+    ws.sheet_state = "hidden"
+    ws["A1"] = "Format choices"
+    builtins = registry.names()
+    for i, name in enumerate(builtins, start=2):
+        ws.cell(row=i, column=1, value=name)
+    start = len(builtins) + 2
+    for j in range(FORMAT_SLOTS):
+        ws.cell(row=start + j, column=1, value=f'=IF(Formats!A{j + 2}="","",Formats!A{j + 2})')
+
+
+def sheet_schema(name: str):
+    return SHEETS[name]

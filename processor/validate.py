@@ -1,0 +1,246 @@
+"""Validate the workbooks: cell checks (pandera) and rules across sheets.
+
+Pure functions over the raw sheets that ``processor.workbooks`` reads; every
+problem becomes a finding row with its workbook, sheet and cell.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+
+from processor import findings as fnd
+from processor.formats import registry
+from processor.workbooks import Sheet
+from schemas import checks
+from schemas.workbooks import SHEETS, key_column
+
+
+def key(value: object) -> str:
+    """How names and codes compare: without case and surrounding spaces."""
+    return checks.as_text(value).strip().casefold()
+
+
+def cell_findings(sheet: Sheet) -> list[dict[str, str]]:
+    """Run the sheet's pandera schema and turn its failure cases into findings."""
+    schema: pa.DataFrameSchema = SHEETS[sheet.name]
+    try:
+        schema.validate(sheet.frame, lazy=True)
+        return []
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    out = []
+    cases = cases.dropna(subset=["index"])
+    for column, check, index in zip(cases["column"], cases["check"], cases["index"], strict=True):
+        meta = schema.columns[column].metadata
+        severity, template = checks.MESSAGES.get(check, ("error", "{label} is not valid ({check})"))
+        value = sheet.frame.at[int(index), column]
+        text = "" if value is None else checks.as_text(value)
+        message = template.format(
+            label=meta["label"], value=text, check=check, choices=", ".join(meta["choices"] or [])
+        )
+        code = "required" if check == "not_nullable" else check
+        out.append(
+            fnd.finding(severity, code, message, sheet.workbook, sheet.name,
+                        sheet.cell(column, int(index)))
+        )
+    return out
+
+
+def reference_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """Every Location, Account ID, Application, Product, Tariff and Format named must exist."""
+    out = []
+    for sheet in sheets.values():
+        for name, column in SHEETS[sheet.name].columns.items():
+            target = column.metadata["ref"]
+            if not target or target not in sheets:
+                continue
+            target_sheet = sheets[target]
+            known = {key(v) for v in target_sheet.frame[key_column(target)].dropna()}
+            if target == "Formats":
+                known |= {key(n) for n in registry.names()}
+            values = sheet.frame[name]
+            for row, value in values[values.notna()].items():
+                if key(value) not in known:
+                    extra = " or a built-in format (charges formats lists them)" if (
+                        target == "Formats") else ""
+                    out.append(
+                        fnd.finding(
+                            "error",
+                            "unknown-reference",
+                            f'{column.metadata["label"]} "{checks.as_text(value)}" is not on the '
+                            f"{target} sheet ({target_sheet.workbook}){extra}; add it there or "
+                            "correct the spelling",
+                            sheet.workbook,
+                            sheet.name,
+                            sheet.cell(name, row),
+                        )
+                    )
+    return out
+
+
+def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """A code resolves to at most one account per (Application, Location)."""
+    if not {"Accounts", "Account Codes", "Device Import Maps"} <= sheets.keys():
+        return []
+    accounts = sheets["Accounts"].frame
+    account_location = {
+        key(a): loc for a, loc in zip(accounts["Account ID"], accounts["Location"], strict=True)
+        if a is not None and loc is not None
+    }
+    # (application, location, code) → list of (account, place)
+    holders: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)
+    out: list[dict[str, str]] = []
+    codes = sheets["Account Codes"]
+    for row, r in codes.rows():
+        acc, app, code = r["Account ID"], r["Application"], r["Code"]
+        loc = account_location.get(key(acc))
+        if None in (acc, app, code) or loc is None:
+            continue
+        place = fnd.where({"workbook": codes.workbook, "sheet": codes.name,
+                           "cell": codes.cell("Code", row)})
+        holders[(key(app), key(loc), key(code))].append((checks.as_text(acc), place, codes, row))
+    maps = sheets["Device Import Maps"]
+    for row, r in maps.rows():
+        app, loc, code, acc = r["Application"], r["Location"], r["Code"], r["Account ID"]
+        if None in (acc, app, code, loc):
+            continue
+        place = fnd.where({"workbook": maps.workbook, "sheet": maps.name,
+                           "cell": maps.cell("Code", row)})
+        holders[(key(app), key(loc), key(code))].append((checks.as_text(acc), place, maps, row))
+        owner_loc = account_location.get(key(acc))
+        if owner_loc is not None and key(owner_loc) != key(loc):
+            out.append(fnd.finding(
+                "error", "account-at-other-location",
+                f'account {checks.as_text(acc)} belongs to location "{owner_loc}", not '
+                f'"{loc}"; map the code at the account\'s location or correct the Account ID',
+                maps.workbook, maps.name, maps.cell("Account ID", row)))
+    for entries in holders.values():
+        if len(entries) < 2:
+            continue
+        first_acc, first_place, *_ = entries[0]
+        for acc, _place, sheet, row in entries[1:]:
+            code_text = checks.as_text(sheet.frame.at[row, "Code"])
+            app_text = checks.as_text(sheet.frame.at[row, "Application"])
+            if key(acc) == key(first_acc):
+                sev, rc = "warning", "duplicate-code"
+                msg = (f'code "{code_text}" for {app_text} is given to account {acc} again '
+                       f"(also at {first_place}); remove one of them")
+            else:
+                sev, rc = "error", "conflicting-code"
+                msg = (f'code "{code_text}" for {app_text} at this location belongs to account '
+                       f"{acc} here and to account {first_acc} at {first_place}; a code may "
+                       "belong to one account only: remove or correct one")
+            out.append(fnd.finding(sev, rc, msg, sheet.workbook, sheet.name,
+                                   sheet.cell("Code", row)))
+    return out
+
+
+def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """Rules within a row and duplicates of compound keys."""
+    out = []
+
+    def add(sheet: Sheet, column: str, row: int, code: str, message: str, severity="error"):
+        out.append(fnd.finding(severity, code, message, sheet.workbook, sheet.name,
+                               sheet.cell(column, row)))
+
+    if "Products" in sheets:
+        s = sheets["Products"]
+        for row, r in s.rows():
+            pricing = key(r["Pricing"]) if r["Pricing"] is not None else ""
+            if pricing == "unit price" and r["Unit Price"] is None:
+                add(s, "Unit Price", row, "missing-unit-price",
+                    f'product "{r["Product"]}" is priced by Unit Price but has no Unit Price; '
+                    "fill it in")
+            if pricing == "tariff" and r["Tariff"] is None:
+                add(s, "Tariff", row, "missing-tariff",
+                    f'product "{r["Product"]}" is priced by Tariff but names no Tariff; '
+                    "name one from the Tariffs sheet")
+    if "Accounts" in sheets:
+        s = sheets["Accounts"]
+        for row, r in s.rows():
+            start, end = checks.to_date(r["Start Date"]), checks.to_date(r["End Date"])
+            if start and end and end < start:
+                add(s, "End Date", row, "end-before-start",
+                    f"End Date {end.isoformat()} is before Start Date {start.isoformat()}")
+    for name, cols, what in (
+        ("Product Rules", ["Application", "Item"], "a rule for this application and item"),
+        ("Tariffs", ["Tariff", "Prefix"], "a rate for this tariff and prefix"),
+    ):
+        if name not in sheets:
+            continue
+        s = sheets[name]
+        keys = s.frame[cols].map(lambda v: key(v) if v is not None else None)
+        seen: dict[tuple, int] = {}
+        for row, values in zip(keys.index, keys.itertuples(index=False), strict=True):
+            if None in values:
+                continue
+            if values in seen:
+                add(s, cols[-1], row, "duplicate",
+                    f"there is already {what} in row {seen[values]}; keep one")
+            else:
+                seen[values] = row
+    if "Formats" in sheets:
+        out.extend(_format_rules(sheets["Formats"]))
+    if "Applications" in sheets:
+        s = sheets["Applications"]
+        custom = {key(v) for v in sheets["Formats"].frame["Format"].dropna()} if (
+            "Formats" in sheets) else set()
+        for row, r in s.rows():
+            if r["Match On"] is None or r["Format"] is None or key(r["Format"]) in custom:
+                continue
+            fmt = registry.get(checks.as_text(r["Format"]))
+            if fmt is None:
+                continue
+            for f in split_fields(r["Match On"]):
+                if f.casefold() not in {x.casefold() for x in fmt.fields}:
+                    add(s, "Match On", row, "unknown-field",
+                        f'Match On names "{f}", which format {fmt.name} does not have; it has: '
+                        f"{', '.join(fmt.fields)}")
+    return out
+
+
+def split_fields(value: object) -> list[str]:
+    """`accountcode, src` → ["accountcode", "src"]."""
+    return [p.strip() for p in checks.as_text(value).replace(";", ",").split(",") if p.strip()]
+
+
+_COLUMN_FIELDS = [c for c in SHEETS["Formats"].columns if c.endswith(" Column")]
+
+
+def _format_rules(s: Sheet) -> list[dict[str, str]]:
+    out = []
+    for row, r in s.rows():
+        has_header = r["Has Header"] is None or key(r["Has Header"]) == "yes"
+        header_rows = checks.to_decimal(r["Header Rows"])
+        if has_header and header_rows is not None and header_rows < 1:
+            out.append(fnd.finding(
+                "error", "inconsistent-format",
+                "Header Rows is 0 but Has Header is Yes; the header line is one of the skipped "
+                "lines, so use 1 or more (or set Has Header to No)",
+                s.workbook, s.name, s.cell("Header Rows", row)))
+        if has_header:
+            continue
+        for column in _COLUMN_FIELDS:
+            v = r[column]
+            if v is not None and checks.to_decimal(v) is None:
+                out.append(fnd.finding(
+                    "error", "inconsistent-format",
+                    f'{column} "{checks.as_text(v)}" names a header, but Has Header is No; '
+                    "use the column's position (1 = first column)",
+                    s.workbook, s.name, s.cell(column, row)))
+    return out
+
+
+def validate_sheets(sheets: dict[str, Sheet]) -> pd.DataFrame:
+    """All findings about the sheets read: cell checks first, then rules across sheets."""
+    rows: list[dict[str, str]] = []
+    for sheet in sheets.values():
+        rows.extend(cell_findings(sheet))
+    rows.extend(reference_findings(sheets))
+    rows.extend(code_findings(sheets))
+    rows.extend(_row_rules(sheets))
+    return fnd.frame(rows)

@@ -1,0 +1,189 @@
+"""Generate the sample workbooks and exports (invented data, deterministic).
+
+Run with `make samples`; the outputs are committed so `make demo` needs no step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from processor.templates import write_templates
+
+HERE = Path(__file__).parent
+WB = HERE / "workbooks"
+EX = HERE / "exports"
+
+COMPANIES = [
+    "Acme Analytics", "Birchwood Legal", "Cobalt Design", "Dunmore Partners", "Elmfield Media",
+    "Fenwick & Rowe", "Greyfriars Capital", "Harbour Lane Studio", "Ivybridge Consulting",
+    "Juniper Health", "Kestrel Logistics", "Larkspur Events", "Meridian Recruitment",
+    "Northgate Surveyors", "Oakhill Architects", "Pemberton Insurance", "Quayside Marketing",
+    "Redwood Software", "Saltmarsh Films", "Thornbury Accountants", "Upland Energy",
+    "Vantage Translations", "Westbrook Dental", "Yardley Foods", "Zenith Robotics",
+    "Amberley Tutors", "Brackenridge Data", "Calder Engineering", "Davenport PR",
+    "Eastfield Charity", "Foxglove Florists", "Goldcrest Travel", "Hawthorn Wealth",
+    "Inglewood Games", "Jasper & Co", "Kingfisher Audio", "Lowther Property",
+    "Marlowe Books", "Nettlebed Labs", "Orchard Payroll",
+]
+
+
+def accounts() -> list[dict]:
+    out = []
+    for i, name in enumerate(COMPANIES):
+        out.append(
+            {
+                "id": f"A{1001 + i}",
+                "name": name,
+                "location": "London" if i < 22 else "Manchester",
+                "status": "Inactive" if i in (7, 30) else "Active",
+                "start": dt.date(2026, 10, 15) if i == 12 else dt.date(2024, 1, 1),
+                "end": dt.date(2026, 10, 20) if i == 15 else None,
+                "pbx_code": f"{4100 + i * 7}",
+                "room_code": "".join(ch for ch in name.upper() if ch.isalpha())[:6],
+                "extension": f"2{i:02d}",
+                "login": name.split()[0].lower() + "admin",
+            }
+        )
+    return out
+
+
+def fill(ws, rows: list[list]) -> None:
+    for r in rows:
+        ws.append(r)
+
+
+def write_workbooks() -> list[dict]:
+    for f in ("accounts.xlsx", "devices.xlsx"):
+        (WB / f).unlink(missing_ok=True)
+    write_templates(WB)
+    accs = accounts()
+    wb = load_workbook(WB / "accounts.xlsx")
+    fill(wb["Locations"], [["London", "GBP", 20], ["Manchester", "GBP", 20]])
+    fill(wb["Accounts"], [[a["id"], a["name"], a["location"], a["status"], a["start"], a["end"]]
+                          for a in accs])
+    codes = [[a["id"], "Reception PBX", a["pbx_code"]] for a in accs if a["location"] == "London"]
+    codes += [[a["id"], "Meeting Rooms", a["room_code"]] for a in accs]
+    fill(wb["Account Codes"], codes)
+    for ws in (wb["Accounts"], wb["Account Codes"]):
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+                elif isinstance(cell.value, str) and cell.column_letter == "C":
+                    cell.number_format = "@"
+    wb.save(WB / "accounts.xlsx")
+
+    wb = load_workbook(WB / "devices.xlsx")
+    fill(wb["Applications"], [
+        ["Reception PBX", "TIM Call Log", "CALLS", "Account, Extn"],
+        ["Print Server", "Print Log", "PRINT-MONO", None],
+        ["Meeting Rooms", "generic-csv", "ROOM-HIRE", None],
+    ])
+    maps = [["Reception PBX", "London", a["extension"], a["id"]]
+            for a in accs if a["location"] == "London"]
+    maps += [["Print Server", a["location"], a["login"], a["id"]] for a in accs]
+    fill(wb["Device Import Maps"], maps)
+    fill(wb["Products"], [
+        ["CALLS", "Telephone calls", "Tariff", None, None, None, None, None, "4010", "Standard",
+         "Yes"],
+        ["CALLS-COST", "Telephone calls at cost plus", "Cost Plus", None, 15, 0, 0.05, None,
+         "4010", None, "No"],
+        ["PRINT-MONO", "Printing, black and white", "Unit Price", 0.06, None, None, None, None,
+         "4020", None, "No"],
+        ["PRINT-COLOUR", "Printing, colour", "Unit Price", 0.25, None, None, None, None, "4020",
+         None, "No"],
+        ["ROOM-HIRE", "Meeting room hire (hours)", "Unit Price", 35, None, None, None, None,
+         "4030", None, "No"],
+        ["CATERING", "Meeting room catering", "Cost Plus", None, 10, 1.5, None, 20, "4031", None,
+         "No"],
+    ])
+    fill(wb["Product Rules"], [
+        ["Print Server", "mono", "PRINT-MONO"],
+        ["Print Server", "colour", "PRINT-COLOUR"],
+        ["Meeting Rooms", "catering", "CATERING"],
+    ])
+    fill(wb["Formats"], [
+        ["TIM Call Log", ",", "utf-8", 1, 1, "Yes", "Account", "Date", "%d/%m/%Y %H:%M:%S",
+         "Time", "Destination", None, "Cost", "Duration", "Dialled Number", None, "No"],
+        ["Print Log", ";", "cp1252", 0, 0, "No", 2, 1, "%d/%m/%Y %H:%M", None, 3, 4, None, None,
+         None, 5, "Yes"],
+    ])
+    fill(wb["Tariffs"], [
+        ["Standard", "01", "UK landline", 0.05, 0.02, None, 1],
+        ["Standard", "02", "UK landline", 0.05, 0.02, None, 1],
+        ["Standard", "07", "UK mobile", 0.12, 0.02, 60, 1],
+        ["Standard", "0800", "UK freephone", 0, 0, None, 1],
+        ["Standard", "0044", "UK (international format)", 0.05, 0.02, None, 1],
+        ["Standard", "00", "International", 0.45, 0.10, 60, 60],
+        ["Standard", "0033", "France", 0.15, 0.05, None, 1],
+    ])
+    for ws in (wb["Device Import Maps"], wb["Tariffs"]):
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if cell.column_letter in ("B" if ws.title == "Tariffs" else "C"):
+                    cell.number_format = "@"
+    wb.save(WB / "devices.xlsx")
+    return accs
+
+
+def write_exports(accs: list[dict]) -> None:
+    rnd = random.Random(20261031)
+    london = [a for a in accs if a["location"] == "London"]
+    start = dt.datetime(2026, 10, 1, 8, 0)
+    numbers = ["01632960123", "02079460000", "07700900123", "0800123456", "0033140000000",
+               "0061298765432", "07700900999", "01134960000"]
+    lines = ["Date,Time,Extn,Dialled Number,Destination,Duration,Cost,Account"]
+    for _ in range(320):
+        a = rnd.choice(london)
+        when = start + dt.timedelta(minutes=rnd.randrange(0, 30 * 24 * 60))
+        number = rnd.choice(numbers)
+        secs = rnd.choice([0, 12, 45, 61, 95, 180, 600, 1260])
+        cost = f"{secs * 0.0008:.4f}"
+        use_code = rnd.random() < 0.6
+        ext = a["extension"] if rnd.random() > 0.04 else "299"  # 299 is mapped to nobody
+        code = a["pbx_code"] if use_code else ""
+        lines.append(f"{when:%d/%m/%Y},{when:%H:%M:%S},{ext},{number},Outgoing,"
+                     f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d},{cost},{code}")
+    lines.insert(40, "05/10/2026,09:12:00,201,01632960123,Outgoing,00:01:10,0.0560,41-07")
+    lines.insert(90, "07/10/2026,10:00:00,,02079460000,Outgoing,00:02:00,0.0960,")
+    lines.insert(150, "bad line without enough fields")
+    lines.insert(200, "12/10/2026,11:30:00,203,01632960123,Outgoing,00:03:00,0.1440,4324")
+    lines.append("Total calls: 324")
+    (EX / "london-pbx.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+
+    printers = ["Kyocera 2F", "HP Colour 3F", "Canon Reception"]
+    out = []
+    for _ in range(180):
+        a = rnd.choice(london)
+        when = start + dt.timedelta(minutes=rnd.randrange(0, 30 * 24 * 60))
+        pages = rnd.choice([0, 1, 2, 3, 5, 8, 12, 40])
+        item = "colour" if rnd.random() < 0.3 else "mono"
+        login = a["login"] if rnd.random() > 0.05 else "guest"
+        out.append(f"{when:%d/%m/%Y %H:%M};{login};{rnd.choice(printers)};{pages};{item}")
+    out.insert(20, "14/10/2026 10:05;café;Canon Reception;2;mono")
+    (EX / "london-print.csv").write_bytes(("\r\n".join(out) + "\r\n").encode("cp1252"))
+
+    manchester = [a for a in accs if a["location"] == "Manchester"]
+    rows = ["Code,Date,Description,Quantity,Cost,Item"]
+    for _ in range(70):
+        a = rnd.choice(manchester)
+        day = dt.date(2026, 10, 1) + dt.timedelta(days=rnd.randrange(0, 31))
+        if rnd.random() < 0.2:
+            rows.append(f"{a['room_code']},{day.isoformat()},Sandwich platter,1,"
+                        f"{rnd.choice(['18.50', '24.00', '31.75'])},catering")
+        else:
+            hours = rnd.choice(["1", "1.5", "2", "3", "4"])
+            rows.append(f"{a['room_code']},{day.isoformat()},Boardroom,{hours},0,")
+    rows.append(f"{london[0]['room_code']},2026-10-09,Boardroom,2,0,")
+    rows.append("ZZTOP,2026-10-10,Boardroom,1,0,")
+    (EX / "manchester-rooms.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    EX.mkdir(parents=True, exist_ok=True)
+    write_exports(write_workbooks())
+    print(f"wrote {WB} and {EX}")

@@ -1,0 +1,1 @@
+"""Pandera schemas: the workbooks' contract and the frames that flow through an import."""

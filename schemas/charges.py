@@ -1,0 +1,69 @@
+"""Schemas of the frames an import writes: billed charges, unmatched and skipped rows.
+
+Money and quantities are Arrow decimal128 (never float); text is Arrow string.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow
+
+DECIMAL = pd.ArrowDtype(pyarrow.decimal128(22, 6))
+TEXT = pd.ArrowDtype(pyarrow.string())
+INT = pd.ArrowDtype(pyarrow.int64())
+TIMESTAMP = pd.ArrowDtype(pyarrow.timestamp("us"))
+
+
+def _col(dtype, nullable: bool = True, **kw) -> pa.Column:
+    return pa.Column(dtype, nullable=nullable, **kw)
+
+
+_ROW_SOURCE = {
+    "source_file": _col(TEXT, False),
+    "line": _col(INT, False, checks=pa.Check.ge(1)),
+    "occurred_at": _col(TIMESTAMP),
+}
+
+CHARGES = pa.DataFrameSchema(
+    {
+        **_ROW_SOURCE,
+        "account_id": _col(TEXT, False),
+        "account_name": _col(TEXT, False),
+        "code": _col(TEXT, False),
+        "product": _col(TEXT, False),
+        "description": _col(TEXT),
+        "item": _col(TEXT),
+        "destination": _col(TEXT),
+        "quantity": _col(DECIMAL, False),
+        "duration": _col(INT),
+        "cost": _col(DECIMAL, False),
+        "net": _col(DECIMAL, False),
+        "tax_rate": _col(DECIMAL, False),
+        "tax": _col(DECIMAL, False),
+        "gross": _col(DECIMAL, False),
+        "note": _col(TEXT),
+    },
+    name="charges",
+    strict=True,
+    ordered=True,
+)
+
+_UNBILLED = {
+    **_ROW_SOURCE,
+    "code": _col(TEXT),
+    "reason": _col(TEXT, False),
+    "message": _col(TEXT, False),
+    "account_id": _col(TEXT),
+    "product": _col(TEXT),
+    "description": _col(TEXT),
+    "destination": _col(TEXT),
+    "quantity": _col(DECIMAL),
+    "duration": _col(INT),
+    "cost": _col(DECIMAL, False),
+    "raw": _col(TEXT, False),
+    "note": _col(TEXT),
+}
+
+UNMATCHED = pa.DataFrameSchema(_UNBILLED, name="unmatched", strict=True, ordered=True)
+SKIPPED = pa.DataFrameSchema(_UNBILLED, name="skipped", strict=True, ordered=True)

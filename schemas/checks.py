@@ -1,0 +1,232 @@
+"""Cell checks for workbook columns, declared once and run by pandera.
+
+Each check is a vectorised function over a raw column (the values exactly as the
+spreadsheet reader returned them: str, int, float, bool, date, datetime; blanks
+are already None and pandera skips them). A check's ``name`` is a stable reason
+code; ``MESSAGES`` holds the severity and the message template for each code,
+so a failure-case table can be turned into sentences without Python objects
+per error.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.currencies import MINOR_UNITS
+
+# severity, template. Placeholders: {label} (the column's label), {value}
+# (the cell's value as the user typed it), {choices}.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "not_nullable": ("error", "{label} is required; fill it in"),
+    "required": ("error", "{label} is required; fill it in"),
+    "invalid-characters": (
+        "error",
+        '{label} "{value}" has characters other than letters and digits',
+    ),
+    "code-stored-as-number": (
+        "warning",
+        "{label} {value} is stored as a number, so leading zeros may have been lost; "
+        "format the column as Text and type the code again",
+    ),
+    "not-a-number": ("error", '{label} "{value}" is not a number'),
+    "negative-number": ("error", "{label} {value} is negative; use 0 or more"),
+    "not-a-whole-number": ("error", "{label} {value} is not a whole number of 0 or more"),
+    "percent-out-of-range": ("error", "{label} {value} is not a percentage from 0 to 100"),
+    "percent-looks-like-fraction": (
+        "warning",
+        "{label} {value} looks like a fraction; write 20% as 20, not 0.2",
+    ),
+    "not-a-date": ("error", '{label} "{value}" is not a date; type it as a date such as 2026-01-31'),
+    "invalid-choice": ("error", '{label} "{value}" is not one of: {choices}'),
+    "unknown-currency": ("error", '{label} "{value}" is not an ISO 4217 currency code (e.g. GBP)'),
+    "duplicate": ("error", '{label} "{value}" appears more than once; each must be unique'),
+    "bad-column-ref": (
+        "error",
+        '{label} "{value}" must be a header text or a column position of 1 or more',
+    ),
+    "bad-delimiter": (
+        "error",
+        '{label} "{value}" is not one character (or one of: comma, semicolon, tab, pipe)',
+    ),
+    "unknown-encoding": ("error", '{label} "{value}" is not an encoding Python knows (e.g. utf-8)'),
+    "bad-date-format": (
+        "error",
+        '{label} "{value}" is not a date format like %d/%m/%Y %H:%M (strftime codes)',
+    ),
+}
+
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "\\t": "\t"}
+_LETTERS_DIGITS = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def as_text(value: object) -> str:
+    """Return a cell value as the text a person would see (7.0 → "7")."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    return str(value)
+
+
+def to_decimal(value: object) -> Decimal | None:
+    """Convert a numeric cell (or numeric text) to Decimal, None when it is not a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value))  # shortest repr: 0.1 stays 0.1
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            d = Decimal(value.strip().replace(",", ""))
+        except InvalidOperation:
+            return None
+        return d if d.is_finite() else None
+    return None
+
+
+def to_date(value: object) -> dt.date | None:
+    """Convert a date cell (or ISO text) to a date, None when it is not a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return dt.datetime.strptime(value.strip(), fmt).date()
+            except ValueError:
+                pass
+    return None
+
+
+def _map(series: pd.Series, fn) -> pd.Series:
+    return pd.Series([fn(v) for v in series], index=series.index, dtype=bool)
+
+
+def letters_digits() -> pa.Check:
+    """Codes and IDs: letters and digits only."""
+    return pa.Check(
+        lambda s: _map(s, lambda v: bool(_LETTERS_DIGITS.match(as_text(v)))),
+        name="invalid-characters",
+    )
+
+
+def stored_as_text() -> pa.Check:
+    """A code typed into a number cell loses its leading zeros: warn."""
+    return pa.Check(
+        lambda s: _map(s, lambda v: not isinstance(v, (int, float))),
+        name="code-stored-as-number",
+    )
+
+
+def number(minimum: int | None = 0) -> list[pa.Check]:
+    checks = [pa.Check(lambda s: _map(s, lambda v: to_decimal(v) is not None), name="not-a-number")]
+    if minimum is not None:
+        checks.append(
+            pa.Check(
+                lambda s: _map(s, lambda v: (d := to_decimal(v)) is None or d >= minimum),
+                name="negative-number",
+            )
+        )
+    return checks
+
+
+def whole_number() -> pa.Check:
+    def ok(v: object) -> bool:
+        d = to_decimal(v)
+        return d is not None and d >= 0 and d == d.to_integral_value()
+
+    return pa.Check(lambda s: _map(s, ok), name="not-a-whole-number")
+
+
+def percent() -> list[pa.Check]:
+    def in_range(v: object) -> bool:
+        d = to_decimal(v)
+        return d is None or 0 <= d <= 100
+
+    def not_fraction(v: object) -> bool:
+        d = to_decimal(v)
+        return d is None or not (0 < d < 1)
+
+    return [
+        *number(minimum=None),
+        pa.Check(lambda s: _map(s, in_range), name="percent-out-of-range"),
+        pa.Check(lambda s: _map(s, not_fraction), name="percent-looks-like-fraction"),
+    ]
+
+
+def date() -> pa.Check:
+    return pa.Check(lambda s: _map(s, lambda v: to_date(v) is not None), name="not-a-date")
+
+
+def choice(choices: list[str]) -> pa.Check:
+    allowed = {c.casefold() for c in choices}
+    return pa.Check(
+        lambda s: _map(s, lambda v: as_text(v).strip().casefold() in allowed),
+        name="invalid-choice",
+    )
+
+
+def currency() -> pa.Check:
+    return pa.Check(
+        lambda s: _map(s, lambda v: as_text(v).strip().upper() in MINOR_UNITS),
+        name="unknown-currency",
+    )
+
+
+def unique() -> pa.Check:
+    """Unique without regard to case or surrounding spaces; later copies fail."""
+    return pa.Check(
+        lambda s: ~s.map(lambda v: as_text(v).strip().casefold()).duplicated(keep="first"),
+        name="duplicate",
+    )
+
+
+def column_ref() -> pa.Check:
+    def ok(v: object) -> bool:
+        if isinstance(v, (int, float)):
+            d = to_decimal(v)
+            return d is not None and d >= 1 and d == d.to_integral_value()
+        return bool(as_text(v).strip())
+
+    return pa.Check(lambda s: _map(s, ok), name="bad-column-ref")
+
+
+def delimiter() -> pa.Check:
+    def ok(v: object) -> bool:
+        t = as_text(v)
+        return len(t) == 1 or t.strip().casefold() in DELIMITER_NAMES
+
+    return pa.Check(lambda s: _map(s, ok), name="bad-delimiter")
+
+
+def encoding() -> pa.Check:
+    def ok(v: object) -> bool:
+        try:
+            codecs.lookup(as_text(v).strip())
+        except LookupError:
+            return False
+        return True
+
+    return pa.Check(lambda s: _map(s, ok), name="unknown-encoding")
+
+
+def date_format() -> pa.Check:
+    def ok(v: object) -> bool:
+        t = as_text(v)
+        if "%" not in t:
+            return False
+        try:
+            dt.datetime(2001, 2, 3, 4, 5, 6).strftime(t)
+        except ValueError:
+            return False
+        return True
+
+    return pa.Check(lambda s: _map(s, ok), name="bad-date-format")
