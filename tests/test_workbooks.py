@@ -1,0 +1,458 @@
+"""The workbook contract: every rule broken once, with its exact place and message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from processor import findings as fnd
+from processor.api import validate_folder
+from processor.cli import main
+from processor.templates import write_templates
+from tests.conftest import base, write_books
+
+SAMPLES = Path(__file__).parent.parent / "samples" / "workbooks"
+
+
+def lines(folder: Path, severity: str | None = None) -> list[str]:
+    _, found = validate_folder(folder)
+    if severity:
+        found = found[found["severity"] == severity]
+    return [fnd.render(r) for r in found.to_dict("records")]
+
+
+def broken(tmp_path: Path, sheet: str, row: int, col: int, value) -> Path:
+    data = base()
+    data[sheet][row][col] = value
+    return write_books(tmp_path / "wb", data)
+
+
+def test_valid_pair_has_no_findings(books):
+    assert lines(books) == []
+
+
+def test_samples_are_valid():
+    assert lines(SAMPLES, "error") == []
+    assert main(["validate", "--workbooks", str(SAMPLES)]) == 0
+
+
+def test_init_then_validate_exits_zero(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "new")]) == 0
+    assert main(["validate", "--workbooks", str(tmp_path / "new")]) == 0
+    assert "0 errors, 0 warnings" in capsys.readouterr().out
+
+
+def test_init_never_overwrites(tmp_path):
+    write_templates(tmp_path)
+    with pytest.raises(FileExistsError, match="already exists"):
+        write_templates(tmp_path)
+    assert main(["init", str(tmp_path)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("sheet", "row", "col", "value", "expected"),
+    [
+        ("Account Codes", 0, 2, "AB-12",
+         'accounts.xlsx › Account Codes › C2: code "AB-12" has characters other than letters '
+         "and digits"),
+        ("Accounts", 1, 0, "A 2",
+         'accounts.xlsx › Accounts › A3: Account ID "A 2" has characters other than letters '
+         "and digits"),
+        ("Accounts", 0, 1, None, "accounts.xlsx › Accounts › B2: Account Name is required; fill it in"),
+        ("Accounts", 0, 3, "Closed",
+         'accounts.xlsx › Accounts › D2: Status "Closed" is not one of: Active, Inactive'),
+        ("Accounts", 0, 4, "soon",
+         'accounts.xlsx › Accounts › E2: Start Date "soon" is not a date; type it as a date such '
+         "as 2026-01-31"),
+        ("Locations", 0, 1, "QQQ",
+         'accounts.xlsx › Locations › B2: Currency "QQQ" is not an ISO 4217 currency code (e.g. GBP)'),
+        ("Locations", 0, 2, 120,
+         "accounts.xlsx › Locations › C2: Tax Rate % 120 is not a percentage from 0 to 100"),
+        ("Locations", 0, 2, "twenty",
+         'accounts.xlsx › Locations › C2: Tax Rate % "twenty" is not a number'),
+        ("Products", 0, 6, -1,
+         "devices.xlsx › Products › G2: Minimum Charge -1 is negative; use 0 or more"),
+        ("Products", 0, 2, "Free",
+         'devices.xlsx › Products › C2: Pricing "Free" is not one of: Cost Plus, Unit Price, Tariff'),
+        ("Tariffs", 0, 6, 1.5,
+         "devices.xlsx › Tariffs › G2: Increment Seconds 1.5 is not a whole number of 0 or more"),
+        ("Accounts", 0, 2, "Londn",
+         'accounts.xlsx › Accounts › C2: Location "Londn" is not on the Locations sheet '
+         "(accounts.xlsx); add it there or correct the spelling"),
+        ("Account Codes", 0, 1, "PABX",
+         'accounts.xlsx › Account Codes › B2: Application "PABX" is not on the Applications sheet '
+         "(devices.xlsx); add it there or correct the spelling"),
+        ("Device Import Maps", 0, 3, "A9",
+         'devices.xlsx › Device Import Maps › D2: Account ID "A9" is not on the Accounts sheet '
+         "(accounts.xlsx); add it there or correct the spelling"),
+        ("Applications", 0, 1, "mystery",
+         'devices.xlsx › Applications › B2: Format "mystery" is not on the Formats sheet '
+         "(devices.xlsx) or a built-in format (charges formats lists them); add it there or "
+         "correct the spelling"),
+        ("Applications", 0, 2, "NOPE",
+         'devices.xlsx › Applications › C2: Product "NOPE" is not on the Products sheet '
+         "(devices.xlsx); add it there or correct the spelling"),
+        ("Applications", 0, 3, "Code, Extension",
+         'devices.xlsx › Applications › D2: Match On names "Extension", which format generic-csv '
+         "does not have; it has: Code, Date, Description, Quantity, Cost, Item, Duration, "
+         "Destination"),
+    ],
+)
+def test_cell_rule(tmp_path, sheet, row, col, value, expected):
+    assert expected in lines(broken(tmp_path, sheet, row, col, value), "error")
+
+
+def test_fraction_percent_is_a_warning(tmp_path):
+    folder = broken(tmp_path, "Locations", 0, 2, 0.2)
+    assert lines(folder) == [
+        "accounts.xlsx › Locations › C2: Tax Rate % 0.2 looks like a fraction; write 20% as 20, "
+        "not 0.2"
+    ]
+
+
+def test_duplicate_account_id_ignores_case_and_spaces(tmp_path):
+    data = base()
+    data["Accounts"].append([" a1 ", "Again", "London", "Active", None, None])
+    assert lines(write_books(tmp_path / "wb", data), "error") == [
+        'accounts.xlsx › Accounts › A5: Account ID "a1" appears more than once; each must be unique'
+    ]
+
+
+def test_code_on_two_accounts_is_an_error(tmp_path):
+    data = base()
+    data["Device Import Maps"].append(["PBX", "London", "100", "A2"])
+    assert lines(write_books(tmp_path / "wb", data), "error") == [
+        'devices.xlsx › Device Import Maps › C3: code "100" for PBX at this location belongs to '
+        "account A2 here and to account A1 at accounts.xlsx › Account Codes › C2; a code may "
+        "belong to one account only: remove or correct one"
+    ]
+
+
+def test_codes_compare_without_case_but_keep_leading_zeros(tmp_path):
+    data = base()
+    data["Device Import Maps"].append(["PBX", "London", "ext1 ", "A2"])  # same as EXT1
+    data["Device Import Maps"].append(["PBX", "London", "0100", "A2"])  # not the same as 100
+    found = lines(write_books(tmp_path / "wb", data), "error")
+    assert len(found) == 1
+    assert found[0].startswith('devices.xlsx › Device Import Maps › C3: code "ext1" for PBX')
+
+
+def test_same_code_same_account_in_both_sheets_is_a_warning(tmp_path):
+    data = base()
+    data["Device Import Maps"].append(["PBX", "London", "100", "A1"])
+    assert lines(write_books(tmp_path / "wb", data)) == [
+        'devices.xlsx › Device Import Maps › C3: code "100" for PBX is given to account A1 again '
+        "(also at accounts.xlsx › Account Codes › C2); remove one of them"
+    ]
+
+
+def test_same_code_at_two_locations_is_fine(tmp_path):
+    data = base()
+    data["Device Import Maps"].append(["PBX", "Leeds", "100", "A3"])
+    assert lines(write_books(tmp_path / "wb", data)) == []
+
+
+def test_map_to_account_of_other_location(tmp_path):
+    data = base()
+    data["Device Import Maps"].append(["PBX", "Leeds", "EXT9", "A1"])
+    assert lines(write_books(tmp_path / "wb", data), "error") == [
+        'devices.xlsx › Device Import Maps › D3: account A1 belongs to location "London", not '
+        "\"Leeds\"; map the code at the account's location or correct the Account ID"
+    ]
+
+
+def test_unit_price_and_tariff_products_need_their_price(tmp_path):
+    data = base()
+    data["Products"].append(["P1", "Print", "Unit Price", None, None, None, None, None, None,
+                             None, None])
+    data["Products"].append(["T1", "Calls", "Tariff", None, None, None, None, None, None, None,
+                             None])
+    data["Products"].append(["T2", "Calls", "Tariff", None, None, None, None, None, None, "Nope",
+                             None])
+    assert lines(write_books(tmp_path / "wb", data), "error") == [
+        'devices.xlsx › Products › J5: Tariff "Nope" is not on the Tariffs sheet (devices.xlsx); '
+        "add it there or correct the spelling",
+        'devices.xlsx › Products › D3: product "P1" is priced by Unit Price but has no Unit Price; '
+        "fill it in",
+        'devices.xlsx › Products › J4: product "T1" is priced by Tariff but names no Tariff; name '
+        "one from the Tariffs sheet",
+    ]
+
+
+def test_end_date_before_start(tmp_path):
+    data = base()
+    data["Accounts"][0][4:6] = [dt.date(2026, 5, 1), dt.date(2026, 4, 1)]
+    assert lines(write_books(tmp_path / "wb", data), "error") == [
+        "accounts.xlsx › Accounts › F2: End Date 2026-04-01 is before Start Date 2026-05-01"
+    ]
+
+
+def test_duplicate_product_rule_and_tariff_prefix(tmp_path):
+    data = base()
+    data["Product Rules"] = [["PBX", "mono", "CALLS"], ["PBX", "MONO", "CALLS"]]
+    data["Tariffs"].append(["Std", "01", "UK again", 0.07, None, None, None])
+    assert lines(write_books(tmp_path / "wb", data), "error") == [
+        "devices.xlsx › Product Rules › B3: there is already a rule for this application and item "
+        "in row 2; keep one",
+        "devices.xlsx › Tariffs › B3: there is already a rate for this tariff and prefix in row 2; "
+        "keep one",
+    ]
+
+
+def fmt_row(**over) -> list:
+    from schemas.workbooks import FORMATS
+
+    row = dict.fromkeys(FORMATS.columns)
+    row.update({"Format": "Mine", "Code Column": "Account", "Date Column": "When"})
+    row.update({k.replace("_", " "): v for k, v in over.items()})
+    return list(row.values())
+
+
+@pytest.mark.parametrize(
+    ("over", "expected"),
+    [
+        ({"Has_Header": "No"},
+         'devices.xlsx › Formats › G2: Code Column "Account" names a header, but Has Header is No; '
+         "use the column's position (1 = first column)"),
+        ({"Header_Rows": 0},
+         "devices.xlsx › Formats › D2: Header Rows is 0 but Has Header is Yes; the header line is "
+         "one of the skipped lines, so use 1 or more (or set Has Header to No)"),
+        ({"Delimiter": "::"},
+         'devices.xlsx › Formats › B2: Delimiter "::" is not one character (or one of: comma, '
+         "semicolon, tab, pipe)"),
+        ({"Encoding": "klingon"},
+         'devices.xlsx › Formats › C2: Encoding "klingon" is not an encoding Python knows '
+         "(e.g. utf-8)"),
+        ({"Date_Format": "dd/mm/yyyy"},
+         'devices.xlsx › Formats › I2: Date Format "dd/mm/yyyy" is not a date format like '
+         "%d/%m/%Y %H:%M (strftime codes)"),
+        ({"Quantity_Column": 0},
+         'devices.xlsx › Formats › L2: Quantity Column "0" must be a header text or a column '
+         "position of 1 or more"),
+    ],
+)
+def test_formats_sheet_rules(tmp_path, over, expected):
+    data = base()
+    data["Formats"] = [fmt_row(**over)]
+    assert expected in lines(write_books(tmp_path / "wb", data), "error")
+
+
+def test_applications_may_name_a_format_from_the_formats_sheet(tmp_path):
+    data = base()
+    data["Formats"] = [fmt_row()]
+    data["Applications"][0][1] = "mine"
+    assert lines(write_books(tmp_path / "wb", data)) == []
+
+
+# Excel as people really use it
+
+
+def test_code_stored_as_number_is_a_warning(tmp_path):
+    folder = broken(tmp_path, "Account Codes", 0, 2, 100)
+    assert lines(folder) == [
+        "accounts.xlsx › Account Codes › C2: code 100 is stored as a number, so leading zeros may "
+        "have been lost; format the column as Text and type the code again"
+    ]
+
+
+def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_path):
+    data = base()
+    data["Accounts"] = [[r[1], r[0], r[2], r[3], "note", None, None] for r in data["Accounts"]]
+    data["Accounts"].insert(1, [None] * 7)
+    data["Accounts"] += [[None] * 7, [None] * 7]
+    headers = {"Accounts": ["Account Name", "  Account   ID ", "location", "Status", "Notes",
+                            "Start Date", "End Date"]}
+    folder = write_books(tmp_path / "wb", data, headers)
+    assert lines(folder) == []
+    data["Accounts"][0][1] = "A-1"
+    folder = write_books(tmp_path / "wb2", data, headers)
+    assert lines(folder, "error")[0].startswith('accounts.xlsx › Accounts › B2: Account ID "A-1"')
+
+
+def test_formula_cells_are_read_as_their_cached_values(tmp_path):
+    folder = write_books(tmp_path / "wb")
+    path = folder / "accounts.xlsx"
+    wb = load_workbook(path)
+    wb["Accounts"]["B2"] = '=CONCAT("Acme"," Ltd")'
+    wb.save(path)
+    # openpyxl writes no cached value; add one as Excel would have saved it
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet2"))
+    xml = parts[sheet].decode()
+    xml = re.sub(r'<c r="B2"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?',
+                 r'<c r="B2"\1 t="str"><f>\2</f><v>Acme Ltd</v>', xml)
+    parts[sheet] = xml.encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, b in parts.items():
+            zf.writestr(n, b)
+    sheets, found = validate_folder(folder)
+    assert len(found) == 0
+    assert sheets["Accounts"].frame.at[2, "Account Name"] == "Acme Ltd"
+
+
+def test_missing_sheet(tmp_path):
+    data = base()
+    del data["Tariffs"]
+    assert lines(write_books(tmp_path / "wb", data)) == [
+        'devices.xlsx: has no sheet "Tariffs"; add it (charges init writes a template)'
+    ]
+
+
+def test_renamed_header_names_the_column_and_the_suspect(tmp_path):
+    from schemas.workbooks import ACCOUNTS
+
+    headers = {"Accounts": [c if c != "Status" else "State" for c in ACCOUNTS.columns]}
+    assert lines(write_books(tmp_path / "wb", base(), headers), "error") == [
+        "accounts.xlsx › Accounts: missing column \"Status\"; found unknown columns 'State': "
+        'rename the one that holds it back to "Status"'
+    ]
+
+
+def test_missing_optional_column_is_a_warning(tmp_path):
+    from schemas.workbooks import ACCOUNTS
+
+    data = base()
+    data["Accounts"] = [r[:5] for r in data["Accounts"]]
+    headers = {"Accounts": list(ACCOUNTS.columns)[:5]}
+    assert lines(write_books(tmp_path / "wb", data, headers)) == [
+        'accounts.xlsx › Accounts: missing optional column "End Date" (read as blank); add a '
+        'column headed "End Date" in row 1'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("xls", "accounts.xlsx: found accounts.xls but not accounts.xlsx; open it in Excel and "
+                "save it as Excel Workbook (.xlsx)"),
+        ("missing", "accounts.xlsx: file not found in {folder}; run `charges init {folder}` to "
+                    "create it"),
+        ("password", "accounts.xlsx: is password-protected or an old .xls file; remove the "
+                     "password (File › Info › Protect Workbook) and save it as Excel Workbook "
+                     "(.xlsx)"),
+        ("corrupt", "accounts.xlsx: is not a valid .xlsx file (it may be corrupt or another "
+                    "format); save it again from Excel"),
+        ("macros", "accounts.xlsx: contains macros (.xlsm); save it as Excel Workbook (.xlsx) "
+                   "without macros"),
+    ],
+)
+def test_unreadable_workbook_files(tmp_path, setup, expected):
+    folder = write_books(tmp_path / "wb")
+    path = folder / "accounts.xlsx"
+    if setup == "xls":
+        path.rename(folder / "accounts.xls")
+    elif setup == "missing":
+        path.unlink()
+    elif setup == "password":
+        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    elif setup == "corrupt":
+        path.write_bytes(path.read_bytes()[:300])
+    elif setup == "macros":
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr("xl/vbaProject.bin", b"\0")
+    assert lines(folder, "error") == [expected.format(folder=folder)]
+
+
+def test_validate_json_and_exit_code(tmp_path, capsys):
+    folder = broken(tmp_path, "Account Codes", 0, 2, "AB-12")
+    assert main(["validate", "--workbooks", str(folder), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["errors"] == 1 and doc["warnings"] == 0
+    assert doc["findings"][0] == {
+        "severity": "error", "code": "invalid-characters", "workbook": "accounts.xlsx",
+        "sheet": "Account Codes", "cell": "C2",
+        "message": 'code "AB-12" has characters other than letters and digits',
+        "text": 'accounts.xlsx › Account Codes › C2: code "AB-12" has characters other than '
+                "letters and digits",
+    }
+
+
+def test_validate_text_lists_errors_and_warnings_apart(tmp_path, capsys):
+    data = base()
+    data["Account Codes"][0][2] = "AB-12"
+    data["Account Codes"][1][2] = 200
+    assert main(["validate", "--workbooks", str(write_books(tmp_path / "wb", data))]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Errors (1):"
+    assert out[2] == "Warnings (1):"
+    assert out[-1] == "1 error, 1 warning"
+
+
+# Templates
+
+
+def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_path):
+    write_templates(tmp_path)
+    acc = load_workbook(tmp_path / "accounts.xlsx")
+    dev = load_workbook(tmp_path / "devices.xlsx")
+
+    def validations(ws) -> dict[str, str]:
+        return {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
+
+    assert validations(acc["Accounts"]) == {
+        "C2:C1048576": "='Locations'!$A$2:$A$1048576",
+        "D2:D1048576": '"Active,Inactive"',
+    }
+    assert validations(acc["Account Codes"]) == {"A2:A1048576": "='Accounts'!$A$2:$A$1048576"}
+    dv = validations(dev["Applications"])
+    assert dv["B2:B1048576"].startswith("=Lists!$A$2:$A$")
+    assert dv["C2:C1048576"] == "='Products'!$A$2:$A$1048576"
+    assert validations(dev["Products"]) == {
+        "C2:C1048576": '"Cost Plus,Unit Price,Tariff"',
+        "J2:J1048576": "='Tariffs'!$A$2:$A$1048576",
+        "K2:K1048576": '"Yes,No"',
+    }
+    assert validations(dev["Product Rules"]) == {
+        "A2:A1048576": "='Applications'!$A$2:$A$1048576",
+        "C2:C1048576": "='Products'!$A$2:$A$1048576",
+    }
+    assert validations(dev["Formats"]) == {
+        "F2:F1048576": '"Yes,No"', "Q2:Q1048576": '"Yes,No"'}
+    lists = dev["Lists"]
+    assert lists.sheet_state == "hidden"
+    assert lists["A2"].value == "generic-csv"
+    assert acc["Account Codes"].column_dimensions["C"].number_format == "@"
+    assert dev["Device Import Maps"].column_dimensions["C"].number_format == "@"
+    assert acc["Accounts"].freeze_panes == "A2"
+    assert acc["Accounts"]["A1"].comment.text.startswith("The account's ID in your billing system")
+    assert acc["Accounts"]["A1"].font.bold
+
+
+def test_template_header_comments_cover_every_column(tmp_path):
+    write_templates(tmp_path)
+    from schemas.workbooks import WORKBOOKS
+
+    for book in WORKBOOKS:
+        wb = load_workbook(tmp_path / book.filename)
+        for schema in book.sheets:
+            headers = [c.value for c in wb[schema.name][1]]
+            assert headers == list(schema.columns)
+            assert all(c.comment is not None for c in wb[schema.name][1])
+
+
+def test_validate_missing_folder_is_a_usage_error(tmp_path, capsys):
+    assert main(["validate", "--workbooks", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_samples_untouched_by_validation(tmp_path):
+    copy = tmp_path / "s"
+    shutil.copytree(SAMPLES, copy)
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    validate_folder(copy)
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+
+
+def test_workbook_without_data_rows(tmp_path):
+    wb = Workbook()
+    wb.active.title = "x"
+    data = {k: [] for k in base()}
+    assert lines(write_books(tmp_path / "wb", data)) == []
