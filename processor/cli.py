@@ -97,7 +97,8 @@ def cmd_init(args) -> int:
     return EXIT_OK
 
 
-def print_findings(found, stream=sys.stderr) -> None:
+def print_findings(found, stream=None) -> None:
+    stream = stream or sys.stderr
     errs, warns = fnd.errors(found), fnd.warnings(found)
     for title, part in (("Errors", errs), ("Warnings", warns)):
         if len(part):

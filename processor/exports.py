@@ -82,6 +82,10 @@ def _decode(number: int, raw: bytes, encoding: str | None) -> Line:
                     f"invalid {encoding} bytes replaced with �")
 
 
+def _optional(ref: str | int | None, fmt: Format) -> bool:
+    return isinstance(ref, str) and ref.casefold() in {o.casefold() for o in fmt.optional}
+
+
 def _resolve(ref: str | int | None, names: dict[str, int], fmt: Format, path: Path) -> int | None:
     if ref is None:
         return None
@@ -144,12 +148,10 @@ def read_export(
     positions = {role: _resolve(getattr(fmt, role), names, fmt, path) for role in ROLES}
     match_pos = [_resolve(m, names, fmt, path) for m in match_on]
     named = {f: names.get(f.casefold()) for f in fmt.fields}
-    needed = max([p for p in [*positions.values(), *match_pos] if p is not None], default=0) + 1
-    min_fields = max(fmt.min_fields or 0, needed if fmt.has_header else min(needed, len(
-        fmt.fields) or needed))
-    if fmt.has_header:
-        # optional columns may be absent from a header: they read as blank
-        min_fields = max([p for p in (positions["date"], *match_pos) if p is not None]) + 1
+    required = [p for role, p in positions.items()
+                if p is not None and not _optional(getattr(fmt, role), fmt)]
+    needed = max([*required, *[p for p in match_pos if p is not None]], default=0) + 1
+    min_fields = max(fmt.min_fields or 0, needed)
 
     held: deque[Line] = deque()
     batch: list[Line] = []
