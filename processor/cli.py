@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--application", required=True)
     s.add_argument("--batch-date", type=_date, metavar="YYYY-MM-DD")
     s.add_argument("--out", type=Path, required=True, metavar="BATCH_DIR")
-    s.add_argument("--fail-on-unmatched", action="store_true",
-                   help="exit 3 when any row is unmatched")
+    s.add_argument(
+        "--fail-on-unmatched", action="store_true", help="exit 3 when any row is unmatched"
+    )
     s.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
     sub.add_parser("formats", help="list the built-in device formats and their fields")
@@ -68,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     from processor.exports import ExportError
 
     try:
-        return {"init": cmd_init, "validate": cmd_validate, "import": cmd_import,
-                "formats": cmd_formats}[args.command](args)
+        return {
+            "init": cmd_init,
+            "validate": cmd_validate,
+            "import": cmd_import,
+            "formats": cmd_formats,
+        }[args.command](args)
     except UsageError as exc:
         print(f"charges: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -105,8 +110,11 @@ def print_findings(found, stream=None) -> None:
             print(f"{title} ({len(part)}):", file=stream)
             for _, row in part.iterrows():
                 print(f"  {fnd.render(row)}", file=stream)
-    print(f"{len(errs)} error{'s' if len(errs) != 1 else ''}, "
-          f"{len(warns)} warning{'s' if len(warns) != 1 else ''}", file=stream)
+    print(
+        f"{len(errs)} error{'s' if len(errs) != 1 else ''}, "
+        f"{len(warns)} warning{'s' if len(warns) != 1 else ''}",
+        file=stream,
+    )
 
 
 def cmd_validate(args) -> int:
@@ -135,8 +143,15 @@ def cmd_import(args) -> int:
         if show:
             print(f"\r  {name}: {rows:,} rows", end="", file=sys.stderr, flush=True)
 
-    result = run_import(args.workbooks, args.location, args.application, args.files, args.out,
-                        args.batch_date, progress)
+    result = run_import(
+        args.workbooks,
+        args.location,
+        args.application,
+        args.files,
+        args.out,
+        args.batch_date,
+        progress,
+    )
     if show:
         print(file=sys.stderr)
     if len(result.warnings):
@@ -144,10 +159,14 @@ def cmd_import(args) -> int:
     m = result.manifest
     r, c, b = m["rows"], m["cost"], m["billed"]
     print(f"{m['application']} at {m['location']} ({m['format']}), batch {m['batch_date']}")
-    print(f"  rows read {r['read']:,}: billed {r['matched']:,}, unmatched {r['unmatched']:,}, "
-          f"skipped {r['skipped']:,}")
-    print(f"  device cost {c['read']}: billed {c['matched']}, unmatched {c['unmatched']}, "
-          f"skipped {c['skipped']}")
+    print(
+        f"  rows read {r['read']:,}: billed {r['matched']:,}, unmatched {r['unmatched']:,}, "
+        f"skipped {r['skipped']:,}"
+    )
+    print(
+        f"  device cost {c['read']}: billed {c['matched']}, unmatched {c['unmatched']}, "
+        f"skipped {c['skipped']}"
+    )
     print(f"  billed {m['currency']} net {b['net']}, tax {b['tax']}, gross {b['gross']}")
     for code, v in m["reasons"].items():
         print(f"    {code}: {v['rows']:,} rows")
@@ -163,6 +182,8 @@ def cmd_formats(args) -> int:
     for fmt in registry.all_formats():
         print(f"{fmt.name}: {fmt.description}")
         print(f"  fields: {', '.join(fmt.fields)}")
-        print(f"  Match On default: {', '.join(map(str, fmt.match_on))}"
-              + (f"; Item: {fmt.item}" if fmt.item else ""))
+        print(
+            f"  Match On default: {', '.join(map(str, fmt.match_on))}"
+            + (f"; Item: {fmt.item}" if fmt.item else "")
+        )
     return EXIT_OK

@@ -76,10 +76,16 @@ def _decode(number: int, raw: bytes, encoding: str | None) -> Line:
         return Line(number, raw.decode(encoding or "utf-8"), "")
     except UnicodeDecodeError:
         if encoding is None:
-            return Line(number, raw.decode("cp1252", errors="replace"),
-                        "not valid UTF-8; read as Windows-1252")
-        return Line(number, raw.decode(encoding, errors="replace"),
-                    f"invalid {encoding} bytes replaced with �")
+            return Line(
+                number,
+                raw.decode("cp1252", errors="replace"),
+                "not valid UTF-8; read as Windows-1252",
+            )
+        return Line(
+            number,
+            raw.decode(encoding, errors="replace"),
+            f"invalid {encoding} bytes replaced with �",
+        )
 
 
 def _optional(ref: str | int | None, fmt: Format) -> bool:
@@ -105,8 +111,17 @@ def _resolve(ref: str | int | None, names: dict[str, int], fmt: Format, path: Pa
     return pos
 
 
-ROLES = ("date", "time", "quantity", "quantity_factor", "cost", "duration", "destination",
-         "description_field", "item")
+ROLES = (
+    "date",
+    "time",
+    "quantity",
+    "quantity_factor",
+    "cost",
+    "duration",
+    "destination",
+    "description_field",
+    "item",
+)
 
 
 def read_export(
@@ -148,8 +163,11 @@ def read_export(
     positions = {role: _resolve(getattr(fmt, role), names, fmt, path) for role in ROLES}
     match_pos = [_resolve(m, names, fmt, path) for m in match_on]
     named = {f: names.get(f.casefold()) for f in fmt.fields}
-    required = [p for role, p in positions.items()
-                if p is not None and not _optional(getattr(fmt, role), fmt)]
+    required = [
+        p
+        for role, p in positions.items()
+        if p is not None and not _optional(getattr(fmt, role), fmt)
+    ]
     needed = max([*required, *[p for p in match_pos if p is not None]], default=0) + 1
     min_fields = max(fmt.min_fields or 0, needed)
 
@@ -167,7 +185,8 @@ def read_export(
 
 
 def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.DataFrame:
-    rows = list(csv.reader([ln.text for ln in batch], delimiter=fmt.delimiter))
+    # one reader per line: an unbalanced quote must not swallow the lines after it
+    rows = [next(csv.reader((ln.text,), delimiter=fmt.delimiter), []) for ln in batch]
     n = len(batch)
     error = np.full(n, None, dtype=object)
     skip = np.full(n, None, dtype=object)
@@ -175,8 +194,9 @@ def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.Data
     blank = np.array([not ln.text.strip() for ln in batch])
     skip[blank] = "blank-line"
     short = (counts < min_fields) & ~blank
-    error[short] = [f"has {c} fields; format {fmt.name} needs at least {min_fields}"
-                    for c in counts[short]]
+    error[short] = [
+        f"has {c} fields; format {fmt.name} needs at least {min_fields}" for c in counts[short]
+    ]
 
     def column(pos: int | None) -> pd.Series:
         if pos is None:
@@ -211,8 +231,10 @@ def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.Data
     quantity, q_err = parse_decimals(column(positions["quantity"]), default=Decimal(1))
     if positions["quantity_factor"] is not None:
         factor, f_err = parse_decimals(column(positions["quantity_factor"]), default=Decimal(1))
-        quantity = [q * f if q is not None and f is not None else None
-                    for q, f in zip(quantity, factor, strict=True)]
+        quantity = [
+            q * f if q is not None and f is not None else None
+            for q, f in zip(quantity, factor, strict=True)
+        ]
         q_err = q_err | f_err
     cost, c_err = parse_decimals(column(positions["cost"]), default=Decimal(0))
     duration, d_err = parse_durations(column(positions["duration"]))
@@ -223,8 +245,10 @@ def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.Data
     frame["quantity"] = [q if q is not None else Decimal(0) for q in quantity]
     frame["cost"] = [c if c is not None else Decimal(0) for c in cost]
     if fmt.ignore_zero:
-        zero = np.array([q == 0 and c == 0 for q, c in zip(frame["quantity"], frame["cost"],
-                                                             strict=True)], dtype=bool)
+        zero = np.array(
+            [q == 0 and c == 0 for q, c in zip(frame["quantity"], frame["cost"], strict=True)],
+            dtype=bool,
+        )
         zero &= pd.isna(error) & pd.isna(skip)
         skip[zero] = "zero-value"
     frame["duration"] = pd.array(duration, dtype="Int64")

@@ -48,7 +48,9 @@ def _sha256(path: Path) -> str:
 def _check_usage(ref, location: str, application: str, files: list[Path], out: Path) -> None:
     if key(location) not in ref.locations:
         known = ", ".join(v[0] for v in ref.locations.values())
-        raise UsageError(f'location "{location}" is not on the Locations sheet; choose one of: {known}')
+        raise UsageError(
+            f'location "{location}" is not on the Locations sheet; choose one of: {known}'
+        )
     if key(application) not in ref.applications:
         known = ", ".join(v[0] for v in ref.applications.values())
         raise UsageError(
@@ -110,12 +112,13 @@ def run_import(
     inputs = []
     with outputs.atomic_dir(out) as tmp:
         sinks = {
-            "billed": outputs.ParquetSink(tmp / "charges.parquet",
-                                          outputs.billed_frame(_empty())),
+            "billed": outputs.ParquetSink(tmp / "charges.parquet", outputs.billed_frame(_empty())),
             "unmatched": outputs.ParquetSink(
-                tmp / "unmatched.parquet", outputs.unbilled_frame(_empty(), "", "", False)),
+                tmp / "unmatched.parquet", outputs.unbilled_frame(_empty(), "", "", False)
+            ),
             "skipped": outputs.ParquetSink(
-                tmp / "skipped.parquet", outputs.unbilled_frame(_empty(), "", "", True)),
+                tmp / "skipped.parquet", outputs.unbilled_frame(_empty(), "", "", True)
+            ),
         }
         for path in files:
             file_rows = 0
@@ -130,7 +133,8 @@ def run_import(
                         _add_lines(lines, part, ref)
                     else:
                         sinks[status].write(
-                            outputs.unbilled_frame(part, app_name, loc_name, status == "skipped"))
+                            outputs.unbilled_frame(part, app_name, loc_name, status == "skipped")
+                        )
                         for reason, rpart in part.groupby("reason", sort=False):
                             by_reason[reason][0] += len(rpart)
                             by_reason[reason][1] += sum(rpart["cost"], ZERO)
@@ -150,32 +154,75 @@ def run_import(
             "format": fmt.name,
             "currency": ref.currency(location),
             "inputs": inputs,
-            "rows": {"read": read_rows, "matched": rows["billed"],
-                     "unmatched": rows["unmatched"], "skipped": rows["skipped"]},
-            "cost": {"read": str(read_cost), "matched": str(cost["billed"]),
-                     "unmatched": str(cost["unmatched"]), "skipped": str(cost["skipped"])},
+            "rows": {
+                "read": read_rows,
+                "matched": rows["billed"],
+                "unmatched": rows["unmatched"],
+                "skipped": rows["skipped"],
+            },
+            "cost": {
+                "read": str(read_cost),
+                "matched": str(cost["billed"]),
+                "unmatched": str(cost["unmatched"]),
+                "skipped": str(cost["skipped"]),
+            },
             "billed": {k: str(v) for k, v in billed.items()},
             "reasons": {r: {"rows": n, "cost": str(c)} for r, (n, c) in sorted(by_reason.items())},
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": __version__,
         }
         batch_lines = [
-            [v["account_id"], v["account_name"], v["product"], v["description"], v["quantity"],
-             v["net"], v["tax_rate"], v["tax"], v["gross"], v["gl_code"], batch_date]
+            [
+                v["account_id"],
+                v["account_name"],
+                v["product"],
+                v["description"],
+                v["quantity"],
+                v["net"],
+                v["tax_rate"],
+                v["tax"],
+                v["gross"],
+                v["gl_code"],
+                batch_date,
+            ]
             for _, v in sorted(lines.items())
         ]
         outputs.write_batch_xlsx(
-            tmp / "batch.xlsx", batch_lines, _summary(manifest, by_reason),
-            tmp / "unmatched.parquet", tmp / "skipped.parquet", places,
+            tmp / "batch.xlsx",
+            batch_lines,
+            _summary(manifest, by_reason),
+            tmp / "unmatched.parquet",
+            tmp / "skipped.parquet",
+            places,
         )
         outputs.write_manifest(tmp / "manifest.json", manifest)
     return ImportResult(out, manifest, found)
 
 
 def _empty() -> pd.DataFrame:
-    cols = ["source_file", "line", "occurred_at", "account_id", "account_name", "code", "product",
-            "description", "item", "destination", "quantity", "duration", "cost", "net",
-            "tax_rate", "tax", "gross", "note", "reason", "detail", "raw"]
+    cols = [
+        "source_file",
+        "line",
+        "occurred_at",
+        "account_id",
+        "account_name",
+        "code",
+        "product",
+        "description",
+        "item",
+        "destination",
+        "quantity",
+        "duration",
+        "cost",
+        "net",
+        "tax_rate",
+        "tax",
+        "gross",
+        "note",
+        "reason",
+        "detail",
+        "raw",
+    ]
     frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     frame["line"] = frame["line"].astype("int64")
     frame["occurred_at"] = frame["occurred_at"].astype("datetime64[us]")
@@ -190,9 +237,15 @@ def _add_lines(lines: dict, part: pd.DataFrame, ref) -> None:
         if line is None:
             p = ref.products[key(product)]
             line = lines[(account, product)] = {
-                "account_id": account, "account_name": g["account_name"].iloc[0],
-                "product": p.name, "description": p.description, "gl_code": p.gl_code,
-                "tax_rate": g["tax_rate"].iloc[0], "quantity": ZERO, "net": ZERO, "tax": ZERO,
+                "account_id": account,
+                "account_name": g["account_name"].iloc[0],
+                "product": p.name,
+                "description": p.description,
+                "gl_code": p.gl_code,
+                "tax_rate": g["tax_rate"].iloc[0],
+                "quantity": ZERO,
+                "net": ZERO,
+                "tax": ZERO,
                 "gross": ZERO,
             }
         for k in ("quantity", "net", "tax", "gross"):
@@ -202,12 +255,19 @@ def _add_lines(lines: dict, part: pd.DataFrame, ref) -> None:
 def _summary(manifest: dict, by_reason: dict) -> list[list]:
     r, c, b = manifest["rows"], manifest["cost"], manifest["billed"]
     balanced = (r["read"] == r["matched"] + r["unmatched"] + r["skipped"]) and (
-        Decimal(c["read"]) == Decimal(c["matched"]) + Decimal(c["unmatched"]) + Decimal(c["skipped"])
+        Decimal(c["read"])
+        == Decimal(c["matched"]) + Decimal(c["unmatched"]) + Decimal(c["skipped"])
     )
     out = [
         ["Rows read", r["read"], Decimal(c["read"]), None, None, None],
-        ["Billed", r["matched"], Decimal(c["matched"]), Decimal(b["net"]), Decimal(b["tax"]),
-         Decimal(b["gross"])],
+        [
+            "Billed",
+            r["matched"],
+            Decimal(c["matched"]),
+            Decimal(b["net"]),
+            Decimal(b["tax"]),
+            Decimal(b["gross"]),
+        ],
         ["Unmatched", r["unmatched"], Decimal(c["unmatched"]), None, None, None],
         ["Skipped", r["skipped"], Decimal(c["skipped"]), None, None, None],
         ["Balanced (read = billed + unmatched + skipped)", None, None, None, None, None],
@@ -215,11 +275,20 @@ def _summary(manifest: dict, by_reason: dict) -> list[list]:
     out[-1][0] += ": yes" if balanced else ": NO"
     for code, (n, cost) in sorted(by_reason.items()):
         reason = REASONS[code]
-        out.append([f"{reason.status.capitalize()}: {reason.title} ({code})", n, cost, None, None,
-                    None])
+        out.append(
+            [f"{reason.status.capitalize()}: {reason.title} ({code})", n, cost, None, None, None]
+        )
     out.append([f"Location: {manifest['location']}", None, None, None, None, None])
-    out.append([f"Application: {manifest['application']} ({manifest['format']})", None, None,
-                None, None, None])
+    out.append(
+        [
+            f"Application: {manifest['application']} ({manifest['format']})",
+            None,
+            None,
+            None,
+            None,
+            None,
+        ]
+    )
     out.append([f"Currency: {manifest['currency']}", None, None, None, None, None])
     out.append([f"Batch date: {manifest['batch_date']}", None, None, None, None, None])
     return out

@@ -57,7 +57,11 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     detail = np.full(n, None, dtype=object)
 
     error = out["error"].notna().to_numpy()
-    status[error], reason[error], detail[error] = "unmatched", "unparseable-row", out["error"][error]
+    status[error], reason[error], detail[error] = (
+        "unmatched",
+        "unparseable-row",
+        out["error"][error],
+    )
     skip = out["skip"].notna().to_numpy() & ~error
     status[skip], reason[skip] = "skipped", out["skip"][skip]
     skip_detail = out["skip_detail"] if "skip_detail" in out else pd.Series([None] * n)
@@ -117,7 +121,8 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     # product: an item rule, else the application's default
     app_key = key(ctx.application)
     products = [
-        ref.rules.get((app_key, key(it)), ctx.default_product) if isinstance(it, str) and it
+        ref.rules.get((app_key, key(it)), ctx.default_product)
+        if isinstance(it, str) and it
         else ctx.default_product
         for it in out["item"]
     ]

@@ -28,15 +28,18 @@ SIX = Decimal("0.000001")
 
 
 def _dec(values) -> pd.Series:
-    arr = pa.array([None if v is None else Decimal(v).quantize(SIX) for v in values],
-                   type=pa.decimal128(22, 6))
+    arr = pa.array(
+        [None if v is None else Decimal(v).quantize(SIX) for v in values], type=pa.decimal128(22, 6)
+    )
     return pd.Series(arr, dtype=sc.DECIMAL)
 
 
 def _text(values) -> pd.Series:
     return pd.Series(
-        pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
-                  for v in values], type=pa.string()),
+        pa.array(
+            [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values],
+            type=pa.string(),
+        ),
         dtype=sc.TEXT,
     )
 
@@ -46,16 +49,24 @@ def _common(rows: pd.DataFrame) -> dict[str, pd.Series]:
         "source_file": _text(rows["source_file"]),
         "line": pd.Series(pa.array(rows["line"].to_numpy(), type=pa.int64()), dtype=sc.INT),
         "occurred_at": pd.Series(
-            pa.array(rows["occurred_at"].to_numpy(dtype="datetime64[us]"),
-                     type=pa.timestamp("us"), from_pandas=True),
+            pa.array(
+                rows["occurred_at"].to_numpy(dtype="datetime64[us]"),
+                type=pa.timestamp("us"),
+                from_pandas=True,
+            ),
             dtype=sc.TIMESTAMP,
         ),
     }
 
 
 def _duration(rows: pd.DataFrame) -> pd.Series:
-    return pd.Series(pa.array(list(rows["duration"].astype(object).where(
-        rows["duration"].notna(), None)), type=pa.int64()), dtype=sc.INT)
+    return pd.Series(
+        pa.array(
+            list(rows["duration"].astype(object).where(rows["duration"].notna(), None)),
+            type=pa.int64(),
+        ),
+        dtype=sc.INT,
+    )
 
 
 def billed_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +94,9 @@ def billed_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return sc.CHARGES.validate(frame)
 
 
-def unbilled_frame(rows: pd.DataFrame, application: str, location: str, skipped: bool) -> pd.DataFrame:
+def unbilled_frame(
+    rows: pd.DataFrame, application: str, location: str, skipped: bool
+) -> pd.DataFrame:
     """Unmatched or skipped rows with their reason and message, validated."""
     frame = pd.DataFrame(
         {
@@ -158,28 +171,55 @@ def write_manifest(path: Path, manifest: dict) -> None:
 
 
 BATCH_COLS = [
-    Col("Account ID", width=12), Col("Account Name", width=30), Col("Product", width=14),
-    Col("Description", width=26), Col("Quantity", "decimal", 10), Col("Net", "money", 12),
-    Col("Tax Rate %", "percent", 10), Col("Tax", "money", 11), Col("Gross", "money", 12),
-    Col("GL Code", width=10), Col("Batch Date", "date", 12),
+    Col("Account ID", width=12),
+    Col("Account Name", width=30),
+    Col("Product", width=14),
+    Col("Description", width=26),
+    Col("Quantity", "decimal", 10),
+    Col("Net", "money", 12),
+    Col("Tax Rate %", "percent", 10),
+    Col("Tax", "money", 11),
+    Col("Gross", "money", 12),
+    Col("GL Code", width=10),
+    Col("Batch Date", "date", 12),
 ]
 UNBILLED_COLS = [
-    Col("Source File", width=22), Col("Line", "int", 8), Col("Code", width=14),
-    Col("Reason Code", width=20), Col("Reason", width=70), Col("Date", "datetime", 19),
-    Col("Description", width=26), Col("Cost", "decimal", 10), Col("Raw Row", width=60),
+    Col("Source File", width=22),
+    Col("Line", "int", 8),
+    Col("Code", width=14),
+    Col("Reason Code", width=20),
+    Col("Reason", width=70),
+    Col("Date", "datetime", 19),
+    Col("Description", width=26),
+    Col("Cost", "decimal", 10),
+    Col("Raw Row", width=60),
 ]
 
 
 def _unbilled_rows(path: Path) -> Iterator[list]:
     for frame in read_parquet_chunks(path, XLSX_ROW_LIMIT):
         for r in frame.itertuples(index=False):
-            yield [r.source_file, int(r.line), r.code, r.reason, r.message,
-                   None if pd.isna(r.occurred_at) else r.occurred_at.to_pydatetime(),
-                   r.description, r.cost, r.raw]
+            yield [
+                r.source_file,
+                int(r.line),
+                r.code,
+                r.reason,
+                r.message,
+                None if pd.isna(r.occurred_at) else r.occurred_at.to_pydatetime(),
+                r.description,
+                r.cost,
+                r.raw,
+            ]
 
 
-def write_batch_xlsx(path: Path, batch_lines: list[list], summary: list[list],
-                     unmatched: Path, skipped: Path, places: int) -> None:
+def write_batch_xlsx(
+    path: Path,
+    batch_lines: list[list],
+    summary: list[list],
+    unmatched: Path,
+    skipped: Path,
+    places: int,
+) -> None:
     """batch.xlsx: Batch Sheet, Unmatched, Skipped, Summary."""
     wb = Workbook(write_only=True)
     write_table(wb.create_sheet("Batch Sheet"), BATCH_COLS, batch_lines, places)
@@ -187,8 +227,14 @@ def write_batch_xlsx(path: Path, batch_lines: list[list], summary: list[list],
     write_table(wb.create_sheet("Skipped"), UNBILLED_COLS, _unbilled_rows(skipped), places)
     write_table(
         wb.create_sheet("Summary"),
-        [Col("Item", width=40), Col("Rows", "int", 10), Col("Cost", "decimal", 14),
-         Col("Net", "money", 14), Col("Tax", "money", 14), Col("Gross", "money", 14)],
+        [
+            Col("Item", width=40),
+            Col("Rows", "int", 10),
+            Col("Cost", "decimal", 14),
+            Col("Net", "money", 14),
+            Col("Tax", "money", 14),
+            Col("Gross", "money", 14),
+        ],
         summary,
         places,
     )

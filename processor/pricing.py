@@ -44,15 +44,18 @@ def billable_seconds(duration: int | None, rate: Rate) -> int:
     return math.ceil(secs / rate.increment_seconds) * rate.increment_seconds
 
 
-def unrounded(product: Product, quantity: Decimal, cost: Decimal, rate: Rate | None,
-              duration: int | None) -> Decimal:
+def unrounded(
+    product: Product, quantity: Decimal, cost: Decimal, rate: Rate | None, duration: int | None
+) -> Decimal:
     """The charge before rounding, with the Minimum Charge applied."""
     if product.pricing == "cost plus":
         value = cost * (1 + product.markup_pct / HUNDRED) + product.markup_fixed
     elif product.pricing == "unit price":
         value = quantity * product.unit_price
     else:
-        value = Decimal(billable_seconds(duration, rate)) * rate.per_minute / SIXTY + rate.connection
+        value = (
+            Decimal(billable_seconds(duration, rate)) * rate.per_minute / SIXTY + rate.connection
+        )
     if product.minimum is not None and value < product.minimum:
         value = product.minimum
     return value

@@ -22,43 +22,91 @@ class Reason:
 
 
 _REASONS = [
-    Reason("missing-code", "unmatched", "Missing code",
-           "the row has no code in {detail}; the device recorded none, so the row cannot be "
-           "matched: bill it by hand if it is chargeable"),
-    Reason("unknown-code", "unmatched", "Unknown code",
-           'code "{code}" is not held by any account for {application} at {location}; add it to '
-           "the account on Account Codes, or to the Device Import Map of {application} at "
-           "{location}"),
-    Reason("invalid-code", "unmatched", "Invalid code",
-           'code "{code}" has characters other than letters and digits; correct it at the device '
-           "(or bill the row by hand)"),
-    Reason("code-at-other-location", "unmatched", "Code held at another location",
-           'code "{code}" belongs to {detail} for {application}, not at {location}; was the wrong '
-           "--location chosen?"),
-    Reason("inactive-account", "unmatched", "Inactive account",
-           'code "{code}" belongs to account {account}, which is Inactive; set it Active on '
-           "Accounts to bill it, or move the code to the account now using it"),
-    Reason("outside-account-dates", "unmatched", "Outside the account's dates",
-           "dated {date}, outside the dates of account {account} ({detail}); check its Start "
-           "Date and End Date on Accounts, or move the code to the account that had it then"),
-    Reason("unknown-product", "unmatched", "Unknown product",
-           'product "{detail}" is not on the Products sheet; add it there'),
-    Reason("no-tariff", "unmatched", "No tariff rate",
-           'no rate on tariff {detail} for destination "{destination}"; add a prefix for it to '
-           "the Tariffs sheet"),
-    Reason("zero-price", "unmatched", "Zero price",
-           "priced at zero on product {product}, which cannot be zero price (a zero line blocks "
-           "the bill run); check its price, or set Can Be Zero Price to Yes"),
-    Reason("unparseable-row", "unmatched", "Unparseable row",
-           "the line cannot be read: {detail}; check this line of the file"),
+    Reason(
+        "missing-code",
+        "unmatched",
+        "Missing code",
+        "the row has no code in {detail}; the device recorded none, so the row cannot be "
+        "matched: bill it by hand if it is chargeable",
+    ),
+    Reason(
+        "unknown-code",
+        "unmatched",
+        "Unknown code",
+        'code "{code}" is not held by any account for {application} at {location}; add it to '
+        "the account on Account Codes, or to the Device Import Map of {application} at "
+        "{location}",
+    ),
+    Reason(
+        "invalid-code",
+        "unmatched",
+        "Invalid code",
+        'code "{code}" has characters other than letters and digits; correct it at the device '
+        "(or bill the row by hand)",
+    ),
+    Reason(
+        "code-at-other-location",
+        "unmatched",
+        "Code held at another location",
+        'code "{code}" belongs to {detail} for {application}, not at {location}; was the wrong '
+        "--location chosen?",
+    ),
+    Reason(
+        "inactive-account",
+        "unmatched",
+        "Inactive account",
+        'code "{code}" belongs to account {account}, which is Inactive; set it Active on '
+        "Accounts to bill it, or move the code to the account now using it",
+    ),
+    Reason(
+        "outside-account-dates",
+        "unmatched",
+        "Outside the account's dates",
+        "dated {date}, outside the dates of account {account} ({detail}); check its Start "
+        "Date and End Date on Accounts, or move the code to the account that had it then",
+    ),
+    Reason(
+        "unknown-product",
+        "unmatched",
+        "Unknown product",
+        'product "{detail}" is not on the Products sheet; add it there',
+    ),
+    Reason(
+        "no-tariff",
+        "unmatched",
+        "No tariff rate",
+        'no rate on tariff {detail} for destination "{destination}"; add a prefix for it to '
+        "the Tariffs sheet",
+    ),
+    Reason(
+        "zero-price",
+        "unmatched",
+        "Zero price",
+        "priced at zero on product {product}, which cannot be zero price (a zero line blocks "
+        "the bill run); check its price, or set Can Be Zero Price to Yes",
+    ),
+    Reason(
+        "unparseable-row",
+        "unmatched",
+        "Unparseable row",
+        "the line cannot be read: {detail}; check this line of the file",
+    ),
     Reason("blank-line", "skipped", "Blank line", "the line is blank"),
-    Reason("zero-value", "skipped", "Zero value",
-           "quantity and cost are both zero and the format ignores zero values"),
+    Reason(
+        "zero-value",
+        "skipped",
+        "Zero value",
+        "quantity and cost are both zero and the format ignores zero values",
+    ),
     Reason("unanswered-call", "skipped", "Unanswered call", "the call was not answered ({detail})"),
     Reason("inbound-call", "skipped", "Inbound call", "an inbound call is not billed"),
     Reason("internal-call", "skipped", "Internal call", "an internal call is not billed"),
-    Reason("duplicate-leg", "skipped", "Another leg of a billed call",
-           "another row of call {detail}, which is billed once"),
+    Reason(
+        "duplicate-leg",
+        "skipped",
+        "Another leg of a billed call",
+        "another row of call {detail}, which is billed once",
+    ),
 ]
 REASONS: dict[str, Reason] = {r.code: r for r in _REASONS}
 UNMATCHED = [r.code for r in _REASONS if r.status == "unmatched"]

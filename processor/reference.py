@@ -9,8 +9,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import pandas as pd
-
 from processor.formats import registry
 from processor.formats.base import Format
 from processor.validate import key, split_fields
@@ -95,7 +93,11 @@ def _int(v: object, default: int) -> int:
 def build(sheets: dict[str, Sheet]) -> Reference:
     """Typed lookups from validated sheets."""
     locs = {
-        key(r["Location"]): (_text(r["Location"]), _text(r["Currency"]).upper(), _dec(r["Tax Rate %"]))
+        key(r["Location"]): (
+            _text(r["Location"]),
+            _text(r["Currency"]).upper(),
+            _dec(r["Tax Rate %"]),
+        )
         for _, r in sheets["Locations"].rows()
     }
     accounts = {
@@ -115,7 +117,9 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         codes[(key(r["Application"]), key(acc.location), _text(r["Code"]).upper())] = acc.account_id
     for _, r in sheets["Device Import Maps"].rows():
         acc = accounts[key(r["Account ID"])]
-        codes[(key(r["Application"]), key(r["Location"]), _text(r["Code"]).upper())] = acc.account_id
+        codes[(key(r["Application"]), key(r["Location"]), _text(r["Code"]).upper())] = (
+            acc.account_id
+        )
     apps = {
         key(r["Application"]): (
             _text(r["Application"]),

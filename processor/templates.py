@@ -80,18 +80,24 @@ def write_templates(folder: Path, overwrite: bool = False) -> list[Path]:
                 dv = None
                 if meta["choices"]:
                     dv = _list_validation(
-                        '"' + ",".join(meta["choices"]) + '"', name,
-                        f"Choose one of: {', '.join(meta['choices'])}.")
+                        '"' + ",".join(meta["choices"]) + '"',
+                        name,
+                        f"Choose one of: {', '.join(meta['choices'])}.",
+                    )
                 elif meta["ref"] == "Formats":
                     dv = _list_validation(
                         f"={LISTS_SHEET}!$A$2:$A${len(registry.names()) + FORMAT_SLOTS + 1}",
-                        name, "Choose a built-in format or one defined on the Formats sheet.",
-                        strict=False)
+                        name,
+                        "Choose a built-in format or one defined on the Formats sheet.",
+                        strict=False,
+                    )
                 elif meta["ref"] in names:
                     key_letter = column_letter(0)
                     dv = _list_validation(
-                        f"='{meta['ref']}'!${key_letter}$2:${key_letter}${LAST_ROW}", name,
-                        f"Choose a value from the {meta['ref']} sheet (add it there first).")
+                        f"='{meta['ref']}'!${key_letter}$2:${key_letter}${LAST_ROW}",
+                        name,
+                        f"Choose a value from the {meta['ref']} sheet (add it there first).",
+                    )
                 if dv is not None:
                     dv.add(area)
                     ws.add_data_validation(dv)

@@ -44,8 +44,9 @@ def cell_findings(sheet: Sheet) -> list[dict[str, str]]:
         )
         code = "required" if check == "not_nullable" else check
         out.append(
-            fnd.finding(severity, code, message, sheet.workbook, sheet.name,
-                        sheet.cell(column, int(index)))
+            fnd.finding(
+                severity, code, message, sheet.workbook, sheet.name, sheet.cell(column, int(index))
+            )
         )
     return out
 
@@ -65,8 +66,11 @@ def reference_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
             values = sheet.frame[name]
             for row, value in values[values.notna()].items():
                 if key(value) not in known:
-                    extra = " or a built-in format (charges formats lists them)" if (
-                        target == "Formats") else ""
+                    extra = (
+                        " or a built-in format (charges formats lists them)"
+                        if (target == "Formats")
+                        else ""
+                    )
                     out.append(
                         fnd.finding(
                             "error",
@@ -88,7 +92,8 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
         return []
     accounts = sheets["Accounts"].frame
     account_location = {
-        key(a): loc for a, loc in zip(accounts["Account ID"], accounts["Location"], strict=True)
+        key(a): loc
+        for a, loc in zip(accounts["Account ID"], accounts["Location"], strict=True)
         if a is not None and loc is not None
     }
     # (application, location, code) → list of (account, place)
@@ -100,24 +105,32 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
         loc = account_location.get(key(acc))
         if None in (acc, app, code) or loc is None:
             continue
-        place = fnd.where({"workbook": codes.workbook, "sheet": codes.name,
-                           "cell": codes.cell("Code", row)})
+        place = fnd.where(
+            {"workbook": codes.workbook, "sheet": codes.name, "cell": codes.cell("Code", row)}
+        )
         holders[(key(app), key(loc), key(code))].append((checks.as_text(acc), place, codes, row))
     maps = sheets["Device Import Maps"]
     for row, r in maps.rows():
         app, loc, code, acc = r["Application"], r["Location"], r["Code"], r["Account ID"]
         if None in (acc, app, code, loc):
             continue
-        place = fnd.where({"workbook": maps.workbook, "sheet": maps.name,
-                           "cell": maps.cell("Code", row)})
+        place = fnd.where(
+            {"workbook": maps.workbook, "sheet": maps.name, "cell": maps.cell("Code", row)}
+        )
         holders[(key(app), key(loc), key(code))].append((checks.as_text(acc), place, maps, row))
         owner_loc = account_location.get(key(acc))
         if owner_loc is not None and key(owner_loc) != key(loc):
-            out.append(fnd.finding(
-                "error", "account-at-other-location",
-                f'account {checks.as_text(acc)} belongs to location "{owner_loc}", not '
-                f'"{loc}"; map the code at the account\'s location or correct the Account ID',
-                maps.workbook, maps.name, maps.cell("Account ID", row)))
+            out.append(
+                fnd.finding(
+                    "error",
+                    "account-at-other-location",
+                    f'account {checks.as_text(acc)} belongs to location "{owner_loc}", not '
+                    f'"{loc}"; map the code at the account\'s location or correct the Account ID',
+                    maps.workbook,
+                    maps.name,
+                    maps.cell("Account ID", row),
+                )
+            )
     for entries in holders.values():
         if len(entries) < 2:
             continue
@@ -127,15 +140,20 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
             app_text = checks.as_text(sheet.frame.at[row, "Application"])
             if key(acc) == key(first_acc):
                 sev, rc = "warning", "duplicate-code"
-                msg = (f'code "{code_text}" for {app_text} is given to account {acc} again '
-                       f"(also at {first_place}); remove one of them")
+                msg = (
+                    f'code "{code_text}" for {app_text} is given to account {acc} again '
+                    f"(also at {first_place}); remove one of them"
+                )
             else:
                 sev, rc = "error", "conflicting-code"
-                msg = (f'code "{code_text}" for {app_text} at this location belongs to account '
-                       f"{acc} here and to account {first_acc} at {first_place}; a code may "
-                       "belong to one account only: remove or correct one")
-            out.append(fnd.finding(sev, rc, msg, sheet.workbook, sheet.name,
-                                   sheet.cell("Code", row)))
+                msg = (
+                    f'code "{code_text}" for {app_text} at this location belongs to account '
+                    f"{acc} here and to account {first_acc} at {first_place}; a code may "
+                    "belong to one account only: remove or correct one"
+                )
+            out.append(
+                fnd.finding(sev, rc, msg, sheet.workbook, sheet.name, sheet.cell("Code", row))
+            )
     return out
 
 
@@ -144,28 +162,46 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     out = []
 
     def add(sheet: Sheet, column: str, row: int, code: str, message: str, severity="error"):
-        out.append(fnd.finding(severity, code, message, sheet.workbook, sheet.name,
-                               sheet.cell(column, row)))
+        out.append(
+            fnd.finding(
+                severity, code, message, sheet.workbook, sheet.name, sheet.cell(column, row)
+            )
+        )
 
     if "Products" in sheets:
         s = sheets["Products"]
         for row, r in s.rows():
             pricing = key(r["Pricing"]) if r["Pricing"] is not None else ""
             if pricing == "unit price" and r["Unit Price"] is None:
-                add(s, "Unit Price", row, "missing-unit-price",
+                add(
+                    s,
+                    "Unit Price",
+                    row,
+                    "missing-unit-price",
                     f'product "{r["Product"]}" is priced by Unit Price but has no Unit Price; '
-                    "fill it in")
+                    "fill it in",
+                )
             if pricing == "tariff" and r["Tariff"] is None:
-                add(s, "Tariff", row, "missing-tariff",
+                add(
+                    s,
+                    "Tariff",
+                    row,
+                    "missing-tariff",
                     f'product "{r["Product"]}" is priced by Tariff but names no Tariff; '
-                    "name one from the Tariffs sheet")
+                    "name one from the Tariffs sheet",
+                )
     if "Accounts" in sheets:
         s = sheets["Accounts"]
         for row, r in s.rows():
             start, end = checks.to_date(r["Start Date"]), checks.to_date(r["End Date"])
             if start and end and end < start:
-                add(s, "End Date", row, "end-before-start",
-                    f"End Date {end.isoformat()} is before Start Date {start.isoformat()}")
+                add(
+                    s,
+                    "End Date",
+                    row,
+                    "end-before-start",
+                    f"End Date {end.isoformat()} is before Start Date {start.isoformat()}",
+                )
     for name, cols, what in (
         ("Product Rules", ["Application", "Item"], "a rule for this application and item"),
         ("Tariffs", ["Tariff", "Prefix"], "a rate for this tariff and prefix"),
@@ -179,16 +215,24 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
             if None in values:
                 continue
             if values in seen:
-                add(s, cols[-1], row, "duplicate",
-                    f"there is already {what} in row {seen[values]}; keep one")
+                add(
+                    s,
+                    cols[-1],
+                    row,
+                    "duplicate",
+                    f"there is already {what} in row {seen[values]}; keep one",
+                )
             else:
                 seen[values] = row
     if "Formats" in sheets:
         out.extend(_format_rules(sheets["Formats"]))
     if "Applications" in sheets:
         s = sheets["Applications"]
-        custom = {key(v) for v in sheets["Formats"].frame["Format"].dropna()} if (
-            "Formats" in sheets) else set()
+        custom = (
+            {key(v) for v in sheets["Formats"].frame["Format"].dropna()}
+            if ("Formats" in sheets)
+            else set()
+        )
         for row, r in s.rows():
             if r["Match On"] is None or r["Format"] is None or key(r["Format"]) in custom:
                 continue
@@ -197,9 +241,14 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 continue
             for f in split_fields(r["Match On"]):
                 if f.casefold() not in {x.casefold() for x in fmt.fields}:
-                    add(s, "Match On", row, "unknown-field",
+                    add(
+                        s,
+                        "Match On",
+                        row,
+                        "unknown-field",
                         f'Match On names "{f}", which format {fmt.name} does not have; it has: '
-                        f"{', '.join(fmt.fields)}")
+                        f"{', '.join(fmt.fields)}",
+                    )
     return out
 
 
@@ -217,21 +266,33 @@ def _format_rules(s: Sheet) -> list[dict[str, str]]:
         has_header = r["Has Header"] is None or key(r["Has Header"]) == "yes"
         header_rows = checks.to_decimal(r["Header Rows"])
         if has_header and header_rows is not None and header_rows < 1:
-            out.append(fnd.finding(
-                "error", "inconsistent-format",
-                "Header Rows is 0 but Has Header is Yes; the header line is one of the skipped "
-                "lines, so use 1 or more (or set Has Header to No)",
-                s.workbook, s.name, s.cell("Header Rows", row)))
+            out.append(
+                fnd.finding(
+                    "error",
+                    "inconsistent-format",
+                    "Header Rows is 0 but Has Header is Yes; the header line is one of the skipped "
+                    "lines, so use 1 or more (or set Has Header to No)",
+                    s.workbook,
+                    s.name,
+                    s.cell("Header Rows", row),
+                )
+            )
         if has_header:
             continue
         for column in _COLUMN_FIELDS:
             v = r[column]
             if v is not None and checks.to_decimal(v) is None:
-                out.append(fnd.finding(
-                    "error", "inconsistent-format",
-                    f'{column} "{checks.as_text(v)}" names a header, but Has Header is No; '
-                    "use the column's position (1 = first column)",
-                    s.workbook, s.name, s.cell(column, row)))
+                out.append(
+                    fnd.finding(
+                        "error",
+                        "inconsistent-format",
+                        f'{column} "{checks.as_text(v)}" names a header, but Has Header is No; '
+                        "use the column's position (1 = first column)",
+                        s.workbook,
+                        s.name,
+                        s.cell(column, row),
+                    )
+                )
     return out
 
 

@@ -43,7 +43,8 @@ class Sheet:
 def rows(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, object]]]:
     """Rows of a raw frame as dicts, keeping None for blanks."""
     cols = list(frame.columns)
-    for index, values in zip(frame.index, zip(*(frame[c].tolist() for c in cols)), strict=True):
+    columns = zip(*(frame[c].tolist() for c in cols), strict=True)
+    for index, values in zip(frame.index, columns, strict=True):
         yield index, dict(zip(cols, values, strict=True))
 
 
@@ -79,7 +80,10 @@ def check_file(path: Path) -> str | None:
             "Protect Workbook) and save it as Excel Workbook (.xlsx)"
         )
     if not zipfile.is_zipfile(path):
-        return "is not a valid .xlsx file (it may be corrupt or another format); save it again from Excel"
+        return (
+            "is not a valid .xlsx file (it may be corrupt or another format); "
+            "save it again from Excel"
+        )
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         if "xl/vbaProject.bin" in names:
@@ -157,14 +161,23 @@ def _frame(workbook: str, schema, rows: list[list[object]]) -> tuple[Sheet | Non
         if column.metadata["required"]:
             missing_required = True
             found.append(
-                finding("error", "missing-column", f'missing column "{name}"{hint}', workbook,
-                        schema.name)
+                finding(
+                    "error",
+                    "missing-column",
+                    f'missing column "{name}"{hint}',
+                    workbook,
+                    schema.name,
+                )
             )
         else:
             found.append(
-                finding("warning", "missing-column",
-                        f'missing optional column "{name}" (read as blank){hint}', workbook,
-                        schema.name)
+                finding(
+                    "warning",
+                    "missing-column",
+                    f'missing optional column "{name}" (read as blank){hint}',
+                    workbook,
+                    schema.name,
+                )
             )
     if missing_required:
         return None, found

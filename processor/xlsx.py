@@ -48,8 +48,9 @@ def text_cell(ws: Worksheet, value: str) -> WriteOnlyCell:
     return cell
 
 
-def write_table(ws: Worksheet, cols: list[Col], rows: Iterable[Iterable[object]],
-                places: int = 2) -> int:
+def write_table(
+    ws: Worksheet, cols: list[Col], rows: Iterable[Iterable[object]], places: int = 2
+) -> int:
     """Header, frozen top row, widths, filters, then the rows; returns rows written."""
     for i, c in enumerate(cols):
         ws.column_dimensions[column_letter(i)].width = c.width

@@ -18,16 +18,46 @@ WB = HERE / "workbooks"
 EX = HERE / "exports"
 
 COMPANIES = [
-    "Acme Analytics", "Birchwood Legal", "Cobalt Design", "Dunmore Partners", "Elmfield Media",
-    "Fenwick & Rowe", "Greyfriars Capital", "Harbour Lane Studio", "Ivybridge Consulting",
-    "Juniper Health", "Kestrel Logistics", "Larkspur Events", "Meridian Recruitment",
-    "Northgate Surveyors", "Oakhill Architects", "Pemberton Insurance", "Quayside Marketing",
-    "Redwood Software", "Saltmarsh Films", "Thornbury Accountants", "Upland Energy",
-    "Vantage Translations", "Westbrook Dental", "Yardley Foods", "Zenith Robotics",
-    "Amberley Tutors", "Brackenridge Data", "Calder Engineering", "Davenport PR",
-    "Eastfield Charity", "Foxglove Florists", "Goldcrest Travel", "Hawthorn Wealth",
-    "Inglewood Games", "Jasper & Co", "Kingfisher Audio", "Lowther Property",
-    "Marlowe Books", "Nettlebed Labs", "Orchard Payroll",
+    "Acme Analytics",
+    "Birchwood Legal",
+    "Cobalt Design",
+    "Dunmore Partners",
+    "Elmfield Media",
+    "Fenwick & Rowe",
+    "Greyfriars Capital",
+    "Harbour Lane Studio",
+    "Ivybridge Consulting",
+    "Juniper Health",
+    "Kestrel Logistics",
+    "Larkspur Events",
+    "Meridian Recruitment",
+    "Northgate Surveyors",
+    "Oakhill Architects",
+    "Pemberton Insurance",
+    "Quayside Marketing",
+    "Redwood Software",
+    "Saltmarsh Films",
+    "Thornbury Accountants",
+    "Upland Energy",
+    "Vantage Translations",
+    "Westbrook Dental",
+    "Yardley Foods",
+    "Zenith Robotics",
+    "Amberley Tutors",
+    "Brackenridge Data",
+    "Calder Engineering",
+    "Davenport PR",
+    "Eastfield Charity",
+    "Foxglove Florists",
+    "Goldcrest Travel",
+    "Hawthorn Wealth",
+    "Inglewood Games",
+    "Jasper & Co",
+    "Kingfisher Audio",
+    "Lowther Property",
+    "Marlowe Books",
+    "Nettlebed Labs",
+    "Orchard Payroll",
 ]
 
 
@@ -63,8 +93,10 @@ def write_workbooks() -> list[dict]:
     accs = accounts()
     wb = load_workbook(WB / "accounts.xlsx")
     fill(wb["Locations"], [["London", "GBP", 20], ["Manchester", "GBP", 20]])
-    fill(wb["Accounts"], [[a["id"], a["name"], a["location"], a["status"], a["start"], a["end"]]
-                          for a in accs])
+    fill(
+        wb["Accounts"],
+        [[a["id"], a["name"], a["location"], a["status"], a["start"], a["end"]] for a in accs],
+    )
     codes = [[a["id"], "Reception PBX", a["pbx_code"]] for a in accs if a["location"] == "London"]
     codes += [[a["id"], "Meeting Rooms", a["room_code"]] for a in accs]
     fill(wb["Account Codes"], codes)
@@ -78,49 +110,167 @@ def write_workbooks() -> list[dict]:
     wb.save(WB / "accounts.xlsx")
 
     wb = load_workbook(WB / "devices.xlsx")
-    fill(wb["Applications"], [
-        ["Reception PBX", "TIM Call Log", "CALLS", "Account, Extn"],
-        ["Print Server", "Print Log", "PRINT-MONO", None],
-        ["Meeting Rooms", "generic-csv", "ROOM-HIRE", None],
-    ])
-    maps = [["Reception PBX", "London", a["extension"], a["id"]]
-            for a in accs if a["location"] == "London"]
+    fill(
+        wb["Applications"],
+        [
+            ["Reception PBX", "TIM Call Log", "CALLS", "Account, Extn"],
+            ["Print Server", "Print Log", "PRINT-MONO", None],
+            ["Meeting Rooms", "generic-csv", "ROOM-HIRE", None],
+        ],
+    )
+    maps = [
+        ["Reception PBX", "London", a["extension"], a["id"]]
+        for a in accs
+        if a["location"] == "London"
+    ]
     maps += [["Print Server", a["location"], a["login"], a["id"]] for a in accs]
     fill(wb["Device Import Maps"], maps)
-    fill(wb["Products"], [
-        ["CALLS", "Telephone calls", "Tariff", None, None, None, None, None, "4010", "Standard",
-         "Yes"],
-        ["CALLS-COST", "Telephone calls at cost plus", "Cost Plus", None, 15, 0, 0.05, None,
-         "4010", None, "No"],
-        ["PRINT-MONO", "Printing, black and white", "Unit Price", 0.06, None, None, None, None,
-         "4020", None, "No"],
-        ["PRINT-COLOUR", "Printing, colour", "Unit Price", 0.25, None, None, None, None, "4020",
-         None, "No"],
-        ["ROOM-HIRE", "Meeting room hire (hours)", "Unit Price", 35, None, None, None, None,
-         "4030", None, "No"],
-        ["CATERING", "Meeting room catering", "Cost Plus", None, 10, 1.5, None, 20, "4031", None,
-         "No"],
-    ])
-    fill(wb["Product Rules"], [
-        ["Print Server", "mono", "PRINT-MONO"],
-        ["Print Server", "colour", "PRINT-COLOUR"],
-        ["Meeting Rooms", "catering", "CATERING"],
-    ])
-    fill(wb["Formats"], [
-        ["TIM Call Log", ",", "utf-8", 1, 1, "Yes", "Account", "Date", "%d/%m/%Y %H:%M:%S",
-         "Time", "Destination", None, "Cost", "Duration", "Dialled Number", None, "No"],
-        ["Print Log", ";", "cp1252", 0, 0, "No", 2, 1, "%d/%m/%Y %H:%M", None, 3, 4, None, None,
-         None, 5, "Yes"],
-    ])
-    fill(wb["Tariffs"], [
-        ["Standard", "01", "UK landline", 0.05, 0.02, None, 1],
-        ["Standard", "02", "UK landline", 0.05, 0.02, None, 1],
-        ["Standard", "07", "UK mobile", 0.12, 0.02, 60, 1],
-        ["Standard", "0800", "UK freephone", 0, 0, None, 1],
-        ["Standard", "0044", "UK (international format)", 0.05, 0.02, None, 1],
-        ["Standard", "00", "International", 0.45, 0.10, 60, 60],
-        ["Standard", "0033", "France", 0.15, 0.05, None, 1],
-    ])
+    fill(
+        wb["Products"],
+        [
+            [
+                "CALLS",
+                "Telephone calls",
+                "Tariff",
+                None,
+                None,
+                None,
+                None,
+                None,
+                "4010",
+                "Standard",
+                "Yes",
+            ],
+            [
+                "CALLS-COST",
+                "Telephone calls at cost plus",
+                "Cost Plus",
+                None,
+                15,
+                0,
+                0.05,
+                None,
+                "4010",
+                None,
+                "No",
+            ],
+            [
+                "PRINT-MONO",
+                "Printing, black and white",
+                "Unit Price",
+                0.06,
+                None,
+                None,
+                None,
+                None,
+                "4020",
+                None,
+                "No",
+            ],
+            [
+                "PRINT-COLOUR",
+                "Printing, colour",
+                "Unit Price",
+                0.25,
+                None,
+                None,
+                None,
+                None,
+                "4020",
+                None,
+                "No",
+            ],
+            [
+                "ROOM-HIRE",
+                "Meeting room hire (hours)",
+                "Unit Price",
+                35,
+                None,
+                None,
+                None,
+                None,
+                "4030",
+                None,
+                "No",
+            ],
+            [
+                "CATERING",
+                "Meeting room catering",
+                "Cost Plus",
+                None,
+                10,
+                1.5,
+                None,
+                20,
+                "4031",
+                None,
+                "No",
+            ],
+        ],
+    )
+    fill(
+        wb["Product Rules"],
+        [
+            ["Print Server", "mono", "PRINT-MONO"],
+            ["Print Server", "colour", "PRINT-COLOUR"],
+            ["Meeting Rooms", "catering", "CATERING"],
+        ],
+    )
+    fill(
+        wb["Formats"],
+        [
+            [
+                "TIM Call Log",
+                ",",
+                "utf-8",
+                1,
+                1,
+                "Yes",
+                "Account",
+                "Date",
+                "%d/%m/%Y %H:%M:%S",
+                "Time",
+                "Destination",
+                None,
+                "Cost",
+                "Duration",
+                "Dialled Number",
+                None,
+                "No",
+            ],
+            [
+                "Print Log",
+                ";",
+                "cp1252",
+                0,
+                0,
+                "No",
+                2,
+                1,
+                "%d/%m/%Y %H:%M",
+                None,
+                3,
+                4,
+                None,
+                None,
+                None,
+                5,
+                "Yes",
+            ],
+        ],
+    )
+    fill(
+        wb["Tariffs"],
+        [
+            ["Standard", "01", "UK landline", 0.05, 0.02, None, 1],
+            ["Standard", "02", "UK landline", 0.05, 0.02, None, 1],
+            ["Standard", "07", "UK mobile", 0.12, 0.02, 60, 1],
+            ["Standard", "0800", "UK freephone", 0, 0, None, 1],
+            ["Standard", "0044", "UK (international format)", 0.05, 0.02, None, 1],
+            ["Standard", "00", "International", 0.45, 0.10, 60, 60],
+            ["Standard", "0033", "France", 0.15, 0.05, None, 1],
+        ],
+    )
     for ws in (wb["Device Import Maps"], wb["Tariffs"]):
         for row in ws.iter_rows(min_row=2):
             for cell in row:
@@ -134,8 +284,16 @@ def write_exports(accs: list[dict]) -> None:
     rnd = random.Random(20261031)
     london = [a for a in accs if a["location"] == "London"]
     start = dt.datetime(2026, 10, 1, 8, 0)
-    numbers = ["01632960123", "02079460000", "07700900123", "0800123456", "0033140000000",
-               "0061298765432", "07700900999", "01134960000"]
+    numbers = [
+        "01632960123",
+        "02079460000",
+        "07700900123",
+        "0800123456",
+        "0033140000000",
+        "0061298765432",
+        "07700900999",
+        "01134960000",
+    ]
     lines = ["Date,Time,Extn,Dialled Number,Destination,Duration,Cost,Account"]
     for _ in range(320):
         a = rnd.choice(london)
@@ -146,8 +304,10 @@ def write_exports(accs: list[dict]) -> None:
         use_code = rnd.random() < 0.6
         ext = a["extension"] if rnd.random() > 0.04 else "299"  # 299 is mapped to nobody
         code = a["pbx_code"] if use_code else ""
-        lines.append(f"{when:%d/%m/%Y},{when:%H:%M:%S},{ext},{number},Outgoing,"
-                     f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d},{cost},{code}")
+        lines.append(
+            f"{when:%d/%m/%Y},{when:%H:%M:%S},{ext},{number},Outgoing,"
+            f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d},{cost},{code}"
+        )
     lines.insert(40, "05/10/2026,09:12:00,201,01632960123,Outgoing,00:01:10,0.0560,41-07")
     lines.insert(90, "07/10/2026,10:00:00,,02079460000,Outgoing,00:02:00,0.0960,")
     lines.insert(150, "bad line without enough fields")
@@ -173,8 +333,10 @@ def write_exports(accs: list[dict]) -> None:
         a = rnd.choice(manchester)
         day = dt.date(2026, 10, 1) + dt.timedelta(days=rnd.randrange(0, 31))
         if rnd.random() < 0.2:
-            rows.append(f"{a['room_code']},{day.isoformat()},Sandwich platter,1,"
-                        f"{rnd.choice(['18.50', '24.00', '31.75'])},catering")
+            rows.append(
+                f"{a['room_code']},{day.isoformat()},Sandwich platter,1,"
+                f"{rnd.choice(['18.50', '24.00', '31.75'])},catering"
+            )
         else:
             hours = rnd.choice(["1", "1.5", "2", "3", "4"])
             rows.append(f"{a['room_code']},{day.isoformat()},Boardroom,{hours},0,")

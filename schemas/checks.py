@@ -42,7 +42,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "warning",
         "{label} {value} looks like a fraction; write 20% as 20, not 0.2",
     ),
-    "not-a-date": ("error", '{label} "{value}" is not a date; type it as a date such as 2026-01-31'),
+    "not-a-date": (
+        "error",
+        '{label} "{value}" is not a date; type it as a date such as 2026-01-31',
+    ),
     "invalid-choice": ("error", '{label} "{value}" is not one of: {choices}'),
     "unknown-currency": ("error", '{label} "{value}" is not an ISO 4217 currency code (e.g. GBP)'),
     "duplicate": ("error", '{label} "{value}" appears more than once; each must be unique'),

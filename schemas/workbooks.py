@@ -95,26 +95,65 @@ LOCATIONS = sheet(
     "Locations",
     ACCOUNTS_BOOK,
     "The sites you bill from. Each import is for one location.",
-    col("Location", "text", "The location's name, as you choose it on the command line.",
-        required=True, unique=True, width=22),
-    col("Currency", "currency", "ISO 4217 code of the currency you bill in, e.g. GBP.",
-        required=True, width=10),
-    col("Tax Rate %", "percent", "Default tax (VAT) rate for this location, e.g. 20 for 20%.",
-        required=True, width=12),
+    col(
+        "Location",
+        "text",
+        "The location's name, as you choose it on the command line.",
+        required=True,
+        unique=True,
+        width=22,
+    ),
+    col(
+        "Currency",
+        "currency",
+        "ISO 4217 code of the currency you bill in, e.g. GBP.",
+        required=True,
+        width=10,
+    ),
+    col(
+        "Tax Rate %",
+        "percent",
+        "Default tax (VAT) rate for this location, e.g. 20 for 20%.",
+        required=True,
+        width=12,
+    ),
 )
 
 ACCOUNTS = sheet(
     "Accounts",
     ACCOUNTS_BOOK,
     "Customer accounts that charges are billed to.",
-    col("Account ID", "id", "The account's ID in your billing system: letters and digits only.",
-        required=True, unique=True, width=14),
-    col("Account Name", "text", "The customer's name, as shown on the batch sheet.",
-        required=True, width=30),
-    col("Location", "text", "The location the account belongs to (from Locations).",
-        required=True, ref="Locations", width=22),
-    col("Status", "choice", "Active accounts are billed; Inactive ones are reported, not billed.",
-        required=True, choices=STATUSES, width=10),
+    col(
+        "Account ID",
+        "id",
+        "The account's ID in your billing system: letters and digits only.",
+        required=True,
+        unique=True,
+        width=14,
+    ),
+    col(
+        "Account Name",
+        "text",
+        "The customer's name, as shown on the batch sheet.",
+        required=True,
+        width=30,
+    ),
+    col(
+        "Location",
+        "text",
+        "The location the account belongs to (from Locations).",
+        required=True,
+        ref="Locations",
+        width=22,
+    ),
+    col(
+        "Status",
+        "choice",
+        "Active accounts are billed; Inactive ones are reported, not billed.",
+        required=True,
+        choices=STATUSES,
+        width=10,
+    ),
     col("Start Date", "date", "Optional: charges dated before this day are not billed.", width=12),
     col("End Date", "date", "Optional: charges dated after this day are not billed.", width=12),
 )
@@ -123,28 +162,70 @@ ACCOUNT_CODES = sheet(
     "Account Codes",
     ACCOUNTS_BOOK,
     "Codes that identify an account in an application's exports (one row per code).",
-    col("Account ID", "id", "The account the code belongs to (from Accounts).",
-        required=True, ref="Accounts", width=14),
-    col("Application", "text", "The application (device) whose exports carry the code "
-        "(from Applications in devices.xlsx).", required=True, ref="Applications", width=22),
-    col("Code", "code", "The code as the device writes it: letters and digits only. "
-        "Format as Text so leading zeros stay.", required=True, label="code", width=14),
+    col(
+        "Account ID",
+        "id",
+        "The account the code belongs to (from Accounts).",
+        required=True,
+        ref="Accounts",
+        width=14,
+    ),
+    col(
+        "Application",
+        "text",
+        "The application (device) whose exports carry the code "
+        "(from Applications in devices.xlsx).",
+        required=True,
+        ref="Applications",
+        width=22,
+    ),
+    col(
+        "Code",
+        "code",
+        "The code as the device writes it: letters and digits only. "
+        "Format as Text so leading zeros stay.",
+        required=True,
+        label="code",
+        width=14,
+    ),
 )
 
 APPLICATIONS = sheet(
     "Applications",
     DEVICES_BOOK,
     "The external applications or devices whose exports you import.",
-    col("Application", "text", "A name for the device or application, e.g. Reception PBX.",
-        required=True, unique=True, width=22),
-    col("Format", "text", "How its exports are laid out: a built-in format name "
+    col(
+        "Application",
+        "text",
+        "A name for the device or application, e.g. Reception PBX.",
+        required=True,
+        unique=True,
+        width=22,
+    ),
+    col(
+        "Format",
+        "text",
+        "How its exports are laid out: a built-in format name "
         "(charges formats lists them) or one defined on the Formats sheet.",
-        required=True, ref="Formats", width=22),
-    col("Product", "text", "The product billed for its rows unless a Product Rule picks another.",
-        required=True, ref="Products", width=18),
-    col("Match On", "fields", "Optional: the export fields that carry the code, in order of "
+        required=True,
+        ref="Formats",
+        width=22,
+    ),
+    col(
+        "Product",
+        "text",
+        "The product billed for its rows unless a Product Rule picks another.",
+        required=True,
+        ref="Products",
+        width=18,
+    ),
+    col(
+        "Match On",
+        "fields",
+        "Optional: the export fields that carry the code, in order of "
         "preference, separated by commas (e.g. accountcode, src). Blank = the format's default.",
-        width=24),
+        width=24,
+    ),
 )
 
 DEVICE_IMPORT_MAPS = sheet(
@@ -152,49 +233,126 @@ DEVICE_IMPORT_MAPS = sheet(
     DEVICES_BOOK,
     "Codes mapped to accounts for one application at one location "
     "(e.g. extensions or print logins).",
-    col("Application", "text", "The application whose exports carry the code.",
-        required=True, ref="Applications", width=22),
-    col("Location", "text", "The location the mapping applies to (from Locations in accounts.xlsx).",
-        required=True, ref="Locations", width=22),
-    col("Code", "code", "The code as the device writes it: letters and digits only. "
-        "Format as Text so leading zeros stay.", required=True, label="code", width=14),
-    col("Account ID", "id", "The account billed for this code (from Accounts in accounts.xlsx).",
-        required=True, ref="Accounts", width=14),
+    col(
+        "Application",
+        "text",
+        "The application whose exports carry the code.",
+        required=True,
+        ref="Applications",
+        width=22,
+    ),
+    col(
+        "Location",
+        "text",
+        "The location the mapping applies to (from Locations in accounts.xlsx).",
+        required=True,
+        ref="Locations",
+        width=22,
+    ),
+    col(
+        "Code",
+        "code",
+        "The code as the device writes it: letters and digits only. "
+        "Format as Text so leading zeros stay.",
+        required=True,
+        label="code",
+        width=14,
+    ),
+    col(
+        "Account ID",
+        "id",
+        "The account billed for this code (from Accounts in accounts.xlsx).",
+        required=True,
+        ref="Accounts",
+        width=14,
+    ),
 )
 
 PRODUCTS = sheet(
     "Products",
     DEVICES_BOOK,
     "What a charge is billed as, and how it is priced.",
-    col("Product", "text", "The product code in your billing system.",
-        required=True, unique=True, width=18),
-    col("Description", "text", "The product's description on the batch sheet.",
-        required=True, width=28),
-    col("Pricing", "choice", "Cost Plus: device cost with markup. Unit Price: quantity × Unit Price. "
-        "Tariff: call duration rated on a tariff.", required=True, choices=PRICINGS, width=12),
+    col(
+        "Product",
+        "text",
+        "The product code in your billing system.",
+        required=True,
+        unique=True,
+        width=18,
+    ),
+    col(
+        "Description",
+        "text",
+        "The product's description on the batch sheet.",
+        required=True,
+        width=28,
+    ),
+    col(
+        "Pricing",
+        "choice",
+        "Cost Plus: device cost with markup. Unit Price: quantity × Unit Price. "
+        "Tariff: call duration rated on a tariff.",
+        required=True,
+        choices=PRICINGS,
+        width=12,
+    ),
     col("Unit Price", "money", "Price per unit (page, call...) for Unit Price products.", width=11),
-    col("Markup %", "number", "Cost Plus: percentage added to the device's cost, e.g. 15.", width=10),
+    col(
+        "Markup %", "number", "Cost Plus: percentage added to the device's cost, e.g. 15.", width=10
+    ),
     col("Markup Fixed", "number", "Cost Plus: fixed amount added to each charge.", width=12),
     col("Minimum Charge", "money", "Optional: the least a single charge is billed at.", width=14),
-    col("Tax Rate %", "percent", "Optional: tax rate for this product; blank = the location's rate.",
-        width=11),
+    col(
+        "Tax Rate %",
+        "percent",
+        "Optional: tax rate for this product; blank = the location's rate.",
+        width=11,
+    ),
     col("GL Code", "text", "Optional: general ledger code shown on the batch sheet.", width=10),
-    col("Tariff", "text", "Tariff products: the tariff that rates the calls (from Tariffs).",
-        ref="Tariffs", width=14),
-    col("Can Be Zero Price", "choice", "Yes if a charge of 0.00 may be billed; No (default) "
-        "reports it instead, since a zero line blocks the bill run.", choices=YES_NO, width=10),
+    col(
+        "Tariff",
+        "text",
+        "Tariff products: the tariff that rates the calls (from Tariffs).",
+        ref="Tariffs",
+        width=14,
+    ),
+    col(
+        "Can Be Zero Price",
+        "choice",
+        "Yes if a charge of 0.00 may be billed; No (default) "
+        "reports it instead, since a zero line blocks the bill run.",
+        choices=YES_NO,
+        width=10,
+    ),
 )
 
 PRODUCT_RULES = sheet(
     "Product Rules",
     DEVICES_BOOK,
     "An export row's item (mono/colour, a call type) picks its product.",
-    col("Application", "text", "The application the rule applies to.",
-        required=True, ref="Applications", width=22),
-    col("Item", "text", "The item value in the export, e.g. colour (compared without case).",
-        required=True, width=14),
-    col("Product", "text", "The product billed for rows with this item.",
-        required=True, ref="Products", width=18),
+    col(
+        "Application",
+        "text",
+        "The application the rule applies to.",
+        required=True,
+        ref="Applications",
+        width=22,
+    ),
+    col(
+        "Item",
+        "text",
+        "The item value in the export, e.g. colour (compared without case).",
+        required=True,
+        width=14,
+    ),
+    col(
+        "Product",
+        "text",
+        "The product billed for rows with this item.",
+        required=True,
+        ref="Products",
+        width=18,
+    ),
 )
 
 FORMATS = sheet(
@@ -202,33 +360,82 @@ FORMATS = sheet(
     DEVICES_BOOK,
     "Your own export layouts, for devices without a built-in format. Columns are named by "
     "header text, or by position (1 = first column).",
-    col("Format", "text", "A name for the layout, used in Applications › Format.",
-        required=True, unique=True, width=18),
-    col("Delimiter", "delimiter", "Field separator: one character, or comma, semicolon, tab, pipe. "
-        "Blank = comma.", width=10),
-    col("Encoding", "encoding", "Text encoding, e.g. utf-8 or cp1252. Blank = utf-8 "
-        "(cp1252 is tried when a file is not UTF-8).", width=10),
-    col("Header Rows", "integer", "Lines to skip before the data (including the header line, "
-        "if any). Blank = 1 with a header, 0 without.", width=8),
-    col("Footer Rows", "integer", "Lines to skip at the end of the file (totals). Blank = 0.",
-        width=8),
-    col("Has Header", "choice", "Yes if the last skipped line holds column names. Blank = Yes.",
-        choices=YES_NO, width=8),
+    col(
+        "Format",
+        "text",
+        "A name for the layout, used in Applications › Format.",
+        required=True,
+        unique=True,
+        width=18,
+    ),
+    col(
+        "Delimiter",
+        "delimiter",
+        "Field separator: one character, or comma, semicolon, tab, pipe. Blank = comma.",
+        width=10,
+    ),
+    col(
+        "Encoding",
+        "encoding",
+        "Text encoding, e.g. utf-8 or cp1252. Blank = utf-8 "
+        "(cp1252 is tried when a file is not UTF-8).",
+        width=10,
+    ),
+    col(
+        "Header Rows",
+        "integer",
+        "Lines to skip before the data (including the header line, "
+        "if any). Blank = 1 with a header, 0 without.",
+        width=8,
+    ),
+    col(
+        "Footer Rows",
+        "integer",
+        "Lines to skip at the end of the file (totals). Blank = 0.",
+        width=8,
+    ),
+    col(
+        "Has Header",
+        "choice",
+        "Yes if the last skipped line holds column names. Blank = Yes.",
+        choices=YES_NO,
+        width=8,
+    ),
     col("Code Column", "column", "The column holding the code.", required=True, width=12),
-    col("Date Column", "column", "The column holding the date (or date and time).",
-        required=True, width=12),
-    col("Date Format", "date-format", "How dates are written, e.g. %d/%m/%Y %H:%M. "
-        "Blank = ISO (2026-01-31 13:45:00).", width=16),
+    col(
+        "Date Column",
+        "column",
+        "The column holding the date (or date and time).",
+        required=True,
+        width=12,
+    ),
+    col(
+        "Date Format",
+        "date-format",
+        "How dates are written, e.g. %d/%m/%Y %H:%M. Blank = ISO (2026-01-31 13:45:00).",
+        width=16,
+    ),
     col("Time Column", "column", "Optional: a separate column holding the time.", width=12),
     col("Description Column", "column", "Optional: text describing the charge.", width=12),
-    col("Quantity Column", "column", "Optional: units (pages, calls); blank = 1 per row.", width=12),
+    col(
+        "Quantity Column", "column", "Optional: units (pages, calls); blank = 1 per row.", width=12
+    ),
     col("Cost Column", "column", "Optional: the device's cost of the row.", width=12),
     col("Duration Column", "column", "Optional: call duration in seconds or HH:MM:SS.", width=12),
     col("Destination Column", "column", "Optional: dialled number, for Tariff pricing.", width=12),
-    col("Item Column", "column", "Optional: the item that picks a product via Product Rules.",
-        width=12),
-    col("Ignore Zero Values", "choice", "Yes to skip rows whose quantity and cost are both zero.",
-        choices=YES_NO, width=10),
+    col(
+        "Item Column",
+        "column",
+        "Optional: the item that picks a product via Product Rules.",
+        width=12,
+    ),
+    col(
+        "Ignore Zero Values",
+        "choice",
+        "Yes to skip rows whose quantity and cost are both zero.",
+        choices=YES_NO,
+        width=10,
+    ),
 )
 
 TARIFFS = sheet(
@@ -236,15 +443,30 @@ TARIFFS = sheet(
     DEVICES_BOOK,
     "Call rates by destination prefix: the longest prefix that matches the dialled number wins.",
     col("Tariff", "text", "The tariff's name, used by Tariff products.", required=True, width=14),
-    col("Prefix", "code", "Dialled-number prefix, digits only, e.g. 44 or 0044 or 07.",
-        required=True, label="prefix", width=10),
+    col(
+        "Prefix",
+        "code",
+        "Dialled-number prefix, digits only, e.g. 44 or 0044 or 07.",
+        required=True,
+        label="prefix",
+        width=10,
+    ),
     col("Destination", "text", "The destination's name, e.g. UK mobile.", required=True, width=20),
     col("Rate Per Minute", "money", "Price per minute.", required=True, width=12),
     col("Connection Fee", "money", "Optional: added once per call.", width=12),
-    col("Minimum Seconds", "integer", "Optional: a shorter call is billed as this many seconds.",
-        width=10),
-    col("Increment Seconds", "integer", "Optional: billed seconds round up to a multiple of this "
-        "(e.g. 60 for per-minute billing). Blank = 1.", width=10),
+    col(
+        "Minimum Seconds",
+        "integer",
+        "Optional: a shorter call is billed as this many seconds.",
+        width=10,
+    ),
+    col(
+        "Increment Seconds",
+        "integer",
+        "Optional: billed seconds round up to a multiple of this "
+        "(e.g. 60 for per-minute billing). Blank = 1.",
+        width=10,
+    ),
 )
 
 
@@ -258,8 +480,9 @@ class Workbook:
 
 WORKBOOKS: tuple[Workbook, ...] = (
     Workbook(ACCOUNTS_BOOK, (LOCATIONS, ACCOUNTS, ACCOUNT_CODES)),
-    Workbook(DEVICES_BOOK, (APPLICATIONS, DEVICE_IMPORT_MAPS, PRODUCTS, PRODUCT_RULES, FORMATS,
-                            TARIFFS)),
+    Workbook(
+        DEVICES_BOOK, (APPLICATIONS, DEVICE_IMPORT_MAPS, PRODUCTS, PRODUCT_RULES, FORMATS, TARIFFS)
+    ),
 )
 
 SHEETS: dict[str, pa.DataFrameSchema] = {s.name: s for wb in WORKBOOKS for s in wb.sheets}

@@ -40,8 +40,11 @@ def base() -> dict[str, list[list]]:
     return copy.deepcopy(BASE)
 
 
-def write_books(folder: Path, data: dict[str, list[list]] | None = None,
-                headers: dict[str, list[str]] | None = None) -> Path:
+def write_books(
+    folder: Path,
+    data: dict[str, list[list]] | None = None,
+    headers: dict[str, list[str]] | None = None,
+) -> Path:
     """Write accounts.xlsx and devices.xlsx with the contract's headers and these rows."""
     data = base() if data is None else data
     folder.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,7 @@ from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
 D = Decimal
 
 
-def run(tmp_path: Path, lines: list[str], data=None, location="London", application="PBX",
-        **kw):
+def run(tmp_path: Path, lines: list[str], data=None, location="London", application="PBX", **kw):
     folder = write_books(tmp_path / "wb", data or base())
     export = write_csv(tmp_path / "export.csv", lines, **kw)
     out = tmp_path / "batch"
@@ -67,27 +66,47 @@ def test_every_unmatched_reason(tmp_path):
         data,
     )
     assert reasons_of(out) == [
-        (3, "missing-code"), (4, "unknown-code"), (5, "invalid-code"),
-        (6, "code-at-other-location"), (7, "inactive-account"), (8, "outside-account-dates"),
-        (9, "zero-price"), (10, "unparseable-row"), (11, "unparseable-row"),
-        (12, "unparseable-row"), (13, "blank-line"),
+        (3, "missing-code"),
+        (4, "unknown-code"),
+        (5, "invalid-code"),
+        (6, "code-at-other-location"),
+        (7, "inactive-account"),
+        (8, "outside-account-dates"),
+        (9, "zero-price"),
+        (10, "unparseable-row"),
+        (11, "unparseable-row"),
+        (12, "unparseable-row"),
+        (13, "blank-line"),
     ]
-    msgs = dict(zip(read(out, "unmatched")["line"], read(out, "unmatched")["message"],
-                    strict=True))
-    assert msgs[3] == ("the row has no code in Code; the device recorded none, so the row cannot "
-                       "be matched: bill it by hand if it is chargeable")
-    assert msgs[4] == ('code "999" is not held by any account for PBX at London; add it to the '
-                       "account on Account Codes, or to the Device Import Map of PBX at London")
-    assert msgs[6] == ('code "300" belongs to account A3 at Leeds for PBX, not at London; was the '
-                       "wrong --location chosen?")
-    assert msgs[8] == ("dated 2026-10-09, outside the dates of account A4 (2026-10-10 to …); "
-                       "check its Start Date and End Date on Accounts, or move the code to the "
-                       "account that had it then")
-    assert msgs[10] == ('the line cannot be read: date "yesterday" is not a date in the expected '
-                        "format; check this line of the file")
-    assert msgs[11] == "the line cannot be read: quantity is not a number; check this line of the file"
-    assert msgs[12] == ("the line cannot be read: has 2 fields; format generic-csv needs at least "
-                        "5; check this line of the file")
+    msgs = dict(zip(read(out, "unmatched")["line"], read(out, "unmatched")["message"], strict=True))
+    assert msgs[3] == (
+        "the row has no code in Code; the device recorded none, so the row cannot "
+        "be matched: bill it by hand if it is chargeable"
+    )
+    assert msgs[4] == (
+        'code "999" is not held by any account for PBX at London; add it to the '
+        "account on Account Codes, or to the Device Import Map of PBX at London"
+    )
+    assert msgs[6] == (
+        'code "300" belongs to account A3 at Leeds for PBX, not at London; was the '
+        "wrong --location chosen?"
+    )
+    assert msgs[8] == (
+        "dated 2026-10-09, outside the dates of account A4 (2026-10-10 to …); "
+        "check its Start Date and End Date on Accounts, or move the code to the "
+        "account that had it then"
+    )
+    assert msgs[10] == (
+        'the line cannot be read: date "yesterday" is not a date in the expected '
+        "format; check this line of the file"
+    )
+    assert (
+        msgs[11] == "the line cannot be read: quantity is not a number; check this line of the file"
+    )
+    assert msgs[12] == (
+        "the line cannot be read: has 2 fields; format generic-csv needs at least "
+        "5; check this line of the file"
+    )
     assert result.manifest["rows"] == {"read": 12, "matched": 1, "unmatched": 10, "skipped": 1}
     raw = read(out, "unmatched").set_index("line")["raw"]
     assert raw[12] == "100,2026-10-01"
@@ -100,15 +119,23 @@ def test_no_tariff_and_unknown_product(tmp_path):
     from processor.workbooks import read_workbooks
 
     data = base()
-    data["Products"].append(["T", "Calls", "Tariff", None, None, None, None, None, None, "Std",
-                             "Yes"])
+    data["Products"].append(
+        ["T", "Calls", "Tariff", None, None, None, None, None, None, "Std", "Yes"]
+    )
     data["Applications"][0][2] = "T"
-    result, out = run(tmp_path, ["Code,Date,Description,Quantity,Cost,Destination",
-                                 "100,2026-10-01,call,1,0,01207",
-                                 "100,2026-10-01,call,1,0,+33 1 40"], data)
+    _, out = run(
+        tmp_path,
+        [
+            "Code,Date,Description,Quantity,Cost,Destination",
+            "100,2026-10-01,call,1,0,01207",
+            "100,2026-10-01,call,1,0,+33 1 40",
+        ],
+        data,
+    )
     assert reasons_of(out) == [(3, "no-tariff")]
     assert read(out, "unmatched")["message"][0] == (
-        'no rate on tariff Std for destination "+33 1 40"; add a prefix for it to the Tariffs sheet')
+        'no rate on tariff Std for destination "+33 1 40"; add a prefix for it to the Tariffs sheet'
+    )
 
     # unknown-product cannot come from valid workbooks; the matcher still guards it
     sheets, _ = read_workbooks(tmp_path / "wb")
@@ -116,8 +143,15 @@ def test_no_tariff_and_unknown_product(tmp_path):
     fmt = registry.get("generic-csv")
     ctx = context(ref, "PBX", "London", fmt)
     ref.products.pop("t")
-    chunk = pd.DataFrame({"error": [None], "skip": [None], "match_0": ["100"],
-                          "occurred_at": [pd.Timestamp("2026-10-01")], "item": [None]})
+    chunk = pd.DataFrame(
+        {
+            "error": [None],
+            "skip": [None],
+            "match_0": ["100"],
+            "occurred_at": [pd.Timestamp("2026-10-01")],
+            "item": [None],
+        }
+    )
     matched = match(chunk, ref, ctx, fmt)
     assert matched["reason"].tolist() == ["unknown-product"]
 
@@ -125,18 +159,26 @@ def test_no_tariff_and_unknown_product(tmp_path):
 def test_match_on_prefers_the_first_field_that_resolves(tmp_path):
     data = base()
     data["Applications"][0][3] = "Item, Code"  # item column holds an extension here
-    result, out = run(tmp_path, [GENERIC_HEADER + ",Item",
-                                 "100,2026-10-01,a,1,1.00,EXT1",  # EXT1 → A1 via the map
-                                 "200,2026-10-01,b,1,1.00,nobody",  # falls back to 200 → A2
-                                 "100,2026-10-01,c,1,1.00,"], data)  # item blank → code 100
+    _, out = run(
+        tmp_path,
+        [
+            GENERIC_HEADER + ",Item",
+            "100,2026-10-01,a,1,1.00,EXT1",  # EXT1 → A1 via the map
+            "200,2026-10-01,b,1,1.00,nobody",  # falls back to 200 → A2
+            "100,2026-10-01,c,1,1.00,",
+        ],
+        data,
+    )  # item blank → code 100
     charges = read(out, "charges")
     assert charges[["line", "code", "account_id"]].values.tolist() == [
-        [2, "EXT1", "A1"], [4, "100", "A1"]]
+        [2, "EXT1", "A1"],
+        [4, "100", "A1"],
+    ]
     assert reasons_of(out) == [(3, "inactive-account")]
 
 
 def test_codes_compare_case_insensitively_after_trimming(tmp_path):
-    result, out = run(tmp_path, [GENERIC_HEADER, " ext1 ,2026-10-01,a,1,1.00"])
+    _, out = run(tmp_path, [GENERIC_HEADER, " ext1 ,2026-10-01,a,1,1.00"])
     assert read(out, "charges")["account_id"].tolist() == ["A1"]
 
 
@@ -162,8 +204,10 @@ def test_cost_plus_with_markup_fixed_minimum_and_half_up(tmp_path):
     # 1.25 × 1.10 + 0.05 = 1.425 → 1.43 (half-up); tax 20% of 1.43 = 0.286 → 0.29
     # 0.10 × 1.10 + 0.05 = 0.16 < minimum 0.50 → 0.50; tax 0.10
     charges, result = priced(
-        tmp_path, ["CP", "Calls", "Cost Plus", None, 10, 0.05, 0.5, None, "G", None, "No"],
-        [GENERIC_HEADER, "100,2026-10-01,a,1,1.25", "100,2026-10-02,b,1,0.10"])
+        tmp_path,
+        ["CP", "Calls", "Cost Plus", None, 10, 0.05, 0.5, None, "G", None, "No"],
+        [GENERIC_HEADER, "100,2026-10-01,a,1,1.25", "100,2026-10-02,b,1,0.10"],
+    )
     assert money(charges, "net") == [D("1.43"), D("0.5")]
     assert money(charges, "tax") == [D("0.29"), D("0.1")]
     assert money(charges, "gross") == [D("1.72"), D("0.6")]
@@ -173,8 +217,10 @@ def test_cost_plus_with_markup_fixed_minimum_and_half_up(tmp_path):
 def test_unit_price_and_product_tax_rate(tmp_path):
     # 7 × 0.065 = 0.455 → 0.46; tax 5% of 0.46 = 0.023 → 0.02
     charges, _ = priced(
-        tmp_path, ["UP", "Print", "Unit Price", 0.065, None, None, None, 5, None, None, "No"],
-        [GENERIC_HEADER, "100,2026-10-01,a,7,0"])
+        tmp_path,
+        ["UP", "Print", "Unit Price", 0.065, None, None, None, 5, None, None, "No"],
+        [GENERIC_HEADER, "100,2026-10-01,a,7,0"],
+    )
     assert money(charges, "net") == [D("0.46")]
     assert money(charges, "tax") == [D("0.02")]
     assert money(charges, "tax_rate") == [D("5")]
@@ -186,33 +232,45 @@ def test_tariff_longest_prefix_minimum_increment_and_connection(tmp_path):
         ["Std", "07", "Mobile", 0.12, 0.02, 60, 30],
         ["Std", "0700", "Premium", 1.00, None, None, None],
     ]
-    lines = ["Code,Date,Description,Quantity,Cost,Duration,Destination",
-             "100,2026-10-01,a,1,0,10,07123",  # 60 s minimum → 60 × 0.12/60 + 0.02 = 0.14
-             "100,2026-10-01,b,1,0,61,07123",  # up to 90 s → 0.18 + 0.02 = 0.20
-             "100,2026-10-01,c,1,0,00:01:05,01234",  # 65 s × 0.01/60 = 0.010833 → 0.01
-             "100,2026-10-01,d,1,0,30,0700 111"]  # 30 s × 1.00/60 = 0.50
+    lines = [
+        "Code,Date,Description,Quantity,Cost,Duration,Destination",
+        "100,2026-10-01,a,1,0,10,07123",  # 60 s minimum → 60 × 0.12/60 + 0.02 = 0.14
+        "100,2026-10-01,b,1,0,61,07123",  # up to 90 s → 0.18 + 0.02 = 0.20
+        "100,2026-10-01,c,1,0,00:01:05,01234",  # 65 s × 0.01/60 = 0.010833 → 0.01
+        "100,2026-10-01,d,1,0,30,0700 111",
+    ]  # 30 s × 1.00/60 = 0.50
     charges, _ = priced(
-        tmp_path, ["T", "Calls", "Tariff", None, None, None, None, None, None, "Std", "No"],
-        lines, tariffs)
+        tmp_path,
+        ["T", "Calls", "Tariff", None, None, None, None, None, None, "Std", "No"],
+        lines,
+        tariffs,
+    )
     assert money(charges, "net") == [D("0.14"), D("0.2"), D("0.01"), D("0.5")]
 
 
 def test_rounding_half_up_at_exact_halves_and_zero_decimal_currency(tmp_path):
     # JPY has no minor unit: 2 × 10.5 = 21; 1 × 10.5 = 10.5 → 11; tax 10% of 11 = 1.1 → 1
     charges, _ = priced(
-        tmp_path, ["UP", "Room", "Unit Price", 10.5, None, None, None, 10, None, None, "No"],
-        [GENERIC_HEADER, "100,2026-10-01,a,2,0", "100,2026-10-01,b,1,0"], currency="JPY")
+        tmp_path,
+        ["UP", "Room", "Unit Price", 10.5, None, None, None, 10, None, None, "No"],
+        [GENERIC_HEADER, "100,2026-10-01,a,2,0", "100,2026-10-01,b,1,0"],
+        currency="JPY",
+    )
     assert money(charges, "net") == [D("21"), D("11")]
     assert money(charges, "tax") == [D("2"), D("1")]
 
 
 def test_product_rules_pick_the_product_by_item(tmp_path):
     data = base()
-    data["Products"].append(["COL", "Colour", "Unit Price", 0.25, None, None, None, None, None,
-                             None, "No"])
+    data["Products"].append(
+        ["COL", "Colour", "Unit Price", 0.25, None, None, None, None, None, None, "No"]
+    )
     data["Product Rules"] = [["PBX", "Colour", "COL"]]
-    result, out = run(tmp_path, [GENERIC_HEADER + ",Item", "100,2026-10-01,a,4,0,COLOUR",
-                                 "100,2026-10-01,b,1,2.00,mono"], data)
+    _, out = run(
+        tmp_path,
+        [GENERIC_HEADER + ",Item", "100,2026-10-01,a,4,0,COLOUR", "100,2026-10-01,b,1,2.00,mono"],
+        data,
+    )
     charges = read(out, "charges")
     assert charges["product"].tolist() == ["COL", "CALLS"]
     assert money(charges, "net") == [D("1"), D("2.2")]
@@ -237,7 +295,7 @@ def test_line_endings_and_bom(tmp_path, newline, bom):
 
 def test_invalid_utf8_is_read_as_cp1252_and_flagged(tmp_path):
     export_lines = [GENERIC_HEADER, "100,2026-10-01,Caf\xe9,1,1.00"]
-    result, out = run(tmp_path, export_lines, encoding="cp1252")
+    _, out = run(tmp_path, export_lines, encoding="cp1252")
     charges = read(out, "charges")
     assert charges["description"].tolist() == ["Café"]
     assert charges["note"].tolist() == ["not valid UTF-8; read as Windows-1252"]
@@ -247,13 +305,34 @@ def test_sheet_format_positions_delimiter_header_footer_and_date_format(tmp_path
     from tests.test_workbooks import fmt_row
 
     data = base()
-    data["Formats"] = [fmt_row(Format="Semi", Delimiter="semicolon", Encoding="cp1252",
-                               Header_Rows=2, Footer_Rows=1, Has_Header="No", Code_Column=2,
-                               Date_Column=1, Date_Format="%d/%m/%Y %H:%M", Quantity_Column=3,
-                               Cost_Column=4, Ignore_Zero_Values="Yes")]
+    data["Formats"] = [
+        fmt_row(
+            Format="Semi",
+            Delimiter="semicolon",
+            Encoding="cp1252",
+            Header_Rows=2,
+            Footer_Rows=1,
+            Has_Header="No",
+            Code_Column=2,
+            Date_Column=1,
+            Date_Format="%d/%m/%Y %H:%M",
+            Quantity_Column=3,
+            Cost_Column=4,
+            Ignore_Zero_Values="Yes",
+        )
+    ]
     data["Applications"][0][1] = "Semi"
-    result, out = run(tmp_path, ["Report", "when;who;n;cost", "01/10/2026 09:30;100;2;1,50",
-                                 "02/10/2026 10:00;100;0;0", "Total;;2;1,50"], data)
+    _, out = run(
+        tmp_path,
+        [
+            "Report",
+            "when;who;n;cost",
+            "01/10/2026 09:30;100;2;1,50",
+            "02/10/2026 10:00;100;0;0",
+            "Total;;2;1,50",
+        ],
+        data,
+    )
     charges = read(out, "charges")
     assert charges["occurred_at"].tolist() == [pd.Timestamp("2026-10-01 09:30")]
     assert money(charges, "cost") == [D("1.5")]
@@ -265,8 +344,20 @@ def test_export_missing_a_needed_column_is_an_error_and_writes_nothing(tmp_path,
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", ["Date,Description,Quantity,Cost", "2026-10-01,a,1,1"])
     out = tmp_path / "batch"
-    code = main(["import", "--workbooks", str(folder), "--location", "London", "--application",
-                 "PBX", "--out", str(out), str(export)])
+    code = main(
+        [
+            "import",
+            "--workbooks",
+            str(folder),
+            "--location",
+            "London",
+            "--application",
+            "PBX",
+            "--out",
+            str(out),
+            str(export),
+        ]
+    )
     assert code == 1
     assert 'e.csv: has no column "Code" that format generic-csv needs' in capsys.readouterr().err
     assert not out.exists()
@@ -281,13 +372,23 @@ def test_batch_xlsx_sheets_and_text_never_becomes_a_formula(tmp_path):
     danger = ["=1+1", "@SUM(A1)", "+44 20 7946 0000", "-5"]
     lines = [GENERIC_HEADER] + [f"100,2026-10-01,{d},1,1.00" for d in danger]
     lines += [f"999,2026-10-01,{d},1,1.00" for d in danger]
-    result, out = run(tmp_path, lines, data)
+    _, out = run(tmp_path, lines, data)
     wb = load_workbook(out / "batch.xlsx")
     assert wb.sheetnames == ["Batch Sheet", "Unmatched", "Skipped", "Summary"]
     sheet = wb["Batch Sheet"]
     assert [c.value for c in sheet[1]] == [
-        "Account ID", "Account Name", "Product", "Description", "Quantity", "Net", "Tax Rate %",
-        "Tax", "Gross", "GL Code", "Batch Date"]
+        "Account ID",
+        "Account Name",
+        "Product",
+        "Description",
+        "Quantity",
+        "Net",
+        "Tax Rate %",
+        "Tax",
+        "Gross",
+        "GL Code",
+        "Batch Date",
+    ]
     assert sheet["B2"].value == "@Acme" and sheet["B2"].data_type == "s"
     assert sheet["F2"].value == 4.4 and sheet["F2"].number_format == "#,##0.00"
     assert sheet["K2"].value == dt.datetime(2026, 10, 31)
@@ -301,16 +402,22 @@ def test_batch_xlsx_sheets_and_text_never_becomes_a_formula(tmp_path):
 
 def test_manifest_reconciles_and_describes_inputs(tmp_path):
     lines = [GENERIC_HEADER, "100,2026-10-01,a,1,1.10", "999,2026-10-01,b,1,2.20", ""]
-    result, out = run(tmp_path, lines)
+    _, out = run(tmp_path, lines)
     m = json.loads((out / "manifest.json").read_text())
     export = tmp_path / "export.csv"
-    assert m["inputs"] == [{"path": str(export),
-                            "sha256": hashlib.sha256(export.read_bytes()).hexdigest(), "rows": 3}]
+    assert m["inputs"] == [
+        {"path": str(export), "sha256": hashlib.sha256(export.read_bytes()).hexdigest(), "rows": 3}
+    ]
     assert m["rows"] == {"read": 3, "matched": 1, "unmatched": 1, "skipped": 1}
     assert m["cost"] == {"read": "3.30", "matched": "1.10", "unmatched": "2.20", "skipped": "0"}
     assert m["billed"] == {"net": "1.21", "tax": "0.24", "gross": "1.45"}
     assert (m["batch_date"], m["location"], m["application"], m["format"], m["currency"]) == (
-        "2026-10-31", "London", "PBX", "generic-csv", "GBP")
+        "2026-10-31",
+        "London",
+        "PBX",
+        "generic-csv",
+        "GBP",
+    )
     summary = load_workbook(out / "batch.xlsx")["Summary"]
     col_a = [c.value for c in summary["A"]]
     assert "Balanced (read = billed + unmatched + skipped): yes" in col_a
@@ -337,7 +444,9 @@ def test_a_run_that_fails_half_way_leaves_no_batch_dir(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         run_import(folder, "London", "PBX", [export], tmp_path / "batch")
     assert list(tmp_path.iterdir()) == sorted([folder, export]) or set(tmp_path.iterdir()) == {
-        folder, export}
+        folder,
+        export,
+    }
 
 
 def test_exit_codes(tmp_path, capsys):
@@ -351,7 +460,8 @@ def test_exit_codes(tmp_path, capsys):
     assert "already exists and is not empty" in capsys.readouterr().err
     assert main([*args[:-1], "Nowhere", "--out", str(tmp_path / "b3"), str(export)]) == 2
     assert 'application "Nowhere" is not on the Applications sheet; choose one of: PBX' in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert main(["import", "--workbooks", str(folder)]) == 2  # usage
 
 
@@ -361,8 +471,20 @@ def test_workbook_errors_stop_the_import(tmp_path, capsys):
     folder = write_books(tmp_path / "wb", data)
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
     out = tmp_path / "batch"
-    code = main(["import", "--workbooks", str(folder), "--location", "London", "--application",
-                 "PBX", "--out", str(out), str(export)])
+    code = main(
+        [
+            "import",
+            "--workbooks",
+            str(folder),
+            "--location",
+            "London",
+            "--application",
+            "PBX",
+            "--out",
+            str(out),
+            str(export),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and not out.exists()
     assert 'accounts.xlsx › Account Codes › C2: code "AB-12" has characters' in err
@@ -375,13 +497,18 @@ def test_empty_existing_out_dir_is_used(tmp_path):
     (tmp_path / "batch").mkdir()
     run_import(folder, "London", "PBX", [export], tmp_path / "batch")
     assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [
-        "batch.xlsx", "charges.parquet", "manifest.json", "skipped.parquet", "unmatched.parquet"]
+        "batch.xlsx",
+        "charges.parquet",
+        "manifest.json",
+        "skipped.parquet",
+        "unmatched.parquet",
+    ]
 
 
 def test_parquet_money_is_decimal(tmp_path):
     import pyarrow.parquet as pq
 
-    result, out = run(tmp_path, [GENERIC_HEADER, "100,2026-10-01,a,1,1.10"])
+    _, out = run(tmp_path, [GENERIC_HEADER, "100,2026-10-01,a,1,1.10"])
     schema = pq.read_schema(out / "charges.parquet")
     for col in ("quantity", "cost", "net", "tax", "gross"):
         assert str(schema.field(col).type) == "decimal128(22, 6)"
@@ -389,8 +516,9 @@ def test_parquet_money_is_decimal(tmp_path):
 
 def test_chunks_give_the_same_result(tmp_path):
     folder = write_books(tmp_path / "wb")
-    lines = [GENERIC_HEADER] + [f"{c},2026-10-01,a,1,0.{i:02d}" for i in range(50)
-                                for c in ("100", "999", "200")]
+    lines = [GENERIC_HEADER] + [
+        f"{c},2026-10-01,a,1,0.{i:02d}" for i in range(50) for c in ("100", "999", "200")
+    ]
     export = write_csv(tmp_path / "e.csv", lines)
     a = run_import(folder, "London", "PBX", [export], tmp_path / "a", chunk_rows=7).manifest
     b = run_import(folder, "London", "PBX", [export], tmp_path / "b").manifest

@@ -59,50 +59,136 @@ def test_init_never_overwrites(tmp_path):
 @pytest.mark.parametrize(
     ("sheet", "row", "col", "value", "expected"),
     [
-        ("Account Codes", 0, 2, "AB-12",
-         'accounts.xlsx › Account Codes › C2: code "AB-12" has characters other than letters '
-         "and digits"),
-        ("Accounts", 1, 0, "A 2",
-         'accounts.xlsx › Accounts › A3: Account ID "A 2" has characters other than letters '
-         "and digits"),
-        ("Accounts", 0, 1, None, "accounts.xlsx › Accounts › B2: Account Name is required; fill it in"),
-        ("Accounts", 0, 3, "Closed",
-         'accounts.xlsx › Accounts › D2: Status "Closed" is not one of: Active, Inactive'),
-        ("Accounts", 0, 4, "soon",
-         'accounts.xlsx › Accounts › E2: Start Date "soon" is not a date; type it as a date such '
-         "as 2026-01-31"),
-        ("Locations", 0, 1, "QQQ",
-         'accounts.xlsx › Locations › B2: Currency "QQQ" is not an ISO 4217 currency code (e.g. GBP)'),
-        ("Locations", 0, 2, 120,
-         "accounts.xlsx › Locations › C2: Tax Rate % 120 is not a percentage from 0 to 100"),
-        ("Locations", 0, 2, "twenty",
-         'accounts.xlsx › Locations › C2: Tax Rate % "twenty" is not a number'),
-        ("Products", 0, 6, -1,
-         "devices.xlsx › Products › G2: Minimum Charge -1 is negative; use 0 or more"),
-        ("Products", 0, 2, "Free",
-         'devices.xlsx › Products › C2: Pricing "Free" is not one of: Cost Plus, Unit Price, Tariff'),
-        ("Tariffs", 0, 6, 1.5,
-         "devices.xlsx › Tariffs › G2: Increment Seconds 1.5 is not a whole number of 0 or more"),
-        ("Accounts", 0, 2, "Londn",
-         'accounts.xlsx › Accounts › C2: Location "Londn" is not on the Locations sheet '
-         "(accounts.xlsx); add it there or correct the spelling"),
-        ("Account Codes", 0, 1, "PABX",
-         'accounts.xlsx › Account Codes › B2: Application "PABX" is not on the Applications sheet '
-         "(devices.xlsx); add it there or correct the spelling"),
-        ("Device Import Maps", 0, 3, "A9",
-         'devices.xlsx › Device Import Maps › D2: Account ID "A9" is not on the Accounts sheet '
-         "(accounts.xlsx); add it there or correct the spelling"),
-        ("Applications", 0, 1, "mystery",
-         'devices.xlsx › Applications › B2: Format "mystery" is not on the Formats sheet '
-         "(devices.xlsx) or a built-in format (charges formats lists them); add it there or "
-         "correct the spelling"),
-        ("Applications", 0, 2, "NOPE",
-         'devices.xlsx › Applications › C2: Product "NOPE" is not on the Products sheet '
-         "(devices.xlsx); add it there or correct the spelling"),
-        ("Applications", 0, 3, "Code, Extension",
-         'devices.xlsx › Applications › D2: Match On names "Extension", which format generic-csv '
-         "does not have; it has: Code, Date, Description, Quantity, Cost, Item, Duration, "
-         "Destination"),
+        (
+            "Account Codes",
+            0,
+            2,
+            "AB-12",
+            'accounts.xlsx › Account Codes › C2: code "AB-12" has characters other than letters '
+            "and digits",
+        ),
+        (
+            "Accounts",
+            1,
+            0,
+            "A 2",
+            'accounts.xlsx › Accounts › A3: Account ID "A 2" has characters other than letters '
+            "and digits",
+        ),
+        (
+            "Accounts",
+            0,
+            1,
+            None,
+            "accounts.xlsx › Accounts › B2: Account Name is required; fill it in",
+        ),
+        (
+            "Accounts",
+            0,
+            3,
+            "Closed",
+            'accounts.xlsx › Accounts › D2: Status "Closed" is not one of: Active, Inactive',
+        ),
+        (
+            "Accounts",
+            0,
+            4,
+            "soon",
+            'accounts.xlsx › Accounts › E2: Start Date "soon" is not a date; type it as a date such '
+            "as 2026-01-31",
+        ),
+        (
+            "Locations",
+            0,
+            1,
+            "QQQ",
+            'accounts.xlsx › Locations › B2: Currency "QQQ" is not an ISO 4217 currency code (e.g. GBP)',
+        ),
+        (
+            "Locations",
+            0,
+            2,
+            120,
+            "accounts.xlsx › Locations › C2: Tax Rate % 120 is not a percentage from 0 to 100",
+        ),
+        (
+            "Locations",
+            0,
+            2,
+            "twenty",
+            'accounts.xlsx › Locations › C2: Tax Rate % "twenty" is not a number',
+        ),
+        (
+            "Products",
+            0,
+            6,
+            -1,
+            "devices.xlsx › Products › G2: Minimum Charge -1 is negative; use 0 or more",
+        ),
+        (
+            "Products",
+            0,
+            2,
+            "Free",
+            'devices.xlsx › Products › C2: Pricing "Free" is not one of: Cost Plus, Unit Price, Tariff',
+        ),
+        (
+            "Tariffs",
+            0,
+            6,
+            1.5,
+            "devices.xlsx › Tariffs › G2: Increment Seconds 1.5 is not a whole number of 0 or more",
+        ),
+        (
+            "Accounts",
+            0,
+            2,
+            "Londn",
+            'accounts.xlsx › Accounts › C2: Location "Londn" is not on the Locations sheet '
+            "(accounts.xlsx); add it there or correct the spelling",
+        ),
+        (
+            "Account Codes",
+            0,
+            1,
+            "PABX",
+            'accounts.xlsx › Account Codes › B2: Application "PABX" is not on the Applications sheet '
+            "(devices.xlsx); add it there or correct the spelling",
+        ),
+        (
+            "Device Import Maps",
+            0,
+            3,
+            "A9",
+            'devices.xlsx › Device Import Maps › D2: Account ID "A9" is not on the Accounts sheet '
+            "(accounts.xlsx); add it there or correct the spelling",
+        ),
+        (
+            "Applications",
+            0,
+            1,
+            "mystery",
+            'devices.xlsx › Applications › B2: Format "mystery" is not on the Formats sheet '
+            "(devices.xlsx) or a built-in format (charges formats lists them); add it there or "
+            "correct the spelling",
+        ),
+        (
+            "Applications",
+            0,
+            2,
+            "NOPE",
+            'devices.xlsx › Applications › C2: Product "NOPE" is not on the Products sheet '
+            "(devices.xlsx); add it there or correct the spelling",
+        ),
+        (
+            "Applications",
+            0,
+            3,
+            "Code, Extension",
+            'devices.xlsx › Applications › D2: Match On names "Extension", which format generic-csv '
+            "does not have; it has: Code, Date, Description, Quantity, Cost, Item, Duration, "
+            "Destination",
+        ),
     ],
 )
 def test_cell_rule(tmp_path, sheet, row, col, value, expected):
@@ -164,18 +250,21 @@ def test_map_to_account_of_other_location(tmp_path):
     data["Device Import Maps"].append(["PBX", "Leeds", "EXT9", "A1"])
     assert lines(write_books(tmp_path / "wb", data), "error") == [
         'devices.xlsx › Device Import Maps › D3: account A1 belongs to location "London", not '
-        "\"Leeds\"; map the code at the account's location or correct the Account ID"
+        '"Leeds"; map the code at the account\'s location or correct the Account ID'
     ]
 
 
 def test_unit_price_and_tariff_products_need_their_price(tmp_path):
     data = base()
-    data["Products"].append(["P1", "Print", "Unit Price", None, None, None, None, None, None,
-                             None, None])
-    data["Products"].append(["T1", "Calls", "Tariff", None, None, None, None, None, None, None,
-                             None])
-    data["Products"].append(["T2", "Calls", "Tariff", None, None, None, None, None, None, "Nope",
-                             None])
+    data["Products"].append(
+        ["P1", "Print", "Unit Price", None, None, None, None, None, None, None, None]
+    )
+    data["Products"].append(
+        ["T1", "Calls", "Tariff", None, None, None, None, None, None, None, None]
+    )
+    data["Products"].append(
+        ["T2", "Calls", "Tariff", None, None, None, None, None, None, "Nope", None]
+    )
     assert lines(write_books(tmp_path / "wb", data), "error") == [
         'devices.xlsx › Products › J5: Tariff "Nope" is not on the Tariffs sheet (devices.xlsx); '
         "add it there or correct the spelling",
@@ -218,24 +307,36 @@ def fmt_row(**over) -> list:
 @pytest.mark.parametrize(
     ("over", "expected"),
     [
-        ({"Has_Header": "No"},
-         'devices.xlsx › Formats › G2: Code Column "Account" names a header, but Has Header is No; '
-         "use the column's position (1 = first column)"),
-        ({"Header_Rows": 0},
-         "devices.xlsx › Formats › D2: Header Rows is 0 but Has Header is Yes; the header line is "
-         "one of the skipped lines, so use 1 or more (or set Has Header to No)"),
-        ({"Delimiter": "::"},
-         'devices.xlsx › Formats › B2: Delimiter "::" is not one character (or one of: comma, '
-         "semicolon, tab, pipe)"),
-        ({"Encoding": "klingon"},
-         'devices.xlsx › Formats › C2: Encoding "klingon" is not an encoding Python knows '
-         "(e.g. utf-8)"),
-        ({"Date_Format": "dd/mm/yyyy"},
-         'devices.xlsx › Formats › I2: Date Format "dd/mm/yyyy" is not a date format like '
-         "%d/%m/%Y %H:%M (strftime codes)"),
-        ({"Quantity_Column": 0},
-         'devices.xlsx › Formats › L2: Quantity Column "0" must be a header text or a column '
-         "position of 1 or more"),
+        (
+            {"Has_Header": "No"},
+            'devices.xlsx › Formats › G2: Code Column "Account" names a header, but Has Header is No; '
+            "use the column's position (1 = first column)",
+        ),
+        (
+            {"Header_Rows": 0},
+            "devices.xlsx › Formats › D2: Header Rows is 0 but Has Header is Yes; the header line is "
+            "one of the skipped lines, so use 1 or more (or set Has Header to No)",
+        ),
+        (
+            {"Delimiter": "::"},
+            'devices.xlsx › Formats › B2: Delimiter "::" is not one character (or one of: comma, '
+            "semicolon, tab, pipe)",
+        ),
+        (
+            {"Encoding": "klingon"},
+            'devices.xlsx › Formats › C2: Encoding "klingon" is not an encoding Python knows '
+            "(e.g. utf-8)",
+        ),
+        (
+            {"Date_Format": "dd/mm/yyyy"},
+            'devices.xlsx › Formats › I2: Date Format "dd/mm/yyyy" is not a date format like '
+            "%d/%m/%Y %H:%M (strftime codes)",
+        ),
+        (
+            {"Quantity_Column": 0},
+            'devices.xlsx › Formats › L2: Quantity Column "0" must be a header text or a column '
+            "position of 1 or more",
+        ),
     ],
 )
 def test_formats_sheet_rules(tmp_path, over, expected):
@@ -267,8 +368,17 @@ def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_
     data["Accounts"] = [[r[1], r[0], r[2], r[3], "note", None, None] for r in data["Accounts"]]
     data["Accounts"].insert(1, [None] * 7)
     data["Accounts"] += [[None] * 7, [None] * 7]
-    headers = {"Accounts": ["Account Name", "  Account   ID ", "location", "Status", "Notes",
-                            "Start Date", "End Date"]}
+    headers = {
+        "Accounts": [
+            "Account Name",
+            "  Account   ID ",
+            "location",
+            "Status",
+            "Notes",
+            "Start Date",
+            "End Date",
+        ]
+    }
     folder = write_books(tmp_path / "wb", data, headers)
     assert lines(folder) == []
     data["Accounts"][0][1] = "A-1"
@@ -287,8 +397,11 @@ def test_formula_cells_are_read_as_their_cached_values(tmp_path):
         parts = {n: zf.read(n) for n in zf.namelist()}
     sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet2"))
     xml = parts[sheet].decode()
-    xml = re.sub(r'<c r="B2"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?',
-                 r'<c r="B2"\1 t="str"><f>\2</f><v>Acme Ltd</v>', xml)
+    xml = re.sub(
+        r'<c r="B2"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?',
+        r'<c r="B2"\1 t="str"><f>\2</f><v>Acme Ltd</v>',
+        xml,
+    )
     parts[sheet] = xml.encode()
     with zipfile.ZipFile(path, "w") as zf:
         for n, b in parts.items():
@@ -331,17 +444,31 @@ def test_missing_optional_column_is_a_warning(tmp_path):
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        ("xls", "accounts.xlsx: found accounts.xls but not accounts.xlsx; open it in Excel and "
-                "save it as Excel Workbook (.xlsx)"),
-        ("missing", "accounts.xlsx: file not found in {folder}; run `charges init {folder}` to "
-                    "create it"),
-        ("password", "accounts.xlsx: is password-protected or an old .xls file; remove the "
-                     "password (File › Info › Protect Workbook) and save it as Excel Workbook "
-                     "(.xlsx)"),
-        ("corrupt", "accounts.xlsx: is not a valid .xlsx file (it may be corrupt or another "
-                    "format); save it again from Excel"),
-        ("macros", "accounts.xlsx: contains macros (.xlsm); save it as Excel Workbook (.xlsx) "
-                   "without macros"),
+        (
+            "xls",
+            "accounts.xlsx: found accounts.xls but not accounts.xlsx; open it in Excel and "
+            "save it as Excel Workbook (.xlsx)",
+        ),
+        (
+            "missing",
+            "accounts.xlsx: file not found in {folder}; run `charges init {folder}` to create it",
+        ),
+        (
+            "password",
+            "accounts.xlsx: is password-protected or an old .xls file; remove the "
+            "password (File › Info › Protect Workbook) and save it as Excel Workbook "
+            "(.xlsx)",
+        ),
+        (
+            "corrupt",
+            "accounts.xlsx: is not a valid .xlsx file (it may be corrupt or another "
+            "format); save it again from Excel",
+        ),
+        (
+            "macros",
+            "accounts.xlsx: contains macros (.xlsm); save it as Excel Workbook (.xlsx) "
+            "without macros",
+        ),
     ],
 )
 def test_unreadable_workbook_files(tmp_path, setup, expected):
@@ -367,11 +494,14 @@ def test_validate_json_and_exit_code(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["errors"] == 1 and doc["warnings"] == 0
     assert doc["findings"][0] == {
-        "severity": "error", "code": "invalid-characters", "workbook": "accounts.xlsx",
-        "sheet": "Account Codes", "cell": "C2",
+        "severity": "error",
+        "code": "invalid-characters",
+        "workbook": "accounts.xlsx",
+        "sheet": "Account Codes",
+        "cell": "C2",
         "message": 'code "AB-12" has characters other than letters and digits',
         "text": 'accounts.xlsx › Account Codes › C2: code "AB-12" has characters other than '
-                "letters and digits",
+        "letters and digits",
     }
 
 
@@ -414,8 +544,7 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
         "A2:A1048576": "='Applications'!$A$2:$A$1048576",
         "C2:C1048576": "='Products'!$A$2:$A$1048576",
     }
-    assert validations(dev["Formats"]) == {
-        "F2:F1048576": '"Yes,No"', "Q2:Q1048576": '"Yes,No"'}
+    assert validations(dev["Formats"]) == {"F2:F1048576": '"Yes,No"', "Q2:Q1048576": '"Yes,No"'}
     lists = dev["Lists"]
     assert lists.sheet_state == "hidden"
     assert lists["A2"].value == "generic-csv"

@@ -13,8 +13,16 @@ FORMAT = register(
         name="generic-csv",
         description="CSV with a header: Code, Date, Description, Quantity, Cost "
         "[, Item, Duration, Destination]",
-        fields=("Code", "Date", "Description", "Quantity", "Cost", "Item", "Duration",
-                "Destination"),
+        fields=(
+            "Code",
+            "Date",
+            "Description",
+            "Quantity",
+            "Cost",
+            "Item",
+            "Duration",
+            "Destination",
+        ),
         match_on=("Code",),
         date="Date",
         date_formats=("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
