@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WB := samples/workbooks
 EX := samples/exports
 
-.PHONY: demo test lint format bench samples clean
+.PHONY: demo test lint format bench samples clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
+
+docs: $(STAMP)
+	$(BIN)/python -m processor.docs

@@ -152,6 +152,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     """A temporary sibling folder renamed to ``target`` only when the block succeeds."""
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -164,6 +165,20 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove what a killed run (SIGKILL, power cut) left: partial folders of dead processes."""
+    for old in target.parent.glob(f".{target.name}.partial-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def write_manifest(path: Path, manifest: dict) -> None:

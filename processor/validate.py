@@ -21,6 +21,8 @@ from schemas.workbooks import SHEETS, key_column
 
 def key(value: object) -> str:
     """How names and codes compare: without case and surrounding spaces."""
+    if type(value) is str:
+        return value.strip().casefold()
     return checks.as_text(value).strip().casefold()
 
 
@@ -97,7 +99,7 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
         if a is not None and loc is not None
     }
     # (application, location, code) → list of (account, place)
-    holders: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)
+    holders: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)  # → (acc, sheet, row)
     out: list[dict[str, str]] = []
     codes = sheets["Account Codes"]
     for row, r in codes.rows():
@@ -105,19 +107,13 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
         loc = account_location.get(key(acc))
         if None in (acc, app, code) or loc is None:
             continue
-        place = fnd.where(
-            {"workbook": codes.workbook, "sheet": codes.name, "cell": codes.cell("Code", row)}
-        )
-        holders[(key(app), key(loc), key(code))].append((checks.as_text(acc), place, codes, row))
+        holders[(key(app), key(loc), key(code))].append((acc, codes, row))
     maps = sheets["Device Import Maps"]
     for row, r in maps.rows():
         app, loc, code, acc = r["Application"], r["Location"], r["Code"], r["Account ID"]
         if None in (acc, app, code, loc):
             continue
-        place = fnd.where(
-            {"workbook": maps.workbook, "sheet": maps.name, "cell": maps.cell("Code", row)}
-        )
-        holders[(key(app), key(loc), key(code))].append((checks.as_text(acc), place, maps, row))
+        holders[(key(app), key(loc), key(code))].append((acc, maps, row))
         owner_loc = account_location.get(key(acc))
         if owner_loc is not None and key(owner_loc) != key(loc):
             out.append(
@@ -134,8 +130,17 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     for entries in holders.values():
         if len(entries) < 2:
             continue
-        first_acc, first_place, *_ = entries[0]
-        for acc, _place, sheet, row in entries[1:]:
+        first_acc, first_sheet, first_row = entries[0]
+        first_acc = checks.as_text(first_acc)
+        first_place = fnd.where(
+            {
+                "workbook": first_sheet.workbook,
+                "sheet": first_sheet.name,
+                "cell": first_sheet.cell("Code", first_row),
+            }
+        )
+        for acc, sheet, row in entries[1:]:
+            acc = checks.as_text(acc)
             code_text = checks.as_text(sheet.frame.at[row, "Code"])
             app_text = checks.as_text(sheet.frame.at[row, "Application"])
             if key(acc) == key(first_acc):

@@ -70,6 +70,8 @@ _LETTERS_DIGITS = re.compile(r"^[A-Za-z0-9]+$")
 
 def as_text(value: object) -> str:
     """Return a cell value as the text a person would see (7.0 → "7")."""
+    if type(value) is str:  # the common case, first
+        return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime) and value.time() == dt.time():

@@ -524,3 +524,43 @@ def test_chunks_give_the_same_result(tmp_path):
     b = run_import(folder, "London", "PBX", [export], tmp_path / "b").manifest
     for k in ("rows", "cost", "billed", "reasons"):
         assert a[k] == b[k]
+
+
+def test_a_killed_run_leaves_no_batch_and_its_leftovers_are_cleared(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER] + ["100,2026-10-01,a,1,1"] * 200_000)
+    out = tmp_path / "batch"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "processor",
+            "import",
+            "--workbooks",
+            str(folder),
+            "--location",
+            "London",
+            "--application",
+            "PBX",
+            "--out",
+            str(out),
+            str(export),
+        ],
+        cwd=Path(__file__).parent.parent,
+    )
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".batch.partial-*")) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert list(tmp_path.glob(".batch.partial-*"))  # what SIGKILL leaves behind...
+    run_import(folder, "London", "PBX", [write_csv(tmp_path / "f.csv", [GENERIC_HEADER])], out)
+    assert not list(tmp_path.glob(".batch.partial-*"))  # ...the next run clears
+    assert out.exists()
