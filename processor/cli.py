@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -49,7 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
+    for flag, helptext in (
+        ("--day-first", "read spreadsheet dates like 10/02/20 as 10 February (the default)"),
+        ("--month-first", "read spreadsheet dates like 10/02/20 as 2 October"),
+    ):
+        s.add_argument(flag, action="store_true", help=helptext)
+
     sub.add_parser("formats", help="list the built-in device formats and their fields")
+
+    s = sub.add_parser("sniff", help="name the formats a file could be, best first")
+    s.add_argument("file", type=Path)
+    s.add_argument(
+        "--month-first",
+        action="store_true",
+        help="read spreadsheet dates like 10/02/20 as 2 October",
+    )
     return p
 
 
@@ -74,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             "validate": cmd_validate,
             "import": cmd_import,
             "formats": cmd_formats,
+            "sniff": cmd_sniff,
         }[args.command](args)
     except UsageError as exc:
         print(f"charges: {exc}", file=sys.stderr)
@@ -88,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileExistsError as exc:
         print(f"charges: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head`: not an error
+        sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
     except KeyboardInterrupt:
         print("charges: stopped; nothing was written", file=sys.stderr)
         return 130
@@ -135,6 +154,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from processor.api import UsageError
     from processor.importer import run_import
 
     show = sys.stderr.isatty()
@@ -143,6 +163,8 @@ def cmd_import(args) -> int:
         if show:
             print(f"\r  {name}: {rows:,} rows", end="", file=sys.stderr, flush=True)
 
+    if args.day_first and args.month_first:
+        raise UsageError("choose --day-first or --month-first, not both")
     result = run_import(
         args.workbooks,
         args.location,
@@ -151,6 +173,7 @@ def cmd_import(args) -> int:
         args.out,
         args.batch_date,
         progress,
+        day_first=not args.month_first,
     )
     if show:
         print(file=sys.stderr)
@@ -187,3 +210,35 @@ def cmd_formats(args) -> int:
             + (f"; Item: {fmt.item}" if fmt.item else "")
         )
     return EXIT_OK
+
+
+def cmd_sniff(args) -> int:
+    from processor.api import UsageError
+    from processor.sniff import sniff
+
+    if not args.file.is_file():
+        raise UsageError(f"{args.file}: no such file")
+    guesses = sniff(args.file, day_first=not args.month_first)
+    print(f"{args.file.name} could be:")
+    for g in guesses:
+        if g.rows:
+            line = f"  {g.format.name:24} {g.parsed}/{g.rows} rows read"
+            if g.problem:
+                line += f" (first problem: {g.problem})"
+        else:
+            line = f"  {g.format.name:24} no ({g.problem})"
+        print(line)
+    best = guesses[0]
+    if not best.rows or best.parsed == 0:
+        print("No built-in format reads this file: describe it on the Formats sheet.")
+        return EXIT_ERRORS
+    print(f"\nFirst rows as {best.format.name} reads them:")
+    with pd_options():
+        print(best.preview.to_string(index=False))
+    return EXIT_OK
+
+
+def pd_options():
+    import pandas as pd
+
+    return pd.option_context("display.width", 160, "display.max_columns", 20)

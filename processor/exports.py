@@ -14,7 +14,7 @@ import csv
 import re
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -124,8 +124,24 @@ ROLES = (
 )
 
 
+@dataclass
+class _Plan:
+    """Where each role sits in a row of this file, worked out once from the header."""
+
+    positions: dict[str, int | None]
+    match_pos: list[int | None]
+    named: dict[str, int | None]
+    min_fields: int
+    date_formats: tuple[str, ...]
+    seen_calls: set[str] = field(default_factory=set)
+
+
 def read_export(
-    path: Path, fmt: Format, match_on: list[str] | tuple, chunk_rows: int = CHUNK_ROWS
+    path: Path,
+    fmt: Format,
+    match_on: list[str] | tuple,
+    chunk_rows: int = CHUNK_ROWS,
+    day_first: bool = True,
 ) -> Iterator[pd.DataFrame]:
     """Canonical chunks of one export file.
 
@@ -134,11 +150,13 @@ def read_export(
         fmt: its format.
         match_on: the fields carrying the code, in order of preference.
         chunk_rows: rows per chunk.
+        day_first: read ambiguous spreadsheet dates (10/02/20) day first.
 
     Yields:
-        Frames with source_file, line, raw, note, error, skip, occurred_at,
-        quantity, cost, duration, destination, description, item and one
-        ``match_N`` column per Match On field, plus the format's named fields.
+        Frames with source_file, line, raw, note, error, skip, skip_detail,
+        occurred_at, quantity, cost, duration, destination, description, item and
+        one ``match_N`` column per Match On field, plus ``field:NAME`` columns for
+        the format's named fields.
 
     Raises:
         ExportError: the file lacks a column the format needs.
@@ -153,7 +171,7 @@ def read_export(
             line = next(lines, None)  # an optional title above the header
             if line is None:
                 break
-        header = next(csv.reader([line.text], delimiter=fmt.delimiter), [])
+        header = _split(fmt, line.text)
     if fmt.has_header:
         names = {" ".join(h.split()).casefold(): i for i, h in enumerate(header)}
         if fmt.fields and not header:
@@ -162,14 +180,19 @@ def read_export(
         names = {f.casefold(): i for i, f in enumerate(fmt.fields)}
     positions = {role: _resolve(getattr(fmt, role), names, fmt, path) for role in ROLES}
     match_pos = [_resolve(m, names, fmt, path) for m in match_on]
-    named = {f: names.get(f.casefold()) for f in fmt.fields}
     required = [
         p
         for role, p in positions.items()
         if p is not None and not _optional(getattr(fmt, role), fmt)
     ]
     needed = max([*required, *[p for p in match_pos if p is not None]], default=0) + 1
-    min_fields = max(fmt.min_fields or 0, needed)
+    plan = _Plan(
+        positions=positions,
+        match_pos=match_pos,
+        named={f: names.get(f.casefold()) for f in fmt.fields},
+        min_fields=max(fmt.min_fields or 0, needed),
+        date_formats=(*fmt.date_formats, *spreadsheet_dates(day_first)),
+    )
 
     held: deque[Line] = deque()
     batch: list[Line] = []
@@ -178,31 +201,57 @@ def read_export(
         if len(held) > fmt.footer_rows:
             batch.append(held.popleft())
         if len(batch) >= chunk_rows:
-            yield _chunk(path, fmt, batch, positions, match_pos, named, min_fields)
+            yield _chunk(path, fmt, batch, plan)
             batch = []
     if batch:
-        yield _chunk(path, fmt, batch, positions, match_pos, named, min_fields)
+        yield _chunk(path, fmt, batch, plan)
 
 
-def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.DataFrame:
+def spreadsheet_dates(day_first: bool) -> tuple[str, ...]:
+    """Date layouts an export takes on after a trip through a spreadsheet."""
+    dm = ("%d/%m/%Y", "%d/%m/%y") if day_first else ("%m/%d/%Y", "%m/%d/%y")
+    out = []
+    for d in ("%Y/%m/%d", "%Y-%m-%d", *dm, dm[0].replace("/", "-"), dm[0].replace("/", ".")):
+        out += [f"{d} %H:%M:%S", f"{d} %H:%M", d]
+    return tuple(out)
+
+
+def _split(fmt: Format, text: str) -> list[str]:
+    if fmt.splitter is not None:
+        return fmt.splitter(text)
     # one reader per line: an unbalanced quote must not swallow the lines after it
-    rows = [next(csv.reader((ln.text,), delimiter=fmt.delimiter), []) for ln in batch]
+    return next(csv.reader((text,), delimiter=fmt.delimiter), [])
+
+
+def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFrame:
+    rows = [_split(fmt, ln.text) for ln in batch]
     n = len(batch)
     error = np.full(n, None, dtype=object)
     skip = np.full(n, None, dtype=object)
+    skip_detail = np.full(n, None, dtype=object)
     counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
-    blank = np.array([not ln.text.strip() for ln in batch])
+    blank = np.array([not ln.text.strip() for ln in batch], dtype=bool)
     skip[blank] = "blank-line"
-    short = (counts < min_fields) & ~blank
+    short = (counts < plan.min_fields) & ~blank
     error[short] = [
-        f"has {c} fields; format {fmt.name} needs at least {min_fields}" for c in counts[short]
+        f"has {c} fields; format {fmt.name} needs at least {plan.min_fields}" for c in counts[short]
     ]
+    if fmt.max_fields:
+        long = (counts > fmt.max_fields) & ~blank
+        error[long] = [
+            f"has {c} fields; format {fmt.name} has at most {fmt.max_fields}" for c in counts[long]
+        ]
+    if fmt.normalise is not None:
+        rows = [
+            fmt.normalise(r) if error[i] is None and not blank[i] else r for i, r in enumerate(rows)
+        ]
 
     def column(pos: int | None) -> pd.Series:
         if pos is None:
             return pd.Series([None] * n, dtype=object)
         return pd.Series([r[pos].strip() if pos < len(r) else None for r in rows], dtype=object)
 
+    positions = plan.positions
     frame = pd.DataFrame(
         {
             "source_file": path.name,
@@ -211,16 +260,16 @@ def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.Data
             "note": [ln.note or None for ln in batch],
         }
     )
-    for f, pos in named.items():
+    for f, pos in plan.named.items():
         frame[f"field:{f}"] = column(pos)
-    for i, pos in enumerate(match_pos):
+    for i, pos in enumerate(plan.match_pos):
         frame[f"match_{i}"] = column(pos)
 
     # dates
     date_text = column(positions["date"])
     if positions["time"] is not None:
         date_text = (date_text.fillna("") + " " + column(positions["time"]).fillna("")).str.strip()
-    occurred = parse_dates(date_text, fmt.date_formats)
+    occurred = parse_dates(date_text, plan.date_formats)
     bad_date = occurred.isna() & ~blank & pd.isna(error)
     error[bad_date.to_numpy()] = [
         f'date "{t}" is not a date in the expected format' if t else "has no date"
@@ -244,13 +293,6 @@ def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.Data
             error[m] = [f"{what} is not a number" for _ in range(int(m.sum()))]
     frame["quantity"] = [q if q is not None else Decimal(0) for q in quantity]
     frame["cost"] = [c if c is not None else Decimal(0) for c in cost]
-    if fmt.ignore_zero:
-        zero = np.array(
-            [q == 0 and c == 0 for q, c in zip(frame["quantity"], frame["cost"], strict=True)],
-            dtype=bool,
-        )
-        zero &= pd.isna(error) & pd.isna(skip)
-        skip[zero] = "zero-value"
     frame["duration"] = pd.array(duration, dtype="Int64")
     frame["destination"] = column(positions["destination"])
     frame["description"] = column(positions["description_field"]).fillna("")
@@ -258,8 +300,33 @@ def _chunk(path, fmt, batch, positions, match_pos, named, min_fields) -> pd.Data
     if fmt.item_map:
         item = item.map(lambda v: fmt.item_map.get(v.casefold(), v) if v else v)
     frame["item"] = item
+
+    # rows ignored on purpose: the format's own rules, zero values, further legs of a call
+    open_ = pd.isna(error) & pd.isna(skip)
+    if fmt.classify is not None:
+        reason, detail = fmt.classify(frame)
+        take = open_ & reason.notna().to_numpy()
+        skip[take], skip_detail[take] = reason[take], detail[take]
+    if fmt.ignore_zero:
+        zero = np.array(
+            [q == 0 and c == 0 for q, c in zip(frame["quantity"], frame["cost"], strict=True)],
+            dtype=bool,
+        )
+        zero &= pd.isna(error) & pd.isna(skip)
+        skip[zero] = "zero-value"
+    if fmt.call_id is not None:
+        calls = frame[f"field:{fmt.call_id}"].to_numpy()
+        for i in np.flatnonzero(pd.isna(error) & pd.isna(skip)):
+            call = calls[i]
+            if not call:
+                continue
+            if call in plan.seen_calls:
+                skip[i], skip_detail[i] = "duplicate-leg", call
+            else:
+                plan.seen_calls.add(call)
     frame["error"] = error
     frame["skip"] = skip
+    frame["skip_detail"] = skip_detail
     return frame
 
 

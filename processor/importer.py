@@ -72,6 +72,7 @@ def run_import(
     batch_date: dt.date | None = None,
     progress: Callable[[str, int], None] | None = None,
     chunk_rows: int | None = None,
+    day_first: bool = True,
 ) -> ImportResult:
     """Import device exports into a batch folder.
 
@@ -84,6 +85,7 @@ def run_import(
         batch_date: the batch date on the Batch Sheet (default: today).
         progress: called with (file name, rows done) as chunks finish.
         chunk_rows: rows per chunk (default: exports.CHUNK_ROWS).
+        day_first: read ambiguous spreadsheet dates (10/02/20) day first.
 
     Returns:
         The batch folder, its manifest and the workbooks' warnings.
@@ -104,6 +106,7 @@ def run_import(
     loc_name = ctx.location
     places = ref.minor_unit(location)
     kwargs = {"chunk_rows": chunk_rows} if chunk_rows else {}
+    kwargs["day_first"] = day_first
 
     rows: Counter[str] = Counter()
     cost: dict[str, Decimal] = defaultdict(lambda: ZERO)

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-# A classifier gets the parsed fields of a chunk and returns, per row, a skip
-# reason code (or None to keep the row) and the words for it.
-Classifier = Callable[[pd.DataFrame], pd.Series]
+# A classifier gets a parsed chunk (``field:NAME`` columns and the canonical ones)
+# and returns, per row, a skip reason code (None keeps the row) and its detail.
+Classifier = Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
 Cleaner = Callable[[pd.Series], pd.Series]
+# A normaliser maps one split row to the format's field order (column-count variants).
+Normaliser = Callable[[list[str]], list[str]]
+Splitter = Callable[[str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ class Format:
         classify: format-specific skip rules.
         clean_code: format-specific clean-up of code values before matching.
         item_map: maps raw item values to item names (e.g. GRAYSCALE → mono).
+        optional, max_fields: how many fields a row may have.
+        normalise: maps a row to the field order (column-count variants).
+        splitter: splits a line into fields when the file is not CSV.
+        call_id: the field shared by the rows of one call; only the first
+            billable row of a call is kept, the others are skipped.
     """
 
     name: str
@@ -66,7 +74,12 @@ class Format:
     clean_code: Cleaner | None = None
     item_map: dict[str, str] = field(default_factory=dict)
     title_line: str | None = None  # a line before the header that some exports write
-    optional: tuple[str, ...] = ()  # header fields that may be absent (read as blank)
+    optional: tuple[str, ...] = ()  # fields that may be absent (read as blank)
+    max_fields: int | None = None  # a row with more fields is unparseable
+    normalise: Normaliser | None = None
+    splitter: Splitter | None = None  # instead of CSV splitting
+    call_id: str | None = None  # rows sharing it are one call, billed once
+    sniff_hint: str | None = None  # a text found in such files (for `charges sniff`)
 
     @property
     def offered(self) -> tuple[str, ...]:

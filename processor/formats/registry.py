@@ -31,4 +31,12 @@ def all_formats() -> list[Format]:
 
 def _load() -> None:
     # importing the modules registers them; done lazily to avoid import cycles
-    from processor.formats import generic_csv  # noqa: F401
+    from processor.formats import (  # noqa: F401
+        asterisk,
+        avaya,
+        cups,
+        freeswitch,
+        generic_csv,
+        papercut,
+        threecx,
+    )

@@ -1,0 +1,158 @@
+"""Asterisk CDR formats: cdr_csv, cdr_custom (both write Master.csv) and FreePBX's download.
+
+cdr_csv writes 16 fields, then uniqueid (loguniqueid), userfield (loguserfield)
+and peeraccount, linkedid, sequence (newcdrcolumns): 16 to 21 fields, told apart
+by count. Rows sharing a linkedid are one call (forked dials, transfers), billed
+once. Answered legs are billed by billsec.
+"""
+
+from __future__ import annotations
+
+from processor.formats.base import Format
+from processor.formats.calls import asterisk_classify
+from processor.formats.registry import register
+
+BASE = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+)
+EXTRA = ("uniqueid", "userfield", "peeraccount", "linkedid", "sequence")
+
+
+def cdr_csv_row(r: list[str]) -> list[str]:
+    """Any of the 16–21 field variants → the 21-field order (absent fields blank)."""
+    extra = r[16:]
+    layout = {
+        0: ["", "", "", "", ""],
+        1: [*extra, "", "", "", ""],  # uniqueid
+        2: [*extra, "", "", ""],  # uniqueid, userfield
+        3: ["", "", *extra],  # newcdrcolumns only
+        4: [extra[0], "", *extra[1:]],  # uniqueid + newcdrcolumns
+        5: extra,
+    }[len(extra)]
+    return [*r[:16], *layout]
+
+
+CDR_CSV = register(
+    Format(
+        name="asterisk-cdr-csv",
+        description="Asterisk cdr_csv Master.csv (no header; 16 to 21 columns)",
+        fields=BASE + EXTRA,
+        match_on=("accountcode", "src"),
+        date="start",
+        date_formats=("%Y-%m-%d %H:%M:%S",),
+        min_fields=16,
+        max_fields=21,
+        normalise=cdr_csv_row,
+        duration="billsec",
+        destination="dst",
+        description_field="dst",
+        classify=asterisk_classify,
+        call_id="linkedid",
+    )
+)
+
+CUSTOM = (
+    "clid",
+    "src",
+    "dst",
+    "dcontext",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "accountcode",
+    "uniqueid",
+    "userfield",
+    "sequence",
+)
+
+CDR_CUSTOM = register(
+    Format(
+        name="asterisk-cdr-custom",
+        description="Asterisk cdr_custom Master.csv, stock mapping (no header; accountcode is "
+        "column 16)",
+        fields=CUSTOM,
+        match_on=("accountcode", "src"),
+        date="start",
+        date_formats=("%Y-%m-%d %H:%M:%S",),
+        min_fields=16,
+        max_fields=19,
+        optional=("uniqueid", "userfield", "sequence"),
+        duration="billsec",
+        destination="dst",
+        description_field="dst",
+        classify=asterisk_classify,
+    )
+)
+
+FREEPBX = (
+    "calldate",
+    "clid",
+    "src",
+    "dst",
+    "dcontext",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "accountcode",
+    "uniqueid",
+    "userfield",
+)
+
+FREEPBX_REPORT = register(
+    Format(
+        name="freepbx-cdr-report",
+        description="FreePBX CDR Reports CSV download (header row, numeric amaflags)",
+        fields=FREEPBX,
+        match_on=("accountcode", "src"),
+        date="calldate",
+        date_formats=("%Y-%m-%d %H:%M:%S",),
+        has_header=True,
+        header_rows=1,
+        optional=(
+            "clid",
+            "dcontext",
+            "channel",
+            "dstchannel",
+            "lastapp",
+            "lastdata",
+            "duration",
+            "amaflags",
+            "uniqueid",
+            "userfield",
+        ),
+        duration="billsec",
+        destination="dst",
+        description_field="dst",
+        classify=asterisk_classify,
+        call_id=None,
+        sniff_hint="calldate,clid,src,dst",
+    )
+)

@@ -1,0 +1,59 @@
+"""CUPS page_log: `printer user job-id [date] page-number num-copies job-billing host
+job-name media sides`, with job-billing (`-` when absent) as the code."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from processor.formats.base import Format
+from processor.formats.registry import register
+
+LINE = re.compile(
+    r"^(\S+) (\S+) (\S+) \[([^\]]*)\] (\S+) (\S+)(?: (\S+))?(?: (\S+))?(?: (.*?))?"
+    r"(?: (\S+) (\S+))?\s*$"
+)
+
+
+def split(text: str) -> list[str]:
+    m = LINE.match(text)
+    if not m:
+        return text.split()[:3] if text.strip() else []
+    parts = [g or "" for g in m.groups()]
+    parts[3] = re.sub(r"\s*[+-]\d{4}$", "", parts[3])  # local time: drop the zone
+    return parts
+
+
+def clean_code(codes: pd.Series) -> pd.Series:
+    return codes.mask(codes == "-", "")
+
+
+FORMAT = register(
+    Format(
+        name="cups-page-log",
+        description="CUPS page_log (space-separated, date in brackets)",
+        fields=(
+            "printer",
+            "user",
+            "job-id",
+            "date",
+            "page-number",
+            "num-copies",
+            "job-billing",
+            "job-originating-host-name",
+            "job-name",
+            "media",
+            "sides",
+        ),
+        match_on=("job-billing", "user"),
+        date="date",
+        date_formats=("%d/%b/%Y:%H:%M:%S",),
+        min_fields=6,
+        optional=("job-originating-host-name", "job-name", "media", "sides"),
+        splitter=split,
+        quantity="num-copies",
+        description_field="job-name",
+        clean_code=clean_code,
+    )
+)
