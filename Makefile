@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/charges validate --workbooks $(WB)
 	rm -rf out
-	$(BIN)/charges import --workbooks $(WB) --location London --application "Reception PBX" \
-		--batch-date 2026-10-31 --out out/london-pbx $(EX)/london-pbx.csv
-	$(BIN)/charges import --workbooks $(WB) --location London --application "Print Server" \
-		--batch-date 2026-10-31 --out out/london-print $(EX)/london-print.csv
-	$(BIN)/charges import --workbooks $(WB) --location Manchester --application "Meeting Rooms" \
-		--batch-date 2026-10-31 --out out/manchester-rooms $(EX)/manchester-rooms.csv
+	grep -v '^#' samples/demo-imports.txt | while IFS='|' read -r app loc file; do \
+		slug=$$(echo "$$app" | tr 'A-Z ' 'a-z-'); \
+		echo "== $$app at $$loc: $$file"; \
+		$(BIN)/charges import --workbooks $(WB) --location "$$loc" --application "$$app" \
+			--batch-date 2026-10-31 --out "out/$$slug" "$(EX)/$$file" || exit 1; \
+	done
 	@echo "Batches are in out/: open out/*/batch.xlsx"
 
 test: $(STAMP)

@@ -81,6 +81,30 @@ def accounts() -> list[dict]:
     return out
 
 
+# application, built-in format, default product, location (one of each built-in format)
+DEVICE_APPS = [
+    ("Asterisk PBX", "asterisk-cdr-csv", "CALLS", "London"),
+    ("Asterisk Custom", "asterisk-cdr-custom", "CALLS", "Manchester"),
+    ("FreePBX", "freepbx-cdr-report", "CALLS", "Manchester"),
+    ("FreeSWITCH", "freeswitch-cdr-csv", "CALLS", "London"),
+    ("3CX", "3cx-cdr", "CALLS-COST", "Manchester"),
+    ("Avaya IPO", "avaya-ipo-smdr", "CALLS", "London"),
+    ("PaperCut Logger", "papercut-print-logger", "PRINT-MONO", "Manchester"),
+    ("PaperCut NG", "papercut-ng-print-log", "PRINT-MONO", "London"),
+    ("CUPS", "cups-page-log", "PRINT-MONO", "Manchester"),
+]
+PRINT_APPS = {"PaperCut Logger", "PaperCut NG", "CUPS"}
+# account codes held on the account: (application, location, which code)
+CODE_APPS = [
+    ("Asterisk PBX", "London", "pbx_code"),
+    ("FreeSWITCH", "London", "pbx_code"),
+    ("Avaya IPO", "London", "pbx_code"),
+    ("3CX", "Manchester", "room_code"),
+    ("PaperCut NG", "London", "room_code"),
+    ("CUPS", "Manchester", "room_code"),
+]
+
+
 def fill(ws, rows: list[list]) -> None:
     for r in rows:
         ws.append(r)
@@ -99,6 +123,8 @@ def write_workbooks() -> list[dict]:
     )
     codes = [[a["id"], "Reception PBX", a["pbx_code"]] for a in accs if a["location"] == "London"]
     codes += [[a["id"], "Meeting Rooms", a["room_code"]] for a in accs]
+    for app, loc, kind in CODE_APPS:
+        codes += [[a["id"], app, a[kind]] for a in accs if a["location"] == loc]
     fill(wb["Account Codes"], codes)
     for ws in (wb["Accounts"], wb["Account Codes"]):
         for row in ws.iter_rows(min_row=2):
@@ -116,6 +142,7 @@ def write_workbooks() -> list[dict]:
             ["Reception PBX", "TIM Call Log", "CALLS", "Account, Extn"],
             ["Print Server", "Print Log", "PRINT-MONO", None],
             ["Meeting Rooms", "generic-csv", "ROOM-HIRE", None],
+            *[[app, fmt, product, None] for app, fmt, product, _ in DEVICE_APPS],
         ],
     )
     maps = [
@@ -124,6 +151,9 @@ def write_workbooks() -> list[dict]:
         if a["location"] == "London"
     ]
     maps += [["Print Server", a["location"], a["login"], a["id"]] for a in accs]
+    for app, _, _, loc in DEVICE_APPS:
+        kind = "login" if app in PRINT_APPS else "extension"
+        maps += [[app, loc, a[kind], a["id"]] for a in accs if a["location"] == loc]
     fill(wb["Device Import Maps"], maps)
     fill(
         wb["Products"],
@@ -214,6 +244,11 @@ def write_workbooks() -> list[dict]:
             ["Print Server", "mono", "PRINT-MONO"],
             ["Print Server", "colour", "PRINT-COLOUR"],
             ["Meeting Rooms", "catering", "CATERING"],
+            *[
+                [app, item, f"PRINT-{item.upper()}"]
+                for app in ("PaperCut Logger", "PaperCut NG")
+                for item in ("mono", "colour")
+            ],
         ],
     )
     fill(
@@ -346,6 +381,10 @@ def write_exports(accs: list[dict]) -> None:
 
 
 if __name__ == "__main__":
+    from samples.devices import write_device_exports
+
     EX.mkdir(parents=True, exist_ok=True)
-    write_exports(write_workbooks())
+    accs = write_workbooks()
+    write_exports(accs)
+    write_device_exports(accs, EX)
     print(f"wrote {WB} and {EX}")

@@ -547,7 +547,11 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
     assert validations(dev["Formats"]) == {"F2:F1048576": '"Yes,No"', "Q2:Q1048576": '"Yes,No"'}
     lists = dev["Lists"]
     assert lists.sheet_state == "hidden"
-    assert lists["A2"].value == "generic-csv"
+    from processor.formats import registry
+
+    names = registry.names()
+    assert [lists.cell(i, 1).value for i in range(2, len(names) + 2)] == names
+    assert lists.cell(len(names) + 2, 1).value == '=IF(Formats!A2="","",Formats!A2)'
     assert acc["Account Codes"].column_dimensions["C"].number_format == "@"
     assert dev["Device Import Maps"].column_dimensions["C"].number_format == "@"
     assert acc["Accounts"].freeze_panes == "A2"
