@@ -242,9 +242,11 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
             f"has {c} fields; format {fmt.name} has at most {fmt.max_fields}" for c in counts[long]
         ]
     if fmt.normalise is not None:
-        rows = [
-            fmt.normalise(r) if error[i] is None and not blank[i] else r for i, r in enumerate(rows)
-        ]
+        for i in np.flatnonzero(pd.isna(error) & ~blank):
+            try:
+                rows[i] = fmt.normalise(rows[i])
+            except (IndexError, ValueError):
+                error[i] = f"cannot be read as format {fmt.name}"
 
     def column(pos: int | None) -> pd.Series:
         if pos is None:

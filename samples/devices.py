@@ -245,7 +245,7 @@ def threecx(rnd, accs) -> bytes:
 def avaya(rnd, accs) -> str:
     """IP Office SMDR: 35 fields, no quotes; a transferred call is two segments."""
     lines = []
-    for i, a, when, answered, ring, secs, number in _calls(rnd, accs, 40):
+    for i, a, when, _answered, ring, secs, number in _calls(rnd, accs, 40):
         direction = "I" if i % 8 == 0 else "O"
         internal = "1" if i % 11 == 0 else "0"
         account = a["pbx_code"] if rnd.random() < 0.3 else ""

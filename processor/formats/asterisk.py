@@ -36,14 +36,17 @@ EXTRA = ("uniqueid", "userfield", "peeraccount", "linkedid", "sequence")
 def cdr_csv_row(r: list[str]) -> list[str]:
     """Any of the 16–21 field variants → the 21-field order (absent fields blank)."""
     extra = r[16:]
-    layout = {
-        0: ["", "", "", "", ""],
-        1: [*extra, "", "", "", ""],  # uniqueid
-        2: [*extra, "", "", ""],  # uniqueid, userfield
-        3: ["", "", *extra],  # newcdrcolumns only
-        4: [extra[0], "", *extra[1:]],  # uniqueid + newcdrcolumns
-        5: extra,
-    }[len(extra)]
+    n = len(extra)
+    if n == 1:  # uniqueid
+        layout = [*extra, "", "", "", ""]
+    elif n == 2:  # uniqueid, userfield
+        layout = [*extra, "", "", ""]
+    elif n == 3:  # newcdrcolumns only
+        layout = ["", "", *extra]
+    elif n == 4:  # uniqueid + newcdrcolumns
+        layout = [extra[0], "", *extra[1:]]
+    else:  # 16 or 21 fields
+        layout = [*extra, "", "", "", "", ""][:5]
     return [*r[:16], *layout]
 
 
