@@ -56,7 +56,7 @@ def device(
     data["Product Rules"] = [["Dev", item, prod] for item, prod in rules]
     if tariffs:
         data["Tariffs"] = tariffs
-    for item, prod in rules:
+    for _item, prod in rules:
         if prod != "P":
             data["Products"].append(
                 [prod, prod, "Unit Price", 0.25, None, None, None, None, None, None, "No"]
@@ -172,7 +172,7 @@ def cdr(
 @pytest.mark.parametrize("n", [16, 17, 18, 19, 20, 21])
 def test_asterisk_cdr_csv_column_count_variants(tmp_path, n):
     lines = [cdr(n, billsec=61), cdr(n, src="999"), cdr(n, acct="ACC7", src="999")]
-    m, frames = device(
+    _m, frames = device(
         tmp_path, "asterisk-cdr-csv", lines, maps=[("201", "A1")], codes=[("ACC7", "A1")]
     )
     assert outcome(frames) == [(1, "A1"), (2, "unknown-code"), (3, "A1")]
@@ -187,7 +187,7 @@ def test_asterisk_unanswered_busy_and_zero_billsec_are_skipped(tmp_path):
         cdr(18, billsec=0),
         cdr(18),
     ]
-    m, frames = device(tmp_path, "asterisk-cdr-csv", lines, maps=[("201", "A1")])
+    _m, frames = device(tmp_path, "asterisk-cdr-csv", lines, maps=[("201", "A1")])
     assert outcome(frames) == [
         (1, "unanswered-call"),
         (2, "unanswered-call"),
@@ -208,7 +208,7 @@ def test_asterisk_forked_legs_are_billed_once(tmp_path):
         cdr(21, linkedid="L1"),
         cdr(21, linkedid="L2"),
     ]
-    m, frames = device(
+    _m, frames = device(
         tmp_path, "asterisk-cdr-csv", lines, maps=[("201", "A1")], chunk_rows=2
     )  # the legs straddle a chunk boundary
     assert outcome(frames) == [(1, "unanswered-call"), (2, "A1"), (3, "duplicate-leg"), (4, "A1")]
@@ -217,7 +217,7 @@ def test_asterisk_forked_legs_are_billed_once(tmp_path):
 
 
 def test_asterisk_too_many_fields_is_unparseable(tmp_path):
-    m, frames = device(tmp_path, "asterisk-cdr-csv", [cdr(21) + ',"x"'], maps=[("201", "A1")])
+    _m, frames = device(tmp_path, "asterisk-cdr-csv", [cdr(21) + ',"x"'], maps=[("201", "A1")])
     assert frames["unmatched"]["message"][0] == (
         "the line cannot be read: has 22 fields; format asterisk-cdr-csv has at most 21; "
         "check this line of the file"
@@ -230,7 +230,7 @@ def test_asterisk_cdr_custom_accountcode_in_column_16(tmp_path):
         '"x","2026-10-01 10:00:00","2026-10-01 10:00:04","2026-10-01 10:02:04","124","120",'
         '"ANSWERED","DOCUMENTATION","ACC7","u1","",3'
     )
-    m, frames = device(tmp_path, "asterisk-cdr-custom", [row], codes=[("ACC7", "A1")])
+    _m, frames = device(tmp_path, "asterisk-cdr-custom", [row], codes=[("ACC7", "A1")])
     assert frames["charges"][["code", "duration"]].values.tolist() == [["ACC7", 120]]
 
 
@@ -247,7 +247,7 @@ def test_freepbx_after_a_spreadsheet_round_trip(tmp_path):
     m, frames = device(tmp_path, "freepbx-cdr-report", raw, maps=[("201", "A1")])
     assert frames["charges"]["occurred_at"].tolist() == [pd.Timestamp("2020-02-10 22:41")]
     assert frames["skipped"]["occurred_at"].tolist() == [pd.Timestamp("2020-02-10 22:41")]
-    m, frames = device(
+    _m, frames = device(
         tmp_path / "m", "freepbx-cdr-report", raw, maps=[("201", "A1")], day_first=False
     )
     assert frames["skipped"]["occurred_at"].tolist() == [pd.Timestamp("2020-10-02 22:41")]
@@ -281,7 +281,7 @@ def test_freeswitch_inbound_and_unanswered(tmp_path):
         row("public", "2026-10-01 10:00:03", 57, ""),
         row("default", "", 0, ""),
     ]
-    m, frames = device(tmp_path, "freeswitch-cdr-csv", lines, codes=[("ACC7", "A1")])
+    _m, frames = device(tmp_path, "freeswitch-cdr-csv", lines, codes=[("ACC7", "A1")])
     assert outcome(frames) == [(1, "A1"), (2, "inbound-call"), (3, "unanswered-call")]
 
 
@@ -334,7 +334,7 @@ def test_3cx_bill_code_cost_plus_and_call_types(tmp_path):
     ]
     raw = b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode()
     product = ["P", "Calls", "Cost Plus", None, 10, 0, None, None, None, None, "No"]
-    m, frames = device(
+    _m, frames = device(
         tmp_path, "3cx-cdr", raw, maps=[("201", "A2")], codes=[("ACC7", "A1")], product=product
     )
     assert outcome(frames) == [
@@ -410,7 +410,7 @@ def test_avaya_segments_of_one_call_billed_once(tmp_path, n):
         smdr(call_id="10", connected="00:00:00", n=n),
         smdr(call_id="11", account="ACC7", caller="999", n=n),
     ]
-    m, frames = device(
+    _m, frames = device(
         tmp_path, "avaya-ipo-smdr", lines, maps=[("201", "A1")], codes=[("ACC7", "A1")]
     )
     assert outcome(frames) == [
@@ -425,7 +425,7 @@ def test_avaya_segments_of_one_call_billed_once(tmp_path, n):
 
 
 def test_avaya_party_device_e_prefix_is_dropped(tmp_path):
-    m, frames = device(
+    _m, frames = device(
         tmp_path,
         "avaya-ipo-smdr",
         [smdr(caller="")],
@@ -447,7 +447,7 @@ def test_papercut_print_logger_title_trailing_comma_pages_copies_colour(tmp_path
         b"GRAYSCALE,19kb,",
         b'2026-10-14 09:05:00,ann,2,1,HP,"Plan.pdf",WK1,A4,PCL6,,,DUPLEX,NOT GRAYSCALE,52kb,',
     ]
-    m, frames = device(
+    _m, frames = device(
         tmp_path,
         "papercut-print-logger",
         b"\r\n".join(lines) + b"\r\n",
@@ -469,7 +469,7 @@ def test_papercut_print_logger_without_title_line(tmp_path):
         "Width,Duplex,Grayscale,Size",
         "2026-10-14 09:00:00,ann,1,1,HP,x,WK1,A4,PCL6,,,NOT DUPLEX,GRAYSCALE,19kb,",
     ]
-    m, frames = device(tmp_path, "papercut-print-logger", lines, maps=[("ann", "A1")])
+    _m, frames = device(tmp_path, "papercut-print-logger", lines, maps=[("ann", "A1")])
     assert frames["charges"]["line"].tolist() == [2]
 
 
@@ -478,7 +478,7 @@ def test_papercut_ng_tab_split_12_hour_time_and_shared_account(tmp_path):
         "2026-10-14\t1:05:12 p\tSRV\tLaser\tann\tACC7\tWK1\tDoc\t4\t0\t1\t0.20",
         "2026-10-14\t9:00:00 a\tSRV\tLaser\tann\t\tWK1\tDoc\t2\t2",
     ]
-    m, frames = device(
+    _m, frames = device(
         tmp_path,
         "papercut-ng-print-log",
         lines,
@@ -501,7 +501,7 @@ def test_cups_page_log_job_billing_then_user(tmp_path):
         "Laser ann 102 [14/Oct/2026:09:10:00 +0100] total 2 - wk1 x A4 one-sided",
         "Laser ann 103 [14/Oct/2026:09:20:00 +0100] 1 1 -",
     ]
-    m, frames = device(
+    _m, frames = device(
         tmp_path, "cups-page-log", lines, maps=[("ann", "A2")], codes=[("ACC7", "A1")]
     )
     assert outcome(frames) == [(1, "A1"), (2, "inactive-account"), (3, "inactive-account")]
@@ -520,7 +520,7 @@ def test_real_asterisk_cdr_csv(tmp_path):
     # 105 records, 18 columns. 11 not ANSWERED + 7 answered with billsec 0 = 18 skipped.
     # Of the 87 billable: src 100 (58) and accountcode 100 (3) → A1 = 61 billed at 0.10;
     # src 101 (11) → A2, inactive; src 102 (9), 103 (5), 104 (1) → 15 unknown.
-    m, frames = device(
+    m, _frames = device(
         tmp_path,
         "asterisk-cdr-csv",
         (REAL / "asterisk-cdr_csv" / "Master.csv").read_bytes(),
@@ -541,7 +541,7 @@ def test_real_3cx(tmp_path):
     # Outbound from ext 114: 19 calls, bill-cost 116.09 → + 0.05 each = 117.04 (tax 0%);
     # ext 318: 11 calls, 86.95, account inactive; 61 from other extensions unknown.
     product = ["P", "Calls", "Cost Plus", None, 0, 0.05, None, 0, None, None, "No"]
-    m, frames = device(
+    m, _frames = device(
         tmp_path,
         "3cx-cdr",
         (REAL / "3cx-cdr" / "ClasseurPrepaCDR.csv").read_bytes(),
