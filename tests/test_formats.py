@@ -244,7 +244,7 @@ def test_freepbx_after_a_spreadsheet_round_trip(tmp_path):
         "10/02/20 22:41,Ann <201>,201,01632960123,from-internal,c,d,Dial,x,5,0,NO ANSWER,3,,u2,",
     ]
     raw = ("\r".join([header, *rows]) + "\r").encode()
-    m, frames = device(tmp_path, "freepbx-cdr-report", raw, maps=[("201", "A1")])
+    _, frames = device(tmp_path, "freepbx-cdr-report", raw, maps=[("201", "A1")])
     assert frames["charges"]["occurred_at"].tolist() == [pd.Timestamp("2020-02-10 22:41")]
     assert frames["skipped"]["occurred_at"].tolist() == [pd.Timestamp("2020-02-10 22:41")]
     _m, frames = device(
