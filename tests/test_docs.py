@@ -2,15 +2,19 @@
 
 from pathlib import Path
 
-from processor.docs import END, START, workbook_reference
+import pytest
+
+from processor.docs import SECTIONS, _markers, workbook_reference
 
 README = Path(__file__).parent.parent / "README.md"
 
 
-def test_readme_workbook_reference_matches_the_schemas():
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_readme_generated_sections_are_current(name):
     text = README.read_text(encoding="utf-8")
-    section = text[text.index(START) + len(START) : text.index(END)]
-    assert section.strip() == workbook_reference().strip(), "run `make docs`"
+    start, end = _markers(name)
+    section = text[text.index(start) + len(start) : text.index(end)]
+    assert section.strip() == SECTIONS[name]().strip(), "run `make docs`"
 
 
 def test_reference_names_every_sheet_and_column():

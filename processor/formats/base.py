@@ -80,6 +80,7 @@ class Format:
     splitter: Splitter | None = None  # instead of CSV splitting
     call_id: str | None = None  # rows sharing it are one call, billed once
     sniff_hint: str | None = None  # a text found in such files (for `charges sniff`)
+    notes: str = ""  # what the format skips and cleans, for the README
 
     @property
     def offered(self) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ def classify(frame):
 FORMAT = register(
     Format(
         name="freeswitch-cdr-csv",
+        notes="Calls in the public context are inbound and skipped; no answer_stamp or 0 billsec is unanswered.",
         description="FreeSWITCH mod_cdr_csv, default template (no header; accountcode is "
         "column 13)",
         fields=(
