@@ -53,7 +53,13 @@ def cdr_csv_row(r: list[str]) -> list[str]:
 CDR_CSV = register(
     Format(
         name="asterisk-cdr-csv",
-        notes="Column count picks the variant (16: base; 17: +uniqueid; 18: +userfield; 19-21: +peeraccount, linkedid, sequence). Answered calls billed by billsec; NO ANSWER, BUSY, FAILED and 0 billed seconds are skipped as unanswered; rows sharing a linkedid are one call, billed once. The file records no direction: inbound calls from trunks usually fall out as unknown-code.",
+        notes=(
+            "Column count picks the variant (16: base; 17: +uniqueid; 18: +userfield; "
+            "19-21: +peeraccount, linkedid, sequence). Answered calls billed by billsec; NO"
+            " ANSWER, BUSY, FAILED and 0 billed seconds are skipped as unanswered; rows "
+            "sharing a linkedid are one call, billed once. The file records no direction: "
+            "inbound calls from trunks usually fall out as unknown-code."
+        ),
         description="Asterisk cdr_csv Master.csv (no header; 16 to 21 columns)",
         fields=BASE + EXTRA,
         match_on=("accountcode", "src"),
@@ -95,7 +101,7 @@ CUSTOM = (
 CDR_CUSTOM = register(
     Format(
         name="asterisk-cdr-custom",
-        notes="Same rules as asterisk-cdr-csv; fractional durations round up to whole seconds.",
+        notes=("Same rules as asterisk-cdr-csv; fractional durations round up to whole seconds."),
         description="Asterisk cdr_custom Master.csv, stock mapping (no header; accountcode is "
         "column 16)",
         fields=CUSTOM,
@@ -134,7 +140,7 @@ FREEPBX = (
 FREEPBX_REPORT = register(
     Format(
         name="freepbx-cdr-report",
-        notes="Columns found by header text, in any order; same rules as asterisk-cdr-csv.",
+        notes=("Columns found by header text, in any order; same rules as asterisk-cdr-csv."),
         description="FreePBX CDR Reports CSV download (header row, numeric amaflags)",
         fields=FREEPBX,
         match_on=("accountcode", "src"),

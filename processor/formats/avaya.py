@@ -69,7 +69,11 @@ def clean_code(codes: pd.Series) -> pd.Series:
 FORMAT = register(
     Format(
         name="avaya-ipo-smdr",
-        notes="Segments sharing a Call ID are one call: the first billable segment is billed, the others skipped. Direction I (inbound), Is Internal 1 and Connected Time 00:00:00 are skipped. E201 in party fields matches code 201.",
+        notes=(
+            "Segments sharing a Call ID are one call: the first billable segment is billed,"
+            " the others skipped. Direction I (inbound), Is Internal 1 and Connected Time "
+            "00:00:00 are skipped. E201 in party fields matches code 201."
+        ),
         description="Avaya IP Office SMDR (no header; 30 fields, up to 35 on newer releases)",
         fields=FIELDS,
         match_on=("account", "caller"),

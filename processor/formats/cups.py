@@ -32,7 +32,10 @@ def clean_code(codes: pd.Series) -> pd.Series:
 FORMAT = register(
     Format(
         name="cups-page-log",
-        notes="job-billing `-` counts as no code, so the user is tried next; the time zone is dropped (local time); quantity is num-copies.",
+        notes=(
+            "job-billing `-` counts as no code, so the user is tried next; the time zone is"
+            " dropped (local time); quantity is num-copies."
+        ),
         description="CUPS page_log (space-separated, date in brackets)",
         fields=(
             "printer",

@@ -27,7 +27,10 @@ def classify(frame):
 FORMAT = register(
     Format(
         name="freeswitch-cdr-csv",
-        notes="Calls in the public context are inbound and skipped; no answer_stamp or 0 billsec is unanswered.",
+        notes=(
+            "Calls in the public context are inbound and skipped; no answer_stamp or 0 "
+            "billsec is unanswered."
+        ),
         description="FreeSWITCH mod_cdr_csv, default template (no header; accountcode is "
         "column 13)",
         fields=(

@@ -11,7 +11,10 @@ from processor.formats.registry import register
 FORMAT = register(
     Format(
         name="generic-csv",
-        notes="Columns found by header text, in any order; Item, Duration and Destination may be absent.",
+        notes=(
+            "Columns found by header text, in any order; Item, Duration and Destination may"
+            " be absent."
+        ),
         description="CSV with a header: Code, Date, Description, Quantity, Cost "
         "[, Item, Duration, Destination]",
         fields=(

@@ -8,7 +8,10 @@ from processor.formats.registry import register
 PRINT_LOGGER = register(
     Format(
         name="papercut-print-logger",
-        notes="The title line is optional; quantity is Pages × Copies; Item is mono (GRAYSCALE) or colour (NOT GRAYSCALE).",
+        notes=(
+            "The title line is optional; quantity is Pages × Copies; Item is mono "
+            "(GRAYSCALE) or colour (NOT GRAYSCALE)."
+        ),
         description="PaperCut Print Logger daily CSV (title line, 14-column header, trailing "
         "comma)",
         fields=(
@@ -60,7 +63,10 @@ def ng_row(r: list[str]) -> list[str]:
 NG_PRINT_LOG = register(
     Format(
         name="papercut-ng-print-log",
-        notes="Quantity is total pages; Item is colour when colour pages > 0, else mono; copies and cost may be absent.",
+        notes=(
+            "Quantity is total pages; Item is colour when colour pages > 0, else mono; "
+            "copies and cost may be absent."
+        ),
         description="PaperCut NG/MF print log (tab-separated; date and 12-hour time split by "
         "a tab)",
         fields=(

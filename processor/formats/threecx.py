@@ -72,7 +72,12 @@ def clean_code(codes: pd.Series) -> pd.Series:
 FORMAT = register(
     Format(
         name="3cx-cdr",
-        notes="bill-code loses its dialled prefix (**Sales → Sales) and Ext. is dropped from extensions; bill-cost is the cost for Cost Plus products. Never answered (empty duration), from outside (from-type External) and extension-to-extension calls are skipped.",
+        notes=(
+            "bill-code loses its dialled prefix (**Sales → Sales) and Ext. is dropped from "
+            "extensions; bill-cost is the cost for Cost Plus products. Never answered "
+            "(empty duration), from outside (from-type External) and extension-to-extension"
+            " calls are skipped."
+        ),
         description="3CX v16-v18 CDR log (no header; 27 fields; HH:MM:SS durations)",
         fields=FIELDS,
         match_on=("bill-code", "from-dn"),
