@@ -192,10 +192,10 @@ BATCH_COLS = [
     Col("Description", width=26),
     Col("Quantity", "decimal", 10),
     Col("Net", "money", 12),
-    Col("Tax Rate %", "percent", 10),
+    Col("Tax Rate %", "percent", 12),
     Col("Tax", "money", 11),
-    Col("Gross", "money", 12),
-    Col("GL Code", width=10),
+    Col("Gross", "money", 13),
+    Col("GL Code", width=11),
     Col("Batch Date", "date", 12),
 ]
 UNBILLED_COLS = [

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pandas as pd
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -55,6 +56,12 @@ def write_table(
     for i, c in enumerate(cols):
         ws.column_dimensions[column_letter(i)].width = c.width
     ws.freeze_panes = "A2"
+    # printed as people sign batches off: landscape, all columns on one page width
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
     header = []
     for c in cols:
         cell = WriteOnlyCell(ws, value=c.header)
@@ -75,7 +82,7 @@ def write_table(
     for row in rows:
         cells = []
         for c, v in zip(cols, row, strict=True):
-            if v is None or (isinstance(v, float) and v != v):
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
                 cells.append(None)
             elif c.kind == "text" or isinstance(v, str):
                 cells.append(text_cell(ws, str(v)))

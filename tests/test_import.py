@@ -564,3 +564,9 @@ def test_a_killed_run_leaves_no_batch_and_its_leftovers_are_cleared(tmp_path):
     run_import(folder, "London", "PBX", [write_csv(tmp_path / "f.csv", [GENERIC_HEADER])], out)
     assert not list(tmp_path.glob(".batch.partial-*"))  # ...the next run clears
     assert out.exists()
+
+
+def test_blank_values_are_blank_cells_not_placeholders(tmp_path):
+    _, out = run(tmp_path, [GENERIC_HEADER, ",2026-10-01,a,1,1.00"])
+    ws = load_workbook(out / "batch.xlsx")["Unmatched"]
+    assert [c.value for c in ws[2]][:4] == ["export.csv", 2, None, "missing-code"]
