@@ -127,8 +127,8 @@ def print_findings(found, stream=None) -> None:
     for title, part in (("Errors", errs), ("Warnings", warns)):
         if len(part):
             print(f"{title} ({len(part)}):", file=stream)
-            for _, row in part.iterrows():
-                print(f"  {fnd.render(row)}", file=stream)
+            for line in fnd.grouped(part):
+                print(f"  {line}", file=stream)
     print(
         f"{len(errs)} error{'s' if len(errs) != 1 else ''}, "
         f"{len(warns)} warning{'s' if len(warns) != 1 else ''}",

@@ -63,3 +63,21 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def grouped(findings: pd.DataFrame, shown: int = 4) -> list[str]:
+    """Findings as lines, one per message: the same problem in many cells is one line.
+
+    `accounts.xlsx › Account Codes › B64, B65, B66, B67 and 18 more: Application "PBX" is ...`
+    """
+    lines = []
+    keys = ["severity", "workbook", "sheet", "message"]
+    for (_, workbook, sheet, message), part in findings.groupby(keys, sort=False):
+        cells = [c for c in part["cell"] if c]
+        place = " › ".join(p for p in (workbook, sheet) if p)
+        if cells:
+            more = len(cells) - shown
+            where_ = ", ".join(cells[:shown]) + (f" and {more} more" if more > 0 else "")
+            place = f"{place} › {where_}"
+        lines.append(f"{place}: {message}" if place else message)
+    return lines

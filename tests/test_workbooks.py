@@ -589,3 +589,16 @@ def test_workbook_without_data_rows(tmp_path):
     wb.active.title = "x"
     data = {k: [] for k in base()}
     assert lines(write_books(tmp_path / "wb", data)) == []
+
+
+def test_the_same_problem_in_many_cells_is_one_line(tmp_path, capsys):
+    data = base()
+    data["Account Codes"] = [["A1", "PABX", f"{i}"] for i in range(100, 107)]
+    assert main(["validate", "--workbooks", str(write_books(tmp_path / "wb", data))]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "Errors (7):",
+        '  accounts.xlsx › Account Codes › B2, B3, B4, B5 and 3 more: Application "PABX" is '
+        "not on the Applications sheet (devices.xlsx); add it there or correct the spelling",
+        "7 errors, 0 warnings",
+    ]
