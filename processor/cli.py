@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--fail-on-unmatched", action="store_true", help="exit 3 when any row is unmatched"
     )
+    s.add_argument(
+        "--report",
+        action="store_true",
+        help="render the billing and unmatched reports right after the import",
+    )
     s.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
     for flag, helptext in (
@@ -57,6 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(flag, action="store_true", help=helptext)
 
     sub.add_parser("formats", help="list the built-in device formats and their fields")
+
+    s = sub.add_parser("report", help="render the billing and unmatched reports of batches")
+    s.add_argument("batches", type=Path, nargs="+", metavar="BATCH_DIR")
+    s.add_argument(
+        "--workbooks",
+        type=Path,
+        metavar="DIR",
+        help="workbooks for code suggestions (default: those the batch used)",
+    )
+    s.add_argument(
+        "--summary-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the period summary of several batches goes (default: the "
+        "first batch's parent folder)",
+    )
 
     s = sub.add_parser("sniff", help="name the formats a file could be, best first")
     s.add_argument("file", type=Path)
@@ -82,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)
     from processor.api import UsageError, WorkbookError
     from processor.exports import ExportError
+    from processor.render import RenderError
+    from processor.reports import ReportError
 
     try:
         return {
@@ -90,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "import": cmd_import,
             "formats": cmd_formats,
             "sniff": cmd_sniff,
+            "report": cmd_report,
         }[args.command](args)
     except UsageError as exc:
         print(f"charges: {exc}", file=sys.stderr)
@@ -100,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERRORS
     except ExportError as exc:
         print(f"charges: {exc}; nothing was written", file=sys.stderr)
+        return EXIT_ERRORS
+    except ReportError as exc:
+        print(f"charges: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    except RenderError as exc:
+        print(f"charges: report failed: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     except FileExistsError as exc:
         print(f"charges: {exc}", file=sys.stderr)
@@ -194,6 +224,8 @@ def cmd_import(args) -> int:
     for code, v in m["reasons"].items():
         print(f"    {code}: {v['rows']:,} rows")
     print(f"  wrote {result.batch_dir}")
+    if args.report:
+        _report([result.batch_dir], None)
     if args.fail_on_unmatched and r["unmatched"]:
         return EXIT_UNMATCHED
     return EXIT_OK
@@ -242,3 +274,25 @@ def pd_options():
     import pandas as pd
 
     return pd.option_context("display.width", 160, "display.max_columns", 20)
+
+
+def _report(batches: list[Path], workbooks: Path | None) -> None:
+    from processor.render import render_batch
+
+    for b in batches:
+        done = render_batch(b, workbooks)
+        print(
+            f"  reports: {done.batch / 'reports' / 'billing.html'}, "
+            f"{done.batch / 'reports' / 'unmatched.html'}"
+        )
+
+
+def cmd_report(args) -> int:
+    from processor.render import render_period
+
+    _report(args.batches, args.workbooks)
+    if len(args.batches) > 1:
+        out = args.summary_dir or args.batches[0].resolve().parent
+        files = render_period(args.batches, out)
+        print(f"  period summary: {files[-1]}")
+    return EXIT_OK

@@ -171,6 +171,7 @@ def run_import(
             },
             "billed": {k: str(v) for k, v in billed.items()},
             "reasons": {r: {"rows": n, "cost": str(c)} for r, (n, c) in sorted(by_reason.items())},
+            "workbooks": str(Path(workbooks).resolve()),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": __version__,
         }

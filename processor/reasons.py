@@ -18,7 +18,8 @@ class Reason:
     code: str
     status: str  # unmatched | skipped
     title: str
-    template: str
+    template: str  # one row's message
+    action: str = ""  # what to do about all such rows, for reports
 
 
 _REASONS = [
@@ -28,6 +29,10 @@ _REASONS = [
         "Missing code",
         "the row has no code in {detail}; the device recorded none, so the row cannot be "
         "matched: bill it by hand if it is chargeable",
+        action=(
+            "The device recorded no code. Check the extension or login is set up on the device, "
+            "and bill these rows by hand if they are chargeable."
+        ),
     ),
     Reason(
         "unknown-code",
@@ -36,6 +41,12 @@ _REASONS = [
         'code "{code}" is not held by any account for {application} at {location}; add it to '
         "the account on Account Codes, or to the Device Import Map of {application} at "
         "{location}",
+        action=(
+            "Add each code below to its account on Account Codes (application {application}), or "
+            "to the Device Import Map of {application} at {location}. codes-to-add.xlsx is pre-"
+            "filled: choose the Account ID and paste the rows into Account Codes. Then import "
+            "again."
+        ),
     ),
     Reason(
         "invalid-code",
@@ -43,6 +54,10 @@ _REASONS = [
         "Invalid code",
         'code "{code}" has characters other than letters and digits; correct it at the device '
         "(or bill the row by hand)",
+        action=(
+            "The code has characters other than letters and digits. Correct it at the device (or "
+            "in its configuration), or bill the rows by hand."
+        ),
     ),
     Reason(
         "code-at-other-location",
@@ -50,6 +65,10 @@ _REASONS = [
         "Code held at another location",
         'code "{code}" belongs to {detail} for {application}, not at {location}; was the wrong '
         "--location chosen?",
+        action=(
+            "These codes belong to accounts at another location: check that --location was right,"
+            " and import the file for that location instead."
+        ),
     ),
     Reason(
         "inactive-account",
@@ -57,6 +76,10 @@ _REASONS = [
         "Inactive account",
         'code "{code}" belongs to account {account}, which is Inactive; set it Active on '
         "Accounts to bill it, or move the code to the account now using it",
+        action=(
+            "The account is Inactive. Set it Active on Accounts if it should be billed, or move "
+            "the code to the account now using it."
+        ),
     ),
     Reason(
         "outside-account-dates",
@@ -64,12 +87,17 @@ _REASONS = [
         "Outside the account's dates",
         "dated {date}, outside the dates of account {account} ({detail}); check its Start "
         "Date and End Date on Accounts, or move the code to the account that had it then",
+        action=(
+            "The charge is dated outside the account's Start Date and End Date. Correct the dates"
+            " on Accounts, or move the code to the account that had it then."
+        ),
     ),
     Reason(
         "unknown-product",
         "unmatched",
         "Unknown product",
         'product "{detail}" is not on the Products sheet; add it there',
+        action=("Add the product to the Products sheet."),
     ),
     Reason(
         "no-tariff",
@@ -77,6 +105,7 @@ _REASONS = [
         "No tariff rate",
         'no rate on tariff {detail} for destination "{destination}"; add a prefix for it to '
         "the Tariffs sheet",
+        action=("Add a prefix for these destinations to the tariff on the Tariffs sheet."),
     ),
     Reason(
         "zero-price",
@@ -84,28 +113,56 @@ _REASONS = [
         "Zero price",
         "priced at zero on product {product}, which cannot be zero price (a zero line blocks "
         "the bill run); check its price, or set Can Be Zero Price to Yes",
+        action=(
+            "The charge priced at zero on a product that cannot be zero price. Check the "
+            "product's price, or set Can Be Zero Price to Yes."
+        ),
     ),
     Reason(
         "unparseable-row",
         "unmatched",
         "Unparseable row",
         "the line cannot be read: {detail}; check this line of the file",
+        action=(
+            "The line cannot be read. Look at the raw line: fix the export at the device, or "
+            "choose another format (charges sniff FILE)."
+        ),
     ),
-    Reason("blank-line", "skipped", "Blank line", "the line is blank"),
+    Reason("blank-line", "skipped", "Blank line", "the line is blank", action="Nothing to do."),
     Reason(
         "zero-value",
         "skipped",
         "Zero value",
         "quantity and cost are both zero and the format ignores zero values",
+        action=("Nothing to do: zero rows are ignored by the format's Ignore Zero Values."),
     ),
-    Reason("unanswered-call", "skipped", "Unanswered call", "the call was not answered ({detail})"),
-    Reason("inbound-call", "skipped", "Inbound call", "an inbound call is not billed"),
-    Reason("internal-call", "skipped", "Internal call", "an internal call is not billed"),
+    Reason(
+        "unanswered-call",
+        "skipped",
+        "Unanswered call",
+        "the call was not answered ({detail})",
+        action="Nothing to do: unanswered calls are not billed.",
+    ),
+    Reason(
+        "inbound-call",
+        "skipped",
+        "Inbound call",
+        "an inbound call is not billed",
+        action="Nothing to do: inbound calls are not billed.",
+    ),
+    Reason(
+        "internal-call",
+        "skipped",
+        "Internal call",
+        "an internal call is not billed",
+        action="Nothing to do: calls between extensions are not billed.",
+    ),
     Reason(
         "duplicate-leg",
         "skipped",
         "Another leg of a billed call",
         "another row of call {detail}, which is billed once",
+        action=("Nothing to do: the call is billed once, on its first row."),
     ),
 ]
 REASONS: dict[str, Reason] = {r.code: r for r in _REASONS}

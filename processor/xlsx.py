@@ -49,6 +49,14 @@ def text_cell(ws: Worksheet, value: str) -> WriteOnlyCell:
     return cell
 
 
+def set_text(cell, value: str) -> None:
+    """Store text in a (normal, not write-only) cell as text, never as a formula."""
+    cell.value = value
+    cell.data_type = "s"
+    if value.startswith(FORMULA_LEADERS):
+        cell.quotePrefix = True
+
+
 def write_table(
     ws: Worksheet, cols: list[Col], rows: Iterable[Iterable[object]], places: int = 2
 ) -> int:

@@ -1,0 +1,122 @@
+"""`charges report`: execute the report notebooks with papermill and publish HTML (I/O edge).
+
+For each batch: notebooks/billing.ipynb and notebooks/unmatched.ipynb run with
+the batch folder as parameter into BATCH_DIR/reports/ (executed .ipynb kept,
+errors included), then nbconvert writes self-contained HTML without code cells.
+The per-account statements and codes-to-add.xlsx are written beside them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from processor import reports
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CELL_TIMEOUT = 600  # seconds per cell
+KERNEL = "python3"
+
+
+class RenderError(Exception):
+    """A notebook failed; the executed notebook with the error is kept at ``notebook``."""
+
+    def __init__(self, message: str, notebook: Path) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+
+
+@dataclass
+class Rendered:
+    batch: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(target),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            execution_timeout=CELL_TIMEOUT,
+            progress_bar=False,
+            cwd=str(cwd),
+        )
+    except PapermillExecutionError as exc:
+        raise RenderError(
+            f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            f"(the executed notebook with the error is {target})",
+            target,
+        ) from None
+
+
+# Scripts a browser would fetch from the network: the report must open offline.
+_REMOTE_SCRIPT = re.compile(r"<script[^>]+src=\"https?://[^\"]+\"[^>]*>\s*</script>", re.I)
+
+
+def to_html(notebook: Path, target: Path) -> Path:
+    """Self-contained HTML of an executed notebook: outputs only, images inline."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    body = _REMOTE_SCRIPT.sub("", body)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
+    """Billing and unmatched reports for one batch folder, into BATCH_DIR/reports/.
+
+    Raises:
+        ReportError: the batch folder is missing or unreadable.
+        RenderError: a notebook failed (its executed copy, with the error, is kept).
+    """
+    batch_dir = Path(batch_dir).resolve()
+    batch = reports.load_batch(batch_dir)  # fails early, with a clear message
+    out = batch_dir / "reports"
+    out.mkdir(exist_ok=True)
+    done = Rendered(batch_dir)
+    for name, params in (
+        ("billing", {"batch_dir": str(batch_dir)}),
+        (
+            "unmatched",
+            {"batch_dir": str(batch_dir), "workbooks": str(workbooks) if workbooks else None},
+        ),
+    ):
+        executed = out / f"{name}.ipynb"
+        _execute(NOTEBOOKS / f"{name}.ipynb", executed, params, NOTEBOOKS)
+        done.files += [executed, to_html(executed, out / f"{name}.html")]
+    done.files += reports.write_statements(batch, out / "statements")
+    ref = reports.reference_for(batch, workbooks)
+    if ref is not None:
+        codes = reports.unknown_codes(batch)
+        hints = reports.suggestions(
+            list(codes["Code"]), ref, batch.manifest["application"], batch.manifest["location"]
+        )
+        done.files.append(reports.write_codes_to_add(batch, ref, out / "codes-to-add.xlsx", hints))
+    return done
+
+
+def render_period(batch_dirs: list[Path], out: Path) -> list[Path]:
+    """A period summary across several batches, by location and application."""
+    for b in batch_dirs:
+        reports.load_batch(b)
+    out.mkdir(parents=True, exist_ok=True)
+    executed = out / "period-summary.ipynb"
+    _execute(
+        NOTEBOOKS / "period.ipynb",
+        executed,
+        {"batch_dirs": [str(Path(b).resolve()) for b in batch_dirs]},
+        NOTEBOOKS,
+    )
+    return [executed, to_html(executed, out / "period-summary.html")]

@@ -1,0 +1,653 @@
+"""Report figures from a batch folder: pure functions the notebooks call and show.
+
+Everything here works on the batch's parquet files and manifest (money stays
+Arrow decimal until it is formatted for display); the notebooks only lay it out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from processor.reasons import REASONS
+
+ZERO = Decimal(0)
+FILES = ("manifest.json", "charges.parquet", "unmatched.parquet", "skipped.parquet")
+
+
+class ReportError(Exception):
+    """A batch folder cannot be reported on (the message says why and what to do)."""
+
+
+@dataclass
+class Batch:
+    """One batch folder, loaded."""
+
+    path: Path
+    manifest: dict
+    charges: pd.DataFrame
+    unmatched: pd.DataFrame
+    skipped: pd.DataFrame
+
+    @property
+    def currency(self) -> str:
+        return self.manifest["currency"]
+
+
+def load_batch(path: Path | str) -> Batch:
+    """Read a batch folder written by `charges import`.
+
+    Raises:
+        ReportError: the folder, a file, or the manifest is missing or unreadable.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(f"{path}: no such batch folder; run `charges import` first")
+    missing = [f for f in FILES if not (path / f).is_file()]
+    if missing:
+        raise ReportError(
+            f"{path}: is not a complete batch folder (missing {', '.join(missing)}); "
+            "import again into a new folder"
+        )
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        for k in ("rows", "cost", "billed", "currency", "location", "application"):
+            manifest[k]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReportError(
+            f"{path / 'manifest.json'}: cannot be read ({exc}); import again into a new folder"
+        ) from None
+    frames = {}
+    for name in ("charges", "unmatched", "skipped"):
+        try:
+            frames[name] = pd.read_parquet(path / f"{name}.parquet", dtype_backend="pyarrow")
+        except (OSError, pa.ArrowException) as exc:
+            raise ReportError(
+                f"{path / (name + '.parquet')}: cannot be read ({exc}); import again into a "
+                "new folder"
+            ) from None
+    return Batch(path, manifest, **frames)
+
+
+def money(value: object, places: int = 2) -> str:
+    """1234.5 → '1,234.50' (exact: Decimal in, text out)."""
+    if value is None or value is pd.NA:
+        return ""
+    d = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+    return f"{d:,.{places}f}"
+
+
+def _sum(series: pd.Series) -> Decimal:
+    return sum((Decimal(str(v)) for v in series.dropna()), ZERO) if len(series) else ZERO
+
+
+# --- billing ---------------------------------------------------------------------------
+
+
+def headline(batch: Batch) -> dict[str, str]:
+    """The figures a reader looks at first."""
+    c = batch.charges
+    m = batch.manifest
+    when = c["occurred_at"].dropna()
+    period = f"{when.min():%Y-%m-%d} to {when.max():%Y-%m-%d}" if len(when) else "no charges"
+    return {
+        "Location": m["location"],
+        "Application": f"{m['application']} ({m['format']})",
+        "Batch date": m["batch_date"],
+        "Charges dated": period,
+        f"Billed net ({batch.currency})": money(m["billed"]["net"]),
+        f"Tax ({batch.currency})": money(m["billed"]["tax"]),
+        f"Billed gross ({batch.currency})": money(m["billed"]["gross"]),
+        "Rows billed": f"{m['rows']['matched']:,} of {m['rows']['read']:,}",
+        "Accounts billed": f"{c['account_id'].nunique():,}",
+    }
+
+
+def reconciliation(batch: Batch) -> pd.DataFrame:
+    """Read = billed + unmatched + skipped, in rows and device cost, from the files
+    themselves; ``balanced`` says whether they agree with each other and the manifest."""
+    m = batch.manifest
+    parts = [("Billed", batch.charges), ("Unmatched", batch.unmatched), ("Skipped", batch.skipped)]
+    rows = [[name, len(f), _sum(f["cost"])] for name, f in parts]
+    total_rows = sum(r[1] for r in rows)
+    total_cost = sum((r[2] for r in rows), ZERO)
+    table = pd.DataFrame(
+        [
+            ["Read", m["rows"]["read"], Decimal(m["cost"]["read"])],
+            *rows,
+            ["Billed + unmatched + skipped", total_rows, total_cost],
+        ],
+        columns=["", "Rows", "Device cost"],
+    )
+    table.attrs["balanced"] = (
+        total_rows == m["rows"]["read"]
+        and total_cost == Decimal(m["cost"]["read"])
+        and [r[1] for r in rows] == [m["rows"][k] for k in ("matched", "unmatched", "skipped")]
+    )
+    return table
+
+
+def by_account(batch: Batch) -> pd.DataFrame:
+    """Per account: rows, quantity, net, tax, gross and share of net, largest first."""
+    c = batch.charges
+    if c.empty:
+        return pd.DataFrame(
+            columns=[
+                "Account ID",
+                "Account Name",
+                "Rows",
+                "Quantity",
+                "Net",
+                "Tax",
+                "Gross",
+                "Share %",
+            ]
+        )
+    g = c.groupby(["account_id", "account_name"], as_index=False).agg(
+        Rows=("line", "size"),
+        Quantity=("quantity", "sum"),
+        Net=("net", "sum"),
+        Tax=("tax", "sum"),
+        Gross=("gross", "sum"),
+    )
+    total = _sum(g["Net"])
+    g["Share %"] = [
+        (Decimal(str(v)) * 100 / total).quantize(Decimal("0.1")) if total else ZERO
+        for v in g["Net"]
+    ]
+    g = g.rename(columns={"account_id": "Account ID", "account_name": "Account Name"})
+    return g.sort_values(["Net", "Account ID"], ascending=[False, True], ignore_index=True)
+
+
+def by_product(batch: Batch) -> pd.DataFrame:
+    """Per product: rows, quantity, device cost, net, tax, gross, margin."""
+    c = batch.charges
+    if c.empty:
+        return pd.DataFrame(
+            columns=[
+                "Product",
+                "Rows",
+                "Quantity",
+                "Device cost",
+                "Net",
+                "Tax",
+                "Gross",
+                "Margin",
+                "Margin %",
+            ]
+        )
+    g = c.groupby("product", as_index=False).agg(
+        Rows=("line", "size"),
+        Quantity=("quantity", "sum"),
+        Cost=("cost", "sum"),
+        Net=("net", "sum"),
+        Tax=("tax", "sum"),
+        Gross=("gross", "sum"),
+    )
+    g["Margin"] = [
+        Decimal(str(n)) - Decimal(str(k)) for n, k in zip(g["Net"], g["Cost"], strict=True)
+    ]
+    g["Margin %"] = [
+        (m * 100 / Decimal(str(n))).quantize(Decimal("0.1")) if Decimal(str(n)) else None
+        for m, n in zip(g["Margin"], g["Net"], strict=True)
+    ]
+    g = g.rename(columns={"product": "Product", "Cost": "Device cost"})
+    return g.sort_values("Net", ascending=False, ignore_index=True)
+
+
+def daily(batch: Batch) -> pd.DataFrame:
+    """Billed rows and net per day."""
+    c = batch.charges
+    if c.empty:
+        return pd.DataFrame(columns=["Day", "Rows", "Net"])
+    day = c["occurred_at"].astype("datetime64[us]").dt.date
+    g = (
+        c.assign(Day=day)
+        .groupby("Day", as_index=False)
+        .agg(Rows=("line", "size"), Net=("net", "sum"))
+    )
+    return g
+
+
+def statements(batch: Batch, lines: int = 5) -> dict[str, pd.DataFrame]:
+    """Each account's itemised lines (its first ``lines``), by account."""
+    c = batch.charges.sort_values(["account_id", "occurred_at", "line"])
+    cols = {
+        "occurred_at": "Date",
+        "description": "Description",
+        "product": "Product",
+        "quantity": "Quantity",
+        "net": "Net",
+        "tax": "Tax",
+        "gross": "Gross",
+    }
+    return {
+        a: g[list(cols)].rename(columns=cols).head(lines)
+        for a, g in c.groupby("account_id", sort=True)
+    }
+
+
+def write_statements(batch: Batch, folder: Path) -> list[Path]:
+    """One CSV per account with all its lines (for the billing team to send or keep)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cols = [
+        "account_id",
+        "account_name",
+        "occurred_at",
+        "source_file",
+        "line",
+        "code",
+        "product",
+        "description",
+        "destination",
+        "quantity",
+        "duration",
+        "cost",
+        "net",
+        "tax",
+        "gross",
+    ]
+    written = []
+    for account, g in batch.charges.sort_values(["account_id", "occurred_at", "line"]).groupby(
+        "account_id", sort=True
+    ):
+        safe = "".join(ch for ch in str(account) if ch.isalnum()) or "account"
+        path = folder / f"{safe}.csv"
+        g[cols].to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+# --- unmatched -------------------------------------------------------------------------
+
+
+def by_reason(batch: Batch) -> pd.DataFrame:
+    """Unmatched and skipped rows by reason: rows, device cost, what it means, what to do."""
+    rows = []
+    m = batch.manifest
+    for status, frame in (("Unmatched", batch.unmatched), ("Skipped", batch.skipped)):
+        if frame.empty:
+            continue
+        for code, g in frame.groupby("reason", sort=False):
+            reason = REASONS[code]
+            rows.append(
+                [
+                    status,
+                    code,
+                    reason.title,
+                    len(g),
+                    _sum(g["cost"]),
+                    reason.action.format(application=m["application"], location=m["location"]),
+                ]
+            )
+    table = pd.DataFrame(
+        rows, columns=["Outcome", "Reason", "Title", "Rows", "Device cost", "What to do"]
+    )
+    return table.sort_values(["Outcome", "Rows"], ascending=[False, False], ignore_index=True)
+
+
+def unknown_codes(batch: Batch) -> pd.DataFrame:
+    """Codes no account holds, ranked by device cost then rows, with first and last seen."""
+    u = batch.unmatched[batch.unmatched["reason"] == "unknown-code"]
+    if u.empty:
+        return pd.DataFrame(columns=["Code", "Rows", "Device cost", "First seen", "Last seen"])
+    g = u.groupby("code", as_index=False).agg(
+        Rows=("line", "size"),
+        Cost=("cost", "sum"),
+        First=("occurred_at", "min"),
+        Last=("occurred_at", "max"),
+    )
+    g.columns = ["Code", "Rows", "Device cost", "First seen", "Last seen"]
+    g["_cost"] = [Decimal(str(v)) for v in g["Device cost"]]
+    g = g.sort_values(["_cost", "Rows", "Code"], ascending=[False, False, True])
+    return g.drop(columns="_cost").reset_index(drop=True)
+
+
+_LOOKALIKE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Levenshtein distance 1, or two neighbouring characters swapped."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _adder(found: list[str]):
+    def add(text: str) -> None:
+        if text not in found:
+            found.append(text)
+
+    return add
+
+
+def suggestions(
+    codes: list[str], ref, application: str, location: str, limit: int = 3
+) -> dict[str, list[str]]:
+    """For each unknown code, what it may have been meant to be.
+
+    Looks at the codes held for this application at this location (leading zeros,
+    O/0 and I/1 mix-ups, one character different or two swapped) and at the same
+    code held for another application or location.
+
+    Args:
+        codes: the unknown codes (as the export wrote them, upper case).
+        ref: the workbooks' reference data (``processor.reference.Reference``).
+        application, location: the batch's.
+
+    Returns:
+        code → up to ``limit`` suggestions in words.
+    """
+    from processor.validate import key
+
+    app_k, loc_k = key(application), key(location)
+    here = {c: a for (ap, lo, c), a in ref.codes.items() if ap == app_k and lo == loc_k}
+    by_stripped: dict[str, list[str]] = {}
+    by_lookalike: dict[str, list[str]] = {}
+    by_deletion: dict[str, set[str]] = {}
+    for k in here:
+        by_stripped.setdefault(k.lstrip("0"), []).append(k)
+        by_lookalike.setdefault(k.translate(_LOOKALIKE), []).append(k)
+        for v in {k, *(k[:i] + k[i + 1 :] for i in range(len(k)))}:
+            by_deletion.setdefault(v, set()).add(k)
+    elsewhere: dict[str, list[tuple[str, str, str]]] = {}
+    for (ap, lo, c), a in ref.codes.items():
+        if (ap, lo) != (app_k, loc_k):
+            elsewhere.setdefault(c, []).append((ap, lo, a))
+    apps = {k: v[0] for k, v in ref.applications.items()}
+    locs = {k: v[0] for k, v in ref.locations.items()}
+
+    out = {}
+    for code in codes:
+        x = str(code).upper()
+        found: list[str] = []
+        add = _adder(found)
+        for ap, lo, a in sorted(elsewhere.get(x, [])):
+            add(f"{x} is held by account {a} for {apps.get(ap, ap)} at {locs.get(lo, lo)}")
+        near = set()
+        for v in {x, *(x[:i] + x[i + 1 :] for i in range(len(x)))}:
+            near |= by_deletion.get(v, set())
+        seen = {x}
+        for kind, ks in (
+            ("leading zeros differ", by_stripped.get(x.lstrip("0"), [])),
+            ("O/0 or I/1 mixed up", by_lookalike.get(x.translate(_LOOKALIKE), [])),
+            ("one character different", [k for k in near if _one_edit(x, k)]),
+        ):
+            for k in sorted(set(ks) - seen):
+                seen.add(k)
+                add(f"{k} ({kind}), held by account {here[k]}")
+        out[code] = found[:limit]
+    return out
+
+
+def write_codes_to_add(
+    batch: Batch, ref, path: Path, hints: dict[str, list[str]] | None = None
+) -> Path:
+    """codes-to-add.xlsx: unknown codes pre-filled as Account Codes rows, with a drop-down
+    of this location's Account IDs to pick from, ready to paste into Account Codes."""
+    from openpyxl import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from processor.validate import key
+    from processor.xlsx import HEADER_FILL, HEADER_FONT, set_text
+
+    m = batch.manifest
+    codes = unknown_codes(batch)
+    accounts = sorted(
+        (a.account_id, a.name)
+        for a in ref.accounts.values()
+        if key(a.location) == key(m["location"]) and a.active
+    )
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Codes To Add"
+    lists = wb.create_sheet("Accounts")
+    lists.sheet_state = "hidden"
+    for i, (acc, name) in enumerate(accounts, start=1):
+        lists.cell(i, 1, acc)
+        lists.cell(i, 2, name)
+    headers = [
+        "Account ID",
+        "Application",
+        "Code",
+        "Rows",
+        "Device cost",
+        "First seen",
+        "Last seen",
+        "Suggestions",
+    ]
+    widths = [14, 22, 14, 8, 12, 19, 19, 70]
+    for i, (h, w) in enumerate(zip(headers, widths, strict=True), start=1):
+        cell = ws.cell(1, i, h)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        ws.column_dimensions[cell.column_letter].width = w
+    ws.freeze_panes = "A2"
+    ws.column_dimensions["C"].number_format = "@"
+    for r, row in enumerate(codes.itertuples(index=False), start=2):
+        set_text(ws.cell(r, 2), m["application"])
+        set_text(ws.cell(r, 3), str(row.Code))
+        ws.cell(r, 4, int(row.Rows))
+        ws.cell(r, 5, Decimal(str(row[2]))).number_format = "#,##0.00####"
+        ws.cell(r, 6, row[3].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
+        ws.cell(r, 7, row[4].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
+        set_text(ws.cell(r, 8), "; ".join((hints or {}).get(row.Code, [])))
+    if accounts:
+        dv = DataValidation(
+            type="list", formula1=f"=Accounts!$A$1:$A${len(accounts)}", allow_blank=True
+        )
+        dv.error = f"Choose an active account at {m['location']}."
+        dv.add(f"A2:A{max(len(codes), 1) + 1000}")
+        ws.add_data_validation(dv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+# --- several batches -------------------------------------------------------------------
+
+
+def period_summary(batches: list[Batch]) -> pd.DataFrame:
+    """One row per location × application (and currency) across batches."""
+    rows = []
+    for b in batches:
+        m = b.manifest
+        rows.append(
+            {
+                "Location": m["location"],
+                "Application": m["application"],
+                "Currency": m["currency"],
+                "Batches": 1,
+                "Rows read": m["rows"]["read"],
+                "Billed": m["rows"]["matched"],
+                "Unmatched": m["rows"]["unmatched"],
+                "Skipped": m["rows"]["skipped"],
+                "Net": Decimal(m["billed"]["net"]),
+                "Tax": Decimal(m["billed"]["tax"]),
+                "Gross": Decimal(m["billed"]["gross"]),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    keys = ["Location", "Application", "Currency"]
+    g = frame.groupby(keys, as_index=False).agg({c: "sum" for c in frame.columns if c not in keys})
+    return g.sort_values(keys, ignore_index=True)
+
+
+# --- display ---------------------------------------------------------------------------
+
+
+def show(frame: pd.DataFrame, money_cols=(), places: int = 2) -> pd.DataFrame:
+    """A frame with money as text (exact, with thousands separators) for display."""
+    out = frame.copy()
+    for c in money_cols:
+        if c in out:
+            out[c] = [money(v, places) for v in out[c]]
+    for c in out.columns:
+        if (
+            str(out[c].dtype).startswith("decimal")
+            or out[c].map(lambda v: isinstance(v, Decimal)).any()
+        ):
+            out[c] = [
+                ("" if v is None or v is pd.NA else f"{Decimal(str(v)).normalize():,f}")
+                for v in out[c]
+            ]
+    return out
+
+
+def key_values(pairs: dict[str, str]) -> str:
+    """A two-column HTML table of headline figures."""
+    from html import escape
+
+    rows = "".join(
+        f"<tr><th style='text-align:left;padding-right:2em'>{escape(k)}</th>"
+        f"<td style='text-align:right'>{escape(str(v))}</td></tr>"
+        for k, v in pairs.items()
+    )
+    return f"<table class='headline'>{rows}</table>"
+
+
+_TABLES = iter(range(1, 1 << 30))
+
+
+def html(frame: pd.DataFrame, money_cols=(), places: int = 2) -> str:
+    """A frame as an HTML table: text left, numbers right, money exact, blanks blank."""
+    numeric = [
+        i
+        for i, c in enumerate(frame.columns, start=1)
+        if c in money_cols
+        or pd.api.types.is_numeric_dtype(frame[c])
+        or str(frame[c].dtype).startswith(("decimal", "int", "double"))
+        or frame[c].map(lambda v: isinstance(v, Decimal)).any()
+    ]
+    shown = show(frame, money_cols, places)
+    for c in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[c]) or str(shown[c].dtype).startswith(
+            "timestamp"
+        ):
+            shown[c] = [("" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}") for v in shown[c]]
+    shown = shown.astype(object).where(shown.notna(), "")
+    table_id = f"t{next(_TABLES)}"
+    rules = "".join(
+        f"#{table_id} td:nth-child({i}),#{table_id} th:nth-child({i}){{text-align:right}}"
+        for i in numeric
+    )
+    style = (
+        f"<style>#{table_id} td,#{table_id} th{{text-align:left;padding:2px 10px}}{rules}</style>"
+    )
+    return style + shown.to_html(
+        index=False, na_rep="", escape=True, border=0, classes="report", table_id=table_id
+    )
+
+
+def balanced_badge(rec: pd.DataFrame) -> str:
+    if rec.attrs.get("balanced"):
+        return (
+            "<p style='color:#1a7f37;font-weight:bold'>✔ Balanced: every row read is "
+            "billed, unmatched or skipped, and the device cost adds up.</p>"
+        )
+    return (
+        "<p style='color:#cf222e;font-weight:bold'>✘ NOT balanced: the batch files do not "
+        "add up to what was read. Do not bill this batch; import it again.</p>"
+    )
+
+
+def plot_top_accounts(accounts: pd.DataFrame, ax, top: int, currency: str) -> None:
+    head = accounts.head(top).iloc[::-1]
+    ax.barh(
+        [f"{a} {n}"[:28] for a, n in zip(head["Account ID"], head["Account Name"], strict=True)],
+        [float(Decimal(str(v))) for v in head["Net"]],
+        color="#305496",
+    )
+    ax.set_title(f"Top {min(top, len(accounts))} accounts by net ({currency})")
+    ax.set_xlabel(currency)
+
+
+def plot_daily(days: pd.DataFrame, ax, currency: str) -> None:
+    ax.bar(
+        [str(d) for d in days["Day"]],
+        [float(Decimal(str(v))) for v in days["Net"]],
+        color="#305496",
+    )
+    ax.set_title(f"Billed net per day ({currency})")
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+
+
+def unbilled_headline(batch: Batch) -> dict[str, str]:
+    m = batch.manifest
+    return {
+        "Rows read": f"{m['rows']['read']:,}",
+        "Unmatched": f"{m['rows']['unmatched']:,} rows, device cost "
+        f"{money(m['cost']['unmatched'], 4)}",
+        "Skipped": f"{m['rows']['skipped']:,} rows, device cost {money(m['cost']['skipped'], 4)}",
+        "Billed": f"{m['rows']['matched']:,} rows",
+    }
+
+
+def plot_reasons(reasons: pd.DataFrame, ax) -> None:
+    data = reasons.iloc[::-1]
+    colours = ["#cf222e" if o == "Unmatched" else "#8c959f" for o in data["Outcome"]]
+    ax.barh(list(data["Reason"]), list(data["Rows"]), color=colours)
+    ax.set_title("Rows not billed, by reason (red: unmatched, grey: skipped)")
+
+
+def actions_html(reasons: pd.DataFrame) -> str:
+    from html import escape
+
+    if reasons.empty:
+        return "<p>Every row was billed: nothing to do.</p>"
+    items = "".join(
+        f"<li><b>{escape(r.Title)}</b> (<code>{escape(r.Reason)}</code>, {r.Rows:,} rows): "
+        f"{escape(r.What_to_do)}</li>"
+        for r in reasons.rename(columns={"What to do": "What_to_do"}).itertuples()
+    )
+    return f"<ul>{items}</ul>"
+
+
+def reference_for(batch: Batch, workbooks: str | Path | None):
+    """The workbooks' reference data for suggestions, or None when they cannot be loaded."""
+    from processor.api import load_reference
+
+    folder = workbooks or batch.manifest.get("workbooks")
+    if not folder or not Path(folder).is_dir():
+        return None
+    ref, _ = load_reference(Path(folder))
+    return ref
+
+
+def unbilled_examples(batch: Batch, rows: int = 5) -> dict[str, pd.DataFrame]:
+    out = {}
+    cols = {
+        "source_file": "File",
+        "line": "Line",
+        "code": "Code",
+        "message": "Reason",
+        "raw": "Raw row",
+    }
+    for frame in (batch.unmatched, batch.skipped):
+        for reason, g in frame.groupby("reason", sort=True):
+            out[reason] = g[list(cols)].rename(columns=cols).head(rows)
+    return out
+
+
+def period_totals(summary: pd.DataFrame) -> pd.DataFrame:
+    if summary.empty:
+        return summary
+    cols = ["Batches", "Rows read", "Billed", "Unmatched", "Skipped", "Net", "Tax", "Gross"]
+    return summary.groupby("Currency", as_index=False)[cols].sum()

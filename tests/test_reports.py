@@ -1,0 +1,290 @@
+"""Reports: the figures (unit-tested here), and the notebooks executed through papermill."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import nbformat
+import pytest
+from openpyxl import load_workbook
+
+from processor import render, reports
+from processor.cli import main
+from processor.importer import run_import
+from processor.reference import build
+from processor.workbooks import read_workbooks
+from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
+
+D = Decimal
+
+
+def make_batch(tmp_path: Path, name: str = "batch", location: str = "London") -> Path:
+    data = base()
+    data["Accounts"].append(["A4", "Delta Ltd", "London", "Active", None, None])
+    data["Account Codes"] += [["A4", "PBX", "1000"], ["A4", "PBX", "ABC12"]]
+    folder = tmp_path / "wb"
+    if not folder.exists():
+        write_books(folder, data)
+    export = write_csv(
+        tmp_path / f"{name}.csv",
+        [
+            GENERIC_HEADER,
+            "100,2026-10-01,call a,1,1.00",  # A1: 1.10 net
+            "100,2026-10-03,call b,2,2.00",  # A1: 2.20
+            "1000,2026-10-02,call c,1,10.00",  # A4: 11.00
+            "01000,2026-10-04,x,1,3.00",  # unknown: leading zero (1000)
+            "1OOO,2026-10-05,x,1,0.50",  # unknown: O for 0 (1000)
+            "1OOO,2026-10-06,x,1,0.25",
+            "ABC13,2026-10-07,x,1,0.10",  # unknown: one character different (ABC12)
+            "300,2026-10-07,x,1,0.10",  # held at Leeds
+            "200,2026-10-08,x,1,0.40",  # inactive
+            "",  # blank
+        ],
+    )
+    out = tmp_path / name
+    run_import(folder, location, "PBX", [export], out, dt.date(2026, 10, 31))
+    return out
+
+
+@pytest.fixture
+def batch_dir(tmp_path) -> Path:
+    return make_batch(tmp_path)
+
+
+def test_headline_and_reconciliation_equal_the_manifest(batch_dir):
+    b = reports.load_batch(batch_dir)
+    h = reports.headline(b)
+    assert h["Billed net (GBP)"] == "14.30"
+    assert h["Tax (GBP)"] == "2.86"
+    assert h["Billed gross (GBP)"] == "17.16"
+    assert h["Rows billed"] == "3 of 10"
+    assert h["Accounts billed"] == "2"
+    assert h["Charges dated"] == "2026-10-01 to 2026-10-03"
+    rec = reports.reconciliation(b)
+    assert rec.attrs["balanced"] is True
+    m = b.manifest
+    assert rec["Rows"].tolist() == [m["rows"]["read"], 3, 6, 1, 10]
+    assert rec["Device cost"].tolist() == [
+        D(m["cost"]["read"]),
+        D("13"),
+        D("4.35"),
+        D("0"),
+        D("17.35"),
+    ]
+
+
+def test_reconciliation_notices_a_tampered_batch(batch_dir):
+    path = batch_dir / "manifest.json"
+    m = json.loads(path.read_text())
+    m["rows"]["read"] += 1
+    path.write_text(json.dumps(m))
+    rec = reports.reconciliation(reports.load_batch(batch_dir))
+    assert rec.attrs["balanced"] is False
+    assert "NOT balanced" in reports.balanced_badge(rec)
+
+
+def test_by_account_product_and_margin(batch_dir):
+    b = reports.load_batch(batch_dir)
+    acc = reports.by_account(b)
+    assert acc["Account ID"].tolist() == ["A4", "A1"]
+    assert [D(str(v)) for v in acc["Net"]] == [D("11"), D("3.3")]
+    assert acc["Share %"].tolist() == [D("76.9"), D("23.1")]
+    prod = reports.by_product(b)
+    assert prod[["Product", "Rows"]].values.tolist() == [["CALLS", 3]]
+    assert prod["Margin"].tolist() == [D("1.300000")]  # 14.30 billed − 13.00 device cost
+    assert prod["Margin %"].tolist() == [D("9.1")]
+
+
+def test_by_reason_with_actions(batch_dir):
+    t = reports.by_reason(reports.load_batch(batch_dir))
+    assert t[["Outcome", "Reason", "Rows"]].values.tolist() == [
+        ["Unmatched", "unknown-code", 4],
+        ["Unmatched", "code-at-other-location", 1],
+        ["Unmatched", "inactive-account", 1],
+        ["Skipped", "blank-line", 1],
+    ]
+    assert t["What to do"][0].startswith(
+        "Add each code below to its account on Account Codes (application PBX), or to the "
+        "Device Import Map of PBX at London."
+    )
+
+
+def test_unknown_codes_ranked_by_cost_with_first_and_last_seen(batch_dir):
+    t = reports.unknown_codes(reports.load_batch(batch_dir))
+    assert t["Code"].tolist() == ["01000", "1OOO", "ABC13"]
+    assert t["Rows"].tolist() == [1, 2, 1]
+    assert str(t["First seen"][1]) == "2026-10-05 00:00:00"
+    assert str(t["Last seen"][1]) == "2026-10-06 00:00:00"
+
+
+def test_suggestions_for_unknown_codes(batch_dir, tmp_path):
+    sheets, _ = read_workbooks(tmp_path / "wb")
+    ref = build(sheets)
+    hints = reports.suggestions(["01000", "1OOO", "ABC13", "300", "ZZZ"], ref, "PBX", "London")
+    assert hints == {
+        "01000": ["1000 (leading zeros differ), held by account A4"],
+        "1OOO": ["1000 (O/0 or I/1 mixed up), held by account A4"],
+        "ABC13": ["ABC12 (one character different), held by account A4"],
+        "300": [
+            "300 is held by account A3 for PBX at Leeds",
+            "100 (one character different), held by account A1",
+            "200 (one character different), held by account A2",
+        ],
+        "ZZZ": [],
+    }
+
+
+def test_codes_to_add_workbook(batch_dir, tmp_path):
+    b = reports.load_batch(batch_dir)
+    ref = build(read_workbooks(tmp_path / "wb")[0])
+    path = reports.write_codes_to_add(
+        b, ref, tmp_path / "codes-to-add.xlsx", {"1OOO": ["1000 (O/0 or I/1 mixed up)"]}
+    )
+    wb = load_workbook(path)
+    ws = wb["Codes To Add"]
+    assert [c.value for c in ws[1]][:3] == ["Account ID", "Application", "Code"]
+    assert [[c.value for c in row[:3]] for row in ws.iter_rows(min_row=2)] == [
+        [None, "PBX", "01000"],
+        [None, "PBX", "1OOO"],
+        [None, "PBX", "ABC13"],
+    ]
+    assert ws["C2"].data_type == "s"
+    assert ws["H3"].value == "1000 (O/0 or I/1 mixed up)"
+    dv = ws.data_validations.dataValidation[0]
+    assert dv.formula1 == "=Accounts!$A$1:$A$2"
+    assert [r[0].value for r in wb["Accounts"].iter_rows()] == ["A1", "A4"]  # active, London
+
+
+def test_statements_one_csv_per_account(batch_dir, tmp_path):
+    b = reports.load_batch(batch_dir)
+    files = reports.write_statements(b, tmp_path / "st")
+    assert [f.name for f in files] == ["A1.csv", "A4.csv"]
+    lines = (tmp_path / "st" / "A1.csv").read_text().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("account_id,account_name,occurred_at")
+    first = reports.statements(b, lines=1)
+    assert list(first) == ["A1", "A4"] and len(first["A1"]) == 1
+
+
+def test_period_summary_by_location_and_application(tmp_path):
+    a = reports.load_batch(make_batch(tmp_path, "oct"))
+    b = reports.load_batch(make_batch(tmp_path, "nov"))
+    s = reports.period_summary([a, b])
+    assert s[["Location", "Application", "Batches", "Rows read", "Billed"]].values.tolist() == [
+        ["London", "PBX", 2, 20, 6]
+    ]
+    assert s["Net"].tolist() == [D("28.60")]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("folder", "{p}: no such batch folder; run `charges import` first"),
+        (
+            "file",
+            "{p}: is not a complete batch folder (missing unmatched.parquet); import again "
+            "into a new folder",
+        ),
+        (
+            "manifest",
+            "{p}/manifest.json: cannot be read (Expecting value: line 1 column 1 "
+            "(char 0)); import again into a new folder",
+        ),
+    ],
+)
+def test_missing_or_corrupt_batch_is_a_clear_error(batch_dir, damage, message, capsys):
+    if damage == "folder":
+        batch_dir = batch_dir.parent / "nope"
+    elif damage == "file":
+        (batch_dir / "unmatched.parquet").unlink()
+    else:
+        (batch_dir / "manifest.json").write_text("")
+    with pytest.raises(reports.ReportError) as err:
+        reports.load_batch(batch_dir)
+    assert str(err.value) == message.format(p=batch_dir)
+    assert main(["report", str(batch_dir)]) == 1
+    assert capsys.readouterr().err.strip() == f"charges: {message.format(p=batch_dir)}"
+
+
+def test_corrupt_parquet_is_a_clear_error(batch_dir):
+    (batch_dir / "charges.parquet").write_bytes(b"not parquet")
+    with pytest.raises(reports.ReportError, match=r"charges.parquet: cannot be read"):
+        reports.load_batch(batch_dir)
+
+
+def visible_text(html: str) -> str:
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", html, flags=re.S))
+
+
+def test_notebooks_render_to_html_without_code(batch_dir):
+    done = render.render_batch(batch_dir)
+    out = batch_dir / "reports"
+    names = sorted(p.relative_to(out).as_posix() for p in done.files)
+    assert names == [
+        "billing.html",
+        "billing.ipynb",
+        "codes-to-add.xlsx",
+        "statements/A1.csv",
+        "statements/A4.csv",
+        "unmatched.html",
+        "unmatched.ipynb",
+    ]
+    billing = (out / "billing.html").read_text()
+    text = " ".join(visible_text(billing).split())
+    assert "Billing report: PBX at London" in text
+    assert "Billed net (GBP) 14.30" in text and "Billed gross (GBP) 17.16" in text
+    assert "Billed + unmatched + skipped 10 17.3500" in text
+    assert "✔ Balanced" in text
+    assert "data:image/png;base64," in billing  # charts inline
+    unmatched = (out / "unmatched.html").read_text()
+    utext = " ".join(visible_text(unmatched).split())
+    assert "Unmatched unknown-code Unknown code 4 3.8500" in utext
+    assert "1000 (O/0 or I/1 mixed up), held by account A4" in utext
+    for page in (billing, unmatched):
+        assert "hl-ipython3" not in page and "load_batch" not in page  # no code cells
+        assert not re.search(r"<script[^>]+src=\"https?://", page)  # opens offline
+
+
+def test_a_failing_notebook_keeps_its_error_and_exits_non_zero(
+    batch_dir, tmp_path, monkeypatch, capsys
+):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = nbformat.v4.new_code_cell("batch_dir = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError('no totals here')")]
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nbformat.write(nb, folder / "billing.ipynb")
+    monkeypatch.setattr(render, "NOTEBOOKS", folder)
+    assert main(["report", str(batch_dir)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "charges: report failed: billing.ipynb failed in cell 3: ValueError: no totals here" in err
+    )
+    kept = nbformat.read(batch_dir / "reports" / "billing.ipynb", as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in kept.cells for o in c.get("outputs", []))
+
+
+def test_period_summary_notebook(tmp_path):
+    a, b = make_batch(tmp_path, "oct"), make_batch(tmp_path, "nov")
+    files = render.render_period([a, b], tmp_path / "summary")
+    text = " ".join(visible_text(files[-1].read_text()).split())
+    assert "Period summary: 2 batches" in text
+    assert "London PBX GBP 2 20 6" in text
+    assert "28.60" in text
+
+
+def test_notebooks_are_committed_without_outputs():
+    for path in (Path(__file__).parent.parent / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata.kernelspec.name == "python3"
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path
+        assert "parameters" in nb.cells[0].metadata.get("tags", [])
