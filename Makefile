@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WB := samples/workbooks
 EX := samples/exports
 
-.PHONY: demo test lint format bench samples clean docs
+.PHONY: demo test lint format bench samples clean docs lab
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,8 @@ demo: $(STAMP)
 		$(BIN)/charges import --workbooks $(WB) --location "$$loc" --application "$$app" \
 			--batch-date 2026-10-31 --out "out/$$slug" "$(EX)/$$file" || exit 1; \
 	done
-	@echo "Batches are in out/: open out/*/batch.xlsx"
+	$(BIN)/charges report out/*/ --summary-dir out
+	@echo "Batches are in out/: open out/*/batch.xlsx, out/*/reports/*.html and out/period-summary.html"
 
 test: $(STAMP)
 	$(BIN)/ruff check processor schemas tests bench samples
@@ -40,6 +41,12 @@ samples: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_workbooks.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_reports.py
+
+# JupyterLab on notebooks/, with the Reception PBX demo batch preset (run make demo first)
+lab: $(STAMP)
+	test -d out/reception-pbx || $(MAKE) demo
+	CHARGES_BATCH=$(CURDIR)/out/reception-pbx $(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ Arrow decimal until it is formatted for display); the notebooks only lay it out.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute
 
 from processor.reasons import REASONS
+from schemas.currencies import MINOR_UNITS
 
 ZERO = Decimal(0)
 FILES = ("manifest.json", "charges.parquet", "unmatched.parquet", "skipped.parquet")
@@ -83,7 +86,13 @@ def money(value: object, places: int = 2) -> str:
 
 
 def _sum(series: pd.Series) -> Decimal:
-    return sum((Decimal(str(v)) for v in series.dropna()), ZERO) if len(series) else ZERO
+    """Exact sum of a decimal column (Arrow computes it; no float on the way)."""
+    if not len(series):
+        return ZERO
+    if isinstance(series.dtype, pd.ArrowDtype):
+        total = pa.compute.sum(pa.array(series.array)).as_py()
+        return ZERO if total is None else Decimal(total)
+    return sum((Decimal(str(v)) for v in series.dropna()), ZERO)
 
 
 # --- billing ---------------------------------------------------------------------------
@@ -214,9 +223,21 @@ def daily(batch: Batch) -> pd.DataFrame:
     return g
 
 
-def statements(batch: Batch, lines: int = 5) -> dict[str, pd.DataFrame]:
-    """Each account's itemised lines (its first ``lines``), by account."""
-    c = batch.charges.sort_values(["account_id", "occurred_at", "line"])
+def statements(
+    batch: Batch, lines: int = 5, accounts: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """The first ``lines`` of each account's charges, for the ``accounts`` largest by net
+    (all when None), in account order."""
+    c = batch.charges
+    chosen = by_account(batch)["Account ID"]
+    if accounts is not None:
+        chosen = chosen.head(accounts)
+    c = c[c["account_id"].isin(set(chosen))]
+    first = (
+        c.sort_values(["account_id", "occurred_at", "line"])
+        .groupby("account_id", sort=False)
+        .head(lines)
+    )
     cols = {
         "occurred_at": "Date",
         "description": "Description",
@@ -227,38 +248,68 @@ def statements(batch: Batch, lines: int = 5) -> dict[str, pd.DataFrame]:
         "gross": "Gross",
     }
     return {
-        a: g[list(cols)].rename(columns=cols).head(lines)
-        for a, g in c.groupby("account_id", sort=True)
+        a: g[list(cols)].rename(columns=cols) for a, g in first.groupby("account_id", sort=True)
     }
+
+
+STATEMENT_COLUMNS = [
+    "account_id",
+    "account_name",
+    "occurred_at",
+    "source_file",
+    "line",
+    "code",
+    "product",
+    "description",
+    "destination",
+    "quantity",
+    "duration",
+    "cost",
+    "net",
+    "tax",
+    "gross",
+]
 
 
 def write_statements(batch: Batch, folder: Path) -> list[Path]:
     """One CSV per account with all its lines (for the billing team to send or keep)."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
     folder.mkdir(parents=True, exist_ok=True)
-    cols = [
-        "account_id",
-        "account_name",
+    table = pa.Table.from_pandas(batch.charges[STATEMENT_COLUMNS], preserve_index=False)
+    table = table.sort_by(
+        [("account_id", "ascending"), ("occurred_at", "ascending"), ("line", "ascending")]
+    )
+    # as people read them: money to the currency's unit, dates without microseconds
+    places = MINOR_UNITS.get(batch.currency, 2)
+    for name in ("net", "tax", "gross"):
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, table.column(name).cast(pa.decimal128(22, places)))
+    i = table.column_names.index("occurred_at")
+    table = table.set_column(
+        i,
         "occurred_at",
-        "source_file",
-        "line",
-        "code",
-        "product",
-        "description",
-        "destination",
-        "quantity",
-        "duration",
-        "cost",
-        "net",
-        "tax",
-        "gross",
-    ]
+        pc.strftime(table.column("occurred_at").cast(pa.timestamp("s")), "%Y-%m-%d %H:%M:%S"),
+    )
+    accounts = table.column("account_id")
+    # runs of one account in the sorted table: slice them, no copies
+    ends = (
+        pc.not_equal(accounts.slice(1), accounts.slice(0, len(accounts) - 1))
+        if len(accounts)
+        else pa.array([], pa.bool_())
+    )
+    bounds = [0, *[i + 1 for i in pc.indices_nonzero(ends).to_pylist()], len(accounts)]
     written = []
-    for account, g in batch.charges.sort_values(["account_id", "occurred_at", "line"]).groupby(
-        "account_id", sort=True
-    ):
+    for start, stop in itertools.pairwise(bounds):
+        if stop <= start:
+            continue
+        account = accounts[start].as_py()
         safe = "".join(ch for ch in str(account) if ch.isalnum()) or "account"
         path = folder / f"{safe}.csv"
-        g[cols].to_csv(path, index=False)
+        pacsv.write_csv(
+            table.slice(start, stop - start), path, pacsv.WriteOptions(quoting_style="needed")
+        )
         written.append(path)
     return written
 

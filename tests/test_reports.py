@@ -164,7 +164,11 @@ def test_statements_one_csv_per_account(batch_dir, tmp_path):
     files = reports.write_statements(b, tmp_path / "st")
     assert [f.name for f in files] == ["A1.csv", "A4.csv"]
     lines = (tmp_path / "st" / "A1.csv").read_text().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("account_id,account_name,occurred_at")
+    assert len(lines) == 3 and lines[0].startswith('"account_id","account_name","occurred_at"')
+    assert lines[2] == (
+        '"A1","Acme Ltd","2026-10-03 00:00:00","batch.csv",3,"100","CALLS",'
+        '"call b",,2.000000,,2.000000,2.20,0.44,2.64'
+    )
     first = reports.statements(b, lines=1)
     assert list(first) == ["A1", "A4"] and len(first["A1"]) == 1
 
