@@ -44,78 +44,43 @@ def _text(values) -> pd.Series:
     )
 
 
-def _common(rows: pd.DataFrame) -> dict[str, pd.Series]:
-    return {
-        "source_file": _text(rows["source_file"]),
-        "line": pd.Series(pa.array(rows["line"].to_numpy(), type=pa.int64()), dtype=sc.INT),
-        "occurred_at": pd.Series(
-            pa.array(
-                rows["occurred_at"].to_numpy(dtype="datetime64[us]"),
-                type=pa.timestamp("us"),
-                from_pandas=True,
-            ),
-            dtype=sc.TIMESTAMP,
-        ),
-    }
-
-
-def _duration(rows: pd.DataFrame) -> pd.Series:
-    return pd.Series(
-        pa.array(
-            list(rows["duration"].astype(object).where(rows["duration"].notna(), None)),
-            type=pa.int64(),
-        ),
-        dtype=sc.INT,
+def _timestamps(values: pd.Series) -> pd.Series:
+    arr = pa.array(
+        values.to_numpy(dtype="datetime64[us]"), type=pa.timestamp("us"), from_pandas=True
     )
+    return pd.Series(arr, dtype=sc.TIMESTAMP)
+
+
+def _ints(values: pd.Series) -> pd.Series:
+    plain = values.astype(object).where(values.notna(), None)
+    return pd.Series(pa.array(list(plain), type=pa.int64()), dtype=sc.INT)
+
+
+_CONVERT = {sc.TEXT: _text, sc.DECIMAL: _dec, sc.INT: _ints, sc.TIMESTAMP: _timestamps}
+
+
+def _typed(rows: pd.DataFrame, schema, **given: pd.Series) -> pd.DataFrame:
+    """The schema's columns, in its order and types, from a priced chunk (validated)."""
+    frame = pd.DataFrame(
+        {
+            name: given[name] if name in given else _CONVERT[col.dtype.type](rows[name])
+            for name, col in schema.columns.items()
+        }
+    )
+    return schema.validate(frame)
 
 
 def billed_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """Billed rows in the shape of ``schemas.charges.CHARGES``, validated."""
-    frame = pd.DataFrame(
-        {
-            **_common(rows),
-            "account_id": _text(rows["account_id"]),
-            "account_name": _text(rows["account_name"]),
-            "code": _text(rows["code"]),
-            "product": _text(rows["product"]),
-            "description": _text(rows["description"]),
-            "item": _text(rows["item"]),
-            "destination": _text(rows["destination"]),
-            "quantity": _dec(rows["quantity"]),
-            "duration": _duration(rows),
-            "cost": _dec(rows["cost"]),
-            "net": _dec(rows["net"]),
-            "tax_rate": _dec(rows["tax_rate"]),
-            "tax": _dec(rows["tax"]),
-            "gross": _dec(rows["gross"]),
-            "note": _text(rows["note"]),
-        }
-    )
-    return sc.CHARGES.validate(frame)
+    return _typed(rows, sc.CHARGES)
 
 
 def unbilled_frame(
     rows: pd.DataFrame, application: str, location: str, skipped: bool
 ) -> pd.DataFrame:
     """Unmatched or skipped rows with their reason and message, validated."""
-    frame = pd.DataFrame(
-        {
-            **_common(rows),
-            "code": _text(rows["code"]),
-            "reason": _text(rows["reason"]),
-            "message": _text(reasons.render(rows, application, location)),
-            "account_id": _text(rows["account_id"]),
-            "product": _text(rows["product"]),
-            "description": _text(rows["description"]),
-            "destination": _text(rows["destination"]),
-            "quantity": _dec(rows["quantity"]),
-            "duration": _duration(rows),
-            "cost": _dec(rows["cost"]),
-            "raw": _text(rows["raw"]),
-            "note": _text(rows["note"]),
-        }
-    )
-    return (sc.SKIPPED if skipped else sc.UNMATCHED).validate(frame)
+    message = _text(reasons.render(rows, application, location))
+    return _typed(rows, sc.SKIPPED if skipped else sc.UNMATCHED, message=message)
 
 
 class ParquetSink:

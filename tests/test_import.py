@@ -28,6 +28,25 @@ def run(tmp_path: Path, lines: list[str], data=None, location="London", applicat
     return result, out
 
 
+def cli_import(folder: Path, out: Path, export: Path, *extra: str) -> int:
+    """`charges import` for application PBX at London."""
+    return main(
+        [
+            "import",
+            "--workbooks",
+            str(folder),
+            "--location",
+            "London",
+            "--application",
+            "PBX",
+            "--out",
+            str(out),
+            *extra,
+            str(export),
+        ]
+    )
+
+
 def read(out: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(out / f"{name}.parquet")
 
@@ -344,20 +363,7 @@ def test_export_missing_a_needed_column_is_an_error_and_writes_nothing(tmp_path,
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", ["Date,Description,Quantity,Cost", "2026-10-01,a,1,1"])
     out = tmp_path / "batch"
-    code = main(
-        [
-            "import",
-            "--workbooks",
-            str(folder),
-            "--location",
-            "London",
-            "--application",
-            "PBX",
-            "--out",
-            str(out),
-            str(export),
-        ]
-    )
+    code = cli_import(folder, out, export)
     assert code == 1
     assert 'e.csv: has no column "Code" that format generic-csv needs' in capsys.readouterr().err
     assert not out.exists()
@@ -471,20 +477,7 @@ def test_workbook_errors_stop_the_import(tmp_path, capsys):
     folder = write_books(tmp_path / "wb", data)
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
     out = tmp_path / "batch"
-    code = main(
-        [
-            "import",
-            "--workbooks",
-            str(folder),
-            "--location",
-            "London",
-            "--application",
-            "PBX",
-            "--out",
-            str(out),
-            str(export),
-        ]
-    )
+    code = cli_import(folder, out, export)
     err = capsys.readouterr().err
     assert code == 1 and not out.exists()
     assert 'accounts.xlsx › Account Codes › C2: code "AB-12" has characters' in err
