@@ -55,8 +55,9 @@ def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
         ) from None
 
 
-# Scripts a browser would fetch from the network: the report must open offline.
-_REMOTE_SCRIPT = re.compile(r"<script[^>]+src=\"https?://[^\"]+\"[^>]*>\s*</script>", re.I)
+# The reports are static pages: no script is needed, and none may reach the network
+# (the lab template carries a MathJax/mermaid loader that would), so all are removed.
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.I | re.S)
 
 
 def to_html(notebook: Path, target: Path) -> Path:
@@ -69,7 +70,7 @@ def to_html(notebook: Path, target: Path) -> Path:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
-    body = _REMOTE_SCRIPT.sub("", body)
+    body = _SCRIPT.sub("", body)
     target.write_text(body, encoding="utf-8")
     return target
 

@@ -249,7 +249,7 @@ def test_notebooks_render_to_html_without_code(batch_dir):
     assert "1000 (O/0 or I/1 mixed up), held by account A4" in utext
     for page in (billing, unmatched):
         assert "hl-ipython3" not in page and "load_batch" not in page  # no code cells
-        assert not re.search(r"<script[^>]+src=\"https?://", page)  # opens offline
+        assert "<script" not in page  # a static page: opens offline, fetches nothing
 
 
 def test_a_failing_notebook_keeps_its_error_and_exits_non_zero(
