@@ -236,24 +236,32 @@ def _empty() -> pd.DataFrame:
 
 def _add_lines(lines: dict, part: pd.DataFrame, ref) -> None:
     """Add billed rows to the account × product lines of the batch sheet."""
-    for (account, product), g in part.groupby(["account_id", "product"], sort=False):
+    sums = part.groupby(["account_id", "product"], sort=False).agg(
+        account_name=("account_name", "first"),
+        tax_rate=("tax_rate", "first"),
+        quantity=("quantity", "sum"),
+        net=("net", "sum"),
+        tax=("tax", "sum"),
+        gross=("gross", "sum"),
+    )
+    for (account, product), g in zip(sums.index, sums.itertuples(index=False), strict=True):
         line = lines.get((account, product))
         if line is None:
             p = ref.products[key(product)]
             line = lines[(account, product)] = {
                 "account_id": account,
-                "account_name": g["account_name"].iloc[0],
+                "account_name": g.account_name,
                 "product": p.name,
                 "description": p.description,
                 "gl_code": p.gl_code,
-                "tax_rate": g["tax_rate"].iloc[0],
+                "tax_rate": g.tax_rate,
                 "quantity": ZERO,
                 "net": ZERO,
                 "tax": ZERO,
                 "gross": ZERO,
             }
         for k in ("quantity", "net", "tax", "gross"):
-            line[k] += sum(g[k], ZERO)
+            line[k] += Decimal(getattr(g, k))
 
 
 def _summary(manifest: dict, by_reason: dict) -> list[list]:
