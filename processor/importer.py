@@ -290,6 +290,19 @@ def _summary(manifest: dict, by_reason: dict) -> list[list]:
         out.append(
             [f"{reason.status.capitalize()}: {reason.title} ({code})", n, cost, None, None, None]
         )
+    for sheet, key_ in (("Unmatched", "unmatched"), ("Skipped", "skipped")):
+        if r[key_] > outputs.XLSX_ROW_LIMIT:
+            out.append(
+                [
+                    f"The {sheet} sheet shows the first {outputs.XLSX_ROW_LIMIT:,} of "
+                    f"{r[key_]:,} rows; all are in {key_}.parquet",
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                ]
+            )
     out.append([f"Location: {manifest['location']}", None, None, None, None, None])
     out.append(
         [

@@ -563,3 +563,13 @@ def test_blank_values_are_blank_cells_not_placeholders(tmp_path):
     _, out = run(tmp_path, [GENERIC_HEADER, ",2026-10-01,a,1,1.00"])
     ws = load_workbook(out / "batch.xlsx")["Unmatched"]
     assert [c.value for c in ws[2]][:4] == ["export.csv", 2, None, "missing-code"]
+
+
+def test_xlsx_sheets_beyond_the_row_limit_say_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "XLSX_ROW_LIMIT", 2)
+    _, out = run(tmp_path, [GENERIC_HEADER] + ["999,2026-10-01,a,1,1"] * 3)
+    wb = load_workbook(out / "batch.xlsx")
+    assert wb["Unmatched"].max_row == 3  # header and 2 rows
+    notes = [c.value for c in wb["Summary"]["A"]]
+    assert "The Unmatched sheet shows the first 2 of 3 rows; all are in unmatched.parquet" in notes
+    assert len(read(out, "unmatched")) == 3
