@@ -17,10 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from openpyxl import Workbook
 
 from processor import reasons
-from processor.xlsx import Col, write_table
+from processor.xlsx import Col, TableBook
 from schemas import charges as sc
 
 XLSX_ROW_LIMIT = 1_000_000
@@ -163,6 +162,14 @@ BATCH_COLS = [
     Col("GL Code", width=11),
     Col("Batch Date", "date", 12),
 ]
+SUMMARY_COLS = [
+    Col("Item", width=52),
+    Col("Rows", "int", 10),
+    Col("Cost", "decimal", 14),
+    Col("Net", "money", 14),
+    Col("Tax", "money", 14),
+    Col("Gross", "money", 14),
+]
 UNBILLED_COLS = [
     Col("Source File", width=22),
     Col("Line", "int", 8),
@@ -201,21 +208,9 @@ def write_batch_xlsx(
     places: int,
 ) -> None:
     """batch.xlsx: Batch Sheet, Unmatched, Skipped, Summary."""
-    wb = Workbook(write_only=True)
-    write_table(wb.create_sheet("Batch Sheet"), BATCH_COLS, batch_lines, places)
-    write_table(wb.create_sheet("Unmatched"), UNBILLED_COLS, _unbilled_rows(unmatched), places)
-    write_table(wb.create_sheet("Skipped"), UNBILLED_COLS, _unbilled_rows(skipped), places)
-    write_table(
-        wb.create_sheet("Summary"),
-        [
-            Col("Item", width=40),
-            Col("Rows", "int", 10),
-            Col("Cost", "decimal", 14),
-            Col("Net", "money", 14),
-            Col("Tax", "money", 14),
-            Col("Gross", "money", 14),
-        ],
-        summary,
-        places,
-    )
-    wb.save(path)
+    book = TableBook(path, places)
+    book.table("Batch Sheet", BATCH_COLS, batch_lines)
+    book.table("Unmatched", UNBILLED_COLS, _unbilled_rows(unmatched))
+    book.table("Skipped", UNBILLED_COLS, _unbilled_rows(skipped))
+    book.table("Summary", SUMMARY_COLS, summary)
+    book.close()

@@ -1,8 +1,8 @@
 """Write styled tables to xlsx (I/O edge), with every text cell stored as text.
 
-openpyxl turns a string starting with "=" into a formula; here text from data is
-always written as a string cell, and cells Excel would re-read as a formula or a
-number on edit (= + - @) get a quote prefix.
+Spreadsheet libraries turn a string starting with "=" into a formula; here text
+from data is always written as a string cell, and cells Excel would re-read as a
+formula or a number on edit (= + - @) get a quote prefix.
 """
 
 from __future__ import annotations
@@ -10,15 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.worksheet.worksheet import Worksheet
-
-from processor.findings import column_letter
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -41,14 +36,6 @@ def money_format(places: int) -> str:
     return "#,##0" + ("." + "0" * places if places else "")
 
 
-def text_cell(ws: Worksheet, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    cell.data_type = "s"  # never a formula, whatever the text starts with
-    if value.startswith(FORMULA_LEADERS):
-        cell.quotePrefix = True
-    return cell
-
-
 def set_text(cell, value: str) -> None:
     """Store text in a (normal, not write-only) cell as text, never as a formula."""
     cell.value = value
@@ -57,56 +44,94 @@ def set_text(cell, value: str) -> None:
         cell.quotePrefix = True
 
 
-def write_table(
-    ws: Worksheet, cols: list[Col], rows: Iterable[Iterable[object]], places: int = 2
-) -> int:
-    """Header, frozen top row, widths, filters, then the rows; returns rows written."""
-    for i, c in enumerate(cols):
-        ws.column_dimensions[column_letter(i)].width = c.width
-    ws.freeze_panes = "A2"
-    # printed as people sign batches off: landscape, all columns on one page width
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    header = []
-    for c in cols:
-        cell = WriteOnlyCell(ws, value=c.header)
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
-        if c.comment:
-            cell.comment = Comment(c.comment, "device-charges")
-        header.append(cell)
-    ws.append(header)
-    formats = {
-        "money": money_format(places),
-        "decimal": "#,##0.######",
-        "int": "0",
-        "date": "yyyy-mm-dd",
-        "datetime": "yyyy-mm-dd hh:mm:ss",
-        "percent": "0.##",
-    }
-    count = 0
-    for row in rows:
-        cells = []
-        for c, v in zip(cols, row, strict=True):
-            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-                cells.append(None)
-            elif c.kind == "text" or isinstance(v, str):
-                cells.append(text_cell(ws, str(v)))
-            else:
-                cell = WriteOnlyCell(ws, value=_plain(v))
-                cell.number_format = formats[c.kind]
-                cells.append(cell)
-        ws.append(cells)
-        count += 1
-    ws.auto_filter.ref = f"A1:{column_letter(len(cols) - 1)}{count + 1}"
-    return count
+class TableBook:
+    """A workbook of output tables, streamed with xlsxwriter (I/O edge).
+
+    Rows go to disk as they are written (constant memory); data text is never
+    read as a formula, a number or a link, and text Excel would re-read as a
+    formula on edit (= + - @) carries a quote prefix.
+    """
+
+    def __init__(self, path: Path, places: int = 2) -> None:
+        import xlsxwriter
+
+        self.book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        fmt = self.book.add_format
+        self.header = fmt(
+            {
+                "bold": True,
+                "font_color": "#FFFFFF",
+                "bg_color": "#305496",
+                "text_wrap": True,
+                "valign": "vcenter",
+            }
+        )
+        self.header_right = fmt(
+            {
+                "bold": True,
+                "font_color": "#FFFFFF",
+                "bg_color": "#305496",
+                "text_wrap": True,
+                "valign": "vcenter",
+                "align": "right",
+            }
+        )
+        self.quoted = fmt({"quote_prefix": True})
+        self.formats = {
+            "money": fmt({"num_format": money_format(places)}),
+            "decimal": fmt({"num_format": "#,##0.######"}),
+            "int": fmt({"num_format": "0"}),
+            "date": fmt({"num_format": "yyyy-mm-dd", "align": "left"}),
+            "datetime": fmt({"num_format": "yyyy-mm-dd hh:mm:ss", "align": "left"}),
+            "percent": fmt({"num_format": "0.##"}),
+        }
+
+    def table(self, name: str, cols: list[Col], rows: Iterable[Iterable[object]]) -> int:
+        """Header, frozen top row, widths, filters, print setup, then the rows."""
+        ws = self.book.add_worksheet(name)
+        for i, c in enumerate(cols):
+            ws.set_column(i, i, c.width)
+        ws.freeze_panes(1, 0)
+        # printed as people sign batches off: landscape, all columns on one page width
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        for i, c in enumerate(cols):
+            # numbers are right-aligned, and so are their headers; text and dates left
+            left = c.kind in ("text", "date", "datetime")
+            ws.write_string(0, i, c.header, self.header if left else self.header_right)
+            if c.comment:
+                ws.write_comment(0, i, c.comment)
+        r = 0
+        for r, row in enumerate(rows, start=1):
+            for i, (c, v) in enumerate(zip(cols, row, strict=True)):
+                if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+                    continue
+                if c.kind == "text" or isinstance(v, str):
+                    v = str(v)
+                    ws.write_string(r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else None)
+                elif isinstance(v, dt.date):
+                    ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
+                else:
+                    ws.write_number(r, i, float(v), self.formats[c.kind])
+        ws.autofilter(0, 0, r, len(cols) - 1)
+        return r
+
+    def close(self) -> None:
+        self.book.close()
 
 
-def _plain(v: object) -> object:
-    if isinstance(v, Decimal | int | float | dt.date | dt.datetime):
-        return v
+def _plain(v: dt.date) -> dt.datetime:
     if hasattr(v, "to_pydatetime"):
         return v.to_pydatetime()
+    if not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
     return v
