@@ -46,6 +46,8 @@ def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
             execution_timeout=CELL_TIMEOUT,
             progress_bar=False,
             cwd=str(cwd),
+            # the kernel's start-up chatter (a TCP warning) is not for billing staff
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as exc:
         raise RenderError(
