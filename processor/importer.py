@@ -24,6 +24,7 @@ from processor.matching import context, match
 from processor.pricing import price
 from processor.reasons import REASONS
 from processor.validate import key
+from schemas import charges as sc
 
 ZERO = Decimal(0)
 
@@ -115,13 +116,9 @@ def run_import(
     inputs = []
     with outputs.atomic_dir(out) as tmp:
         sinks = {
-            "billed": outputs.ParquetSink(tmp / "charges.parquet", outputs.billed_frame(_empty())),
-            "unmatched": outputs.ParquetSink(
-                tmp / "unmatched.parquet", outputs.unbilled_frame(_empty(), "", "", False)
-            ),
-            "skipped": outputs.ParquetSink(
-                tmp / "skipped.parquet", outputs.unbilled_frame(_empty(), "", "", True)
-            ),
+            "billed": outputs.ParquetSink(tmp / "charges.parquet", sc.CHARGES),
+            "unmatched": outputs.ParquetSink(tmp / "unmatched.parquet", sc.UNMATCHED),
+            "skipped": outputs.ParquetSink(tmp / "skipped.parquet", sc.SKIPPED),
         }
         for path in files:
             file_rows = 0
@@ -201,37 +198,6 @@ def run_import(
         )
         outputs.write_manifest(tmp / "manifest.json", manifest)
     return ImportResult(out, manifest, found)
-
-
-def _empty() -> pd.DataFrame:
-    cols = [
-        "source_file",
-        "line",
-        "occurred_at",
-        "account_id",
-        "account_name",
-        "code",
-        "product",
-        "description",
-        "item",
-        "destination",
-        "quantity",
-        "duration",
-        "cost",
-        "net",
-        "tax_rate",
-        "tax",
-        "gross",
-        "note",
-        "reason",
-        "detail",
-        "raw",
-    ]
-    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-    frame["line"] = frame["line"].astype("int64")
-    frame["occurred_at"] = frame["occurred_at"].astype("datetime64[us]")
-    frame["duration"] = frame["duration"].astype("Int64")
-    return frame
 
 
 def _add_lines(lines: dict, part: pd.DataFrame, ref) -> None:

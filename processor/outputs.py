@@ -85,7 +85,10 @@ def unbilled_frame(
 class ParquetSink:
     """Appends validated chunks to one parquet file; an empty file still gets the schema."""
 
-    def __init__(self, path: Path, empty: pd.DataFrame) -> None:
+    def __init__(self, path: Path, schema) -> None:
+        empty = pd.DataFrame(
+            {n: pd.Series([], dtype=c.dtype.type) for n, c in schema.columns.items()}
+        )
         self.path = path
         self.schema = pa.Schema.from_pandas(empty, preserve_index=False)
         self.writer = pq.ParquetWriter(path, self.schema)

@@ -16,7 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from processor.findings import column_letter
 from processor.formats import registry
 from processor.xlsx import HEADER_ALIGN, HEADER_FILL, HEADER_FONT
-from schemas.workbooks import SHEETS, WORKBOOKS
+from schemas.workbooks import WORKBOOKS
 
 LAST_ROW = 1_048_576
 TEXT_KINDS = {"code", "id"}
@@ -120,7 +120,3 @@ def _lists_sheet(wb: Workbook) -> None:
     start = len(builtins) + 2
     for j in range(FORMAT_SLOTS):
         ws.cell(row=start + j, column=1, value=f'=IF(Formats!A{j + 2}="","",Formats!A{j + 2})')
-
-
-def sheet_schema(name: str):
-    return SHEETS[name]
