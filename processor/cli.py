@@ -224,6 +224,14 @@ def cmd_import(args) -> int:
     for code, v in m["reasons"].items():
         print(f"    {code}: {v['rows']:,} rows")
     print(f"  wrote {result.batch_dir}")
+    bad = m["reasons"].get("unparseable-row", {}).get("rows", 0)
+    if r["read"] and bad * 2 > r["read"]:
+        print(
+            f"charges: {bad:,} of {r['read']:,} rows could not be read as format "
+            f"{m['format']}: is this a {m['format']} export? `charges sniff FILE` names the "
+            "formats a file could be",
+            file=sys.stderr,
+        )
     if args.report:
         _report([result.batch_dir], None)
     if args.fail_on_unmatched and r["unmatched"]:

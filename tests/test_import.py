@@ -573,3 +573,13 @@ def test_xlsx_sheets_beyond_the_row_limit_say_so(tmp_path, monkeypatch):
     notes = [c.value for c in wb["Summary"]["A"]]
     assert "The Unmatched sheet shows the first 2 of 3 rows; all are in unmatched.parquet" in notes
     assert len(read(out, "unmatched")) == 3
+
+
+def test_a_file_of_another_format_gets_a_hint(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100;2026-10-01;a;1;1", "x"])
+    assert cli_import(folder, tmp_path / "b", export) == 0
+    assert capsys.readouterr().err.strip() == (
+        "charges: 2 of 2 rows could not be read as format generic-csv: is this a generic-csv "
+        "export? `charges sniff FILE` names the formats a file could be"
+    )
