@@ -583,3 +583,27 @@ def test_a_file_of_another_format_gets_a_hint(tmp_path, capsys):
         "charges: 2 of 2 rows could not be read as format generic-csv: is this a generic-csv "
         "export? `charges sniff FILE` names the formats a file could be"
     )
+
+
+def test_declared_encoding_replaces_invalid_bytes_and_flags_the_row(tmp_path):
+    from tests.test_workbooks import fmt_row
+
+    data = base()
+    data["Formats"] = [
+        fmt_row(
+            Format="U8",
+            Encoding="utf-8",
+            Code_Column="Code",
+            Date_Column="Date",
+            Description_Column="Description",
+            Cost_Column="Cost",
+        )
+    ]
+    data["Applications"][0][1] = "U8"
+    folder = write_books(tmp_path / "wb", data)
+    export = tmp_path / "e.csv"
+    export.write_bytes(b"Code,Date,Description,Cost\n100,2026-10-01,Caf\xe9,1.00\n")
+    run_import(folder, "London", "PBX", [export], tmp_path / "o")
+    charges = read(tmp_path / "o", "charges")
+    assert charges["description"].tolist() == ["Caf\ufffd"]
+    assert charges["note"].tolist() == ["invalid utf-8 bytes replaced with \ufffd"]
