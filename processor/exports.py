@@ -26,6 +26,7 @@ from processor.formats.base import Format
 LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 BOM = b"\xef\xbb\xbf"
 CHUNK_ROWS = 50_000
+SEEN_CALLS = 200_000  # call ids remembered for de-duplicating the rows of one call
 
 
 class ExportError(Exception):
@@ -133,7 +134,9 @@ class _Plan:
     named: dict[str, int | None]
     min_fields: int
     date_formats: tuple[str, ...]
-    seen_calls: set[str] = field(default_factory=set)
+    # calls already billed (or reported), most recent last; bounded so memory stays flat:
+    # the rows of one call sit close together in an export
+    seen_calls: dict[str, None] = field(default_factory=dict)
 
 
 def read_export(
@@ -325,7 +328,9 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
             if call in plan.seen_calls:
                 skip[i], skip_detail[i] = "duplicate-leg", call
             else:
-                plan.seen_calls.add(call)
+                plan.seen_calls[call] = None
+                if len(plan.seen_calls) > SEEN_CALLS:
+                    del plan.seen_calls[next(iter(plan.seen_calls))]
     frame["error"] = error
     frame["skip"] = skip
     frame["skip_detail"] = skip_detail
