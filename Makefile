@@ -46,7 +46,8 @@ bench: $(STAMP)
 # JupyterLab on notebooks/, with the Reception PBX demo batch preset (run make demo first)
 lab: $(STAMP)
 	test -d out/reception-pbx || $(MAKE) demo
-	CHARGES_BATCH=$(CURDIR)/out/reception-pbx $(BIN)/jupyter lab --notebook-dir=notebooks
+	CHARGES_BATCH=$(CURDIR)/out/reception-pbx $(BIN)/jupyter lab --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
