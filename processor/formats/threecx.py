@@ -73,7 +73,7 @@ FORMAT = register(
     Format(
         name="3cx-cdr",
         notes=(
-            "bill-code loses its dialled prefix (`**Sales` → `Sales`) and `Ext.` is dropped "
+            "bill-code loses its dialled prefix (`**Sales` → `Sales`) and `Ext.` is dropped from "
             "extensions; bill-cost is the cost for Cost Plus products. Never answered "
             "(empty duration), from outside (from-type External) and extension-to-extension"
             " calls are skipped."
