@@ -57,9 +57,16 @@ def _check_usage(ref, location: str, application: str, files: list[Path], out: P
         raise UsageError(
             f'application "{application}" is not on the Applications sheet; choose one of: {known}'
         )
+    seen: dict[str, Path] = {}
     for f in files:
         if not f.is_file():
             raise UsageError(f"{f}: no such file")
+        digest = _sha256(f)
+        if digest in seen:
+            raise UsageError(
+                f"{f}: has the same content as {seen[digest]}; its rows would be billed twice"
+            )
+        seen[digest] = f
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
 

@@ -607,3 +607,31 @@ def test_declared_encoding_replaces_invalid_bytes_and_flags_the_row(tmp_path):
     charges = read(tmp_path / "o", "charges")
     assert charges["description"].tolist() == ["Caf\ufffd"]
     assert charges["note"].tolist() == ["invalid utf-8 bytes replaced with \ufffd"]
+
+
+def test_the_same_export_twice_is_refused(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
+    b = write_csv(tmp_path / "b.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
+    assert (
+        main(
+            [
+                "import",
+                "--workbooks",
+                str(folder),
+                "--location",
+                "London",
+                "--application",
+                "PBX",
+                "--out",
+                str(tmp_path / "o"),
+                str(a),
+                str(b),
+            ]
+        )
+        == 2
+    )
+    assert capsys.readouterr().err.strip() == (
+        f"charges: {b}: has the same content as {a}; its rows would be billed twice"
+    )
+    assert not (tmp_path / "o").exists()
