@@ -46,7 +46,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_usage(ref, location: str, application: str, files: list[Path], out: Path) -> None:
+def _check_usage(
+    ref, location: str, application: str, files: list[Path], out: Path
+) -> dict[str, str]:
+    """Refuse what cannot be imported; returns each input's sha256 by path."""
     if key(location) not in ref.locations:
         known = ", ".join(v[0] for v in ref.locations.values())
         raise UsageError(
@@ -69,6 +72,7 @@ def _check_usage(ref, location: str, application: str, files: list[Path], out: P
         seen[digest] = f
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
+    return {str(p): d for d, p in seen.items()}
 
 
 def run_import(
@@ -106,7 +110,7 @@ def run_import(
     ref, found = load_reference(workbooks)
     if ref is None:
         raise WorkbookError(found)
-    _check_usage(ref, location, application, files, out)
+    digests = _check_usage(ref, location, application, files, out)
     batch_date = batch_date or dt.date.today()
     app_name, format_name, _, _ = ref.applications[key(application)]
     fmt = ref.format_for(format_name)
@@ -147,7 +151,7 @@ def run_import(
                             by_reason[reason][1] += sum(rpart["cost"], ZERO)
                 if progress:
                     progress(path.name, file_rows)
-            inputs.append({"path": str(path), "sha256": _sha256(path), "rows": file_rows})
+            inputs.append({"path": str(path), "sha256": digests[str(path)], "rows": file_rows})
         for sink in sinks.values():
             sink.close()
 
