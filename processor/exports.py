@@ -194,7 +194,8 @@ def read_export(
         match_pos=match_pos,
         named={f: names.get(f.casefold()) for f in fmt.fields},
         min_fields=max(fmt.min_fields or 0, needed),
-        date_formats=(*fmt.date_formats, *spreadsheet_dates(day_first)),
+        # the format's own layouts, then ISO, then what a spreadsheet may have made of it
+        date_formats=(*fmt.date_formats, "ISO8601", *spreadsheet_dates(day_first)),
     )
 
     held: deque[Line] = deque()
@@ -338,14 +339,13 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
 
 
 def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    """Parse with each format in turn, then ISO; unparseable → NaT."""
+    """Parse with each format in turn (each only on what is still unparsed) → NaT if none."""
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    for f in (*formats, "ISO8601"):
+    for f in formats:
         todo = out.isna() & text.notna() & (text != "")
         if not todo.any():
             break
-        kwargs = {"format": "ISO8601"} if f == "ISO8601" else {"format": f}
-        parsed = pd.to_datetime(text[todo], errors="coerce", **kwargs)
+        parsed = pd.to_datetime(text[todo], errors="coerce", format=f)
         out.loc[todo] = parsed.astype("datetime64[us]")
     return out
 

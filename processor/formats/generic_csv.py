@@ -29,7 +29,6 @@ FORMAT = register(
         ),
         match_on=("Code",),
         date="Date",
-        date_formats=("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
         has_header=True,
         header_rows=1,
         quantity="Quantity",
