@@ -81,8 +81,3 @@ class Format:
     call_id: str | None = None  # rows sharing it are one call, billed once
     sniff_hint: str | None = None  # a text found in such files (for `charges sniff`)
     notes: str = ""  # what the format skips and cleans, for the README
-
-    @property
-    def offered(self) -> tuple[str, ...]:
-        """Fields a user can name in Match On or that can carry the Item."""
-        return self.fields
