@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+BAR_FROM_BYTES = 5_000_000
+
+
+def progress_bar(share: float, width: int = 30) -> str:
+    """`[#########.....................]  30%`"""
+    filled = round(share * width)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}"
+
+
 def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -187,11 +196,19 @@ def cmd_import(args) -> int:
     from processor.api import UsageError
     from processor.importer import run_import
 
-    show = sys.stderr.isatty()
+    # a bar for large inputs, on a terminal only (logs and pipes stay clean)
+    show = sys.stderr.isatty() and sum(f.stat().st_size for f in args.files if f.is_file()) > (
+        BAR_FROM_BYTES
+    )
 
-    def progress(name: str, rows: int) -> None:
+    def progress(name: str, rows: int, share: float) -> None:
         if show:
-            print(f"\r  {name}: {rows:,} rows", end="", file=sys.stderr, flush=True)
+            print(
+                f"\r  {progress_bar(share)} {name}: {rows:,} rows",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     if args.day_first and args.month_first:
         raise UsageError("choose --day-first or --month-first, not both")

@@ -40,14 +40,21 @@ class Line:
     note: str
 
 
-def iter_lines(path: Path, encoding: str | None, block: int = 1 << 20) -> Iterator[Line]:
-    """Decoded lines of a file, numbered from 1, whatever the line endings."""
+def iter_lines(
+    path: Path, encoding: str | None, block: int = 1 << 20, done: list[int] | None = None
+) -> Iterator[Line]:
+    """Decoded lines of a file, numbered from 1, whatever the line endings.
+
+    ``done[0]``, when given, follows the bytes read so far (for progress bars).
+    """
     number = 0
     first = True
     buf = b""
     with path.open("rb") as fh:
         while True:
             data = fh.read(block)
+            if done is not None:
+                done[0] += len(data)
             if first and data.startswith(BOM):
                 data = data[len(BOM) :]
             first = False
@@ -145,6 +152,7 @@ def read_export(
     match_on: list[str] | tuple,
     chunk_rows: int = CHUNK_ROWS,
     day_first: bool = True,
+    done: list[int] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Canonical chunks of one export file.
 
@@ -154,6 +162,7 @@ def read_export(
         match_on: the fields carrying the code, in order of preference.
         chunk_rows: rows per chunk.
         day_first: read ambiguous spreadsheet dates (10/02/20) day first.
+        done: a one-item list that follows the bytes read (for progress bars).
 
     Yields:
         Frames with source_file, line, raw, note, error, skip, skip_detail,
@@ -164,7 +173,7 @@ def read_export(
     Raises:
         ExportError: the file lacks a column the format needs.
     """
-    lines = iter_lines(path, fmt.encoding)
+    lines = iter_lines(path, fmt.encoding, done=done)
     header: list[str] = []
     for _ in range(fmt.header_rows):
         line = next(lines, None)

@@ -82,7 +82,7 @@ def run_import(
     files: list[Path],
     out: Path,
     batch_date: dt.date | None = None,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Callable[[str, int, float], None] | None = None,
     chunk_rows: int | None = None,
     day_first: bool = True,
 ) -> ImportResult:
@@ -95,7 +95,8 @@ def run_import(
         files: the export files.
         out: the batch folder to create (must not exist, or be empty).
         batch_date: the batch date on the Batch Sheet (default: today).
-        progress: called with (file name, rows done) as chunks finish.
+        progress: called with (file name, rows done, share of the file read) as chunks
+            finish.
         chunk_rows: rows per chunk (default: exports.CHUNK_ROWS).
         day_first: read ambiguous spreadsheet dates (10/02/20) day first.
 
@@ -133,7 +134,8 @@ def run_import(
         }
         for path in files:
             file_rows = 0
-            for chunk in read_export(path, fmt, ctx.match_fields, **kwargs):
+            size, done = max(path.stat().st_size, 1), [0]
+            for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
                 priced = price(match(chunk, ref, ctx, fmt), ref, location)
                 file_rows += len(priced)
                 for status, part in priced.groupby("status", sort=False):
@@ -150,7 +152,7 @@ def run_import(
                             by_reason[reason][0] += len(rpart)
                             by_reason[reason][1] += sum(rpart["cost"], ZERO)
                 if progress:
-                    progress(path.name, file_rows)
+                    progress(path.name, file_rows, min(done[0] / size, 1.0))
             inputs.append({"path": str(path), "sha256": digests[str(path)], "rows": file_rows})
         for sink in sinks.values():
             sink.close()

@@ -635,3 +635,23 @@ def test_the_same_export_twice_is_refused(tmp_path, capsys):
         f"charges: {b}: has the same content as {a}; its rows would be billed twice"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_progress_reports_rows_and_share_read(tmp_path):
+    from processor.cli import progress_bar
+
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER] + ["100,2026-10-01,a,1,1"] * 25)
+    calls = []
+    run_import(
+        folder,
+        "London",
+        "PBX",
+        [export],
+        tmp_path / "o",
+        chunk_rows=10,
+        progress=lambda *a: calls.append(a),
+    )
+    assert [(n, r) for n, r, _ in calls] == [("e.csv", 10), ("e.csv", 20), ("e.csv", 25)]
+    assert calls[-1][2] == 1.0
+    assert progress_bar(0.3, width=10) == "[###.......]  30%"
