@@ -144,19 +144,6 @@ def reconciliation(batch: Batch) -> pd.DataFrame:
 def by_account(batch: Batch) -> pd.DataFrame:
     """Per account: rows, quantity, net, tax, gross and share of net, largest first."""
     c = batch.charges
-    if c.empty:
-        return pd.DataFrame(
-            columns=[
-                "Account ID",
-                "Account Name",
-                "Rows",
-                "Quantity",
-                "Net",
-                "Tax",
-                "Gross",
-                "Share %",
-            ]
-        )
     g = c.groupby(["account_id", "account_name"], as_index=False).agg(
         Rows=("line", "size"),
         Quantity=("quantity", "sum"),
@@ -176,20 +163,6 @@ def by_account(batch: Batch) -> pd.DataFrame:
 def by_product(batch: Batch) -> pd.DataFrame:
     """Per product: rows, quantity, device cost, net, tax, gross, margin."""
     c = batch.charges
-    if c.empty:
-        return pd.DataFrame(
-            columns=[
-                "Product",
-                "Rows",
-                "Quantity",
-                "Device cost",
-                "Net",
-                "Tax",
-                "Gross",
-                "Margin",
-                "Margin %",
-            ]
-        )
     g = c.groupby("product", as_index=False).agg(
         Rows=("line", "size"),
         Quantity=("quantity", "sum"),
@@ -212,15 +185,12 @@ def by_product(batch: Batch) -> pd.DataFrame:
 def daily(batch: Batch) -> pd.DataFrame:
     """Billed rows and net per day."""
     c = batch.charges
-    if c.empty:
-        return pd.DataFrame(columns=["Day", "Rows", "Net"])
     day = c["occurred_at"].astype("datetime64[us]").dt.date
-    g = (
+    return (
         c.assign(Day=day)
         .groupby("Day", as_index=False)
         .agg(Rows=("line", "size"), Net=("net", "sum"))
     )
-    return g
 
 
 def statements(

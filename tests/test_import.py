@@ -28,23 +28,25 @@ def run(tmp_path: Path, lines: list[str], data=None, location="London", applicat
     return result, out
 
 
+def import_args(folder: Path, out: Path, export: Path, *extra: str) -> list[str]:
+    """The arguments of `charges import` for application PBX at London."""
+    return [
+        "import",
+        "--workbooks",
+        str(folder),
+        "--location",
+        "London",
+        "--application",
+        "PBX",
+        "--out",
+        str(out),
+        *extra,
+        str(export),
+    ]
+
+
 def cli_import(folder: Path, out: Path, export: Path, *extra: str) -> int:
-    """`charges import` for application PBX at London."""
-    return main(
-        [
-            "import",
-            "--workbooks",
-            str(folder),
-            "--location",
-            "London",
-            "--application",
-            "PBX",
-            "--out",
-            str(out),
-            *extra,
-            str(export),
-        ]
-    )
+    return main(import_args(folder, out, export, *extra))
 
 
 def read(out: Path, name: str) -> pd.DataFrame:
@@ -530,21 +532,7 @@ def test_a_killed_run_leaves_no_batch_and_its_leftovers_are_cleared(tmp_path):
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER] + ["100,2026-10-01,a,1,1"] * 200_000)
     out = tmp_path / "batch"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "processor",
-            "import",
-            "--workbooks",
-            str(folder),
-            "--location",
-            "London",
-            "--application",
-            "PBX",
-            "--out",
-            str(out),
-            str(export),
-        ],
+        [sys.executable, "-m", "processor", *import_args(folder, out, export)],
         cwd=Path(__file__).parent.parent,
     )
     deadline = time.time() + 60

@@ -292,3 +292,23 @@ def test_notebooks_are_committed_without_outputs():
         assert nb.metadata.kernelspec.name == "python3"
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path
         assert "parameters" in nb.cells[0].metadata.get("tags", [])
+
+
+def test_a_batch_with_nothing_billed_still_has_its_tables(tmp_path):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "999,2026-10-01,a,1,1"])
+    run_import(folder, "London", "PBX", [export], tmp_path / "o")
+    b = reports.load_batch(tmp_path / "o")
+    assert reports.by_account(b).columns.tolist() == [
+        "Account ID",
+        "Account Name",
+        "Rows",
+        "Quantity",
+        "Net",
+        "Tax",
+        "Gross",
+        "Share %",
+    ]
+    assert reports.by_product(b).empty and reports.daily(b).empty
+    assert reports.statements(b) == {}
+    assert reports.headline(b)["Charges dated"] == "no charges"
