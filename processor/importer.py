@@ -23,8 +23,8 @@ from processor.exports import read_export
 from processor.matching import context, match
 from processor.pricing import price
 from processor.reasons import REASONS
-from processor.validate import key
 from schemas import charges as sc
+from schemas.checks import key
 
 ZERO = Decimal(0)
 

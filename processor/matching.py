@@ -15,7 +15,7 @@ import pandas as pd
 
 from processor.formats.base import Format
 from processor.reference import Reference
-from processor.validate import key
+from schemas.checks import key
 
 VALID_CODE = re.compile(r"^[A-Z0-9]+$")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from processor.reference import Product, Rate, Reference
-from processor.validate import key
+from schemas.checks import key
 
 HUNDRED = Decimal(100)
 SIXTY = Decimal(60)

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from processor.formats import registry
 from processor.formats.base import Format
-from processor.validate import key, split_fields
+from processor.validate import split_fields
 from processor.workbooks import Sheet
-from schemas.checks import DELIMITER_NAMES, as_text, to_date, to_decimal
+from schemas.checks import DELIMITER_NAMES, as_text, key, to_date, to_decimal
 from schemas.currencies import MINOR_UNITS
 
 

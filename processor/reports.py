@@ -375,7 +375,7 @@ def suggestions(
     Returns:
         code → up to ``limit`` suggestions in words.
     """
-    from processor.validate import key
+    from schemas.checks import key
 
     app_k, loc_k = key(application), key(location)
     here = {c: a for (ap, lo, c), a in ref.codes.items() if ap == app_k and lo == loc_k}
@@ -425,8 +425,8 @@ def write_codes_to_add(
     from openpyxl import Workbook
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from processor.validate import key
     from processor.xlsx import HEADER_FILL, HEADER_FONT, set_text
+    from schemas.checks import key
 
     m = batch.manifest
     codes = unknown_codes(batch)

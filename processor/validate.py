@@ -16,14 +16,8 @@ from processor import findings as fnd
 from processor.formats import registry
 from processor.workbooks import Sheet
 from schemas import checks
+from schemas.checks import key
 from schemas.workbooks import SHEETS, key_column
-
-
-def key(value: object) -> str:
-    """How names and codes compare: without case and surrounding spaces."""
-    if type(value) is str:
-        return value.strip().casefold()
-    return checks.as_text(value).strip().casefold()
 
 
 def cell_findings(sheet: Sheet) -> list[dict[str, str]]:

@@ -79,6 +79,13 @@ def as_text(value: object) -> str:
     return str(value)
 
 
+def key(value: object) -> str:
+    """How names and codes compare: without case and surrounding spaces."""
+    if type(value) is str:
+        return value.strip().casefold()
+    return as_text(value).strip().casefold()
+
+
 def to_decimal(value: object) -> Decimal | None:
     """Convert a numeric cell (or numeric text) to Decimal, None when it is not a number."""
     if isinstance(value, bool) or value is None:
@@ -189,7 +196,7 @@ def currency() -> pa.Check:
 def unique() -> pa.Check:
     """Unique without regard to case or surrounding spaces; later copies fail."""
     return pa.Check(
-        lambda s: ~s.map(lambda v: as_text(v).strip().casefold()).duplicated(keep="first"),
+        lambda s: ~s.map(key).duplicated(keep="first"),
         name="duplicate",
     )
 

@@ -50,6 +50,16 @@ def cdr_csv_row(r: list[str]) -> list[str]:
     return [*r[:16], *layout]
 
 
+# what every Asterisk layout shares: codes, call rules, the billed-seconds duration
+CALL_RULES = {
+    "match_on": ("accountcode", "src"),
+    "date_formats": ("%Y-%m-%d %H:%M:%S",),
+    "duration": "billsec",
+    "destination": "dst",
+    "description_field": "dst",
+    "classify": asterisk_classify,
+}
+
 CDR_CSV = register(
     Format(
         name="asterisk-cdr-csv",
@@ -62,16 +72,11 @@ CDR_CSV = register(
         ),
         description="Asterisk cdr_csv Master.csv (no header; 16 to 21 columns)",
         fields=BASE + EXTRA,
-        match_on=("accountcode", "src"),
         date="start",
-        date_formats=("%Y-%m-%d %H:%M:%S",),
         min_fields=16,
         max_fields=21,
         normalise=cdr_csv_row,
-        duration="billsec",
-        destination="dst",
-        description_field="dst",
-        classify=asterisk_classify,
+        **CALL_RULES,
         call_id="linkedid",
     )
 )
@@ -105,16 +110,11 @@ CDR_CUSTOM = register(
         description="Asterisk cdr_custom Master.csv, stock mapping (no header; accountcode is "
         "column 16)",
         fields=CUSTOM,
-        match_on=("accountcode", "src"),
         date="start",
-        date_formats=("%Y-%m-%d %H:%M:%S",),
         min_fields=16,
         max_fields=19,
         optional=("uniqueid", "userfield", "sequence"),
-        duration="billsec",
-        destination="dst",
-        description_field="dst",
-        classify=asterisk_classify,
+        **CALL_RULES,
     )
 )
 
@@ -143,9 +143,7 @@ FREEPBX_REPORT = register(
         notes=("Columns found by header text, in any order; same rules as asterisk-cdr-csv."),
         description="FreePBX CDR Reports CSV download (header row, numeric amaflags)",
         fields=FREEPBX,
-        match_on=("accountcode", "src"),
         date="calldate",
-        date_formats=("%Y-%m-%d %H:%M:%S",),
         has_header=True,
         header_rows=1,
         optional=(
@@ -160,11 +158,7 @@ FREEPBX_REPORT = register(
             "uniqueid",
             "userfield",
         ),
-        duration="billsec",
-        destination="dst",
-        description_field="dst",
-        classify=asterisk_classify,
-        call_id=None,
+        **CALL_RULES,
         sniff_hint="calldate,clid,src,dst",
     )
 )
