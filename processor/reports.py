@@ -514,6 +514,13 @@ def period_summary(batches: list[Batch]) -> pd.DataFrame:
 # --- display ---------------------------------------------------------------------------
 
 
+def _decimal(column: pd.Series) -> bool:
+    """Decimal values, as an Arrow decimal column or Python Decimals."""
+    return str(column.dtype).startswith("decimal") or (
+        column.dtype == object and column.map(lambda v: isinstance(v, Decimal)).any()
+    )
+
+
 def show(frame: pd.DataFrame, money_cols=(), places: int = 2) -> pd.DataFrame:
     """A frame with money as text (exact, with thousands separators) for display."""
     out = frame.copy()
@@ -521,10 +528,7 @@ def show(frame: pd.DataFrame, money_cols=(), places: int = 2) -> pd.DataFrame:
         if c in out:
             out[c] = [money(v, places) for v in out[c]]
     for c in out.columns:
-        if (
-            str(out[c].dtype).startswith("decimal")
-            or out[c].map(lambda v: isinstance(v, Decimal)).any()
-        ):
+        if c not in money_cols and _decimal(out[c]):
             out[c] = [
                 ("" if v is None or v is pd.NA else f"{Decimal(str(v)).normalize():,f}")
                 for v in out[c]
@@ -554,8 +558,8 @@ def html(frame: pd.DataFrame, money_cols=(), places: int = 2) -> str:
         for i, c in enumerate(frame.columns, start=1)
         if c in money_cols
         or pd.api.types.is_numeric_dtype(frame[c])
-        or str(frame[c].dtype).startswith(("decimal", "int", "double"))
-        or frame[c].map(lambda v: isinstance(v, Decimal)).any()
+        or str(frame[c].dtype).startswith(("int", "double"))
+        or _decimal(frame[c])
     ]
     shown = show(frame, money_cols, places)
     for c in shown.columns:
