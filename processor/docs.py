@@ -22,6 +22,7 @@ KIND_WORDS = {
     "encoding": "encoding name",
     "date-format": "strftime format",
     "fields": "field names, comma-separated",
+    "timezone": "IANA time zone name",
     "choice": "",
 }
 

@@ -1,27 +1,36 @@
 """Read device exports into canonical charge chunks (I/O edge).
 
 Files are streamed in blocks, so memory stays flat however long the export.
-Lines end in LF, CRLF or CR alone; a UTF-8 BOM is dropped; a line that is not
-valid in the declared encoding is decoded with replacement (or as cp1252 when no
-encoding is declared) and flagged in its ``note``. Every line after the header
-becomes exactly one row: parsed, or carrying the ``error`` that makes it
-unparseable, or the ``skip`` reason of a blank line.
+Lines end in LF, CRLF or CR alone; a UTF-8 BOM is dropped; UTF-16 with a BOM and
+gzip-compressed exports are read; a workbook, an archive or a binary file is refused
+with what to do. A line that is not valid in the declared encoding is decoded with
+replacement (or as cp1252 when no encoding is declared) and flagged in its ``note``.
+Every line after the header becomes exactly one row: parsed, or carrying the ``error``
+that makes it unparseable, or the ``skip`` reason of a blank line.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import re
+import sys
+import zipfile
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from processor.formats.base import Format
+from processor.numbers import LIMIT, excerpt, hold, parse_number, whole_seconds
+
+csv.field_size_limit(sys.maxsize)  # a field of any size is read (device text can be huge)
 
 LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 BOM = b"\xef\xbb\xbf"
@@ -40,36 +49,132 @@ class Line:
     note: str
 
 
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+GZIP_MAGIC = b"\x1f\x8b"
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+SAVE_AS_CSV = "open it in the program that made it and save it as CSV UTF-8, then import that"
+
+
+def _refuse(head: bytes, path: Path, opened) -> str | None:
+    """Why a file that starts with ``head`` is not a text export (None when it is)."""
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(opened(path)) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError, EOFError):
+            names = []
+        if "xl/workbook.xml" in names:
+            return (
+                "is an Excel workbook (.xlsx), not a text export; open it in Excel, save it as "
+                "CSV UTF-8 (File › Save As), and import the .csv"
+            )
+        return "is a zip archive; unzip it and import the export files inside"
+    if head.startswith(OLE_MAGIC):
+        return f"is an old Excel (.xls) or other Office file, not a text export; {SAVE_AS_CSV}"
+    if head.startswith(b"%PDF"):
+        return "is a PDF document, not a text export; export the data from the device as CSV"
+    if b"\x00" in head:
+        evens, odds = head[0::2], head[1::2]
+        if head and (odds.count(0) > len(odds) * 0.6 or evens.count(0) > len(evens) * 0.6):
+            return (
+                "looks like UTF-16 text without a byte-order mark (Excel's \"Unicode Text\" as "
+                f"saved by another program); {SAVE_AS_CSV}"
+            )
+        return (
+            "is a binary file, not a text export (it holds NUL bytes); check that you chose "
+            "the export file itself"
+        )
+    return None
+
+
+def open_blocks(
+    path: Path, encoding: str | None, block: int = 1 << 20, done: list[int] | None = None
+) -> tuple[Iterator[bytes], str | None]:
+    """The file's bytes in blocks (gzip unpacked, UTF-16 turned into UTF-8), and the
+    encoding to decode them with.
+
+    Raises:
+        ExportError: the file is a workbook, an archive, a PDF or binary.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    opened = open
+    if head.startswith(GZIP_MAGIC):
+        opened = gzip.open
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(4096)
+        except (OSError, EOFError, zlib.error):
+            raise ExportError(
+                f"{path.name}: is a damaged gzip file; copy the export again from the device"
+            ) from None
+    utf16 = head.startswith(UTF16_BOMS) or (
+        encoding is not None and codecs.lookup(encoding).name.startswith("utf-16")
+    )
+    if not utf16:
+        problem = _refuse(head, path, opened)
+        if problem:
+            raise ExportError(f"{path.name}: {problem}")
+
+    def raw() -> Iterator[bytes]:
+        with path.open("rb") as base:
+            fh = gzip.GzipFile(fileobj=base) if opened is gzip.open else base
+            try:
+                while True:
+                    data = fh.read(block)
+                    if done is not None:
+                        done[0] = base.tell()
+                    if not data:
+                        return
+                    yield data
+            except (OSError, EOFError, zlib.error):
+                raise ExportError(
+                    f"{path.name}: is a damaged gzip file (it ends early or is corrupt); copy "
+                    "the export again from the device"
+                ) from None
+
+    if not utf16:
+        return raw(), encoding
+
+    def transcoded() -> Iterator[bytes]:
+        decoder = codecs.getincrementaldecoder(encoding or "utf-16")(errors="replace")
+        for data in raw():
+            yield decoder.decode(data).encode("utf-8")
+        yield decoder.decode(b"", final=True).encode("utf-8")
+
+    return transcoded(), "utf-8"
+
+
 def iter_lines(
     path: Path, encoding: str | None, block: int = 1 << 20, done: list[int] | None = None
 ) -> Iterator[Line]:
     """Decoded lines of a file, numbered from 1, whatever the line endings.
 
     ``done[0]``, when given, follows the bytes read so far (for progress bars).
+
+    Raises:
+        ExportError: the file is not a text export (see ``open_blocks``).
     """
+    blocks, encoding = open_blocks(path, encoding, block, done)
     number = 0
     first = True
     buf = b""
-    with path.open("rb") as fh:
-        while True:
-            data = fh.read(block)
-            if done is not None:
-                done[0] += len(data)
-            if first and data.startswith(BOM):
-                data = data[len(BOM) :]
-            first = False
-            if not data:
-                break
-            buf += data
-            # a CR at the end of a block may be the first half of a CRLF: hold it back
-            tail = b""
-            if buf.endswith(b"\r"):
-                buf, tail = buf[:-1], b"\r"
-            parts = LINE_BREAK.split(buf)
-            buf = parts.pop() + tail
-            for raw in parts:
-                number += 1
-                yield _decode(number, raw, encoding)
+    for data in blocks:
+        if first and data.startswith(BOM):
+            data = data[len(BOM) :]
+        first = False
+        if not data:
+            continue
+        buf += data
+        # a CR at the end of a block may be the first half of a CRLF: hold it back
+        tail = b""
+        if buf.endswith(b"\r"):
+            buf, tail = buf[:-1], b"\r"
+        parts = LINE_BREAK.split(buf)
+        buf = parts.pop() + tail
+        for raw in parts:
+            number += 1
+            yield _decode(number, raw, encoding)
     if buf.endswith(b"\r"):
         buf = buf[:-1]
         number += 1
@@ -140,7 +245,10 @@ class _Plan:
     match_pos: list[int | None]
     named: dict[str, int | None]
     min_fields: int
+    max_fields: int | None  # more is an error, beyond the format's trailing empty fields
     date_formats: tuple[str, ...]
+    time_zone: str | None
+    hint: str  # where the decimal separator is set, for messages
     # calls already billed (or reported), most recent last; bounded so memory stays flat:
     # the rows of one call sit close together in an export
     seen_calls: dict[str, None] = field(default_factory=dict)
@@ -153,6 +261,7 @@ def read_export(
     chunk_rows: int = CHUNK_ROWS,
     day_first: bool = True,
     done: list[int] | None = None,
+    time_zone: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Canonical chunks of one export file.
 
@@ -163,6 +272,8 @@ def read_export(
         chunk_rows: rows per chunk.
         day_first: read ambiguous spreadsheet dates (10/02/20) day first.
         done: a one-item list that follows the bytes read (for progress bars).
+        time_zone: the location's IANA zone: timestamps with an offset are converted to
+            it (None: their wall-clock time is kept, and the row's note says so).
 
     Yields:
         Frames with source_file, line, raw, note, error, skip, skip_detail,
@@ -171,7 +282,8 @@ def read_export(
         the format's named fields.
 
     Raises:
-        ExportError: the file lacks a column the format needs.
+        ExportError: the file is not a text export, lacks a column the format needs, or
+            has two columns of one name that the format reads.
     """
     lines = iter_lines(path, fmt.encoding, done=done)
     header: list[str] = []
@@ -185,7 +297,9 @@ def read_export(
                 break
         header = _split(fmt, line.text)
     if fmt.has_header:
-        names = {" ".join(h.split()).casefold(): i for i, h in enumerate(header)}
+        names = {}
+        for i, h in enumerate(header):
+            names.setdefault(" ".join(h.split()).casefold(), i)
         if fmt.fields and not header:
             raise ExportError(f"{path.name}: is empty; expected a header line")
     else:
@@ -198,13 +312,27 @@ def read_export(
         if p is not None and not _optional(getattr(fmt, role), fmt)
     ]
     needed = max([*required, *[p for p in match_pos if p is not None]], default=0) + 1
+    named = {f: names.get(f.casefold()) for f in fmt.fields}
+    if fmt.has_header:
+        _refuse_duplicate_headers(path, header, {*positions.values(), *match_pos, *named.values()})
+    max_fields = fmt.max_fields
+    if fmt.has_header and header and not fmt.normalise:
+        max_fields = len(header)
     plan = _Plan(
         positions=positions,
         match_pos=match_pos,
-        named={f: names.get(f.casefold()) for f in fmt.fields},
+        named=named,
         min_fields=max(fmt.min_fields or 0, needed),
+        max_fields=max_fields,
         # the format's own layouts, then ISO, then what a spreadsheet may have made of it
         date_formats=(*fmt.date_formats, "ISO8601", *spreadsheet_dates(day_first)),
+        time_zone=time_zone,
+        hint=(
+            f'set Decimal Separator to "{"," if fmt.decimal_separator == "." else "."}" for '
+            f"format {fmt.name} on the Formats sheet"
+            if fmt.sheet_defined
+            else "describe the export on the Formats sheet with that Decimal Separator"
+        ),
     )
 
     held: deque[Line] = deque()
@@ -220,6 +348,22 @@ def read_export(
         yield _chunk(path, fmt, batch, plan)
 
 
+def _refuse_duplicate_headers(path: Path, header: list[str], used: set[int | None]) -> None:
+    """Two columns of one name are ambiguous: refuse when the format reads that name."""
+    first: dict[str, int] = {}
+    for i, h in enumerate(header):
+        k = " ".join(h.split()).casefold()
+        if not k:
+            continue
+        if k in first and first[k] in used:
+            raise ExportError(
+                f'{path.name} line 1: columns {first[k] + 1} and {i + 1} are both headed '
+                f'"{excerpt(h.strip())}", so it is not clear which to read; rename or remove '
+                "one and import again"
+            )
+        first.setdefault(k, i)
+
+
 def spreadsheet_dates(day_first: bool) -> tuple[str, ...]:
     """Date layouts an export takes on after a trip through a spreadsheet."""
     dm = ("%d/%m/%Y", "%d/%m/%y") if day_first else ("%m/%d/%Y", "%m/%d/%y")
@@ -233,7 +377,10 @@ def _split(fmt: Format, text: str) -> list[str]:
     if fmt.splitter is not None:
         return fmt.splitter(text)
     # one reader per line: an unbalanced quote must not swallow the lines after it
-    return next(csv.reader((text,), delimiter=fmt.delimiter), [])
+    try:
+        return next(csv.reader((text,), delimiter=fmt.delimiter), [])
+    except csv.Error:
+        return [text]  # an unreadable line: too few fields, reported as unparseable
 
 
 def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFrame:
@@ -249,10 +396,20 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
     error[short] = [
         f"has {c} fields; format {fmt.name} needs at least {plan.min_fields}" for c in counts[short]
     ]
-    if fmt.max_fields:
-        long = (counts > fmt.max_fields) & ~blank
+    if plan.max_fields:
+        # a trailing comma (PaperCut) adds empty fields the format declares; others are data
+        # that would shift the columns, so the row is not guessed at
+        kept = np.fromiter(
+            (_fields_kept(r, plan.max_fields, fmt.trailing_fields) for r in rows),
+            dtype=np.int64,
+            count=n,
+        )
+        long = (kept > plan.max_fields) & ~blank & pd.isna(error)
         error[long] = [
-            f"has {c} fields; format {fmt.name} has at most {fmt.max_fields}" for c in counts[long]
+            f"has {c} fields, more than the {plan.max_fields} of "
+            + ("its header" if fmt.has_header and not fmt.max_fields else f"format {fmt.name}")
+            + " (extra fields)"
+            for c in counts[long]
         ]
     if fmt.normalise is not None:
         for i in np.flatnonzero(pd.isna(error) & ~blank):
@@ -284,28 +441,33 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
     date_text = column(positions["date"])
     if positions["time"] is not None:
         date_text = (date_text.fillna("") + " " + column(positions["time"]).fillna("")).str.strip()
-    occurred = parse_dates(date_text, plan.date_formats)
+    occurred, zone_note = parse_dates(date_text, plan.date_formats, plan.time_zone)
     bad_date = occurred.isna() & ~blank & pd.isna(error)
     error[bad_date.to_numpy()] = [
-        f'date "{t}" is not a date in the expected format' if t else "has no date"
+        f'date "{excerpt(t)}" is not a date in the expected format' if t else "has no date"
         for t in date_text[bad_date].fillna("")
     ]
     frame["occurred_at"] = occurred
-
-    quantity, q_err = parse_decimals(column(positions["quantity"]), default=Decimal(1))
-    if positions["quantity_factor"] is not None:
-        factor, f_err = parse_decimals(column(positions["quantity_factor"]), default=Decimal(1))
-        quantity = [
-            q * f if q is not None and f is not None else None
-            for q, f in zip(quantity, factor, strict=True)
+    if zone_note.notna().any():
+        frame["note"] = [
+            "; ".join(x for x in (a, b) if isinstance(x, str) and x) or None
+            for a, b in zip(frame["note"], zone_note, strict=True)
         ]
-        q_err = q_err | f_err
-    cost, c_err = parse_decimals(column(positions["cost"]), default=Decimal(0))
-    duration, d_err = parse_durations(column(positions["duration"]))
-    for mask, what in ((q_err, "quantity"), (c_err, "cost"), (d_err, "duration")):
-        m = mask & ~blank & pd.isna(error)
-        if m.any():
-            error[m] = [f"{what} is not a number" for _ in range(int(m.sum()))]
+
+    def numbers(role: str, default: Decimal | None) -> tuple[list, list]:
+        return parse_decimals(column(positions[role]), role, default, fmt.decimal_separator, plan)
+
+    quantity, q_err = numbers("quantity", Decimal(1))
+    if positions["quantity_factor"] is not None:
+        factor, f_err = numbers("quantity_factor", Decimal(1))
+        quantity, m_err = multiply(quantity, factor)
+        q_err = [a or b or c for a, b, c in zip(q_err, f_err, m_err, strict=True)]
+    cost, c_err = numbers("cost", Decimal(0))
+    duration, d_err = parse_durations(column(positions["duration"]), fmt.decimal_separator, plan)
+    for problems in (q_err, c_err, d_err):
+        for i, problem in enumerate(problems):
+            if problem and not blank[i] and error[i] is None:
+                error[i] = problem
     frame["quantity"] = [q if q is not None else Decimal(0) for q in quantity]
     frame["cost"] = [c if c is not None else Decimal(0) for c in cost]
     frame["duration"] = pd.array(duration, dtype="Int64")
@@ -347,55 +509,142 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
     return frame
 
 
-def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    """Parse with each format in turn (each only on what is still unparsed) → NaT if none."""
+_OFFSET = re.compile(r"^(.*\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*(Z|[+-]\d\d:?\d\d)$")
+
+
+def parse_dates(
+    text: pd.Series, formats: tuple[str, ...], time_zone: str | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """Parse with each format in turn (each only on what is still unparsed) → NaT if none.
+
+    A timestamp written with an offset (``+02:00``, ``-0500``) or ``Z`` is converted to
+    ``time_zone``; with no zone its wall-clock time is kept and the second Series (the
+    row's note) says so. Naive timestamps are local time.
+
+    Returns:
+        (naive local timestamps, notes or None per row).
+    """
+    note = pd.Series([None] * len(text), index=text.index, dtype=object)
+    parts = text.fillna("").str.extract(_OFFSET)
+    zoned = parts[1].notna()
+    if zoned.any():
+        text = text.where(~zoned, parts[0])
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     for f in formats:
         todo = out.isna() & text.notna() & (text != "")
         if not todo.any():
             break
         parsed = pd.to_datetime(text[todo], errors="coerce", format=f)
+        if getattr(parsed.dt, "tz", None) is not None:  # an offset we did not recognise
+            parsed = parsed.dt.tz_localize(None)
         out.loc[todo] = parsed.astype("datetime64[us]")
-    return out
+    zoned &= out.notna()
+    if zoned.any():
+        offsets = parts.loc[zoned, 1]
+        if time_zone:
+            minutes = offsets.map(_offset_minutes)
+            utc = out[zoned] - pd.to_timedelta(minutes, unit="m")
+            local = utc.dt.tz_localize("UTC").dt.tz_convert(time_zone).dt.tz_localize(None)
+            out.loc[zoned] = local.astype("datetime64[us]")
+        else:
+            note[zoned] = [
+                f"time zone {z} ignored (the location has no Time Zone): wall-clock time kept"
+                for z in offsets
+            ]
+    return out, note
 
 
-def parse_decimals(text: pd.Series, default: Decimal) -> tuple[list, np.ndarray]:
-    """Decimal per value (blank → default); a second array marks the bad ones."""
-    values = []
-    bad = np.zeros(len(text), dtype=bool)
-    for i, v in enumerate(text):
+def _offset_minutes(z: str) -> int:
+    if z == "Z":
+        return 0
+    sign = -1 if z[0] == "-" else 1
+    digits = z[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + int(digits[2:]))
+
+
+def _fields_kept(row: list[str], most: int, trailing: int) -> int:
+    """How many fields a row has once up to ``trailing`` empty fields past ``most`` are
+    dropped."""
+    n = len(row)
+    while n > most and most + trailing >= n and not row[n - 1].strip():
+        n -= 1
+    return n
+
+
+def parse_decimals(
+    text: pd.Series, role: str, default: Decimal | None, separator: str = ".", plan=None
+) -> tuple[list, list]:
+    """Held Decimal per value (blank → default); a second list holds each value's error."""
+    what = _ROLE_WORDS.get(role, role)
+    hint = plan.hint if plan is not None else ""
+    values: list = []
+    errors: list = []
+    for v in text:
         if v is None or v == "":
             values.append(default)
+            errors.append(None)
             continue
-        try:
-            d = Decimal(v.replace(",", "") if v.count(",") and "." in v else v.replace(",", "."))
-            if not d.is_finite():
-                raise InvalidOperation
-            values.append(d)
-        except InvalidOperation:
+        got = parse_number(v, what, separator, hint)
+        if isinstance(got, str):
             values.append(None)
-            bad[i] = True
-    return values, bad
+            errors.append(got)
+        else:
+            values.append(got)
+            errors.append(None)
+    return values, errors
 
 
-def parse_durations(text: pd.Series) -> tuple[list, np.ndarray]:
-    """Seconds from `75`, `75.4`, `01:15` or `00:01:15`; blank → None."""
+_ROLE_WORDS = {"quantity_factor": "copies"}
+
+
+def multiply(a: list, b: list) -> tuple[list, list]:
+    """Held products of two held columns (Pages × Copies), refusing out-of-range results."""
+    values, errors = [], []
+    for x, y in zip(a, b, strict=True):
+        if x is None or y is None:
+            values.append(None)
+            errors.append(None)
+            continue
+        v = hold(x * y)
+        if abs(v) > LIMIT:
+            values.append(None)
+            errors.append(f"quantity {x} × {y} is out of range (more than 10^12)")
+        else:
+            values.append(v)
+            errors.append(None)
+    return values, errors
+
+
+def parse_durations(text: pd.Series, separator: str = ".", plan=None) -> tuple[list, list]:
+    """Whole seconds billed from `75`, `75.4` (76), `01:15` or `00:01:15`; blank → None."""
+    hint = plan.hint if plan is not None else ""
     values: list[int | None] = []
-    bad = np.zeros(len(text), dtype=bool)
-    for i, v in enumerate(text):
+    errors: list[str | None] = []
+    for v in text:
         if v is None or v == "":
             values.append(None)
+            errors.append(None)
             continue
-        try:
-            if ":" in v:
-                parts = [int(p) for p in v.split(":")]
+        if ":" in v:
+            parts = v.split(":")
+            if len(parts) <= 3 and all(p.isascii() and p.isdigit() and len(p) <= 7 for p in parts):
                 secs = 0
                 for p in parts:
-                    secs = secs * 60 + p
+                    secs = secs * 60 + int(p)
                 values.append(secs)
+                errors.append(None)
             else:
-                values.append(int(Decimal(v).to_integral_value(rounding="ROUND_CEILING")))
-        except (ValueError, InvalidOperation):
+                values.append(None)
+                errors.append(f'duration "{excerpt(v)}" is not a number of seconds or H:MM:SS')
+            continue
+        got = parse_number(v, "duration", separator, hint)
+        if isinstance(got, str):
             values.append(None)
-            bad[i] = True
-    return values, bad
+            errors.append(got)
+        elif got < 0:
+            values.append(None)
+            errors.append(f'duration "{excerpt(v)}" is negative')
+        else:
+            values.append(whole_seconds(got))
+            errors.append(None)
+    return values, errors

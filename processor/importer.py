@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from processor import __version__, outputs
 from processor.api import UsageError, WorkbookError, load_reference
+from processor.batchsheet import BatchSheet, sheet_rows
 from processor.exports import read_export
 from processor.matching import context, match
 from processor.pricing import price
@@ -36,6 +37,7 @@ class ImportResult:
     batch_dir: Path
     manifest: dict
     warnings: pd.DataFrame
+    notes: list[str] = field(default_factory=list)  # things done on the way, for the user
 
 
 def _sha256(path: Path) -> str:
@@ -44,6 +46,19 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _check_out(out: Path, files: list[Path], workbooks: Path) -> None:
+    """Refuse a batch folder that is, holds, or sits inside an input or the workbooks folder."""
+    wb = Path(workbooks).resolve()
+    for f in [*(p.resolve() for p in files), wb]:
+        what = "the workbooks folder" if f == wb else f"the input {f}"
+        if out == f or out.is_relative_to(f) or f.is_relative_to(out):
+            how = "is" if out == f else ("is inside" if out.is_relative_to(f) else "holds")
+            raise UsageError(
+                f"--out {out}: {how} {what}; choose a batch folder apart from the inputs and "
+                "the workbooks, e.g. batches/2026-10"
+            )
 
 
 def _check_usage(
@@ -108,6 +123,8 @@ def run_import(
         UsageError: unknown location or application, missing file, non-empty folder.
         ExportError: a file lacks a column its format needs (nothing is written).
     """
+    out = Path(out).resolve()  # absolute and normalised before any check
+    _check_out(out, files, workbooks)
     ref, found = load_reference(workbooks)
     if ref is None:
         raise WorkbookError(found)
@@ -120,13 +137,16 @@ def run_import(
     places = ref.minor_unit(location)
     kwargs = {"chunk_rows": chunk_rows} if chunk_rows else {}
     kwargs["day_first"] = day_first
+    loc = ref.location(location)
+    kwargs["time_zone"] = loc.time_zone
 
     rows: Counter[str] = Counter()
     cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
     by_reason: dict[str, list] = defaultdict(lambda: [0, ZERO])
-    lines: dict[tuple[str, str], dict] = {}
+    sheet = BatchSheet(ref.products, places, loc.tax_rounding)
     inputs = []
-    with outputs.atomic_dir(out) as tmp:
+    removed: list[Path] = []
+    with outputs.atomic_dir(out, removed) as tmp:
         sinks = {
             "billed": outputs.ParquetSink(tmp / "charges.parquet", sc.CHARGES),
             "unmatched": outputs.ParquetSink(tmp / "unmatched.parquet", sc.UNMATCHED),
@@ -143,7 +163,7 @@ def run_import(
                     cost[status] += sum(part["cost"], ZERO)
                     if status == "billed":
                         sinks[status].write(outputs.billed_frame(part))
-                        _add_lines(lines, part, ref)
+                        sheet.add(part)
                     else:
                         sinks[status].write(
                             outputs.unbilled_frame(part, app_name, loc_name, status == "skipped")
@@ -157,7 +177,9 @@ def run_import(
         for sink in sinks.values():
             sink.close()
 
-        billed = {k: sum((v[k] for v in lines.values()), ZERO) for k in ("net", "tax", "gross")}
+        lines = sheet.lines()
+        billed = BatchSheet.totals(lines)
+        credits = sheet.credits()
         read_rows = sum(rows.values())
         read_cost = sum(cost.values(), ZERO)
         manifest = {
@@ -166,6 +188,8 @@ def run_import(
             "application": app_name,
             "format": fmt.name,
             "currency": ref.currency(location),
+            "tax_rounding": "Per Charge" if sheet.per_charge else "Per Line",
+            "time_zone": loc.time_zone,
             "inputs": inputs,
             "rows": {
                 "read": read_rows,
@@ -180,67 +204,27 @@ def run_import(
                 "skipped": str(cost["skipped"]),
             },
             "billed": {k: str(v) for k, v in billed.items()},
+            "lines": len(lines),
+            "credits": {"rows": credits["rows"], "net": str(credits["net"])},
             "reasons": {r: {"rows": n, "cost": str(c)} for r, (n, c) in sorted(by_reason.items())},
             "workbooks": str(Path(workbooks).resolve()),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": __version__,
         }
-        batch_lines = [
-            [
-                v["account_id"],
-                v["account_name"],
-                v["product"],
-                v["description"],
-                v["quantity"],
-                v["net"],
-                v["tax_rate"],
-                v["tax"],
-                v["gross"],
-                v["gl_code"],
-                batch_date,
-            ]
-            for _, v in sorted(lines.items())
-        ]
+        outputs.write_lines(tmp / "lines.parquet", lines)
         outputs.write_batch_xlsx(
             tmp / "batch.xlsx",
-            batch_lines,
+            sheet_rows(lines, batch_date),
             _summary(manifest, by_reason),
             tmp / "unmatched.parquet",
             tmp / "skipped.parquet",
             places,
         )
         outputs.write_manifest(tmp / "manifest.json", manifest)
-    return ImportResult(out, manifest, found)
-
-
-def _add_lines(lines: dict, part: pd.DataFrame, ref) -> None:
-    """Add billed rows to the account × product lines of the batch sheet."""
-    sums = part.groupby(["account_id", "product"], sort=False).agg(
-        account_name=("account_name", "first"),
-        tax_rate=("tax_rate", "first"),
-        quantity=("quantity", "sum"),
-        net=("net", "sum"),
-        tax=("tax", "sum"),
-        gross=("gross", "sum"),
-    )
-    for (account, product), g in zip(sums.index, sums.itertuples(index=False), strict=True):
-        line = lines.get((account, product))
-        if line is None:
-            p = ref.products[key(product)]
-            line = lines[(account, product)] = {
-                "account_id": account,
-                "account_name": g.account_name,
-                "product": p.name,
-                "description": p.description,
-                "gl_code": p.gl_code,
-                "tax_rate": g.tax_rate,
-                "quantity": ZERO,
-                "net": ZERO,
-                "tax": ZERO,
-                "gross": ZERO,
-            }
-        for k in ("quantity", "net", "tax", "gross"):
-            line[k] += Decimal(getattr(g, k))
+    notes = [
+        f"removed {p}, left by an import that was stopped before it finished" for p in removed
+    ]
+    return ImportResult(out, manifest, found, notes)
 
 
 def _summary(manifest: dict, by_reason: dict) -> list[list]:
@@ -258,6 +242,14 @@ def _summary(manifest: dict, by_reason: dict) -> list[list]:
             Decimal(b["net"]),
             Decimal(b["tax"]),
             Decimal(b["gross"]),
+        ],
+        [
+            "Credits (billed, included above)",
+            manifest["credits"]["rows"],
+            None,
+            Decimal(manifest["credits"]["net"]),
+            None,
+            None,
         ],
         ["Unmatched", r["unmatched"], Decimal(c["unmatched"]), None, None, None],
         ["Skipped", r["skipped"], Decimal(c["skipped"]), None, None, None],
@@ -294,5 +286,6 @@ def _summary(manifest: dict, by_reason: dict) -> list[list]:
         ]
     )
     out.append([f"Currency: {manifest['currency']}", None, None, None, None, None])
+    out.append([f"Tax Rounding: {manifest['tax_rounding']}", None, None, None, None, None])
     out.append([f"Batch date: {manifest['batch_date']}", None, None, None, None, None])
     return out

@@ -17,7 +17,7 @@ from processor.formats.base import Format
 from processor.reference import Reference
 from schemas.checks import key
 
-VALID_CODE = re.compile(r"^[A-Z0-9]+$")
+VALID_CODE = re.compile(r"^[A-Za-z0-9]+\Z")  # ASCII only: ı, ſ, K (Kelvin) never match
 
 
 @dataclass(frozen=True)
@@ -68,23 +68,28 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     detail[skip] = skip_detail.to_numpy()[skip]
 
     candidates = [c for c in out.columns if c.startswith("match_")]
-    cleaned = []
+    cleaned, valid = [], []
     for c in candidates:
         s = out[c].fillna("").astype(str).str.strip()
         if fmt.clean_code is not None:
             s = fmt.clean_code(s)
-        cleaned.append(s.str.upper())
+        ok = s.str.match(VALID_CODE).fillna(False).astype(bool)
+        # upper-case ASCII only: str.upper() would turn ı into I and ſ into S
+        cleaned.append(s.where(~ok, s.str.upper()))
+        valid.append(ok)
     account = pd.Series([None] * n, dtype=object)
     code = pd.Series([None] * n, dtype=object)
     first = pd.Series([None] * n, dtype=object)
     elsewhere = pd.Series([None] * n, dtype=object)
-    for s in cleaned:
-        found = s.map(ctx.codes)
+    # the first field that resolves wins; when none does, a code held at another location
+    # names that location, else the first non-empty field's own reason
+    for s, ok in zip(cleaned, valid, strict=True):
+        found = s.where(ok).map(ctx.codes)
         take = account.isna() & found.notna()
         account[take], code[take] = found[take], s[take]
         first_take = first.isna() & (s != "")
         first[first_take] = s[first_take]
-        other = s.map(ctx.elsewhere)
+        other = s.where(ok).map(ctx.elsewhere)
         e_take = elsewhere.isna() & other.notna()
         elsewhere[e_take] = other[e_take]
     open_ = status == "billed"

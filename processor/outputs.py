@@ -7,11 +7,12 @@ place at the end, so a failed or killed run never leaves a half-written batch.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import pandas as pd
@@ -27,10 +28,11 @@ SIX = Decimal("0.000001")
 
 
 def _dec(values) -> pd.Series:
-    arr = pa.array(
-        [None if v is None else Decimal(v).quantize(SIX) for v in values], type=pa.decimal128(22, 6)
-    )
-    return pd.Series(arr, dtype=sc.DECIMAL)
+    # values are held at 6 places already; quantize only fixes the scale (exactly)
+    with localcontext() as ctx:
+        ctx.prec, ctx.rounding = 80, ROUND_HALF_UP
+        held = [None if v is None else Decimal(v).quantize(SIX) for v in values]
+    return pd.Series(pa.array(held, type=sc.DECIMAL.pyarrow_dtype), dtype=sc.DECIMAL)
 
 
 def _text(values) -> pd.Series:
@@ -67,6 +69,19 @@ def _typed(rows: pd.DataFrame, schema, **given: pd.Series) -> pd.DataFrame:
         }
     )
     return schema.validate(frame)
+
+
+def lines_frame(lines: list[dict]) -> pd.DataFrame:
+    """The Batch Sheet lines in the shape of ``schemas.charges.LINES``, validated."""
+    rows = pd.DataFrame(lines, columns=list(sc.LINES.columns), dtype=object)
+    return _typed(rows, sc.LINES)
+
+
+def write_lines(path: Path, lines: list[dict]) -> None:
+    """lines.parquet: the Batch Sheet as data, for reports and other programs."""
+    sink = ParquetSink(path, sc.LINES)
+    sink.write(lines_frame(lines))
+    sink.close()
 
 
 def billed_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -114,38 +129,84 @@ def read_parquet_chunks(path: Path, limit: int) -> Iterator[pd.DataFrame]:
         left -= len(frame)
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160]
+
+
+class OutputError(Exception):
+    """The batch folder cannot be written (read-only, full disk...); nothing was left."""
+
+
+_OS_WORDS = {
+    errno.EACCES: "is not writable (permission denied)",
+    errno.EPERM: "is not writable (permission denied)",
+    errno.EROFS: "is on a read-only disk",
+    errno.ENOSPC: "is on a disk that is full",
+    errno.EDQUOT: "is on a disk whose quota is used up",
+}
+
+
+def output_problem(folder: Path, exc: OSError) -> OutputError:
+    """An OSError met while writing, as a message naming the folder and what to do."""
+    words = _OS_WORDS.get(exc.errno, f"cannot be written ({exc.strerror or _one_line(exc)})")
+    return OutputError(
+        f"{folder}: {words}; nothing was written. Choose another --out folder, or free or "
+        "unlock the disk, and run again"
+    )
+
+
 @contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """A temporary sibling folder renamed to ``target`` only when the block succeeds."""
-    target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(target)
+def atomic_dir(target: Path, removed: list[Path] | None = None) -> Iterator[Path]:
+    """A temporary sibling folder renamed to ``target`` only when the block succeeds.
+
+    Args:
+        target: the folder to create (absent, or empty).
+        removed: receives the leftover partial folders of killed runs that were cleared.
+
+    Raises:
+        OutputError: the folder cannot be written (the partial folder is removed).
+    """
+    target = Path(os.path.abspath(target))
     tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        gone = remove_stale(target.parent)
+        if removed is not None:
+            removed.extend(gone)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    except OSError as exc:
+        raise output_problem(target.parent, exc) from None
     try:
         yield tmp
         if target.exists():
             target.rmdir()  # checked empty before the run started
         tmp.rename(target)
+    except OSError as exc:  # the disk, not the data: say which folder and what to do
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise output_problem(target.parent, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _remove_stale(target: Path) -> None:
-    """Remove what a killed run (SIGKILL, power cut) left: partial folders of dead processes."""
-    for old in target.parent.glob(f".{target.name}.partial-*"):
+def remove_stale(parent: Path) -> list[Path]:
+    """Remove what killed runs (SIGKILL, power cut) left in ``parent``: hidden partial
+    folders of processes that are gone. Returns the folders removed."""
+    gone = []
+    for old in parent.glob(".*.partial-*"):
         pid = old.name.rsplit("-", 1)[-1]
-        if not pid.isdigit():
+        if not pid.isdigit() or not old.is_dir():
             continue
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
             shutil.rmtree(old, ignore_errors=True)
+            gone.append(old)
         except PermissionError:
             pass  # alive, someone else's
+    return gone
 
 
 def write_manifest(path: Path, manifest: dict) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from processor.formats import registry
 from processor.formats.base import Format
@@ -15,6 +16,14 @@ from processor.validate import split_fields
 from processor.workbooks import Sheet
 from schemas.checks import DELIMITER_NAMES, as_text, key, to_date, to_decimal
 from schemas.currencies import MINOR_UNITS
+
+
+class Location(NamedTuple):
+    name: str
+    currency: str
+    tax_rate: Decimal
+    tax_rounding: str  # "per line" | "per charge"
+    time_zone: str | None  # IANA name, or None: wall-clock times are kept
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ class Account:
 class Reference:
     """Everything an import needs from the workbooks, keyed for lookup."""
 
-    locations: dict[str, tuple[str, str, Decimal]]  # key → (name, currency, tax rate)
+    locations: dict[str, Location]
     accounts: dict[str, Account]
     # (application key, location key, CODE) → account id; from both code sheets
     codes: dict[tuple[str, str, str], str]
@@ -71,6 +80,9 @@ class Reference:
 
     def minor_unit(self, location: str) -> int:
         return MINOR_UNITS[self.currency(location)]
+
+    def location(self, location: str) -> Location:
+        return self.locations[key(location)]
 
     def format_for(self, name: str) -> Format | None:
         return self.formats.get(key(name)) or registry.get(name)
@@ -91,12 +103,18 @@ def _int(v: object, default: int) -> int:
 
 
 def build(sheets: dict[str, Sheet]) -> Reference:
-    """Typed lookups from validated sheets."""
+    """Typed lookups from validated sheets.
+
+    Every name is held in the spelling of its own sheet (a product named ``cp`` on
+    Applications and ``CP`` on Products is ``CP`` everywhere), so outputs carry one spelling.
+    """
     locs = {
-        key(r["Location"]): (
+        key(r["Location"]): Location(
             _text(r["Location"]),
             _text(r["Currency"]).upper(),
             _dec(r["Tax Rate %"]),
+            key(r["Tax Rounding"]) if r["Tax Rounding"] is not None else "per line",
+            _text(r["Time Zone"]) or None,
         )
         for _, r in sheets["Locations"].rows()
     }
@@ -104,7 +122,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         key(r["Account ID"]): Account(
             _text(r["Account ID"]),
             _text(r["Account Name"]),
-            _text(r["Location"]),
+            locs[key(r["Location"])].name,
             key(r["Status"]) == "active",
             to_date(r["Start Date"]),
             to_date(r["End Date"]),
@@ -120,15 +138,9 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         codes[(key(r["Application"]), key(r["Location"]), _text(r["Code"]).upper())] = (
             acc.account_id
         )
-    apps = {
-        key(r["Application"]): (
-            _text(r["Application"]),
-            _text(r["Format"]),
-            _text(r["Product"]),
-            split_fields(r["Match On"]) if r["Match On"] is not None else [],
-        )
-        for _, r in sheets["Applications"].rows()
-    }
+    tariff_names: dict[str, str] = {}
+    for _, r in sheets["Tariffs"].rows():
+        tariff_names.setdefault(key(r["Tariff"]), _text(r["Tariff"]))
     products = {
         key(r["Product"]): Product(
             name=_text(r["Product"]),
@@ -140,13 +152,22 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             minimum=_dec(r["Minimum Charge"]),
             tax_rate=_dec(r["Tax Rate %"]),
             gl_code=_text(r["GL Code"]),
-            tariff=_text(r["Tariff"]) or None,
+            tariff=tariff_names.get(key(r["Tariff"]), _text(r["Tariff"])) if r["Tariff"] else None,
             can_be_zero=key(r["Can Be Zero Price"]) == "yes" if r["Can Be Zero Price"] else False,
         )
         for _, r in sheets["Products"].rows()
     }
+    apps = {
+        key(r["Application"]): (
+            _text(r["Application"]),
+            _text(r["Format"]),
+            products[key(r["Product"])].name,
+            split_fields(r["Match On"]) if r["Match On"] is not None else [],
+        )
+        for _, r in sheets["Applications"].rows()
+    }
     rules = {
-        (key(r["Application"]), key(r["Item"])): _text(r["Product"])
+        (key(r["Application"]), key(r["Item"])): products[key(r["Product"])].name
         for _, r in sheets["Product Rules"].rows()
     }
     tariffs: dict[str, list[Rate]] = {}
@@ -202,4 +223,6 @@ def sheet_format(r: dict) -> Format:
         description_field=_colref(r["Description Column"]),
         item=_colref(r["Item Column"]),
         ignore_zero=key(r["Ignore Zero Values"]) == "yes" if r["Ignore Zero Values"] else False,
+        decimal_separator=_text(r["Decimal Separator"]) or ".",
+        sheet_defined=True,
     )

@@ -36,10 +36,16 @@ class Batch:
     charges: pd.DataFrame
     unmatched: pd.DataFrame
     skipped: pd.DataFrame
+    lines: pd.DataFrame  # the Batch Sheet: tax and gross as the location rounds them
 
     @property
     def currency(self) -> str:
         return self.manifest["currency"]
+
+    @property
+    def per_line(self) -> bool:
+        """Tax is rounded per Batch Sheet line: charges carry no tax or gross of their own."""
+        return self.manifest.get("tax_rounding", "Per Charge") == "Per Line"
 
 
 def load_batch(path: Path | str) -> Batch:
@@ -59,12 +65,17 @@ def load_batch(path: Path | str) -> Batch:
         )
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        for k in ("rows", "cost", "billed", "currency", "location", "application"):
-            manifest[k]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ReportError(
-            f"{path / 'manifest.json'}: cannot be read ({exc}); import again into a new folder"
+            f"{path / 'manifest.json'}: is not valid JSON ({str(exc)[:80]}); import again into "
+            "a new folder"
         ) from None
+    problem = manifest_problem(manifest)
+    if problem:
+        raise ReportError(
+            f"{path / 'manifest.json'}: {problem}; it was changed or damaged after the import: "
+            "import again into a new folder"
+        )
     frames = {}
     for name in ("charges", "unmatched", "skipped"):
         try:
@@ -74,7 +85,75 @@ def load_batch(path: Path | str) -> Batch:
                 f"{path / (name + '.parquet')}: cannot be read ({exc}); import again into a "
                 "new folder"
             ) from None
+    if (path / "lines.parquet").is_file():
+        frames["lines"] = pd.read_parquet(path / "lines.parquet", dtype_backend="pyarrow")
+    else:  # a batch from before lines.parquet: its tax was rounded per charge
+        frames["lines"] = _lines_from_charges(frames["charges"])
     return Batch(path, manifest, **frames)
+
+
+def _lines_from_charges(c: pd.DataFrame) -> pd.DataFrame:
+    return c.groupby(["account_id", "account_name", "product"], as_index=False).agg(
+        quantity=("quantity", "sum"),
+        net=("net", "sum"),
+        tax=("tax", "sum"),
+        gross=("gross", "sum"),
+        rows=("line", "size"),
+    )
+
+
+# what each manifest entry must be, for reports to trust it
+_TEXT_KEYS = ("currency", "location", "application", "format", "batch_date")
+_COUNT_KEYS = ("read", "matched", "unmatched", "skipped")
+_MONEY_KEYS = {"cost": ("read", "matched", "unmatched", "skipped"), "billed": ("net", "tax", "gross")}
+
+
+def _is_money(v: object) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        return Decimal(v).is_finite()
+    except ArithmeticError:
+        return False
+
+
+def manifest_problem(m: object) -> str | None:
+    """What is wrong with a manifest's shape or types (None when it can be reported on)."""
+    if not isinstance(m, dict):
+        return "is not a JSON object"
+    for k in _TEXT_KEYS:
+        if not isinstance(m.get(k), str):
+            return f'"{k}" is missing or not text'
+    if m["currency"] not in MINOR_UNITS:
+        return f'"currency" is not a currency code ({str(m["currency"])[:12]})'
+    rows = m.get("rows")
+    if not isinstance(rows, dict):
+        return '"rows" is missing or not an object'
+    for k in _COUNT_KEYS:
+        v = rows.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            return f'"rows.{k}" is missing or not a whole number'
+    for section, keys in _MONEY_KEYS.items():
+        part = m.get(section)
+        if not isinstance(part, dict):
+            return f'"{section}" is missing or not an object'
+        for k in keys:
+            if not _is_money(part.get(k)):
+                return f'"{section}.{k}" is missing or not an amount written as text'
+    reasons = m.get("reasons", {})
+    if not isinstance(reasons, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("rows"), int) and _is_money(v.get("cost"))
+        for v in reasons.values()
+    ):
+        return '"reasons" is not a table of rows and cost by reason'
+    credits = m.get("credits", {"rows": 0, "net": "0"})
+    if not (
+        isinstance(credits, dict)
+        and isinstance(credits.get("rows"), int)
+        and _is_money(credits.get("net"))
+    ):
+        return '"credits" is not rows and a net amount'
+    return None
 
 
 def money(value: object, places: int = 2) -> str:
@@ -104,17 +183,42 @@ def headline(batch: Batch) -> dict[str, str]:
     m = batch.manifest
     when = c["occurred_at"].dropna()
     period = f"{when.min():%Y-%m-%d} to {when.max():%Y-%m-%d}" if len(when) else "no charges"
+    places = MINOR_UNITS.get(batch.currency, 2)
+    credits = m.get("credits", {"rows": 0, "net": "0"})
     return {
         "Location": m["location"],
         "Application": f"{m['application']} ({m['format']})",
         "Batch date": m["batch_date"],
         "Charges dated": period,
-        f"Billed net ({batch.currency})": money(m["billed"]["net"]),
-        f"Tax ({batch.currency})": money(m["billed"]["tax"]),
-        f"Billed gross ({batch.currency})": money(m["billed"]["gross"]),
+        f"Billed net ({batch.currency})": money(m["billed"]["net"], places),
+        f"Tax ({batch.currency})": money(m["billed"]["tax"], places),
+        "Tax rounding": m.get("tax_rounding", "Per Charge"),
+        f"Billed gross ({batch.currency})": money(m["billed"]["gross"], places),
+        f"Credits ({batch.currency})": (
+            f"{money(credits['net'], places)} on {credits['rows']:,} "
+            f"row{'s' if credits['rows'] != 1 else ''}"
+            if credits["rows"]
+            else "none"
+        ),
         "Rows billed": f"{m['rows']['matched']:,} of {m['rows']['read']:,}",
         "Accounts billed": f"{c['account_id'].nunique():,}",
     }
+
+
+def credits(batch: Batch) -> pd.DataFrame:
+    """The billed credits (charges with a negative net), for a clerk to see before approving."""
+    c = batch.charges
+    neg = c[pd.Series([Decimal(str(v)) < 0 for v in c["net"]], index=c.index, dtype=bool)]
+    cols = {
+        "account_id": "Account ID",
+        "account_name": "Account Name",
+        "occurred_at": "Date",
+        "product": "Product",
+        "description": "Description",
+        "cost": "Device cost",
+        "net": "Net",
+    }
+    return neg[list(cols)].rename(columns=cols).reset_index(drop=True)
 
 
 def reconciliation(batch: Batch) -> pd.DataFrame:
@@ -142,10 +246,11 @@ def reconciliation(batch: Batch) -> pd.DataFrame:
 
 
 def by_account(batch: Batch) -> pd.DataFrame:
-    """Per account: rows, quantity, net, tax, gross and share of net, largest first."""
-    c = batch.charges
-    g = c.groupby(["account_id", "account_name"], as_index=False).agg(
-        Rows=("line", "size"),
+    """Per account: rows, quantity, net, tax, gross and share of net, largest first.
+
+    Sums of the Batch Sheet lines, so tax and gross follow the location's Tax Rounding."""
+    g = batch.lines.groupby(["account_id", "account_name"], as_index=False).agg(
+        Rows=("rows", "sum"),
         Quantity=("quantity", "sum"),
         Net=("net", "sum"),
         Tax=("tax", "sum"),
@@ -161,16 +266,16 @@ def by_account(batch: Batch) -> pd.DataFrame:
 
 
 def by_product(batch: Batch) -> pd.DataFrame:
-    """Per product: rows, quantity, device cost, net, tax, gross, margin."""
-    c = batch.charges
-    g = c.groupby("product", as_index=False).agg(
-        Rows=("line", "size"),
+    """Per product: rows, quantity, device cost, net, tax, gross, margin (lines' sums)."""
+    g = batch.lines.groupby("product", as_index=False).agg(
+        Rows=("rows", "sum"),
         Quantity=("quantity", "sum"),
-        Cost=("cost", "sum"),
         Net=("net", "sum"),
         Tax=("tax", "sum"),
         Gross=("gross", "sum"),
     )
+    cost = batch.charges.groupby("product")["cost"].sum()
+    g.insert(3, "Cost", [cost.get(p, ZERO) for p in g["product"]])
     g["Margin"] = [
         Decimal(str(n)) - Decimal(str(k)) for n, k in zip(g["Net"], g["Cost"], strict=True)
     ]
@@ -214,9 +319,9 @@ def statements(
         "product": "Product",
         "quantity": "Quantity",
         "net": "Net",
-        "tax": "Tax",
-        "gross": "Gross",
     }
+    if not batch.per_line:  # per line, a charge has no tax of its own
+        cols |= {"tax": "Tax", "gross": "Gross"}
     return {
         a: g[list(cols)].rename(columns=cols) for a, g in first.groupby("account_id", sort=True)
     }
@@ -242,7 +347,11 @@ STATEMENT_COLUMNS = [
 
 
 def write_statements(batch: Batch, folder: Path) -> list[Path]:
-    """One CSV per account with all its lines (for the billing team to send or keep)."""
+    """One CSV per account with all its charges (for the billing team to send or keep).
+
+    With Tax Rounding Per Line a charge has no tax of its own: its tax and gross are
+    blank, and a "Total" row per product carries the line's tax as the Batch Sheet has it.
+    """
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
@@ -255,7 +364,7 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
     places = MINOR_UNITS.get(batch.currency, 2)
     for name in ("net", "tax", "gross"):
         i = table.column_names.index(name)
-        table = table.set_column(i, name, table.column(name).cast(pa.decimal128(22, places)))
+        table = table.set_column(i, name, table.column(name).cast(pa.decimal128(38, places)))
     i = table.column_names.index("occurred_at")
     table = table.set_column(
         i,
@@ -280,8 +389,37 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
         pacsv.write_csv(
             table.slice(start, stop - start), path, pacsv.WriteOptions(quoting_style="needed")
         )
+        if batch.per_line:
+            with path.open("a", newline="", encoding="utf-8") as fh:
+                fh.write(_total_rows(batch.lines, account, places))
         written.append(path)
     return written
+
+
+def _total_rows(lines: pd.DataFrame, account: str, places: int) -> str:
+    """An account's Batch Sheet lines as statement rows: the tax as invoiced, per product."""
+
+    def text(v: str) -> str:  # quoted like the rows above them
+        return '"' + v.replace('"', '""') + '"'
+
+    def amount(v) -> str:
+        return money(v, places).replace(",", "")
+
+    out = []
+    for r in lines[lines["account_id"] == account].itertuples(index=False):
+        row = dict.fromkeys(STATEMENT_COLUMNS, "")
+        row |= {
+            "account_id": text(r.account_id),
+            "account_name": text(r.account_name),
+            "product": text(r.product),
+            "description": text(f"Total {r.product}"),
+            "quantity": str(r.quantity),
+            "net": amount(r.net),
+            "tax": amount(r.tax),
+            "gross": amount(r.gross),
+        }
+        out.append(",".join(row.values()) + "\n")
+    return "".join(out)
 
 
 # --- unmatched -------------------------------------------------------------------------

@@ -62,6 +62,7 @@ def write_templates(folder: Path, overwrite: bool = False) -> list[Path]:
         wb = Workbook()
         wb.remove(wb.active)
         names = {s.name for s in book.sheets}
+        lists: list[tuple[str, list[str]]] = []  # choice lists kept on the Lists sheet
         for schema in book.sheets:
             ws = wb.create_sheet(schema.name)
             ws.freeze_panes = "A2"
@@ -78,7 +79,16 @@ def write_templates(folder: Path, overwrite: bool = False) -> list[Path]:
                     ws.column_dimensions[letter].number_format = "@"
                 area = f"{letter}2:{letter}{LAST_ROW}"
                 dv = None
-                if meta["choices"]:
+                if meta["choices"] and any("," in c for c in meta["choices"]):
+                    # a list formula cannot hold a comma: the choices go on the Lists sheet
+                    lists.append((name, meta["choices"]))
+                    col = column_letter(len(lists))
+                    dv = _list_validation(
+                        f"={LISTS_SHEET}!${col}$2:${col}${len(meta['choices']) + 1}",
+                        name,
+                        f"Choose one of: {' '.join(meta['choices'])}.",
+                    )
+                elif meta["choices"]:
                     dv = _list_validation(
                         '"' + ",".join(meta["choices"]) + '"',
                         name,
@@ -102,18 +112,22 @@ def write_templates(folder: Path, overwrite: bool = False) -> list[Path]:
                     dv.add(area)
                     ws.add_data_validation(dv)
             ws.auto_filter.ref = f"A1:{column_letter(len(schema.columns) - 1)}1"
-        if "Formats" in names:
-            _lists_sheet(wb)
+        if "Formats" in names or lists:
+            _lists_sheet(wb, lists)
         wb.save(path)
         written.append(path)
     return written
 
 
-def _lists_sheet(wb: Workbook) -> None:
-    """Built-in format names, then whatever the Formats sheet defines."""
+def _lists_sheet(wb: Workbook, lists: list[tuple[str, list[str]]]) -> None:
+    """Built-in format names, then whatever the Formats sheet defines; then other lists."""
     ws = wb.create_sheet(LISTS_SHEET)
     ws.sheet_state = "hidden"
     ws["A1"] = "Format choices"
+    for j, (name, choices) in enumerate(lists, start=2):
+        ws.cell(row=1, column=j, value=f"{name} choices")
+        for i, choice in enumerate(choices, start=2):
+            ws.cell(row=i, column=j, value=choice).data_type = "s"
     builtins = registry.names()
     for i, name in enumerate(builtins, start=2):
         ws.cell(row=i, column=1, value=name)

@@ -30,7 +30,13 @@ def cell_findings(sheet: Sheet) -> list[dict[str, str]]:
         cases = exc.failure_cases
     out = []
     cases = cases.dropna(subset=["index"])
+    # a formula error is the one thing to say about its cell
+    errored = set(
+        zip(*(cases.loc[cases["check"] == "formula-error", c] for c in ("column", "index")))
+    )
     for column, check, index in zip(cases["column"], cases["check"], cases["index"], strict=True):
+        if check != "formula-error" and (column, index) in errored:
+            continue
         meta = schema.columns[column].metadata
         severity, template = checks.MESSAGES.get(check, ("error", "{label} is not valid ({check})"))
         value = sheet.frame.at[int(index), column]

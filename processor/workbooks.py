@@ -9,18 +9,44 @@ sheet has. Nothing is converted here: the schemas' checks judge the raw values.
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
 from processor.findings import column_letter, finding
+from schemas.checks import CellError
 from schemas.workbooks import WORKBOOKS
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and password-protected .xlsx
+# A workbook that unpacks out of proportion (a "zip bomb", or a cell far beyond the data
+# that makes every reader build a huge grid) is refused before it is read.
+MAX_UNPACKED = 512 << 20  # bytes, all members together
+MAX_RATIO = 100  # unpacked / packed, for members over RATIO_FROM bytes
+RATIO_FROM = 16 << 20
+MAX_CELLS = 20_000_000  # rows × columns a sheet's data may span
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(/?)>")
+_ATTR = re.compile(rb'\b(r|s|t)="([^"]*)"')
+_REF = re.compile(r"([A-Z]+)(\d+)")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
+_PERCENT_IDS = {9, 10}  # Excel's built-in 0% and 0.00%
+
+
+@dataclass
+class CellFacts:
+    """What calamine does not say about a sheet's cells, by (row, 0-based column)."""
+
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # #REF!, #N/A ...
+    percent: set[tuple[int, int]] = field(default_factory=set)  # shown as a percentage
 
 
 @dataclass
@@ -62,6 +88,18 @@ def _clean(value: object) -> object:
     return value
 
 
+def _apply_facts(values: list[object], pos: int, facts: CellFacts, percent: bool) -> None:
+    """Error cells become CellError; a percentage cell (shows 20 %, holds 0.2) reads as 20."""
+    if not facts.errors and not facts.percent:
+        return
+    for i in range(len(values)):
+        at = (i + 2, pos)  # body rows start at spreadsheet row 2
+        if at in facts.errors:
+            values[i] = CellError(facts.errors[at])
+        elif percent and at in facts.percent and isinstance(values[i], (int, float)):
+            values[i] = Decimal(repr(values[i])) * 100
+
+
 def check_file(path: Path) -> str | None:
     """Why a workbook file cannot be read, or None when it looks like an .xlsx."""
     if not path.exists():
@@ -93,6 +131,143 @@ def check_file(path: Path) -> str | None:
     return None
 
 
+def _column_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def _percent_styles(zf: zipfile.ZipFile) -> set[int]:
+    """Indexes of the cell styles whose number format shows a percentage."""
+    try:
+        root = ElementTree.fromstring(zf.read("xl/styles.xml"))
+    except KeyError:
+        return set()
+    custom = {
+        int(f.get("numFmtId", "0")): f.get("formatCode", "")
+        for f in root.iter(f"{_NS}numFmt")
+    }
+    percent_ids = set(_PERCENT_IDS)
+    for fid, code in custom.items():
+        # a % outside quoted text and [colour] sections
+        if "%" in re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", code):
+            percent_ids.add(fid)
+    xfs = root.find(f"{_NS}cellXfs")
+    if xfs is None:
+        return set()
+    return {
+        i for i, xf in enumerate(xfs.findall(f"{_NS}xf")) if int(xf.get("numFmtId", "0")) in percent_ids
+    }
+
+
+def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → the member holding its cells."""
+    book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for sh in book.iter(f"{_NS}sheet"):
+        target = targets.get(sh.get(f"{_REL_NS}id"), "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+        out[sh.get("name", "")] = posixpath.normpath(path)
+    return out
+
+
+def _scan_sheet(zf: zipfile.ZipFile, member: str, percent_styles: set[int]) -> tuple[CellFacts, int]:
+    """Error cells, percentage cells and how many cells the data spans, in one streamed pass."""
+    facts = CellFacts()
+    max_row = max_col = 0
+    carry = b""
+    with zf.open(member) as fh:
+        while True:
+            block = fh.read(1 << 20)
+            data = carry + block
+            # keep an unfinished tag for the next block
+            cut = data.rfind(b"<") if block else len(data)
+            cut = len(data) if cut < 0 else cut
+            text, carry = data[:cut], data[cut:]
+            for m in _CELL.finditer(text):
+                if m.group(2):  # <c .../>: a styled empty cell holds no data
+                    continue
+                attrs = dict(_ATTR.findall(m.group(1)))
+                ref = _REF.match(attrs.get(b"r", b"").decode("ascii", "replace"))
+                if ref is None:
+                    continue
+                row, col = int(ref.group(2)), _column_index(ref.group(1))
+                max_row, max_col = max(max_row, row), max(max_col, col + 1)
+                if attrs.get(b"t") == b"e":
+                    v = _VALUE.search(text, m.end())
+                    facts.errors[(row, col)] = (
+                        v.group(1).decode("utf-8", "replace") if v else "#ERROR"
+                    )
+                elif b"s" in attrs and percent_styles and int(attrs[b"s"] or 0) in percent_styles:
+                    facts.percent.add((row, col))
+            if not block:
+                break
+    return facts, max_row * max_col
+
+
+def inspect_xlsx(path: Path, wanted: list[str]) -> tuple[str | None, dict[str, CellFacts]]:
+    """Refuse a workbook that unpacks out of proportion; find its error and percent cells.
+
+    Args:
+        path: an .xlsx file that ``check_file`` accepted.
+        wanted: the sheet names to scan (compared without case).
+
+    Returns:
+        Why the file cannot be read (or None), and the facts of each wanted sheet by its
+        name in the file.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            big = [
+                i
+                for i in infos
+                if i.file_size > RATIO_FROM and i.file_size > MAX_RATIO * max(i.compress_size, 1)
+            ]
+            if total > MAX_UNPACKED or big:
+                return (
+                    f"unpacks to {total / (1 << 20):,.0f} MiB from "
+                    f"{path.stat().st_size / (1 << 20):,.1f} MiB, out of proportion for a "
+                    "workbook; it was not read. Save it again from Excel, or copy the sheets "
+                    "into a new workbook"
+                ), {}
+            styles = _percent_styles(zf)
+            keys = {" ".join(w.split()).casefold() for w in wanted}
+            facts = {}
+            for name, member in _sheet_paths(zf).items():
+                if " ".join(name.split()).casefold() not in keys:
+                    continue
+                found, cells = _scan_sheet(zf, member, styles)
+                if cells > MAX_CELLS:
+                    return (
+                        f'sheet "{name}" holds data far beyond its rows (a cell at the far edge '
+                        "of the sheet, spanning more than 20 million cells); delete the rows and "
+                        "columns after your data, save, and run again"
+                    ), {}
+                facts[name] = found
+            return None, facts
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ElementTree.ParseError) as exc:
+        return (
+            f"is damaged and cannot be read ({_short(exc)}); open it in Excel, save it as "
+            "Excel Workbook (.xlsx), and run again"
+        ), {}
+    except Exception as exc:  # zlib and XML errors of a corrupt member
+        return (
+            f"is damaged and cannot be read ({_short(exc)}); open it in Excel, save it as "
+            "Excel Workbook (.xlsx), and run again"
+        ), {}
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's text as one short printable line."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(exc)).split())
+    return (text[:120] + "…") if len(text) > 120 else (text or type(exc).__name__)
+
+
 def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]]:
     """Read every sheet of the contract from the workbooks in ``folder``.
 
@@ -108,11 +283,17 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
     for book in WORKBOOKS:
         path = folder / book.filename
         problem = check_file(path)
+        facts: dict[str, CellFacts] = {}
+        if problem is None:
+            problem, facts = inspect_xlsx(path, [s.name for s in book.sheets])
         if problem is None:
             try:
                 wb = CalamineWorkbook.from_path(str(path))
             except Exception as exc:  # calamine raises its own types for broken files
-                problem = f"cannot be read ({exc}); save it again from Excel as .xlsx"
+                problem = (
+                    f"is damaged and cannot be read ({_short(exc)}); open it in Excel, save it "
+                    "as Excel Workbook (.xlsx), and run again"
+                )
         if problem:
             found.append(finding("error", "unreadable-workbook", problem, book.filename))
             continue
@@ -129,21 +310,49 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
                     )
                 )
                 continue
-            rows = wb.get_sheet_by_name(real).to_python(skip_empty_area=False)
-            sheet, problems = _frame(book.filename, schema, rows)
+            try:
+                rows = wb.get_sheet_by_name(real).to_python(skip_empty_area=False)
+            except Exception as exc:  # a corrupt member: calamine's own error types
+                found.append(
+                    finding(
+                        "error",
+                        "unreadable-workbook",
+                        f'sheet "{real}" is damaged and cannot be read ({_short(exc)}); open the '
+                        "workbook in Excel, save it as Excel Workbook (.xlsx), and run again",
+                        book.filename,
+                    )
+                )
+                continue
+            sheet, problems = _frame(book.filename, schema, rows, facts.get(real, CellFacts()))
             found.extend(problems)
             if sheet is not None:
                 sheets[schema.name] = sheet
     return sheets, found
 
 
-def _frame(workbook: str, schema, rows: list[list[object]]) -> tuple[Sheet | None, list[dict]]:
+def _frame(
+    workbook: str, schema, rows: list[list[object]], facts: CellFacts
+) -> tuple[Sheet | None, list[dict]]:
     found: list[dict[str, str]] = []
     header = rows[0] if rows else []
     positions: dict[str, int] = {}
+    known_headers = {_norm_header(c) for c in schema.columns}
     for i, h in enumerate(header):
         key = _norm_header(h)
-        if key and key not in positions:
+        if key and key in positions and key in known_headers:
+            first = positions[key]
+            found.append(
+                finding(
+                    "error",
+                    "duplicate-column",
+                    f'columns {column_letter(first)} and {column_letter(i)} are both headed '
+                    f'"{str(h).strip()}"; delete or rename one, so it is clear which to read',
+                    workbook,
+                    schema.name,
+                    f"{column_letter(first)}1",
+                )
+            )
+        elif key and key not in positions:
             positions[key] = i
     wanted = list(schema.columns)
     known = {_norm_header(c) for c in wanted}
@@ -193,6 +402,7 @@ def _frame(workbook: str, schema, rows: list[list[object]]) -> tuple[Sheet | Non
         else:
             data[name] = [_clean(r[pos]) if pos < len(r) else None for r in body]
             letters[name] = column_letter(pos)
+            _apply_facts(data[name], pos, facts, schema.columns[name].metadata["percent_cells"])
     frame = pd.DataFrame(data, index=pd.RangeIndex(2, len(body) + 2), dtype=object)
     # blank rows (all of the contract's cells empty) are not data: Excel users leave them
     frame = frame[frame.notna().any(axis=1)]

@@ -1,6 +1,7 @@
 """Schemas of the frames an import writes: billed charges, unmatched and skipped rows.
 
-Money and quantities are Arrow decimal128 (never float); text is Arrow string.
+Money and quantities are Arrow decimal128 (never float); text is Arrow string. Values
+are held at 6 decimal places; 38 digits leave room for any sum of values up to 10^12.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 
-DECIMAL = pd.ArrowDtype(pyarrow.decimal128(22, 6))
+DECIMAL = pd.ArrowDtype(pyarrow.decimal128(38, 6))
 TEXT = pd.ArrowDtype(pyarrow.string())
 INT = pd.ArrowDtype(pyarrow.int64())
 TIMESTAMP = pd.ArrowDtype(pyarrow.timestamp("us"))
@@ -40,11 +41,32 @@ CHARGES = pa.DataFrameSchema(
         "cost": _col(DECIMAL, False),
         "net": _col(DECIMAL, False),
         "tax_rate": _col(DECIMAL, False),
-        "tax": _col(DECIMAL, False),
-        "gross": _col(DECIMAL, False),
+        # empty when the location rounds tax per Batch Sheet line (see LINES)
+        "tax": _col(DECIMAL),
+        "gross": _col(DECIMAL),
         "note": _col(TEXT),
     },
     name="charges",
+    strict=True,
+    ordered=True,
+)
+
+# The Batch Sheet: one line per account × product, tax as the location rounds it.
+LINES = pa.DataFrameSchema(
+    {
+        "account_id": _col(TEXT, False),
+        "account_name": _col(TEXT, False),
+        "product": _col(TEXT, False),
+        "description": _col(TEXT),
+        "quantity": _col(DECIMAL, False),
+        "net": _col(DECIMAL, False),
+        "tax_rate": _col(DECIMAL, False),
+        "tax": _col(DECIMAL, False),
+        "gross": _col(DECIMAL, False),
+        "gl_code": _col(TEXT),
+        "rows": _col(INT, False),
+    },
+    name="lines",
     strict=True,
     ordered=True,
 )

@@ -39,8 +39,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not-a-whole-number": ("error", "{label} {value} is not a whole number of 0 or more"),
     "percent-out-of-range": ("error", "{label} {value} is not a percentage from 0 to 100"),
     "percent-looks-like-fraction": (
-        "warning",
-        "{label} {value} looks like a fraction; write 20% as 20, not 0.2",
+        "error",
+        "{label} {value} is between 0 and 1: write 20% as 20 (or format the cell as a "
+        "percentage, so that it shows 20 %)",
+    ),
+    "number-too-large": (
+        "error",
+        "{label} {value} is larger than 1,000,000,000,000; check the cell",
+    ),
+    "formula-error": (
+        "error",
+        "{label} holds the formula error {value}; correct the formula in Excel, or type the value",
+    ),
+    "unknown-time-zone": (
+        "error",
+        '{label} "{value}" is not an IANA time zone name (e.g. Europe/London)',
     ),
     "not-a-date": (
         "error",
@@ -64,6 +77,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
+LIMIT = Decimal(10) ** 12  # the largest magnitude any number may have
+
+
+class CellError(str):
+    """A formula error cell (#REF!, #N/A, ...), read as its error text."""
+
+
 DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "\\t": "\t"}
 _LETTERS_DIGITS = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -72,6 +92,8 @@ def as_text(value: object) -> str:
     """Return a cell value as the text a person would see (7.0 → "7")."""
     if type(value) is str:  # the common case, first
         return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime) and value.time() == dt.time():
@@ -88,8 +110,10 @@ def key(value: object) -> str:
 
 def to_decimal(value: object) -> Decimal | None:
     """Convert a numeric cell (or numeric text) to Decimal, None when it is not a number."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or value is None or isinstance(value, CellError):
         return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
     if isinstance(value, float):
         return Decimal(repr(value))  # shortest repr: 0.1 stays 0.1
     if isinstance(value, int):
@@ -138,8 +162,34 @@ def stored_as_text() -> pa.Check:
     )
 
 
+def no_formula_error() -> pa.Check:
+    """A cell holding #REF!, #N/A and the like is named as a formula error."""
+    return pa.Check(
+        lambda s: _map(s, lambda v: not isinstance(v, CellError)), name="formula-error"
+    )
+
+
+def time_zone() -> pa.Check:
+    def ok(v: object) -> bool:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(as_text(v).strip())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return False
+        return True
+
+    return pa.Check(lambda s: _map(s, ok), name="unknown-time-zone")
+
+
 def number(minimum: int | None = 0) -> list[pa.Check]:
-    checks = [pa.Check(lambda s: _map(s, lambda v: to_decimal(v) is not None), name="not-a-number")]
+    checks = [
+        pa.Check(lambda s: _map(s, lambda v: to_decimal(v) is not None), name="not-a-number"),
+        pa.Check(
+            lambda s: _map(s, lambda v: (d := to_decimal(v)) is None or abs(d) <= LIMIT),
+            name="number-too-large",
+        ),
+    ]
     if minimum is not None:
         checks.append(
             pa.Check(

@@ -25,6 +25,8 @@ from schemas import checks
 YES_NO = ["Yes", "No"]
 STATUSES = ["Active", "Inactive"]
 PRICINGS = ["Cost Plus", "Unit Price", "Tariff"]
+TAX_ROUNDINGS = ["Per Line", "Per Charge"]
+DECIMAL_SEPARATORS = [".", ","]
 
 ACCOUNTS_BOOK = "accounts.xlsx"
 DEVICES_BOOK = "devices.xlsx"
@@ -42,6 +44,7 @@ _KIND_CHECKS = {
     "delimiter": lambda: [checks.delimiter()],
     "encoding": lambda: [checks.encoding()],
     "date-format": lambda: [checks.date_format()],
+    "timezone": lambda: [checks.time_zone()],
 }
 
 
@@ -56,9 +59,11 @@ def col(
     choices: list[str] | None = None,
     label: str | None = None,
     width: int = 16,
+    percent_cells: bool = False,
 ) -> pa.Column:
     """Declare one workbook column: its checks come from its kind."""
-    found = list(_KIND_CHECKS.get(kind, list)())
+    # a formula error (#REF!, #N/A) is named as such, whatever the column
+    found = [checks.no_formula_error(), *_KIND_CHECKS.get(kind, list)()]
     if choices:
         found.append(checks.choice(choices))
     if unique:
@@ -77,6 +82,8 @@ def col(
             "choices": choices,
             "label": label or header,
             "width": width,
+            # a cell Excel shows as 20 % holds 0.2: read it as 20
+            "percent_cells": percent_cells or kind == "percent",
         },
     )
 
@@ -116,6 +123,22 @@ LOCATIONS = sheet(
         "Default tax (VAT) rate for this location, e.g. 20 for 20%.",
         required=True,
         width=12,
+    ),
+    col(
+        "Tax Rounding",
+        "choice",
+        "Per Line: the tax of each Batch Sheet line is its net × rate, rounded once, as the "
+        "bill run invoices it. Per Charge: each charge's tax is rounded and the line adds them "
+        "up. Blank = Per Line.",
+        choices=TAX_ROUNDINGS,
+        width=12,
+    ),
+    col(
+        "Time Zone",
+        "timezone",
+        "Optional: the location's IANA time zone, e.g. Europe/London. Timestamps written with "
+        "an offset or Z are converted to it. Blank = their wall-clock time is kept.",
+        width=16,
     ),
 )
 
@@ -298,7 +321,12 @@ PRODUCTS = sheet(
     ),
     col("Unit Price", "money", "Price per unit (page, call...) for Unit Price products.", width=11),
     col(
-        "Markup %", "number", "Cost Plus: percentage added to the device's cost, e.g. 15.", width=10
+        "Markup %",
+        "number",
+        "Cost Plus: percentage added to the device's cost, e.g. 15 (a cell formatted as a "
+        "percentage, 15 %, is read as 15).",
+        width=10,
+        percent_cells=True,
     ),
     col("Markup Fixed", "number", "Cost Plus: fixed amount added to each charge.", width=12),
     col("Minimum Charge", "money", "Optional: the least a single charge is billed at.", width=14),
@@ -434,6 +462,14 @@ FORMATS = sheet(
         "choice",
         "Yes to skip rows whose quantity and cost are both zero.",
         choices=YES_NO,
+        width=10,
+    ),
+    col(
+        "Decimal Separator",
+        "choice",
+        'The decimal separator of the numbers in the export: "." (1,234.50) or "," '
+        '(1.234,50). Blank = ".".',
+        choices=DECIMAL_SEPARATORS,
         width=10,
     ),
 )

@@ -219,7 +219,8 @@ def test_asterisk_forked_legs_are_billed_once(tmp_path):
 def test_asterisk_too_many_fields_is_unparseable(tmp_path):
     _m, frames = device(tmp_path, "asterisk-cdr-csv", [cdr(21) + ',"x"'], maps=[("201", "A1")])
     assert frames["unmatched"]["message"][0] == (
-        "the line cannot be read: has 22 fields; format asterisk-cdr-csv has at most 21; "
+        "the line cannot be read: has 22 fields, more than the 21 of format asterisk-cdr-csv "
+        "(extra fields); "
         "check this line of the file"
     )
 
@@ -557,9 +558,9 @@ def test_real_3cx(tmp_path):
         "unknown-code": 61,
     }
     assert m["cost"] == {
-        "read": "529.28",
-        "matched": "116.09",
-        "unmatched": "413.19",
+        "read": "529.280000",
+        "matched": "116.090000",
+        "unmatched": "413.190000",
         "skipped": "0",
     }
     assert m["billed"] == {"net": "117.04", "tax": "0.00", "gross": "117.04"}

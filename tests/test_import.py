@@ -122,7 +122,8 @@ def test_every_unmatched_reason(tmp_path):
         "format; check this line of the file"
     )
     assert (
-        msgs[11] == "the line cannot be read: quantity is not a number; check this line of the file"
+        msgs[11]
+        == 'the line cannot be read: quantity "one" is not a number; check this line of the file'
     )
     assert msgs[12] == (
         "the line cannot be read: has 2 fields; format generic-csv needs at least "
@@ -206,10 +207,18 @@ def test_codes_compare_case_insensitively_after_trimming(tmp_path):
 # --- pricing ---------------------------------------------------------------------------
 
 
-def priced(tmp_path, product_row, lines, tariffs=None, location_rate=20, currency="GBP"):
+def priced(
+    tmp_path,
+    product_row,
+    lines,
+    tariffs=None,
+    location_rate=20,
+    currency="GBP",
+    rounding="Per Charge",
+):
     data = base()
     data["Products"] = [product_row]
-    data["Locations"][0][1:3] = [currency, location_rate]
+    data["Locations"][0][1:4] = [currency, location_rate, rounding]
     if tariffs is not None:
         data["Tariffs"] = tariffs
     data["Applications"][0][2] = product_row[0]
@@ -340,6 +349,7 @@ def test_sheet_format_positions_delimiter_header_footer_and_date_format(tmp_path
             Quantity_Column=3,
             Cost_Column=4,
             Ignore_Zero_Values="Yes",
+            Decimal_Separator=",",
         )
     ]
     data["Applications"][0][1] = "Semi"
@@ -417,8 +427,16 @@ def test_manifest_reconciles_and_describes_inputs(tmp_path):
         {"path": str(export), "sha256": hashlib.sha256(export.read_bytes()).hexdigest(), "rows": 3}
     ]
     assert m["rows"] == {"read": 3, "matched": 1, "unmatched": 1, "skipped": 1}
-    assert m["cost"] == {"read": "3.30", "matched": "1.10", "unmatched": "2.20", "skipped": "0"}
+    # costs are the held values (6 places), summed
+    assert m["cost"] == {
+        "read": "3.300000",
+        "matched": "1.100000",
+        "unmatched": "2.200000",
+        "skipped": "0",
+    }
     assert m["billed"] == {"net": "1.21", "tax": "0.24", "gross": "1.45"}
+    assert m["credits"] == {"rows": 0, "net": "0"}
+    assert (m["tax_rounding"], m["lines"]) == ("Per Line", 1)
     assert (m["batch_date"], m["location"], m["application"], m["format"], m["currency"]) == (
         "2026-10-31",
         "London",
@@ -446,11 +464,15 @@ def test_a_run_that_fails_half_way_leaves_no_batch_dir(tmp_path, monkeypatch):
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
 
     def boom(*a, **k):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(outputs, "write_batch_xlsx", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(outputs.OutputError) as err:
         run_import(folder, "London", "PBX", [export], tmp_path / "batch")
+    assert str(err.value) == (
+        f"{tmp_path}: is on a disk that is full; nothing was written. Choose another --out "
+        "folder, or free or unlock the disk, and run again"
+    )
     assert list(tmp_path.iterdir()) == sorted([folder, export]) or set(tmp_path.iterdir()) == {
         folder,
         export,
@@ -494,6 +516,7 @@ def test_empty_existing_out_dir_is_used(tmp_path):
     assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [
         "batch.xlsx",
         "charges.parquet",
+        "lines.parquet",
         "manifest.json",
         "skipped.parquet",
         "unmatched.parquet",
@@ -506,7 +529,7 @@ def test_parquet_money_is_decimal(tmp_path):
     _, out = run(tmp_path, [GENERIC_HEADER, "100,2026-10-01,a,1,1.10"])
     schema = pq.read_schema(out / "charges.parquet")
     for col in ("quantity", "cost", "net", "tax", "gross"):
-        assert str(schema.field(col).type) == "decimal128(22, 6)"
+        assert str(schema.field(col).type) == "decimal128(38, 6)"
 
 
 def test_chunks_give_the_same_result(tmp_path):

@@ -16,7 +16,9 @@ from processor.importer import run_import
 from tests.conftest import GENERIC_HEADER, base, write_books
 
 codes = st.sampled_from(["100", "200", "300", "EXT1", "ext1", "999", "1-0", "", " 100 "])
-amounts = st.decimals(min_value=0, max_value=500, places=3, allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=-50, max_value=500, places=7, allow_nan=False, allow_infinity=False
+)
 good_row = st.builds(
     lambda c, day, q, cost: f"{c},2026-10-{day:02d},desc,{q},{cost}",
     codes,
@@ -43,19 +45,25 @@ products = st.sampled_from(
 )
 
 
+def money_sum(values) -> Decimal:
+    return sum((Decimal(str(v)) for v in values if v is not None and not pd.isna(v)), Decimal(0))
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=rows,
     product=products,
     a2_active=st.booleans(),
     start=st.one_of(st.none(), st.dates(dt.date(2026, 9, 1), dt.date(2026, 11, 1))),
+    rounding=st.sampled_from(["Per Line", "Per Charge", None]),
 )
-def test_rows_and_money_reconcile(rows, product, a2_active, start):
+def test_rows_and_money_reconcile(rows, product, a2_active, start, rounding):
     data = base()
     data["Products"] = [product]
     data["Applications"][0][2] = "P"
     data["Accounts"][1][3] = "Active" if a2_active else "Inactive"
     data["Accounts"][0][4] = start
+    data["Locations"][0][3:4] = [rounding]
     with TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = write_books(tmp / "wb", data)
@@ -88,16 +96,29 @@ def test_rows_and_money_reconcile(rows, product, a2_active, start):
         )
         assert Decimal(c["matched"]) == total(charges, "cost")
         assert Decimal(c["unmatched"]) == total(unmatched, "cost")
+        assert Decimal(m["billed"]["net"]) == total(charges, "net")
+        assert all(
+            Decimal(str(v)) == Decimal(str(v)).quantize(Decimal("0.01")) for v in charges["net"]
+        )
+        # tax and gross as the location rounds them; every total is a sum of the lines
+        lines_ = pd.read_parquet(out / "lines.parquet")
         for col in ("net", "tax", "gross"):
-            assert Decimal(m["billed"][col]) == total(charges, col)
-            assert all(
-                Decimal(str(v)) == Decimal(str(v)).quantize(Decimal("0.01")) for v in charges[col]
-            )
+            assert Decimal(m["billed"][col]) == money_sum(lines_[col])
+        if rounding == "Per Charge":
+            assert money_sum(charges["tax"]) == Decimal(m["billed"]["tax"])
+        else:
+            assert charges["tax"].isna().all() and charges["gross"].isna().all()
         assert Decimal(m["billed"]["gross"]) == Decimal(m["billed"]["net"]) + Decimal(
             m["billed"]["tax"]
         )
+        credits = charges[pd.Series([Decimal(str(v)) < 0 for v in charges["net"]], dtype=bool)]
+        assert m["credits"]["rows"] == len(credits)
+        assert Decimal(m["credits"]["net"]) == money_sum(credits["net"])
 
         sheet = load_workbook(out / "batch.xlsx")["Batch Sheet"]
-        nets = [Decimal(str(row[5])) for row in sheet.iter_rows(min_row=2, values_only=True)]
-        assert sum(nets, Decimal(0)).quantize(Decimal("0.01")) == Decimal(m["billed"]["net"])
+        shown = list(sheet.iter_rows(min_row=2, values_only=True))
+        for i, col in ((5, "net"), (7, "tax"), (8, "gross")):
+            assert money_sum(row[i] for row in shown).quantize(Decimal("0.01")) == Decimal(
+                m["billed"][col]
+            )
         assert sum(v["rows"] for v in m["reasons"].values()) == r["unmatched"] + r["skipped"]

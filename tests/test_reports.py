@@ -164,11 +164,14 @@ def test_statements_one_csv_per_account(batch_dir, tmp_path):
     files = reports.write_statements(b, tmp_path / "st")
     assert [f.name for f in files] == ["A1.csv", "A4.csv"]
     lines = (tmp_path / "st" / "A1.csv").read_text().splitlines()
-    assert len(lines) == 3 and lines[0].startswith('"account_id","account_name","occurred_at"')
+    assert len(lines) == 4 and lines[0].startswith('"account_id","account_name","occurred_at"')
+    # Per Line (the default): a charge has no tax of its own; the product's total row
+    # carries the tax as the Batch Sheet line has it (3.30 × 20 % = 0.66)
     assert lines[2] == (
         '"A1","Acme Ltd","2026-10-03 00:00:00","batch.csv",3,"100","CALLS",'
-        '"call b",,2.000000,,2.000000,2.20,0.44,2.64'
+        '"call b",,2.000000,,2.000000,2.20,,'
     )
+    assert lines[3] == '"A1","Acme Ltd",,,,,"CALLS","Total CALLS",,3.000000,,,3.30,0.66,3.96'
     first = reports.statements(b, lines=1)
     assert list(first) == ["A1", "A4"] and len(first["A1"]) == 1
 
@@ -194,7 +197,7 @@ def test_period_summary_by_location_and_application(tmp_path):
         ),
         (
             "manifest",
-            "{p}/manifest.json: cannot be read (Expecting value: line 1 column 1 "
+            "{p}/manifest.json: is not valid JSON (Expecting value: line 1 column 1 "
             "(char 0)); import again into a new folder",
         ),
     ],

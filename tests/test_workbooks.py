@@ -195,11 +195,11 @@ def test_cell_rule(tmp_path, sheet, row, col, value, expected):
     assert expected in lines(broken(tmp_path, sheet, row, col, value), "error")
 
 
-def test_fraction_percent_is_a_warning(tmp_path):
+def test_unformatted_fraction_percent_is_an_error(tmp_path):
     folder = broken(tmp_path, "Locations", 0, 2, 0.2)
-    assert lines(folder) == [
-        "accounts.xlsx › Locations › C2: Tax Rate % 0.2 looks like a fraction; write 20% as 20, "
-        "not 0.2"
+    assert lines(folder, "error") == [
+        "accounts.xlsx › Locations › C2: Tax Rate % 0.2 is between 0 and 1: write 20% as 20 "
+        "(or format the cell as a percentage, so that it shows 20 %)"
     ]
 
 
@@ -544,7 +544,16 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
         "A2:A1048576": "='Applications'!$A$2:$A$1048576",
         "C2:C1048576": "='Products'!$A$2:$A$1048576",
     }
-    assert validations(dev["Formats"]) == {"F2:F1048576": '"Yes,No"', "Q2:Q1048576": '"Yes,No"'}
+    assert validations(dev["Formats"]) == {
+        "F2:F1048576": '"Yes,No"',
+        "Q2:Q1048576": '"Yes,No"',
+        "R2:R1048576": "=Lists!$B$2:$B$3",  # "." and "," cannot sit in a list formula
+    }
+    assert [dev["Lists"].cell(r, 2).value for r in (1, 2, 3)] == [
+        "Decimal Separator choices",
+        ".",
+        ",",
+    ]
     lists = dev["Lists"]
     assert lists.sheet_state == "hidden"
     from processor.formats import registry

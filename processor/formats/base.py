@@ -47,6 +47,10 @@ class Format:
         splitter: splits a line into fields when the file is not CSV.
         call_id: the field shared by the rows of one call; only the first
             billable row of a call is kept, the others are skipped.
+        decimal_separator: "." (1,234.50) or "," (1.234,50); the other is accepted only
+            as a thousands separator.
+        trailing_fields: how many empty fields a row may carry beyond the header or
+            max_fields (PaperCut's trailing comma); any other extra field is an error.
     """
 
     name: str
@@ -79,5 +83,8 @@ class Format:
     normalise: Normaliser | None = None
     splitter: Splitter | None = None  # instead of CSV splitting
     call_id: str | None = None  # rows sharing it are one call, billed once
+    decimal_separator: str = "."  # "," for exports that write 1.234,50
+    trailing_fields: int = 0  # empty fields a row may carry after the last one (a trailing comma)
+    sheet_defined: bool = False  # described on the Formats sheet, not built in
     sniff_hint: str | None = None  # a text found in such files (for `charges sniff`)
     notes: str = ""  # what the format skips and cleans, for the README

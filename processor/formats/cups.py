@@ -20,9 +20,7 @@ def split(text: str) -> list[str]:
     m = LINE.match(text)
     if not m:
         return text.split()[:3] if text.strip() else []
-    parts = [g or "" for g in m.groups()]
-    parts[3] = re.sub(r"\s*[+-]\d{4}$", "", parts[3])  # local time: drop the zone
-    return parts
+    return [g or "" for g in m.groups()]
 
 
 def clean_code(codes: pd.Series) -> pd.Series:
@@ -33,8 +31,9 @@ FORMAT = register(
     Format(
         name="cups-page-log",
         notes=(
-            "job-billing `-` counts as no code, so the user is tried next; the time zone is"
-            " dropped (local time); quantity is num-copies."
+            "job-billing `-` counts as no code, so the user is tried next; the time's offset"
+            " is converted to the location's Time Zone (kept as wall-clock time when it has"
+            " none); quantity is num-copies."
         ),
         description="CUPS page_log (space-separated, date in brackets)",
         fields=(

@@ -36,6 +36,7 @@ PRINT_LOGGER = register(
         has_header=True,
         header_rows=1,
         title_line="PaperCut Print Logger",
+        trailing_fields=1,  # every row ends in a comma
         quantity="Pages",
         quantity_factor="Copies",
         description_field="Document Name",

@@ -1,0 +1,80 @@
+"""Numbers in exports: parsed exactly, in the format's own locale, and held at 6 places.
+
+A value is read once, here, and the held value (6 decimal places, half away from zero)
+is the one priced, stored, summed and shown everywhere. With ``.`` as the decimal
+separator a comma is accepted only as a thousands separator (1,234.50: a first group of
+1 to 3 digits not starting with 0, then groups of three); with ``,`` the reverse.
+Anything else, and any value whose magnitude is above 10^12, is an error naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+
+HELD = Decimal("0.000001")
+LIMIT = Decimal(10) ** 12
+_CTX = Context(prec=80, rounding=ROUND_HALF_UP)
+_EXP = r"(?:[eE][+-]?\d{1,6})?"
+
+
+def _pattern(point: str, group: str) -> re.Pattern:
+    p, g = re.escape(point), re.escape(group)
+    return re.compile(
+        rf"^[+-]?(?:(?:\d+|[1-9]\d{{0,2}}(?:{g}\d{{3}})+)(?:{p}\d*)?|{p}\d+){_EXP}$"
+    )
+
+
+_PATTERNS = {".": _pattern(".", ","), ",": _pattern(",", ".")}
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """A short printable excerpt of data text for a message (no control characters)."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
+    return clean[:limit] + "…" if len(text) > limit else clean
+
+
+def hold(value: Decimal) -> Decimal:
+    """Round to the held 6 decimal places, half away from zero."""
+    return value.quantize(HELD, rounding=ROUND_HALF_UP, context=_CTX)
+
+
+def parse_number(text: str, what: str, separator: str = ".", hint: str = "") -> Decimal | str:
+    """The held value of one number, or the error message saying why it is not one.
+
+    Args:
+        text: the field's text, stripped.
+        what: the field's role in messages (quantity, cost, duration).
+        separator: the format's decimal separator, "." or ",".
+        hint: where that setting is changed, for the message.
+    """
+    if not _PATTERNS[separator].match(text):
+        other = "," if separator == "." else "."
+        if _PATTERNS[other].match(text) and other in text:
+            return (
+                f'{what} "{excerpt(text)}" is not a number with "{separator}" as the decimal '
+                f'separator; if the device writes "{other}" for decimals, {hint or _HINT}'
+            )
+        return f'{what} "{excerpt(text)}" is not a number'
+    group = "," if separator == "." else "."
+    plain = text.replace(group, "")
+    if separator == ",":
+        plain = plain.replace(",", ".")
+    try:
+        value = Decimal(plain)
+    except InvalidOperation:
+        return f'{what} "{excerpt(text)}" is not a number'
+    if abs(value) > LIMIT:
+        return f'{what} "{excerpt(text)}" is out of range (more than 10^12)'
+    return hold(value)
+
+
+_HINT = (
+    "describe the export on the Formats sheet with that Decimal Separator (or set it on "
+    "the format's row there)"
+)
+
+
+def whole_seconds(value: Decimal) -> int:
+    """A held duration as the whole seconds billed (a part second counts as a second)."""
+    return int(value.to_integral_value(rounding=ROUND_CEILING))
