@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format processor schemas tests bench samples
 
 samples: $(STAMP)
-	$(BIN)/python samples/generate.py
+	$(BIN)/python -m samples.generate
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_workbooks.py

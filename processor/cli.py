@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)
     from processor.api import UsageError, WorkbookError
     from processor.exports import ExportError
+    from processor.outputs import OutputError
     from processor.render import RenderError
     from processor.reports import ReportError
 
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     except ExportError as exc:
         print(f"charges: {exc}; nothing was written", file=sys.stderr)
         return EXIT_ERRORS
-    except ReportError as exc:
+    except (ReportError, OutputError) as exc:
         print(f"charges: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     except RenderError as exc:
@@ -224,6 +225,8 @@ def cmd_import(args) -> int:
     )
     if show:
         print(file=sys.stderr)
+    for note in result.notes:
+        print(f"charges: {note}", file=sys.stderr)
     if len(result.warnings):
         print_findings(result.warnings)
     m = result.manifest
@@ -237,7 +240,12 @@ def cmd_import(args) -> int:
         f"  device cost {c['read']}: billed {c['matched']}, unmatched {c['unmatched']}, "
         f"skipped {c['skipped']}"
     )
-    print(f"  billed {m['currency']} net {b['net']}, tax {b['tax']}, gross {b['gross']}")
+    print(
+        f"  billed {m['currency']} net {b['net']}, tax {b['tax']} ({m['tax_rounding'].lower()}), "
+        f"gross {b['gross']}"
+    )
+    if m["credits"]["rows"]:
+        print(f"  of which credits: {m['credits']['rows']:,} rows, net {m['credits']['net']}")
     for code, v in m["reasons"].items():
         print(f"    {code}: {v['rows']:,} rows")
     print(f"  wrote {result.batch_dir}")

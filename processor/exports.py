@@ -77,7 +77,7 @@ def _refuse(head: bytes, path: Path, opened) -> str | None:
         evens, odds = head[0::2], head[1::2]
         if head and (odds.count(0) > len(odds) * 0.6 or evens.count(0) > len(evens) * 0.6):
             return (
-                "looks like UTF-16 text without a byte-order mark (Excel's \"Unicode Text\" as "
+                'looks like UTF-16 text without a byte-order mark (Excel\'s "Unicode Text" as '
                 f"saved by another program); {SAVE_AS_CSV}"
             )
         return (
@@ -357,7 +357,7 @@ def _refuse_duplicate_headers(path: Path, header: list[str], used: set[int | Non
             continue
         if k in first and first[k] in used:
             raise ExportError(
-                f'{path.name} line 1: columns {first[k] + 1} and {i + 1} are both headed '
+                f"{path.name} line 1: columns {first[k] + 1} and {i + 1} are both headed "
                 f'"{excerpt(h.strip())}", so it is not clear which to read; rename or remove '
                 "one and import again"
             )

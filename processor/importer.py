@@ -221,9 +221,7 @@ def run_import(
             places,
         )
         outputs.write_manifest(tmp / "manifest.json", manifest)
-    notes = [
-        f"removed {p}, left by an import that was stopped before it finished" for p in removed
-    ]
+    notes = [f"removed {p}, left by an import that was stopped before it finished" for p in removed]
     return ImportResult(out, manifest, found, notes)
 
 

@@ -20,9 +20,7 @@ _EXP = r"(?:[eE][+-]?\d{1,6})?"
 
 def _pattern(point: str, group: str) -> re.Pattern:
     p, g = re.escape(point), re.escape(group)
-    return re.compile(
-        rf"^[+-]?(?:(?:\d+|[1-9]\d{{0,2}}(?:{g}\d{{3}})+)(?:{p}\d*)?|{p}\d+){_EXP}$"
-    )
+    return re.compile(rf"^[+-]?(?:(?:\d+|[1-9]\d{{0,2}}(?:{g}\d{{3}})+)(?:{p}\d*)?|{p}\d+){_EXP}$")
 
 
 _PATTERNS = {".": _pattern(".", ","), ",": _pattern(",", ".")}

@@ -105,7 +105,10 @@ def _lines_from_charges(c: pd.DataFrame) -> pd.DataFrame:
 # what each manifest entry must be, for reports to trust it
 _TEXT_KEYS = ("currency", "location", "application", "format", "batch_date")
 _COUNT_KEYS = ("read", "matched", "unmatched", "skipped")
-_MONEY_KEYS = {"cost": ("read", "matched", "unmatched", "skipped"), "billed": ("net", "tax", "gross")}
+_MONEY_KEYS = {
+    "cost": ("read", "matched", "unmatched", "skipped"),
+    "billed": ("net", "tax", "gross"),
+}
 
 
 def _is_money(v: object) -> bool:

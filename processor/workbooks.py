@@ -145,8 +145,7 @@ def _percent_styles(zf: zipfile.ZipFile) -> set[int]:
     except KeyError:
         return set()
     custom = {
-        int(f.get("numFmtId", "0")): f.get("formatCode", "")
-        for f in root.iter(f"{_NS}numFmt")
+        int(f.get("numFmtId", "0")): f.get("formatCode", "") for f in root.iter(f"{_NS}numFmt")
     }
     percent_ids = set(_PERCENT_IDS)
     for fid, code in custom.items():
@@ -157,7 +156,9 @@ def _percent_styles(zf: zipfile.ZipFile) -> set[int]:
     if xfs is None:
         return set()
     return {
-        i for i, xf in enumerate(xfs.findall(f"{_NS}xf")) if int(xf.get("numFmtId", "0")) in percent_ids
+        i
+        for i, xf in enumerate(xfs.findall(f"{_NS}xf"))
+        if int(xf.get("numFmtId", "0")) in percent_ids
     }
 
 
@@ -174,7 +175,9 @@ def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _scan_sheet(zf: zipfile.ZipFile, member: str, percent_styles: set[int]) -> tuple[CellFacts, int]:
+def _scan_sheet(
+    zf: zipfile.ZipFile, member: str, percent_styles: set[int]
+) -> tuple[CellFacts, int]:
     """Error cells, percentage cells and how many cells the data spans, in one streamed pass."""
     facts = CellFacts()
     max_row = max_col = 0
@@ -345,7 +348,7 @@ def _frame(
                 finding(
                     "error",
                     "duplicate-column",
-                    f'columns {column_letter(first)} and {column_letter(i)} are both headed '
+                    f"columns {column_letter(first)} and {column_letter(i)} are both headed "
                     f'"{str(h).strip()}"; delete or rename one, so it is clear which to read',
                     workbook,
                     schema.name,

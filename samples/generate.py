@@ -116,7 +116,13 @@ def write_workbooks() -> list[dict]:
     write_templates(WB)
     accs = accounts()
     wb = load_workbook(WB / "accounts.xlsx")
-    fill(wb["Locations"], [["London", "GBP", 20], ["Manchester", "GBP", 20]])
+    fill(
+        wb["Locations"],
+        [
+            ["London", "GBP", 20, "Per Line", "Europe/London"],
+            ["Manchester", "GBP", 20, "Per Charge", "Europe/London"],
+        ],
+    )
     fill(
         wb["Accounts"],
         [[a["id"], a["name"], a["location"], a["status"], a["start"], a["end"]] for a in accs],

@@ -164,9 +164,7 @@ def stored_as_text() -> pa.Check:
 
 def no_formula_error() -> pa.Check:
     """A cell holding #REF!, #N/A and the like is named as a formula error."""
-    return pa.Check(
-        lambda s: _map(s, lambda v: not isinstance(v, CellError)), name="formula-error"
-    )
+    return pa.Check(lambda s: _map(s, lambda v: not isinstance(v, CellError)), name="formula-error")
 
 
 def time_zone() -> pa.Check:

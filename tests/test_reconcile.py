@@ -16,9 +16,7 @@ from processor.importer import run_import
 from tests.conftest import GENERIC_HEADER, base, write_books
 
 codes = st.sampled_from(["100", "200", "300", "EXT1", "ext1", "999", "1-0", "", " 100 "])
-amounts = st.decimals(
-    min_value=-50, max_value=500, places=7, allow_nan=False, allow_infinity=False
-)
+amounts = st.decimals(min_value=-50, max_value=500, places=7, allow_nan=False, allow_infinity=False)
 good_row = st.builds(
     lambda c, day, q, cost: f"{c},2026-10-{day:02d},desc,{q},{cost}",
     codes,
