@@ -54,3 +54,4 @@ clean:
 
 docs: $(STAMP)
 	$(BIN)/python -m processor.docs
+	$(BIN)/python -m tests.test_broken_inputs

@@ -227,6 +227,12 @@ def cmd_import(args) -> int:
         print(file=sys.stderr)
     for note in result.notes:
         print(f"charges: {note}", file=sys.stderr)
+    for i in result.manifest["inputs"]:
+        if i["rows"] == 0:
+            print(
+                f"charges: nothing to bill: {Path(i['path']).name} has no rows after its header",
+                file=sys.stderr,
+            )
     if len(result.warnings):
         print_findings(result.warnings)
     m = result.manifest

@@ -59,7 +59,7 @@ def _refuse(head: bytes, path: Path, opened) -> str | None:
     """Why a file that starts with ``head`` is not a text export (None when it is)."""
     if head.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(opened(path)) as zf:
+            with zipfile.ZipFile(opened(path, "rb")) as zf:
                 names = zf.namelist()
         except (zipfile.BadZipFile, OSError, EOFError):
             names = []
@@ -318,6 +318,8 @@ def read_export(
     max_fields = fmt.max_fields
     if fmt.has_header and header and not fmt.normalise:
         max_fields = len(header)
+        while max_fields > 1 and not header[max_fields - 1].strip():
+            max_fields -= 1  # a header with a trailing comma names no column there
     plan = _Plan(
         positions=positions,
         match_pos=match_pos,

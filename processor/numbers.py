@@ -26,8 +26,10 @@ def _pattern(point: str, group: str) -> re.Pattern:
 _PATTERNS = {".": _pattern(".", ","), ",": _pattern(",", ".")}
 
 
-def excerpt(text: str, limit: int = 40) -> str:
+def excerpt(text: object, limit: int = 40) -> str:
     """A short printable excerpt of data text for a message (no control characters)."""
+    if not isinstance(text, str):
+        return ""  # None, NaN: nothing to quote
     clean = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
     return clean[:limit] + "…" if len(text) > limit else clean
 

@@ -168,6 +168,14 @@ def atomic_dir(target: Path, removed: list[Path] | None = None) -> Iterator[Path
     """
     target = Path(os.path.abspath(target))
     tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
+    for above in target.parents:
+        if above.exists():
+            if not above.is_dir():
+                raise OutputError(
+                    f"{above}: is a file, not a folder; nothing was written. Choose another "
+                    "--out folder, or free or unlock the disk, and run again"
+                )
+            break
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         gone = remove_stale(target.parent)
@@ -247,19 +255,31 @@ UNBILLED_COLS = [
 ]
 
 
+CELL_LIMIT = 32_767  # characters an Excel cell holds
+
+
+def fit_cell(text: object, where: str) -> object:
+    """Text longer than a cell can hold, cut, saying so and where the whole of it is."""
+    if not isinstance(text, str) or len(text) <= CELL_LIMIT:
+        return text
+    tail = f" … [cut: {len(text):,} characters in all; the whole is {where}]"
+    return text[: CELL_LIMIT - len(tail)] + tail
+
+
 def _unbilled_rows(path: Path) -> Iterator[list]:
     for frame in read_parquet_chunks(path, XLSX_ROW_LIMIT):
         for r in frame.itertuples(index=False):
+            where = f"line {int(r.line)} of {r.source_file}, and in {path.name}"
             yield [
                 r.source_file,
                 int(r.line),
-                r.code,
+                fit_cell(r.code, where),
                 r.reason,
-                r.message,
+                fit_cell(r.message, where),
                 None if pd.isna(r.occurred_at) else r.occurred_at.to_pydatetime(),
-                r.description,
+                fit_cell(r.description, where),
                 r.cost,
-                r.raw,
+                fit_cell(r.raw, where),
             ]
 
 

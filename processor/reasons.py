@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from processor.numbers import excerpt
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -177,12 +179,13 @@ def render(rows: pd.DataFrame, application: str, location: str) -> list[str]:
         date = "" if pd.isna(r.occurred_at) else r.occurred_at.date().isoformat()
         out.append(
             REASONS[r.reason].template.format(
-                code=r.code or "",
+                # text from the export: a short printable excerpt, never raw control bytes
+                code=excerpt(r.code),
                 application=application,
                 location=location,
                 account=getattr(r, "account_id", "") or "",
-                detail=r.detail or "",
-                destination=r.destination or "",
+                detail=excerpt(r.detail, 300),
+                destination=excerpt(r.destination),
                 product=getattr(r, "product", "") or "",
                 date=date,
             )

@@ -31,9 +31,8 @@ def cell_findings(sheet: Sheet) -> list[dict[str, str]]:
     out = []
     cases = cases.dropna(subset=["index"])
     # a formula error is the one thing to say about its cell
-    errored = set(
-        zip(*(cases.loc[cases["check"] == "formula-error", c] for c in ("column", "index")))
-    )
+    bad = cases[cases["check"] == "formula-error"]
+    errored = set(zip(bad["column"], bad["index"], strict=True))
     for column, check, index in zip(cases["column"], cases["check"], cases["index"], strict=True):
         if check != "formula-error" and (column, index) in errored:
             continue
@@ -41,8 +40,9 @@ def cell_findings(sheet: Sheet) -> list[dict[str, str]]:
         severity, template = checks.MESSAGES.get(check, ("error", "{label} is not valid ({check})"))
         value = sheet.frame.at[int(index), column]
         text = "" if value is None else checks.as_text(value)
+        choices = [c if c[:1].isalnum() else f'"{c}"' for c in meta["choices"] or []]
         message = template.format(
-            label=meta["label"], value=text, check=check, choices=", ".join(meta["choices"] or [])
+            label=meta["label"], value=text, check=check, choices=", ".join(choices)
         )
         code = "required" if check == "not_nullable" else check
         out.append(

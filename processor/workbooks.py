@@ -233,8 +233,8 @@ def inspect_xlsx(path: Path, wanted: list[str]) -> tuple[str | None, dict[str, C
             ]
             if total > MAX_UNPACKED or big:
                 return (
-                    f"unpacks to {total / (1 << 20):,.0f} MiB from "
-                    f"{path.stat().st_size / (1 << 20):,.1f} MiB, out of proportion for a "
+                    f"unpacks to {_size(total)} from {_size(path.stat().st_size)}, out of "
+                    "proportion for a "
                     "workbook; it was not read. Save it again from Excel, or copy the sheets "
                     "into a new workbook"
                 ), {}
@@ -253,22 +253,26 @@ def inspect_xlsx(path: Path, wanted: list[str]) -> tuple[str | None, dict[str, C
                     ), {}
                 facts[name] = found
             return None, facts
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ElementTree.ParseError) as exc:
-        return (
-            f"is damaged and cannot be read ({_short(exc)}); open it in Excel, save it as "
-            "Excel Workbook (.xlsx), and run again"
-        ), {}
-    except Exception as exc:  # zlib and XML errors of a corrupt member
-        return (
-            f"is damaged and cannot be read ({_short(exc)}); open it in Excel, save it as "
-            "Excel Workbook (.xlsx), and run again"
-        ), {}
+    except Exception as exc:  # zip, zlib and XML errors of a corrupt member
+        return _damaged(exc), {}
 
 
-def _short(exc: BaseException) -> str:
-    """An exception's text as one short printable line."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(exc)).split())
-    return (text[:120] + "…") if len(text) > 120 else (text or type(exc).__name__)
+def _damaged(exc: BaseException) -> str:
+    # the library's own words (zlib, XML parser) mean nothing to a clerk, and change
+    # between versions: say what to do
+    del exc
+    return (
+        "is damaged and cannot be read; open it in Excel, save it as Excel Workbook (.xlsx), "
+        "and run again"
+    )
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n:,.0f} {unit}"
+        n /= 1024
+    return f"{n:,.0f} MiB"
 
 
 def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]]:
@@ -293,10 +297,7 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
             try:
                 wb = CalamineWorkbook.from_path(str(path))
             except Exception as exc:  # calamine raises its own types for broken files
-                problem = (
-                    f"is damaged and cannot be read ({_short(exc)}); open it in Excel, save it "
-                    "as Excel Workbook (.xlsx), and run again"
-                )
+                problem = _damaged(exc)
         if problem:
             found.append(finding("error", "unreadable-workbook", problem, book.filename))
             continue
@@ -315,13 +316,13 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
                 continue
             try:
                 rows = wb.get_sheet_by_name(real).to_python(skip_empty_area=False)
-            except Exception as exc:  # a corrupt member: calamine's own error types
+            except Exception:  # a corrupt member: calamine's own error types
                 found.append(
                     finding(
                         "error",
                         "unreadable-workbook",
-                        f'sheet "{real}" is damaged and cannot be read ({_short(exc)}); open the '
-                        "workbook in Excel, save it as Excel Workbook (.xlsx), and run again",
+                        f'sheet "{real}" is damaged and cannot be read; open the workbook in '
+                        "Excel, save it as Excel Workbook (.xlsx), and run again",
                         book.filename,
                     )
                 )

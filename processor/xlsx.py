@@ -117,6 +117,8 @@ class TableBook:
                     continue
                 if c.kind == "text" or isinstance(v, str):
                     v = str(v)
+                    if len(v) > 32_767:  # a cell's limit: never let Excel truncate silently
+                        v = v[:32_700] + " … [cut: too long for a cell]"
                     ws.write_string(r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else None)
                 elif isinstance(v, dt.date):
                     ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
