@@ -81,6 +81,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     code = pd.Series([None] * n, dtype=object)
     first = pd.Series([None] * n, dtype=object)
     elsewhere = pd.Series([None] * n, dtype=object)
+    elsewhere_code = pd.Series([None] * n, dtype=object)
     # the first field that resolves wins; when none does, a code held at another location
     # names that location, else the first non-empty field's own reason
     for s, ok in zip(cleaned, valid, strict=True):
@@ -91,7 +92,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         first[first_take] = s[first_take]
         other = s.where(ok).map(ctx.elsewhere)
         e_take = elsewhere.isna() & other.notna()
-        elsewhere[e_take] = other[e_take]
+        elsewhere[e_take], elsewhere_code[e_take] = other[e_take], s[e_take]
     open_ = status == "billed"
     none = (account.isna() & open_).to_numpy()
     missing = none & first.isna().to_numpy()
@@ -107,6 +108,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     unknown = none & ~missing & ~at_other & ~invalid
     reason[unknown] = "unknown-code"
     code[none] = first[none]
+    code[at_other] = elsewhere_code[at_other]  # the code that is held, at that location
 
     # account state
     accounts = [ref.accounts.get(key(a)) if isinstance(a, str) else None for a in account]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -120,3 +121,53 @@ def test_rows_and_money_reconcile(rows, product, a2_active, start, rounding):
                 m["billed"][col]
             )
         assert sum(v["rows"] for v in m["reasons"].values()) == r["unmatched"] + r["skipped"]
+
+
+def _import(tmp: Path, folder: Path, rows: list[str], name: str) -> Path:
+    export = tmp / f"in-{name}" / "export.csv"  # one file name: source_file is the same
+    export.parent.mkdir()
+    export.write_text("\n".join([GENERIC_HEADER, *rows]) + "\n", encoding="utf-8")
+    out = tmp / name
+    run_import(folder, "London", "PBX", [export], out, dt.date(2026, 10, 31), chunk_rows=5)
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=rows,
+    product=products,
+    rounding=st.sampled_from(["Per Line", "Per Charge"]),
+    shuffle=st.randoms(use_true_random=False),
+)
+def test_same_inputs_same_batch_and_shuffled_rows_same_batch_sheet(
+    rows, product, rounding, shuffle
+):
+    import pyarrow.parquet as pq
+
+    data = base()
+    data["Products"] = [product]
+    data["Applications"][0][2] = "P"
+    data["Locations"][0][3:4] = [rounding]
+    with TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = write_books(tmp / "wb", data)
+        a = _import(tmp, folder, rows, "a")
+        b = _import(tmp, folder, rows, "b")
+        for name in ("charges", "unmatched", "skipped", "lines"):
+            assert pq.read_table(a / f"{name}.parquet").equals(pq.read_table(b / f"{name}.parquet"))
+        ma, mb = (json.loads((p / "manifest.json").read_text()) for p in (a, b))
+        for key in ("rows", "cost", "billed", "credits", "reasons", "lines"):
+            assert ma[key] == mb[key]
+
+        mixed = list(rows)
+        shuffle.shuffle(mixed)
+        c = _import(tmp, folder, mixed, "c")
+        assert pq.read_table(c / "lines.parquet").equals(pq.read_table(a / "lines.parquet"))
+        sheets = [
+            list(load_workbook(p / "batch.xlsx")["Batch Sheet"].iter_rows(values_only=True))
+            for p in (a, c)
+        ]
+        assert sheets[0] == sheets[1]
+        mc = json.loads((c / "manifest.json").read_text())
+        for key in ("rows", "cost", "billed", "credits", "reasons"):
+            assert mc[key] == ma[key]
