@@ -251,9 +251,11 @@ def cmd_import(args) -> int:
         f"gross {b['gross']}"
     )
     if m["credits"]["rows"]:
-        print(f"  of which credits: {m['credits']['rows']:,} rows, net {m['credits']['net']}")
+        print(
+            f"  of which credits: {plural(m['credits']['rows'], 'row')}, net {m['credits']['net']}"
+        )
     for code, v in m["reasons"].items():
-        print(f"    {code}: {v['rows']:,} rows")
+        print(f"    {code}: {plural(v['rows'], 'row')}")
     print(f"  wrote {result.batch_dir}")
     bad = m["reasons"].get("unparseable-row", {}).get("rows", 0)
     if r["read"] and bad * 2 > r["read"]:
@@ -268,6 +270,11 @@ def cmd_import(args) -> int:
     if args.fail_on_unmatched and r["unmatched"]:
         return EXIT_UNMATCHED
     return EXIT_OK
+
+
+def plural(n: int, word: str) -> str:
+    """`1 row`, `2 rows`, `1,234 rows`."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def cmd_formats(args) -> int:
@@ -289,6 +296,13 @@ def cmd_sniff(args) -> int:
 
     if not args.file.is_file():
         raise UsageError(f"{args.file}: no such file")
+    from processor.exports import ExportError, open_blocks
+
+    try:  # a workbook, an archive or a binary file is no format's: say so once
+        open_blocks(args.file, None)
+    except ExportError as exc:
+        print(f"charges: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
     guesses = sniff(args.file, day_first=not args.month_first)
     print(f"{args.file.name} could be:")
     for g in guesses:

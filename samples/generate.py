@@ -383,6 +383,8 @@ def write_exports(accs: list[dict]) -> None:
             rows.append(f"{a['room_code']},{day.isoformat()},Boardroom,{hours},0,")
     rows.append(f"{london[0]['room_code']},2026-10-09,Boardroom,2,0,")
     rows.append("ZZTOP,2026-10-10,Boardroom,1,0,")
+    # a cancelled order refunded by the caterer: billed as a credit
+    rows.append(f"{manchester[0]['room_code']},2026-10-20,Catering refund,1,-18.50,catering")
     (EX / "manchester-rooms.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 

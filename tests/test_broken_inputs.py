@@ -444,6 +444,14 @@ CASES: list[Case] = [
         lambda r: r.refuse(b""),
     ),
     Case(
+        "sniff-xlsx",
+        "Exports that are not text CSV",
+        "`charges sniff` on an Excel workbook",
+        "exit 1: charges: e.xlsx: is an Excel workbook (.xlsx), not a text export; open it in "
+        "Excel, save it as CSV UTF-8 (File › Save As), and import the .csv",
+        lambda r: sniff_refused(r, xlsx_bytes(r.tmp), "e.xlsx"),
+    ),
+    Case(
         "control-characters",
         "Exports that are not text CSV",
         "A code holding control characters (BEL, ESC)",
@@ -1043,6 +1051,14 @@ def sniff_big(r: Run) -> str:
     out = r.capsys.readouterr().out
     best = out.splitlines()[1].split()[0]
     return f"exit {code}: {best}"
+
+
+def sniff_refused(r: Run, content: bytes, name: str) -> str:
+    path = r.export(content, name)
+    r.capsys.readouterr()
+    code = main(["sniff", str(path)])
+    err = r.capsys.readouterr().err
+    return f"exit {code}: {err.strip()}"
 
 
 def percent_formatted(r: Run) -> str:
