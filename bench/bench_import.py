@@ -23,9 +23,10 @@ from processor.importer import run_import
 def main(rows: int) -> None:
     rnd = random.Random(1)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) / "wb"  # the batch may not sit inside the workbooks folder
+        folder.mkdir()
         generate(folder)
-        export = folder / "export.csv"
+        export = Path(tmp) / "export.csv"
         with export.open("w") as fh:
             fh.write("Code,Date,Description,Quantity,Cost\n")
             for i in range(rows):
@@ -37,7 +38,7 @@ def main(rows: int) -> None:
                 )
         start = time.perf_counter()
         result = run_import(
-            folder, "London", "PBX", [export], folder / "out", dt.date(2026, 10, 31)
+            folder, "London", "PBX", [export], Path(tmp) / "out", dt.date(2026, 10, 31)
         )
         took = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

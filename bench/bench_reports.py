@@ -27,9 +27,9 @@ ACCOUNTS = 2_000
 
 
 def decimals(cents: np.ndarray) -> pa.Array:
-    """Whole pennies → exact decimal128(22, 6) amounts."""
+    """Whole pennies → exact decimal128(38, 6) amounts."""
     hundredths = pa.array(cents, pa.int64()).cast(pa.decimal128(20, 0))
-    return pa.compute.multiply(hundredths, pa.scalar(Decimal("0.01"))).cast(pa.decimal128(22, 6))
+    return pa.compute.multiply(hundredths, pa.scalar(Decimal("0.01"))).cast(pa.decimal128(38, 6))
 
 
 def write_batch(folder: Path, rows: int, workbooks: Path) -> None:

@@ -283,6 +283,7 @@ def cmd_formats(args) -> int:
     for fmt in registry.all_formats():
         print(f"{fmt.name}: {fmt.description}")
         print(f"  fields: {', '.join(fmt.fields)}")
+        print(f'  decimal separator: "{fmt.decimal_separator}"')
         print(
             f"  Match On default: {', '.join(map(str, fmt.match_on))}"
             + (f"; Item: {fmt.item}" if fmt.item else "")

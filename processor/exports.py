@@ -73,7 +73,7 @@ def _refuse(head: bytes, path: Path, opened) -> str | None:
         return f"is an old Excel (.xls) or other Office file, not a text export; {SAVE_AS_CSV}"
     if head.startswith(b"%PDF"):
         return "is a PDF document, not a text export; export the data from the device as CSV"
-    if b"\x00" in head:
+    if b"\x00" in head.rstrip(b"\x00"):  # NUL padding at the end of a log is not binary
         evens, odds = head[0::2], head[1::2]
         if head and (odds.count(0) > len(odds) * 0.6 or evens.count(0) > len(evens) * 0.6):
             return (
@@ -392,7 +392,8 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
     skip = np.full(n, None, dtype=object)
     skip_detail = np.full(n, None, dtype=object)
     counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
-    blank = np.array([not ln.text.strip() for ln in batch], dtype=bool)
+    # a line of nothing but spaces or NUL padding (some loggers pad their files) is blank
+    blank = np.array([not ln.text.strip(" \t\x00") for ln in batch], dtype=bool)
     skip[blank] = "blank-line"
     short = (counts < plan.min_fields) & ~blank
     error[short] = [

@@ -470,6 +470,13 @@ CASES: list[Case] = [
             line=402,
         ),
     ),
+    Case(
+        "nul-padding",
+        "Exports that are not text CSV",
+        "A log padded with NUL bytes at its end",
+        "skipped blank-line: the line is blank",
+        lambda r: r.rows(("\n".join(generic(ROW)) + "\n").encode() + b"\x00" * 300, line=3),
+    ),
     # rows that do not fit the layout
     Case(
         "extra-fields",
