@@ -73,3 +73,12 @@ def write_csv(path: Path, lines: list[str], newline: str = "\n", encoding: str =
 
 
 GENERIC_HEADER = "Code,Date,Description,Quantity,Cost"
+
+
+def use_sheet_format(data: dict[str, list[list]], name: str, **columns) -> None:
+    """Describe a layout on the Formats sheet (columns as in tests.test_workbooks.fmt_row,
+    e.g. Code_Column="Code") and make application PBX use it."""
+    from tests.test_workbooks import fmt_row
+
+    data["Formats"] = [fmt_row(Format=name, **columns)]
+    data["Applications"][0][1] = name

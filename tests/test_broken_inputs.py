@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 
 from processor import outputs
 from processor.cli import main
-from tests.conftest import GENERIC_HEADER, base, write_books
+from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books
 
 DOC = Path(__file__).parent.parent / "docs" / "broken-inputs.md"
 ROW = "100,2026-10-01,call,1,1.00"  # a good row: A1, 1.00 cost, 1.10 net
@@ -174,20 +174,16 @@ def location(**over) -> Callable[[dict], None]:
 
 def comma_format(data: dict) -> None:
     """A layout on the Formats sheet whose numbers use a decimal comma."""
-    from tests.test_workbooks import fmt_row
-
-    data["Formats"] = [
-        fmt_row(
-            Format="Comma",
-            Delimiter="semicolon",
-            Code_Column="Code",
-            Date_Column="Date",
-            Quantity_Column="Quantity",
-            Cost_Column="Cost",
-            Decimal_Separator=",",
-        )
-    ]
-    data["Applications"][0][1] = "Comma"
+    use_sheet_format(
+        data,
+        "Comma",
+        Delimiter="semicolon",
+        Code_Column="Code",
+        Date_Column="Date",
+        Quantity_Column="Quantity",
+        Cost_Column="Cost",
+        Decimal_Separator=",",
+    )
 
 
 def papercut(data: dict) -> None:

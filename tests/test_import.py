@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from processor import outputs
 from processor.cli import main
 from processor.importer import run_import
-from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
+from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books, write_csv
 
 D = Decimal
 
@@ -597,20 +597,16 @@ def test_a_file_of_another_format_gets_a_hint(tmp_path, capsys):
 
 
 def test_declared_encoding_replaces_invalid_bytes_and_flags_the_row(tmp_path):
-    from tests.test_workbooks import fmt_row
-
     data = base()
-    data["Formats"] = [
-        fmt_row(
-            Format="U8",
-            Encoding="utf-8",
-            Code_Column="Code",
-            Date_Column="Date",
-            Description_Column="Description",
-            Cost_Column="Cost",
-        )
-    ]
-    data["Applications"][0][1] = "U8"
+    use_sheet_format(
+        data,
+        "U8",
+        Encoding="utf-8",
+        Code_Column="Code",
+        Date_Column="Date",
+        Description_Column="Description",
+        Cost_Column="Cost",
+    )
     folder = write_books(tmp_path / "wb", data)
     export = tmp_path / "e.csv"
     export.write_bytes(b"Code,Date,Description,Cost\n100,2026-10-01,Caf\xe9,1.00\n")
