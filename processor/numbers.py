@@ -20,7 +20,11 @@ _EXP = r"(?:[eE][+-]?\d{1,6})?"
 
 def _pattern(point: str, group: str) -> re.Pattern:
     p, g = re.escape(point), re.escape(group)
-    return re.compile(rf"^[+-]?(?:(?:\d+|[1-9]\d{{0,2}}(?:{g}\d{{3}})+)(?:{p}\d*)?|{p}\d+){_EXP}$")
+    # ASCII digits only (re.ASCII): "٣" or "３" is no number here, as no code is a code
+    return re.compile(
+        rf"^[+-]?(?:(?:\d+|[1-9]\d{{0,2}}(?:{g}\d{{3}})+)(?:{p}\d*)?|{p}\d+){_EXP}\Z",
+        re.ASCII,
+    )
 
 
 _PATTERNS = {".": _pattern(".", ","), ",": _pattern(",", ".")}

@@ -88,8 +88,16 @@ def _clean(value: object) -> object:
     return value
 
 
+_PERCENT_TEXT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*%\s*$", re.ASCII)
+
+
 def _apply_facts(values: list[object], pos: int, facts: CellFacts, percent: bool) -> None:
-    """Error cells become CellError; a percentage cell (shows 20 %, holds 0.2) reads as 20."""
+    """Error cells become CellError; a percentage cell (shows 20 %, holds 0.2) reads as 20,
+    and so does the text "20%" in a percentage column."""
+    if percent:
+        for i, v in enumerate(values):
+            if isinstance(v, str) and (m := _PERCENT_TEXT.match(v)):
+                values[i] = Decimal(m.group(1))
     if not facts.errors and not facts.percent:
         return
     for i in range(len(values)):

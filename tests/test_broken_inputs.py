@@ -666,6 +666,14 @@ CASES: list[Case] = [
         lambda r: r.rows(generic("100,2026-10-01,call,1,£1.50")),
     ),
     Case(
+        "non-ascii-digits",
+        "Numbers in their own locale",
+        "Quantity ٣ (an Arabic-Indic digit)",
+        'unmatched unparseable-row: the line cannot be read: quantity "٣" is not a number; '
+        "check this line of the file",
+        lambda r: r.rows(generic("100,2026-10-01,call,٣,1")),
+    ),
+    Case(
         "words-for-quantity",
         "Numbers in their own locale",
         "Quantity one",
@@ -850,6 +858,13 @@ CASES: list[Case] = [
         "Tax Rate % formatted as a percentage (shows 20 %, holds 0.2): read as 20",
         "billed: 2026-10-01 00:00:00, quantity 1, cost 1, net 1.1 (tax 0.22 on the line)",
         lambda r: percent_formatted(r),
+    ),
+    Case(
+        "percent-as-text",
+        "Workbooks",
+        'Tax Rate % typed as the text "17.5%"',
+        "billed: 2026-10-01 00:00:00, quantity 1, cost 1, net 1.1 (tax 0.19 on the line)",
+        lambda r: percent_formatted(r, "17.5%", "@"),
     ),
     Case(
         "percent-as-fraction",
@@ -1064,9 +1079,9 @@ def sniff_refused(r: Run, content: bytes, name: str) -> str:
     return f"exit {code}: {err.strip()}"
 
 
-def percent_formatted(r: Run) -> str:
+def percent_formatted(r: Run, value=0.2, number_format="0%") -> str:
     books = r.books()
-    cell_format(books / "accounts.xlsx", "Locations", "C2", 0.2, "0%")
+    cell_format(books / "accounts.xlsx", "Locations", "C2", value, number_format)
     code, err, out = r.charges(books=books, files=[r.export(generic(ROW))])
     assert code == 0, err
     tax = pd.read_parquet(out / "lines.parquet")["tax"][0]
