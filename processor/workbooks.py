@@ -31,7 +31,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and password-protected .
 MAX_UNPACKED = 512 << 20  # bytes, all members together
 MAX_RATIO = 100  # unpacked / packed, for members over RATIO_FROM bytes
 RATIO_FROM = 16 << 20
-MAX_CELLS = 20_000_000  # rows × columns a sheet's data may span
+MAX_CELLS = 8_000_000  # rows × columns a sheet may span (about 450 MB once read)
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(/?)>")
@@ -256,7 +256,7 @@ def inspect_xlsx(path: Path, wanted: list[str]) -> tuple[str | None, dict[str, C
                 if cells > MAX_CELLS:
                     return (
                         f'sheet "{name}" holds data far beyond its rows (a cell at the far edge '
-                        "of the sheet, spanning more than 20 million cells); delete the rows and "
+                        "of the sheet, spanning more than 8 million cells); delete the rows and "
                         "columns after your data, save, and run again"
                     ), {}
                 facts[name] = found

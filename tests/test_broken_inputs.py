@@ -832,7 +832,7 @@ CASES: list[Case] = [
         "Workbooks",
         "A value in cell XFD1048576, far beyond the data",
         'exit 1: accounts.xlsx: sheet "Accounts" holds data far beyond its rows (a cell at the far '
-        "edge of the sheet, spanning more than 20 million cells); delete the rows and columns "
+        "edge of the sheet, spanning more than 8 million cells); delete the rows and columns "
         "after your data, save, and run again",
         workbook_case(far_cell),
     ),
