@@ -34,9 +34,23 @@ RATIO_FROM = 16 << 20
 MAX_CELLS = 8_000_000  # rows × columns a sheet may span (about 450 MB once read)
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(/?)>")
-_ATTR = re.compile(rb'\b(r|s|t)="([^"]*)"')
-_REF = re.compile(r"([A-Z]+)(\d+)")
+_PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
+
+
+def _patterns(prefix: bytes, percent_styles: set[int]) -> dict[str, re.Pattern | None]:
+    """The scan's patterns for a sheet whose elements carry ``prefix`` (usually none):
+    a literal prefix keeps them fast, where an optional one would be tried at every <."""
+    p = re.escape(prefix)
+    styles = b"|".join(str(i).encode() for i in sorted(percent_styles))
+    return {
+        "row": re.compile(rb'<%srow r="(\d+)"' % p),
+        "column": re.compile(rb'<%sc r="([A-Z]+)' % p),
+        "error": re.compile(rb'<%sc [^>]*t="e"[^>]*>' % p),
+        "percent": re.compile(rb'<%sc [^>]*s="(?:%s)"[^>]*[^/]>' % (p, styles)) if styles else None,
+    }
+
+
+_REF = re.compile(r'\br="([A-Z]+)(\d+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 _PERCENT_IDS = {9, 10}  # Excel's built-in 0% and 0.00%
 
@@ -183,11 +197,21 @@ def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+def _cell_ref(tag: bytes) -> tuple[int, int] | None:
+    ref = _REF.search(tag.decode("ascii", "replace"))
+    return (int(ref.group(2)), _column_index(ref.group(1))) if ref else None
+
+
 def _scan_sheet(
     zf: zipfile.ZipFile, member: str, percent_styles: set[int]
 ) -> tuple[CellFacts, int]:
-    """Error cells, percentage cells and how many cells the data spans, in one streamed pass."""
+    """Error cells, percentage cells and how many cells the data spans, in one streamed pass.
+
+    The regular expressions do the work in C: only the rare error and percentage cells
+    are looked at one by one.
+    """
     facts = CellFacts()
+    pat: dict[str, re.Pattern | None] = {}
     max_row = max_col = 0
     carry = b""
     with zf.open(member) as fh:
@@ -198,22 +222,28 @@ def _scan_sheet(
             cut = data.rfind(b"<") if block else len(data)
             cut = len(data) if cut < 0 else cut
             text, carry = data[:cut], data[cut:]
-            for m in _CELL.finditer(text):
-                if m.group(2):  # <c .../>: a styled empty cell holds no data
+            if not pat:
+                found = _PREFIX.search(text)
+                if found is None and block and len(data) < (16 << 20):
+                    carry = data  # the sheet's data has not started yet
                     continue
-                attrs = dict(_ATTR.findall(m.group(1)))
-                ref = _REF.match(attrs.get(b"r", b"").decode("ascii", "replace"))
-                if ref is None:
-                    continue
-                row, col = int(ref.group(2)), _column_index(ref.group(1))
-                max_row, max_col = max(max_row, row), max(max_col, col + 1)
-                if attrs.get(b"t") == b"e":
-                    v = _VALUE.search(text, m.end())
-                    facts.errors[(row, col)] = (
-                        v.group(1).decode("utf-8", "replace") if v else "#ERROR"
-                    )
-                elif b"s" in attrs and percent_styles and int(attrs[b"s"] or 0) in percent_styles:
-                    facts.percent.add((row, col))
+                pat = _patterns((found.group(1) or b"") if found else b"", percent_styles)
+            # the extent: rows are in order, and few distinct column letters exist
+            rows = pat["row"].findall(text)
+            if rows:
+                max_row = max(max_row, int(rows[-1]), len(rows))
+            for letters in set(pat["column"].findall(text)):
+                max_col = max(max_col, _column_index(letters.decode()) + 1)
+            for m in pat["error"].finditer(text):
+                at = _cell_ref(m.group(0))
+                v = _VALUE.search(text, m.end())
+                if at:
+                    facts.errors[at] = v.group(1).decode("utf-8", "replace") if v else "#ERROR"
+            if pat["percent"] is not None:
+                for m in pat["percent"].finditer(text):
+                    at = _cell_ref(m.group(0))
+                    if at and at not in facts.errors:
+                        facts.percent.add(at)
             if not block:
                 break
     return facts, max_row * max_col
