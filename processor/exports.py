@@ -137,7 +137,9 @@ def open_blocks(
         return raw(), encoding
 
     def transcoded() -> Iterator[bytes]:
-        decoder = codecs.getincrementaldecoder(encoding or "utf-16")(errors="replace")
+        # a byte-order mark says what the file is, whatever the Formats sheet declares
+        name = "utf-16" if head.startswith(UTF16_BOMS) else encoding
+        decoder = codecs.getincrementaldecoder(name)(errors="replace")
         for data in raw():
             yield decoder.decode(data).encode("utf-8")
         yield decoder.decode(b"", final=True).encode("utf-8")

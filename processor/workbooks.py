@@ -43,8 +43,8 @@ def _patterns(prefix: bytes, percent_styles: set[int]) -> dict[str, re.Pattern |
     p = re.escape(prefix)
     styles = b"|".join(str(i).encode() for i in sorted(percent_styles))
     return {
-        "row": re.compile(rb'<%srow r="(\d+)"' % p),
-        "column": re.compile(rb'<%sc r="([A-Z]+)' % p),
+        # a cell that holds something (<c .../> is a styled empty cell, which no reader keeps)
+        "cell": re.compile(rb'<%sc r="([A-Z]+)(\d+)"[^>/]*>' % p),
         "error": re.compile(rb'<%sc [^>]*t="e"[^>]*>' % p),
         "percent": re.compile(rb'<%sc [^>]*s="(?:%s)"[^>]*[^/]>' % (p, styles)) if styles else None,
     }
@@ -229,10 +229,10 @@ def _scan_sheet(
                     continue
                 pat = _patterns((found.group(1) or b"") if found else b"", percent_styles)
             # the extent: rows are in order, and few distinct column letters exist
-            rows = pat["row"].findall(text)
-            if rows:
-                max_row = max(max_row, int(rows[-1]), len(rows))
-            for letters in set(pat["column"].findall(text)):
+            cells = pat["cell"].findall(text)
+            if cells:
+                max_row = max(max_row, int(cells[-1][1]))  # cells come in row order
+            for letters in {c[0] for c in cells}:
                 max_col = max(max_col, _column_index(letters.decode()) + 1)
             for m in pat["error"].finditer(text):
                 at = _cell_ref(m.group(0))
