@@ -211,7 +211,9 @@ def headline(batch: Batch) -> dict[str, str]:
 def credits(batch: Batch) -> pd.DataFrame:
     """The billed credits (charges with a negative net), for a clerk to see before approving."""
     c = batch.charges
-    neg = c[pd.Series([Decimal(str(v)) < 0 for v in c["net"]], index=c.index, dtype=bool)]
+    net = pa.array(c["net"].array) if len(c) else pa.array([], pa.decimal128(38, 6))
+    below = pa.compute.less(net, pa.scalar(Decimal(0), type=net.type))  # exact, vectorised
+    neg = c[below.to_numpy(zero_copy_only=False)]
     cols = {
         "account_id": "Account ID",
         "account_name": "Account Name",

@@ -112,6 +112,14 @@ def test_credits_are_billed_negative_never_raised_and_netted(tmp_path):
     assert (qty, net, rate, tax, gross) == (3, 3.95, 20, 0.79, 4.74)
     summary = {r[0]: r for r in sheet(out, "Summary")}
     assert summary["Credits (billed, included above)"][1:4] == (1, None, -1.65)
+    # the billing report lists them apart, and its headline names them
+    from processor import reports
+
+    b = reports.load_batch(out)
+    listed = reports.credits(b)
+    assert listed[["Account ID", "Description"]].values.tolist() == [["A1", "refund"]]
+    assert [D(str(v)) for v in listed["Net"]] == [D("-1.65")]
+    assert reports.headline(b)["Credits (GBP)"] == "-1.65 on 1 row"
 
 
 def test_minimum_charge_raises_zero_too(tmp_path):
