@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="render the billing and unmatched reports right after the import",
     )
+    s.add_argument(
+        "--reimport",
+        action="store_true",
+        help="import a file whose content was imported before (rows billed then are skipped "
+        "as already-billed)",
+    )
+    _history_option(s)
     s.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
     for flag, helptext in (
@@ -60,6 +67,33 @@ def build_parser() -> argparse.ArgumentParser:
         ("--month-first", "read spreadsheet dates like 10/02/20 as 2 October"),
     ):
         s.add_argument(flag, action="store_true", help=helptext)
+
+    s = sub.add_parser(
+        "retry",
+        help="bill the unmatched rows of a batch that match now (after codes were added)",
+    )
+    s.add_argument("batch", type=Path, metavar="BATCH_DIR")
+    s.add_argument("--out", type=Path, required=True, metavar="NEW_DIR", help="the new batch")
+    s.add_argument(
+        "--workbooks",
+        type=Path,
+        metavar="DIR",
+        help="the workbooks to match against (default: those the batch used)",
+    )
+    s.add_argument("--batch-date", type=_date, metavar="YYYY-MM-DD")
+    s.add_argument("--report", action="store_true", help="render the new batch's reports")
+    _history_option(s)
+
+    s = sub.add_parser("void", help="mark a batch void and release its rows to be billed again")
+    s.add_argument("batch", type=Path, metavar="BATCH_DIR")
+    s.add_argument("--reason", required=True, help="why the batch is void (recorded)")
+    _history_option(s)
+
+    s = sub.add_parser("history", help="list the batches in the import history, newest first")
+    s.add_argument("batch_id", nargs="?", metavar="BATCH_ID", help="show one batch in full")
+    s.add_argument("--workbooks", type=Path, default=Path("workbooks"), metavar="DIR")
+    s.add_argument("--format", choices=["text", "json"], default="text")
+    _history_option(s)
 
     sub.add_parser("formats", help="list the built-in device formats and their fields")
 
@@ -89,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _history_option(s) -> None:
+    s.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH",
+        help="the import history (default: history.sqlite in the workbooks folder)",
+    )
+
+
 BAR_FROM_BYTES = 5_000_000
 
 
@@ -112,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)
     from processor.api import UsageError, WorkbookError
     from processor.exports import ExportError
+    from processor.history import HistoryError
     from processor.outputs import OutputError
     from processor.render import RenderError
     from processor.reports import ReportError
@@ -124,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             "formats": cmd_formats,
             "sniff": cmd_sniff,
             "report": cmd_report,
+            "retry": cmd_retry,
+            "void": cmd_void,
+            "history": cmd_history,
         }[args.command](args)
     except UsageError as exc:
         print(f"charges: {exc}", file=sys.stderr)
@@ -135,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     except ExportError as exc:
         print(f"charges: {exc}; nothing was written", file=sys.stderr)
         return EXIT_ERRORS
-    except (ReportError, OutputError) as exc:
+    except (ReportError, OutputError, HistoryError) as exc:
         print(f"charges: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     except RenderError as exc:
@@ -222,22 +269,36 @@ def cmd_import(args) -> int:
         args.batch_date,
         progress,
         day_first=not args.month_first,
+        history=args.history,
+        reimport=args.reimport,
+        waiting=lambda text: print(f"charges: {text}", file=sys.stderr),
     )
     if show:
         print(file=sys.stderr)
-    for note in result.notes:
-        print(f"charges: {note}", file=sys.stderr)
     for i in result.manifest["inputs"]:
         if i["rows"] == 0:
             print(
                 f"charges: nothing to bill: {Path(i['path']).name} has no rows after its header",
                 file=sys.stderr,
             )
+    print_batch(result)
+    if args.report:
+        _report([result.batch_dir], None)
+    if args.fail_on_unmatched and result.manifest["rows"]["unmatched"]:
+        return EXIT_UNMATCHED
+    return EXIT_OK
+
+
+def print_batch(result) -> None:
+    """What an import or a retry wrote, in a few lines."""
+    for note in result.notes:
+        print(f"charges: {note}", file=sys.stderr)
     if len(result.warnings):
         print_findings(result.warnings)
     m = result.manifest
     r, c, b = m["rows"], m["cost"], m["billed"]
-    print(f"{m['application']} at {m['location']} ({m['format']}), batch {m['batch_date']}")
+    what = f"retry of batch {m['retry_of']}" if m.get("retry_of") else f"batch {m['batch_date']}"
+    print(f"{m['application']} at {m['location']} ({m['format']}), {what} {m['batch_id']}")
     print(
         f"  rows read {r['read']:,}: billed {r['matched']:,}, unmatched {r['unmatched']:,}, "
         f"skipped {r['skipped']:,}"
@@ -265,11 +326,105 @@ def cmd_import(args) -> int:
             "formats a file could be",
             file=sys.stderr,
         )
+
+
+def cmd_retry(args) -> int:
+    from processor.retry import run_retry
+
+    result = run_retry(args.batch, args.out, args.workbooks, args.history, args.batch_date)
+    print_batch(result)
     if args.report:
         _report([result.batch_dir], None)
-    if args.fail_on_unmatched and r["unmatched"]:
-        return EXIT_UNMATCHED
     return EXIT_OK
+
+
+def cmd_void(args) -> int:
+    from processor.void import void_batch
+
+    info = void_batch(args.batch, args.reason, args.history)
+    print(
+        f"batch {info['batch_id']} is void (by {info['by']}, {info['at']}); "
+        f"{plural(info['released'], 'row')} may be billed again. {args.batch}/VOID.txt says so."
+    )
+    return EXIT_OK
+
+
+def cmd_history(args) -> int:
+    from processor.history import History, HistoryError, default_path
+
+    path = args.history or default_path(args.workbooks)
+    if not Path(path).is_file():
+        raise HistoryError(f"{path}: no import history yet; `charges import` starts one")
+    hist = History(path)
+    try:
+        if args.batch_id:
+            one = hist.batch(args.batch_id)
+            if one is None:
+                raise HistoryError(f"batch {args.batch_id} is not in the history {path}")
+            if args.format == "json":
+                print(json.dumps(one, indent=2, ensure_ascii=False))
+                return EXIT_OK
+            _print_one(one)
+            return EXIT_OK
+        rows = hist.batches()
+    finally:
+        hist.close()
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("No batches yet.")
+    for b in rows:
+        period = f"{(b['period_from'] or '')[:10]} to {(b['period_to'] or '')[:10]}"
+        retry = f", retry of {b['retry_of']}" if b["retry_of"] else ""
+        print(
+            f"{b['id']}  {b['status'].upper():9} {b['application']} at {b['location']}, "
+            f"batch {b['batch_date']}{retry}"
+        )
+        print(
+            f"    charges {period}; rows {b['rows_read'] or 0:,}: billed "
+            f"{b['rows_billed'] or 0:,}, unmatched {b['rows_unmatched'] or 0:,}, "
+            f"skipped {b['rows_skipped'] or 0:,}; "
+            f"{b['currency'] or ''} net {b['net']}, tax {b['tax']}, gross {b['gross']}"
+        )
+        print(f"    {b['folder']}")
+        if b["status"] == "void":
+            print(f"    void: {b['void_reason']}")
+    return EXIT_OK
+
+
+def _print_one(b: dict) -> None:
+    print(f"Batch {b['id']}: {b['status'].upper()}")
+    for label, k in (
+        ("Application", "application"),
+        ("Location", "location"),
+        ("Format", "format"),
+        ("Batch date", "batch_date"),
+        ("Folder", "folder"),
+        ("Created", "created_at"),
+        ("Retry of", "retry_of"),
+        ("Charges from", "period_from"),
+        ("Charges to", "period_to"),
+        ("Workbooks", "workbooks_fingerprint"),
+    ):
+        if b.get(k):
+            print(f"  {label}: {b[k]}")
+    print(
+        f"  Rows: read {b['rows_read'] or 0:,}, billed {b['rows_billed'] or 0:,}, unmatched "
+        f"{b['rows_unmatched'] or 0:,}, skipped {b['rows_skipped'] or 0:,}"
+    )
+    print(f"  Billed {b['currency'] or ''}: net {b['net']}, tax {b['tax']}, gross {b['gross']}")
+    if b["retried_rows"]:
+        print(f"  Rows retried into later batches: {b['retried_rows']:,}")
+    if b["status"] == "void":
+        print(f"  Void: {b['voided_at']} by {b['voided_by']}: {b['void_reason']}")
+    print("  Inputs:")
+    for i in b["inputs"]:
+        print(f"    {i['path']} ({i['size']:,} bytes, {i['rows']:,} rows, sha256 {i['sha256']})")
+    if b["reasons"]:
+        print("  Reasons:")
+        for code, v in b["reasons"].items():
+            print(f"    {code}: {plural(v['rows'], 'row')}, cost {v['cost']}")
 
 
 def plural(n: int, word: str) -> str:

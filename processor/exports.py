@@ -20,7 +20,7 @@ import zipfile
 import zlib
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,7 +35,6 @@ csv.field_size_limit(sys.maxsize)  # a field of any size is read (device text ca
 LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 BOM = b"\xef\xbb\xbf"
 CHUNK_ROWS = 50_000
-SEEN_CALLS = 200_000  # call ids remembered for de-duplicating the rows of one call
 
 
 class ExportError(Exception):
@@ -251,9 +250,6 @@ class _Plan:
     date_formats: tuple[str, ...]
     time_zone: str | None
     hint: str  # where the decimal separator is set, for messages
-    # calls already billed (or reported), most recent last; bounded so memory stays flat:
-    # the rows of one call sit close together in an export
-    seen_calls: dict[str, None] = field(default_factory=dict)
 
 
 def read_export(
@@ -496,18 +492,6 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
         )
         zero &= pd.isna(error) & pd.isna(skip)
         skip[zero] = "zero-value"
-    if fmt.call_id is not None:
-        calls = frame[f"field:{fmt.call_id}"].to_numpy()
-        for i in np.flatnonzero(pd.isna(error) & pd.isna(skip)):
-            call = calls[i]
-            if not call:
-                continue
-            if call in plan.seen_calls:
-                skip[i], skip_detail[i] = "duplicate-leg", call
-            else:
-                plan.seen_calls[call] = None
-                if len(plan.seen_calls) > SEEN_CALLS:
-                    del plan.seen_calls[next(iter(plan.seen_calls))]
     frame["error"] = error
     frame["skip"] = skip
     frame["skip_detail"] = skip_detail

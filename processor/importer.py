@@ -1,33 +1,32 @@
 """`charges import`: the recipe from exports to a batch folder.
 
-load workbooks → resolve location and application → for each file, for each
-chunk: read → match → price → append to outputs → batch sheet, summary,
-manifest → rename the folder into place.
+load workbooks → resolve location and application → lock the history, refuse files
+imported before → record the batch as pending → for each file, for each chunk: read →
+ledger (row keys, duplicates, already billed) → match → price → write → batch sheet,
+summary, manifest → rename the folder into place → commit the batch and its keys.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import Counter, defaultdict
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
-from processor import __version__, outputs
+from processor import outputs
 from processor.api import UsageError, WorkbookError, load_reference
-from processor.batchsheet import BatchSheet, sheet_rows
+from processor.batchfiles import BatchWriter
+from processor.batchsheet import BatchSheet
 from processor.exports import read_export
+from processor.history import History, default_path
+from processor.ledger import screen
 from processor.matching import context, match
 from processor.pricing import price
-from processor.reasons import REASONS
-from schemas import charges as sc
 from schemas.checks import key
-
-ZERO = Decimal(0)
 
 
 @dataclass
@@ -100,8 +99,11 @@ def run_import(
     progress: Callable[[str, int, float], None] | None = None,
     chunk_rows: int | None = None,
     day_first: bool = True,
+    history: Path | None = None,
+    reimport: bool = False,
+    waiting: Callable[[str], None] | None = None,
 ) -> ImportResult:
-    """Import device exports into a batch folder.
+    """Import device exports into a batch folder, billing each row once, ever.
 
     Args:
         workbooks: folder with accounts.xlsx and devices.xlsx.
@@ -114,14 +116,20 @@ def run_import(
             finish.
         chunk_rows: rows per chunk (default: exports.CHUNK_ROWS).
         day_first: read ambiguous spreadsheet dates (10/02/20) day first.
+        history: the import history (default: history.sqlite in the workbooks folder).
+        reimport: import a file whose content was imported before (its rows still go
+            through the key check, so nothing is billed twice).
+        waiting: told when another import holds the history and this one waits.
 
     Returns:
-        The batch folder, its manifest and the workbooks' warnings.
+        The batch folder, its manifest, the workbooks' warnings and notes for the user.
 
     Raises:
         WorkbookError: the workbooks have errors (nothing is written).
-        UsageError: unknown location or application, missing file, non-empty folder.
-        ExportError: a file lacks a column its format needs (nothing is written).
+        UsageError: unknown location or application, missing file, non-empty folder, a
+            file imported before.
+        ExportError: a file cannot be read as its format (nothing is written).
+        HistoryError: the history cannot be used.
     """
     out = Path(out).resolve()  # absolute and normalised before any check
     _check_out(out, files, workbooks)
@@ -133,157 +141,106 @@ def run_import(
     app_name, format_name, _, _ = ref.applications[key(application)]
     fmt = ref.format_for(format_name)
     ctx = context(ref, application, location, fmt)
-    loc_name = ctx.location
-    places = ref.minor_unit(location)
-    kwargs = {"chunk_rows": chunk_rows} if chunk_rows else {}
-    kwargs["day_first"] = day_first
     loc = ref.location(location)
-    kwargs["time_zone"] = loc.time_zone
+    kwargs = {"chunk_rows": chunk_rows} if chunk_rows else {}
+    kwargs |= {"day_first": day_first, "time_zone": loc.time_zone}
+    app_key, loc_key = key(application), key(location)
+    history_path = Path(history) if history else default_path(workbooks)
 
-    rows: Counter[str] = Counter()
-    cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    by_reason: dict[str, list] = defaultdict(lambda: [0, ZERO])
-    sheet = BatchSheet(ref.products, places, loc.tax_rounding)
-    inputs = []
-    removed: list[Path] = []
-    with outputs.atomic_dir(out, removed) as tmp:
-        sinks = {
-            "billed": outputs.ParquetSink(tmp / "charges.parquet", sc.CHARGES),
-            "unmatched": outputs.ParquetSink(tmp / "unmatched.parquet", sc.UNMATCHED),
-            "skipped": outputs.ParquetSink(tmp / "skipped.parquet", sc.SKIPPED),
-        }
-        for path in files:
-            file_rows = 0
-            size, done = max(path.stat().st_size, 1), [0]
-            for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
-                priced = price(match(chunk, ref, ctx, fmt), ref, location)
-                file_rows += len(priced)
-                for status, part in priced.groupby("status", sort=False):
-                    rows[status] += len(part)
-                    cost[status] += sum(part["cost"], ZERO)
-                    if status == "billed":
-                        sinks[status].write(outputs.billed_frame(part))
-                        sheet.add(part)
-                    else:
-                        sinks[status].write(
-                            outputs.unbilled_frame(part, app_name, loc_name, status == "skipped")
-                        )
-                        for reason, rpart in part.groupby("reason", sort=False):
-                            by_reason[reason][0] += len(rpart)
-                            by_reason[reason][1] += sum(rpart["cost"], ZERO)
-                if progress:
-                    progress(path.name, file_rows, min(done[0] / size, 1.0))
-            inputs.append({"path": str(path), "sha256": digests[str(path)], "rows": file_rows})
-        for sink in sinks.values():
-            sink.close()
-
-        lines = sheet.lines()
-        billed = BatchSheet.totals(lines)
-        credits = sheet.credits()
-        read_rows = sum(rows.values())
-        read_cost = sum(cost.values(), ZERO)
-        manifest = {
-            "batch_date": batch_date.isoformat(),
-            "location": loc_name,
-            "application": app_name,
-            "format": fmt.name,
-            "currency": ref.currency(location),
-            "tax_rounding": "Per Charge" if sheet.per_charge else "Per Line",
-            "time_zone": loc.time_zone,
-            "inputs": inputs,
-            "rows": {
-                "read": read_rows,
-                "matched": rows["billed"],
-                "unmatched": rows["unmatched"],
-                "skipped": rows["skipped"],
+    hist = History(history_path)
+    try:
+        notes = hist.lock(waiting=waiting)
+        if not reimport:
+            for path in files:
+                earlier = hist.imported_file(digests[str(path)], app_key, loc_key)
+                if earlier:
+                    raise UsageError(
+                        f"{path}: was imported already for {app_name} at {loc.name}, in batch "
+                        f"{earlier[0]} ({earlier[1]}); its rows are billed. Use --reimport "
+                        "to import it again (rows billed before are skipped as "
+                        "already-billed)"
+                    )
+        partial = outputs.partial_path(out)
+        inputs = [
+            {"path": str(p), "sha256": digests[str(p)], "size": p.stat().st_size} for p in files
+        ]
+        batch_id = hist.begin(
+            {
+                "location": loc.name,
+                "location_key": loc_key,
+                "application": app_name,
+                "application_key": app_key,
+                "format": fmt.name,
+                "batch_date": batch_date.isoformat(),
+                "folder": str(out),
+                "partial": str(partial),
+                "workbooks_fingerprint": fingerprint(workbooks),
             },
-            "cost": {
-                "read": str(read_cost),
-                "matched": str(cost["billed"]),
-                "unmatched": str(cost["unmatched"]),
-                "skipped": str(cost["skipped"]),
-            },
-            "billed": {k: str(v) for k, v in billed.items()},
-            "lines": len(lines),
-            "credits": {"rows": credits["rows"], "net": str(credits["net"])},
-            "reasons": {r: {"rows": n, "cost": str(c)} for r, (n, c) in sorted(by_reason.items())},
-            "workbooks": str(Path(workbooks).resolve()),
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "version": __version__,
-        }
-        outputs.write_lines(tmp / "lines.parquet", lines)
-        outputs.write_batch_xlsx(
-            tmp / "batch.xlsx",
-            sheet_rows(lines, batch_date),
-            _summary(manifest, by_reason),
-            tmp / "unmatched.parquet",
-            tmp / "skipped.parquet",
-            places,
+            inputs,
         )
-        outputs.write_manifest(tmp / "manifest.json", manifest)
-    notes = [f"removed {p}, left by an import that was stopped before it finished" for p in removed]
+        removed: list[Path] = []
+        try:
+            with outputs.atomic_dir(out, removed, marker=batch_id) as tmp:
+                writer = BatchWriter(
+                    tmp,
+                    BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding),
+                    app_name,
+                    loc.name,
+                )
+                for item in inputs:
+                    path = Path(item["path"])
+                    file_rows = 0
+                    size, done = max(path.stat().st_size, 1), [0]
+                    for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
+                        chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
+                        billed = writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
+                        hist.add_billed(billed["row_key"])
+                        file_rows += len(chunk)
+                        if progress:
+                            progress(path.name, file_rows, min(done[0] / size, 1.0))
+                    item["rows"] = file_rows
+                manifest = writer.finish(
+                    {
+                        "batch_id": batch_id,
+                        "location": loc.name,
+                        "application": app_name,
+                        "format": fmt.name,
+                        "currency": ref.currency(location),
+                        "time_zone": loc.time_zone,
+                        "inputs": inputs,
+                        "match_on": [str(f) for f in ctx.match_fields],
+                        "workbooks": str(Path(workbooks).resolve()),
+                        "history": str(hist.path),
+                    },
+                    ref.minor_unit(location),
+                    batch_date,
+                )
+            hist.commit(batch_id, manifest)
+        except BaseException:
+            _undo(hist, batch_id, out)
+            raise
+    finally:
+        hist.close()
+    notes += [
+        f"removed {p}, left by an import that was stopped before it finished" for p in removed
+    ]
     return ImportResult(out, manifest, found, notes)
 
 
-def _summary(manifest: dict, by_reason: dict) -> list[list]:
-    r, c, b = manifest["rows"], manifest["cost"], manifest["billed"]
-    balanced = (r["read"] == r["matched"] + r["unmatched"] + r["skipped"]) and (
-        Decimal(c["read"])
-        == Decimal(c["matched"]) + Decimal(c["unmatched"]) + Decimal(c["skipped"])
-    )
-    out = [
-        ["Rows read", r["read"], Decimal(c["read"]), None, None, None],
-        [
-            "Billed",
-            r["matched"],
-            Decimal(c["matched"]),
-            Decimal(b["net"]),
-            Decimal(b["tax"]),
-            Decimal(b["gross"]),
-        ],
-        [
-            "Credits (billed, included above)",
-            manifest["credits"]["rows"],
-            None,
-            Decimal(manifest["credits"]["net"]),
-            None,
-            None,
-        ],
-        ["Unmatched", r["unmatched"], Decimal(c["unmatched"]), None, None, None],
-        ["Skipped", r["skipped"], Decimal(c["skipped"]), None, None, None],
-        ["Balanced (read = billed + unmatched + skipped)", None, None, None, None, None],
-    ]
-    out[-1][0] += ": yes" if balanced else ": NO"
-    for code, (n, cost) in sorted(by_reason.items()):
-        reason = REASONS[code]
-        out.append(
-            [f"{reason.status.capitalize()}: {reason.title} ({code})", n, cost, None, None, None]
-        )
-    for sheet, key_ in (("Unmatched", "unmatched"), ("Skipped", "skipped")):
-        if r[key_] > outputs.XLSX_ROW_LIMIT:
-            out.append(
-                [
-                    f"The {sheet} sheet shows the first {outputs.XLSX_ROW_LIMIT:,} of "
-                    f"{r[key_]:,} rows; all are in {key_}.parquet",
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                ]
-            )
-    out.append([f"Location: {manifest['location']}", None, None, None, None, None])
-    out.append(
-        [
-            f"Application: {manifest['application']} ({manifest['format']})",
-            None,
-            None,
-            None,
-            None,
-            None,
-        ]
-    )
-    out.append([f"Currency: {manifest['currency']}", None, None, None, None, None])
-    out.append([f"Tax Rounding: {manifest['tax_rounding']}", None, None, None, None, None])
-    out.append([f"Batch date: {manifest['batch_date']}", None, None, None, None, None])
-    return out
+def _undo(hist: History, batch_id: str, out: Path) -> None:
+    """A failed import keeps neither its folder nor its record."""
+    marker = out / ".batch-id"
+    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == batch_id:
+        shutil.rmtree(out, ignore_errors=True)
+    hist.abandon(batch_id)
+
+
+def fingerprint(workbooks: Path) -> str:
+    """The workbooks' content, as one hash (which reference data a batch was made with)."""
+    h = hashlib.sha256()
+    for name in ("accounts.xlsx", "devices.xlsx"):
+        p = Path(workbooks) / name
+        if p.is_file():
+            h.update(name.encode())
+            h.update(_sha256(p).encode())
+    return h.hexdigest()[:16]

@@ -94,7 +94,18 @@ def unbilled_frame(
 ) -> pd.DataFrame:
     """Unmatched or skipped rows with their reason and message, validated."""
     message = _text(reasons.render(rows, application, location))
-    return _typed(rows, sc.SKIPPED if skipped else sc.UNMATCHED, message=message)
+    fields = [c for c in rows.columns if c.startswith("match_")]
+    joined = (
+        rows[fields].fillna("").astype(str).agg("\x1f".join, axis=1)
+        if fields and len(rows)
+        else pd.Series([None] * len(rows), index=rows.index)
+    )
+    return _typed(
+        rows,
+        sc.SKIPPED if skipped else sc.UNMATCHED,
+        message=message,
+        match_values=_text(joined),
+    )
 
 
 class ParquetSink:
@@ -155,19 +166,29 @@ def output_problem(folder: Path, exc: OSError) -> OutputError:
     )
 
 
+def partial_path(target: Path) -> Path:
+    """The hidden folder a batch is written into before it is renamed into place."""
+    target = Path(os.path.abspath(target))
+    return target.parent / f".{target.name}.partial-{os.getpid()}"
+
+
 @contextlib.contextmanager
-def atomic_dir(target: Path, removed: list[Path] | None = None) -> Iterator[Path]:
+def atomic_dir(
+    target: Path, removed: list[Path] | None = None, marker: str | None = None
+) -> Iterator[Path]:
     """A temporary sibling folder renamed to ``target`` only when the block succeeds.
 
     Args:
         target: the folder to create (absent, or empty).
         removed: receives the leftover partial folders of killed runs that were cleared.
+        marker: written into ``.batch-id`` first, so what a killed run leaves can be told
+            apart and removed by the next one.
 
     Raises:
         OutputError: the folder cannot be written (the partial folder is removed).
     """
     target = Path(os.path.abspath(target))
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
+    tmp = partial_path(target)
     for above in target.parents:
         if above.exists():
             if not above.is_dir():
@@ -184,6 +205,8 @@ def atomic_dir(target: Path, removed: list[Path] | None = None) -> Iterator[Path
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
+        if marker:
+            (tmp / ".batch-id").write_text(marker + "\n", encoding="utf-8")
     except OSError as exc:
         raise output_problem(target.parent, exc) from None
     try:

@@ -132,6 +132,23 @@ _REASONS = [
     ),
     Reason("blank-line", "skipped", "Blank line", "the line is blank", action="Nothing to do."),
     Reason(
+        "duplicate-row",
+        "skipped",
+        "The same row again",
+        "the same row as {detail} (the same record id, or the same content), counted once",
+        action="Nothing to do: a row the export repeats is billed once.",
+    ),
+    Reason(
+        "already-billed",
+        "skipped",
+        "Billed in an earlier batch",
+        "already billed in batch {detail}; a row is billed once, ever",
+        action=(
+            "Nothing to do: the export overlaps an earlier one, and these rows were billed "
+            "then. To bill them again, void that batch first (charges void)."
+        ),
+    ),
+    Reason(
         "zero-value",
         "skipped",
         "Zero value",

@@ -24,6 +24,9 @@ _ROW_SOURCE = {
     "source_file": _col(TEXT, False),
     "line": _col(INT, False, checks=pa.Check.ge(1)),
     "occurred_at": _col(TIMESTAMP),
+    # what makes the row the same row in another export (processor.rowkeys); empty for
+    # blank and unreadable lines
+    "row_key": _col(TEXT),
 }
 
 CHARGES = pa.DataFrameSchema(
@@ -76,6 +79,11 @@ _UNBILLED = {
     "code": _col(TEXT),
     "reason": _col(TEXT, False),
     "message": _col(TEXT, False),
+    "detail": _col(TEXT),  # the reason's particulars (what the message was made from)
+    # every Match On field's value, separated by U+001F, and the item: what `charges
+    # retry` needs to match the row again
+    "match_values": _col(TEXT),
+    "item": _col(TEXT),
     "account_id": _col(TEXT),
     "product": _col(TEXT),
     "description": _col(TEXT),

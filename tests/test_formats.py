@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def test_each_sample_imports_and_reconciles(tmp_path, app, location, file):
         [SAMPLES / "exports" / file],
         tmp_path / "out",
         dt.date(2026, 10, 31),
+        history=tmp_path / "history.sqlite",  # the samples folder is never written to
     )
     m = result.manifest
     assert m["rows"]["matched"] > 0
@@ -131,6 +133,9 @@ def test_sniff_command(capsys):
 # --- Asterisk ----------------------------------------------------------------------------
 
 
+_IDS = itertools.count(1)  # every generated record has its own id, as in a real export
+
+
 def cdr(
     n_fields: int,
     src="201",
@@ -158,13 +163,15 @@ def cdr(
         f'"{disposition}"',
         '"DOCUMENTATION"',
     ]
+    n = next(_IDS)
+    u = f'"u{n}"'
     extra = {
         16: [],
-        17: ['"u1"'],
-        18: ['"u1"', '""'],
-        19: ['""', f'"{linkedid}"', "1"],
-        20: ['"u1"', '""', f'"{linkedid}"', "1"],
-        21: ['"u1"', '""', '""', f'"{linkedid}"', "1"],
+        17: [u],
+        18: [u, '""'],
+        19: ['""', f'"{linkedid}"', str(n)],
+        20: [u, '""', f'"{linkedid}"', str(n)],
+        21: [u, '""', '""', f'"{linkedid}"', str(n)],
     }[n_fields]
     return ",".join(base16 + extra)
 
@@ -269,7 +276,7 @@ def test_freeswitch_inbound_and_unanswered(tmp_path):
                 billsec + 3,
                 billsec,
                 "NORMAL_CLEARING",
-                "uuid",
+                f"uuid-{next(_IDS)}",
                 "",
                 acct,
                 "PCMA",
@@ -292,10 +299,11 @@ def test_freeswitch_inbound_and_unanswered(tmp_path):
 def cx(
     duration="00:01:05", code="", cost="0.12", from_type="Internal", to_type="External", ext="201"
 ) -> str:
+    n = next(_IDS)
     return ",".join(
         [
-            "Call 1",
-            "0001_1",
+            f"Call {n}",
+            f"0001_{n}",
             duration,
             "2026/10/01 10:00:00",
             "2026/10/01 10:00:02",

@@ -424,7 +424,12 @@ def test_manifest_reconciles_and_describes_inputs(tmp_path):
     m = json.loads((out / "manifest.json").read_text())
     export = tmp_path / "export.csv"
     assert m["inputs"] == [
-        {"path": str(export), "sha256": hashlib.sha256(export.read_bytes()).hexdigest(), "rows": 3}
+        {
+            "path": str(export),
+            "sha256": hashlib.sha256(export.read_bytes()).hexdigest(),
+            "size": export.stat().st_size,
+            "rows": 3,
+        }
     ]
     assert m["rows"] == {"read": 3, "matched": 1, "unmatched": 1, "skipped": 1}
     # costs are the held values (6 places), summed
@@ -484,7 +489,14 @@ def test_exit_codes(tmp_path, capsys):
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "999,2026-10-01,a,1,1"])
     args = ["import", "--workbooks", str(folder), "--location", "London", "--application", "PBX"]
     assert main([*args, "--out", str(tmp_path / "b1"), str(export)]) == 0
-    assert main([*args, "--out", str(tmp_path / "b2"), "--fail-on-unmatched", str(export)]) == 3
+    assert main([*args, "--out", str(tmp_path / "b2"), "--fail-on-unmatched", str(export)]) == 2
+    assert "was imported already for PBX at London" in capsys.readouterr().err
+    assert (
+        main(
+            [*args, "--out", str(tmp_path / "b2"), "--fail-on-unmatched", "--reimport", str(export)]
+        )
+        == 3
+    )
     # the folder exists and is not empty
     assert main([*args, "--out", str(tmp_path / "b1"), str(export)]) == 2
     assert "already exists and is not empty" in capsys.readouterr().err
@@ -514,6 +526,7 @@ def test_empty_existing_out_dir_is_used(tmp_path):
     (tmp_path / "batch").mkdir()
     run_import(folder, "London", "PBX", [export], tmp_path / "batch")
     assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [
+        ".batch-id",
         "batch.xlsx",
         "charges.parquet",
         "lines.parquet",
@@ -538,8 +551,11 @@ def test_chunks_give_the_same_result(tmp_path):
         f"{c},2026-10-01,a,1,0.{i:02d}" for i in range(50) for c in ("100", "999", "200")
     ]
     export = write_csv(tmp_path / "e.csv", lines)
-    a = run_import(folder, "London", "PBX", [export], tmp_path / "a", chunk_rows=7).manifest
-    b = run_import(folder, "London", "PBX", [export], tmp_path / "b").manifest
+    a = run_import(
+        folder, "London", "PBX", [export], tmp_path / "a", chunk_rows=7, history=tmp_path / "h1"
+    ).manifest
+    b = run_import(folder, "London", "PBX", [export], tmp_path / "b", history=tmp_path / "h2")
+    b = b.manifest
     for k in ("rows", "cost", "billed", "reasons"):
         assert a[k] == b[k]
 
@@ -578,7 +594,7 @@ def test_blank_values_are_blank_cells_not_placeholders(tmp_path):
 
 def test_xlsx_sheets_beyond_the_row_limit_say_so(tmp_path, monkeypatch):
     monkeypatch.setattr(outputs, "XLSX_ROW_LIMIT", 2)
-    _, out = run(tmp_path, [GENERIC_HEADER] + ["999,2026-10-01,a,1,1"] * 3)
+    _, out = run(tmp_path, [GENERIC_HEADER] + [f"999,2026-10-0{d},a,1,1" for d in (1, 2, 3)])
     wb = load_workbook(out / "batch.xlsx")
     assert wb["Unmatched"].max_row == 3  # header and 2 rows
     notes = [c.value for c in wb["Summary"]["A"]]

@@ -133,7 +133,7 @@ def test_minimum_charge_raises_zero_too(tmp_path):
 def test_per_line_tax_is_worked_on_the_line_as_the_bill_run_invoices(tmp_path):
     # three charges of 0.13: per charge 0.026 → 0.03 each (0.09); per line 0.39 × 20 % = 0.078
     # → 0.08, as the billing system computes tax on the invoice line
-    lines = [GENERIC_HEADER] + ["100,2026-10-01,a,1,0"] * 3
+    lines = [GENERIC_HEADER] + [f"100,2026-10-0{d},a,1,0" for d in (1, 2, 3)]
     for rounding, tax, charge_tax in (("Per Line", 0.08, None), ("Per Charge", 0.09, D("0.03"))):
         data = base()
         data["Products"] = [unit_price(0.13)]
@@ -169,6 +169,7 @@ def test_per_line_tax_on_every_demo_line_is_the_rate_of_its_net():
             [samples / "exports" / "london-pbx.csv"],
             out,
             dt.date(2026, 10, 31),
+            history=Path(tmp) / "history.sqlite",
         )
         lines = frame(out, "lines")
         assert len(lines) > 10

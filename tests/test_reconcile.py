@@ -128,7 +128,16 @@ def _import(tmp: Path, folder: Path, rows: list[str], name: str) -> Path:
     export.parent.mkdir()
     export.write_text("\n".join([GENERIC_HEADER, *rows]) + "\n", encoding="utf-8")
     out = tmp / name
-    run_import(folder, "London", "PBX", [export], out, dt.date(2026, 10, 31), chunk_rows=5)
+    run_import(
+        folder,
+        "London",
+        "PBX",
+        [export],
+        out,
+        dt.date(2026, 10, 31),
+        chunk_rows=5,
+        history=tmp / f"history-{name}.sqlite",  # each run a first import
+    )
     return out
 
 

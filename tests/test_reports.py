@@ -46,7 +46,9 @@ def make_batch(tmp_path: Path, name: str = "batch", location: str = "London") ->
         ],
     )
     out = tmp_path / name
-    run_import(folder, location, "PBX", [export], out, dt.date(2026, 10, 31))
+    # a history of its own: these test batches bill the same rows on purpose
+    history = tmp_path / f"history-{name}.sqlite"
+    run_import(folder, location, "PBX", [export], out, dt.date(2026, 10, 31), history=history)
     return out
 
 

@@ -63,6 +63,7 @@ CALL_RULES = {
 CDR_CSV = register(
     Format(
         name="asterisk-cdr-csv",
+        record_ids=(("linkedid", "sequence"), ("uniqueid",)),
         notes=(
             "Column count picks the variant (16: base; 17: +uniqueid; 18: +userfield; "
             "19-21: +peeraccount, linkedid, sequence). Answered calls billed by billsec; NO"
@@ -106,6 +107,7 @@ CUSTOM = (
 CDR_CUSTOM = register(
     Format(
         name="asterisk-cdr-custom",
+        record_ids=(("uniqueid", "sequence"), ("uniqueid",)),
         notes=("Same rules as asterisk-cdr-csv; fractional durations round up to whole seconds."),
         description="Asterisk cdr_custom Master.csv, stock mapping (no header; accountcode is "
         "column 16)",
@@ -140,6 +142,7 @@ FREEPBX = (
 FREEPBX_REPORT = register(
     Format(
         name="freepbx-cdr-report",
+        record_ids=(("uniqueid",),),
         notes=("Columns found by header text, in any order; same rules as asterisk-cdr-csv."),
         description="FreePBX CDR Reports CSV download (header row, numeric amaflags)",
         fields=FREEPBX,

@@ -69,6 +69,7 @@ def clean_code(codes: pd.Series) -> pd.Series:
 FORMAT = register(
     Format(
         name="avaya-ipo-smdr",
+        record_ids=(("call_id", "call_start", "party1_device", "party2_device", "connected_time"),),
         notes=(
             "Segments sharing a Call ID are one call: the first billable segment is billed,"
             " the others skipped. Direction I (inbound), Is Internal 1 and Connected Time "

@@ -47,6 +47,9 @@ class Format:
         splitter: splits a line into fields when the file is not CSV.
         call_id: the field shared by the rows of one call; only the first
             billable row of a call is kept, the others are skipped.
+        record_ids: fields holding the export's own record id, as alternatives (the
+            first whose fields are all filled wins); a row without one is keyed by a
+            hash of its normalised content (see ``processor.rowkeys``).
         decimal_separator: "." (1,234.50) or "," (1.234,50); the other is accepted only
             as a thousands separator.
         trailing_fields: how many empty fields a row may carry beyond the header or
@@ -83,6 +86,7 @@ class Format:
     normalise: Normaliser | None = None
     splitter: Splitter | None = None  # instead of CSV splitting
     call_id: str | None = None  # rows sharing it are one call, billed once
+    record_ids: tuple[tuple[str, ...], ...] = ()  # the export's own record id (row keys)
     decimal_separator: str = "."  # "," for exports that write 1.234,50
     trailing_fields: int = 0  # empty fields a row may carry after the last one (a trailing comma)
     sheet_defined: bool = False  # described on the Formats sheet, not built in

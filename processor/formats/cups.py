@@ -30,6 +30,7 @@ def clean_code(codes: pd.Series) -> pd.Series:
 FORMAT = register(
     Format(
         name="cups-page-log",
+        record_ids=(("printer", "job-id", "page-number"),),
         notes=(
             "job-billing `-` counts as no code, so the user is tried next; the time's offset"
             " is converted to the location's Time Zone (kept as wall-clock time when it has"

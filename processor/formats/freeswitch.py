@@ -27,6 +27,7 @@ def classify(frame):
 FORMAT = register(
     Format(
         name="freeswitch-cdr-csv",
+        record_ids=(("uuid",),),
         notes=(
             "Calls in the public context are inbound and skipped; no answer_stamp or 0 "
             "billsec is unanswered."

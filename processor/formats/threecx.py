@@ -72,6 +72,7 @@ def clean_code(codes: pd.Series) -> pd.Series:
 FORMAT = register(
     Format(
         name="3cx-cdr",
+        record_ids=(("historyid", "callid"), ("callid",)),
         notes=(
             "bill-code loses its dialled prefix (`**Sales` → `Sales`) and `Ext.` is dropped from "
             "extensions; bill-cost is the cost for Cost Plus products. Never answered "

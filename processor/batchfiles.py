@@ -1,0 +1,185 @@
+"""Writing one batch folder's files: the sinks, the tally, the manifest, the Summary sheet.
+
+Shared by every recipe that makes a batch (``importer`` and ``retry``): each priced chunk
+goes to ``BatchWriter.add``; ``finish`` writes lines.parquet, batch.xlsx and
+manifest.json from what was added, so their figures agree by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from processor import __version__, outputs
+from processor.batchsheet import BatchSheet, sheet_rows
+from processor.reasons import REASONS
+from schemas import charges as sc
+
+ZERO = Decimal(0)
+
+
+class BatchWriter:
+    """Accumulates priced chunks into a batch folder being written (``folder`` is the
+    hidden partial folder; the caller renames it into place)."""
+
+    def __init__(self, folder: Path, sheet: BatchSheet, application: str, location: str):
+        self.folder = folder
+        self.sheet = sheet
+        self.application, self.location = application, location
+        self.rows: Counter[str] = Counter()
+        self.cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        self.by_reason: dict[str, list] = defaultdict(lambda: [0, ZERO])
+        self.first: pd.Timestamp | None = None
+        self.last: pd.Timestamp | None = None
+        self.sinks = {
+            "billed": outputs.ParquetSink(folder / "charges.parquet", sc.CHARGES),
+            "unmatched": outputs.ParquetSink(folder / "unmatched.parquet", sc.UNMATCHED),
+            "skipped": outputs.ParquetSink(folder / "skipped.parquet", sc.SKIPPED),
+        }
+
+    def add(self, priced: pd.DataFrame) -> pd.DataFrame:
+        """Write a priced chunk; returns its billed rows."""
+        billed = priced.iloc[:0]
+        for status, part in priced.groupby("status", sort=False):
+            self.rows[status] += len(part)
+            self.cost[status] += sum(part["cost"], ZERO)
+            if status == "billed":
+                billed = part
+                self.sinks[status].write(outputs.billed_frame(part))
+                self.sheet.add(part)
+                when = part["occurred_at"].dropna()
+                if len(when):
+                    lo, hi = when.min(), when.max()
+                    self.first = lo if self.first is None else min(self.first, lo)
+                    self.last = hi if self.last is None else max(self.last, hi)
+            else:
+                self.sinks[status].write(
+                    outputs.unbilled_frame(
+                        part, self.application, self.location, status == "skipped"
+                    )
+                )
+                for reason, rpart in part.groupby("reason", sort=False):
+                    self.by_reason[reason][0] += len(rpart)
+                    self.by_reason[reason][1] += sum(rpart["cost"], ZERO)
+        return billed
+
+    def finish(self, meta: dict, places: int, batch_date: dt.date) -> dict:
+        """Close the parquet files; write lines.parquet, batch.xlsx and manifest.json.
+
+        Args:
+            meta: the manifest's descriptive entries (batch id, location, application,
+                format, currency, inputs, workbooks, history...), in the order shown.
+            places: the currency's minor unit.
+            batch_date: the Batch Sheet's date.
+
+        Returns:
+            The manifest written.
+        """
+        for sink in self.sinks.values():
+            sink.close()
+        lines = self.sheet.lines()
+        billed = BatchSheet.totals(lines)
+        credits = self.sheet.credits()
+        rows, cost = self.rows, self.cost
+        manifest = {
+            **meta,
+            "batch_date": batch_date.isoformat(),
+            "tax_rounding": "Per Charge" if self.sheet.per_charge else "Per Line",
+            "period": {
+                "from": None if self.first is None else self.first.isoformat(),
+                "to": None if self.last is None else self.last.isoformat(),
+            },
+            "rows": {
+                "read": sum(rows.values()),
+                "matched": rows["billed"],
+                "unmatched": rows["unmatched"],
+                "skipped": rows["skipped"],
+            },
+            "cost": {
+                "read": str(sum(cost.values(), ZERO)),
+                "matched": str(cost["billed"]),
+                "unmatched": str(cost["unmatched"]),
+                "skipped": str(cost["skipped"]),
+            },
+            "billed": {k: str(v) for k, v in billed.items()},
+            "lines": len(lines),
+            "credits": {"rows": credits["rows"], "net": str(credits["net"])},
+            "reasons": {
+                r: {"rows": n, "cost": str(c)} for r, (n, c) in sorted(self.by_reason.items())
+            },
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "version": __version__,
+        }
+        outputs.write_lines(self.folder / "lines.parquet", lines)
+        outputs.write_batch_xlsx(
+            self.folder / "batch.xlsx",
+            sheet_rows(lines, batch_date),
+            summary_rows(manifest, self.by_reason),
+            self.folder / "unmatched.parquet",
+            self.folder / "skipped.parquet",
+            places,
+        )
+        outputs.write_manifest(self.folder / "manifest.json", manifest)
+        return manifest
+
+
+def _note(text: str) -> list:
+    return [text, None, None, None, None, None]
+
+
+def summary_rows(manifest: dict, by_reason: dict) -> list[list]:
+    """The Summary sheet: counts, totals, credits, the reconciliation, reasons, settings."""
+    r, c, b = manifest["rows"], manifest["cost"], manifest["billed"]
+    balanced = (r["read"] == r["matched"] + r["unmatched"] + r["skipped"]) and (
+        Decimal(c["read"])
+        == Decimal(c["matched"]) + Decimal(c["unmatched"]) + Decimal(c["skipped"])
+    )
+    out = [
+        ["Rows read", r["read"], Decimal(c["read"]), None, None, None],
+        [
+            "Billed",
+            r["matched"],
+            Decimal(c["matched"]),
+            Decimal(b["net"]),
+            Decimal(b["tax"]),
+            Decimal(b["gross"]),
+        ],
+        [
+            "Credits (billed, included above)",
+            manifest["credits"]["rows"],
+            None,
+            Decimal(manifest["credits"]["net"]),
+            None,
+            None,
+        ],
+        ["Unmatched", r["unmatched"], Decimal(c["unmatched"]), None, None, None],
+        ["Skipped", r["skipped"], Decimal(c["skipped"]), None, None, None],
+        _note("Balanced (read = billed + unmatched + skipped): " + ("yes" if balanced else "NO")),
+    ]
+    for code, (n, cost) in sorted(by_reason.items()):
+        reason = REASONS[code]
+        out.append(
+            [f"{reason.status.capitalize()}: {reason.title} ({code})", n, cost, None, None, None]
+        )
+    for sheet, key_ in (("Unmatched", "unmatched"), ("Skipped", "skipped")):
+        if r[key_] > outputs.XLSX_ROW_LIMIT:
+            out.append(
+                _note(
+                    f"The {sheet} sheet shows the first {outputs.XLSX_ROW_LIMIT:,} of "
+                    f"{r[key_]:,} rows; all are in {key_}.parquet"
+                )
+            )
+    if manifest.get("batch_id"):
+        out.append(_note(f"Batch: {manifest['batch_id']}"))
+    if manifest.get("retry_of"):
+        out.append(_note(f"Retry of batch {manifest['retry_of']}"))
+    out.append(_note(f"Location: {manifest['location']}"))
+    out.append(_note(f"Application: {manifest['application']} ({manifest['format']})"))
+    out.append(_note(f"Currency: {manifest['currency']}"))
+    out.append(_note(f"Tax Rounding: {manifest['tax_rounding']}"))
+    out.append(_note(f"Batch date: {manifest['batch_date']}"))
+    return out

@@ -1,0 +1,463 @@
+"""The import history: which batches were written, and every row key they billed (I/O edge).
+
+One SQLite file (by default ``history.sqlite`` in the workbooks folder), in WAL mode, with
+a schema version and migrations. It is what makes a row billed once, ever:
+
+- an import holds the history's lock from its key check to its commit, so two imports
+  at once never bill a row twice (the second waits for the first);
+- a batch is recorded ``pending`` before its folder is written and ``committed``, with
+  its keys, only after the folder is in place: a run killed at any point leaves a
+  pending record that the next run removes together with the folder it names;
+- ``void`` releases a batch's keys, so corrected data can be imported again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import getpass
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+DEFAULT_NAME = "history.sqlite"
+LOCK_WAIT = 600  # seconds an import waits for another one to finish
+
+_MIGRATIONS = {
+    1: """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'committed', 'void')),
+            location TEXT NOT NULL,
+            location_key TEXT NOT NULL,
+            application TEXT NOT NULL,
+            application_key TEXT NOT NULL,
+            format TEXT NOT NULL,
+            batch_date TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            partial TEXT,
+            created_at TEXT NOT NULL,
+            committed_at TEXT,
+            workbooks_fingerprint TEXT,
+            retry_of TEXT,
+            rows_read INTEGER, rows_billed INTEGER, rows_unmatched INTEGER, rows_skipped INTEGER,
+            net TEXT, tax TEXT, gross TEXT, currency TEXT,
+            period_from TEXT, period_to TEXT,
+            reasons TEXT,
+            void_reason TEXT, voided_by TEXT, voided_at TEXT
+        );
+        CREATE TABLE inputs (
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            rows INTEGER NOT NULL
+        );
+        CREATE INDEX inputs_sha ON inputs (sha256);
+        CREATE TABLE keys (
+            application_key TEXT NOT NULL,
+            location_key TEXT NOT NULL,
+            row_key TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            PRIMARY KEY (application_key, location_key, row_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX keys_batch ON keys (batch_id);
+        CREATE TABLE retried (
+            batch_id TEXT NOT NULL,
+            row_key TEXT NOT NULL,
+            into_batch TEXT NOT NULL,
+            PRIMARY KEY (batch_id, row_key)
+        ) WITHOUT ROWID;
+    """,
+}
+
+
+class HistoryError(Exception):
+    """The history cannot be used as asked (the message says why and what to do)."""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Billed:
+    """Where a row key was billed."""
+
+    batch_id: str
+    folder: str
+
+
+class History:
+    """An open history file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).resolve()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA temp_store=FILE")  # the import's keys stay off the heap
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(
+                f"{self.path}: is not an import history this program can read ({exc}); "
+                "name another file with --history, or restore it from a backup"
+            ) from None
+        self._lock_file = None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"{self.path}: was written by a newer version of this program (history "
+                f"schema {version}); upgrade device-charges"
+            )
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            # one script, one transaction: a migration applies whole or not at all
+            self.db.executescript(
+                f"BEGIN IMMEDIATE; {_MIGRATIONS[v]}; PRAGMA user_version = {v}; COMMIT;"
+            )
+
+    def close(self) -> None:
+        self.unlock()
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- the import lock ------------------------------------------------------------------
+
+    def lock(self, wait: float = LOCK_WAIT, waiting=None) -> list[str]:
+        """Hold the history for one import (until ``unlock`` or the process ends); then
+        clear what killed runs left. Returns what was cleared, for the user."""
+        self._lock_file = open(str(self.path) + ".lock", "a+")
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise HistoryError(
+                        f"{self.path}: another import has held the history for "
+                        f"{wait:.0f} s; let it finish, then run this one again"
+                    ) from None
+                if waiting and not told:
+                    waiting("another import is using the history; waiting for it to finish")
+                    told = True
+                time.sleep(0.2)
+        return self.clear_pending()
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the lock
+            self._lock_file = None
+
+    def clear_pending(self) -> list[str]:
+        """Remove the records (and folders) of imports that were killed before they committed.
+
+        Only called with the lock held, so no pending record belongs to a live import.
+        """
+        cleared = []
+        rows = self.db.execute(
+            "SELECT id, folder, partial FROM batches WHERE status = 'pending'"
+        ).fetchall()
+        for batch_id, folder, partial in rows:
+            for place in (partial, folder):
+                p = Path(place) if place else None
+                if p is not None and p.is_dir() and _belongs(p, batch_id):
+                    shutil.rmtree(p, ignore_errors=True)
+                    cleared.append(f"removed {p}, left by an import that was stopped")
+            with self.transaction():
+                self.db.execute("DELETE FROM keys WHERE batch_id = ?", (batch_id,))
+                self.db.execute("DELETE FROM inputs WHERE batch_id = ?", (batch_id,))
+                self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+            cleared.append(f"removed the unfinished record of batch {batch_id} from the history")
+        return cleared
+
+    # --- an import's life -----------------------------------------------------------------
+
+    def begin(self, record: dict, inputs: list[dict]) -> str:
+        """Record a batch as pending (before its folder is written); returns its id."""
+        batch_id = record.get("id") or new_id()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO batches (id, status, location, location_key, application, "
+                "application_key, format, batch_date, folder, partial, created_at, "
+                "workbooks_fingerprint, retry_of) "
+                "VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    batch_id,
+                    record["location"],
+                    record["location_key"],
+                    record["application"],
+                    record["application_key"],
+                    record["format"],
+                    record["batch_date"],
+                    record["folder"],
+                    record["partial"],
+                    now(),
+                    record.get("workbooks_fingerprint"),
+                    record.get("retry_of"),
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO inputs (batch_id, path, sha256, size, rows) VALUES (?, ?, ?, ?, 0)",
+                [(batch_id, i["path"], i["sha256"], i["size"]) for i in inputs],
+            )
+        return batch_id
+
+    def commit(self, batch_id: str, manifest: dict) -> None:
+        """Mark the batch committed with the row keys it billed, in one transaction.
+
+        Raises:
+            HistoryError: a key is already billed (cannot happen while the lock is held).
+        """
+        app, loc = self.db.execute(
+            "SELECT application_key, location_key FROM batches WHERE id = ?", (batch_id,)
+        ).fetchone()
+        r, b = manifest["rows"], manifest["billed"]
+        try:
+            self._temp_tables()
+            with self.transaction():
+                self.db.execute(
+                    "INSERT INTO keys (application_key, location_key, row_key, batch_id) "
+                    "SELECT ?, ?, key, ? FROM temp.billed_now",
+                    (app, loc, batch_id),
+                )
+                for i in manifest["inputs"]:
+                    self.db.execute(
+                        "UPDATE inputs SET rows = ? WHERE batch_id = ? AND path = ?",
+                        (i["rows"], batch_id, i["path"]),
+                    )
+                self.db.execute(
+                    "UPDATE batches SET status = 'committed', committed_at = ?, partial = NULL,"
+                    " rows_read = ?, rows_billed = ?, rows_unmatched = ?, rows_skipped = ?,"
+                    " net = ?, tax = ?, gross = ?, currency = ?, period_from = ?, period_to = ?,"
+                    " reasons = ? WHERE id = ?",
+                    (
+                        now(),
+                        r["read"],
+                        r["matched"],
+                        r["unmatched"],
+                        r["skipped"],
+                        b["net"],
+                        b["tax"],
+                        b["gross"],
+                        manifest["currency"],
+                        manifest.get("period", {}).get("from"),
+                        manifest.get("period", {}).get("to"),
+                        json.dumps(manifest["reasons"]),
+                        batch_id,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise HistoryError(
+                "another import billed some of these rows while this one ran; nothing was "
+                "written: run it again"
+            ) from None
+
+    def abandon(self, batch_id: str) -> None:
+        """Forget a pending batch whose import failed (its folder was not kept)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM inputs WHERE batch_id = ?", (batch_id,))
+            self.db.execute("DELETE FROM batches WHERE id = ? AND status = 'pending'", (batch_id,))
+
+    # --- questions an import asks -----------------------------------------------------------
+
+    def imported_file(self, sha256: str, application_key: str, location_key: str):
+        """The committed batch that imported this file for this application and location."""
+        return self.db.execute(
+            "SELECT b.id, b.folder, i.path FROM inputs i JOIN batches b ON b.id = i.batch_id "
+            "WHERE i.sha256 = ? AND b.application_key = ? AND b.location_key = ? "
+            "AND b.status = 'committed' ORDER BY b.created_at LIMIT 1",
+            (sha256, application_key, location_key),
+        ).fetchone()
+
+    def billed(self, application_key: str, location_key: str, keys: list[str]) -> dict:
+        """Which of ``keys`` a committed batch billed: key → Billed."""
+        if not keys:
+            return {}
+        self._fill_chunk(keys)
+        rows = self.db.execute(
+            "SELECT k.row_key, b.id, b.folder FROM temp.chunk c "
+            "JOIN keys k ON k.application_key = ? AND k.location_key = ? AND k.row_key = c.key "
+            "JOIN batches b ON b.id = k.batch_id WHERE b.status = 'committed'",
+            (application_key, location_key),
+        ).fetchall()
+        return {k: Billed(b, f) for k, b, f in rows}
+
+    # --- this import's own keys, kept in temporary tables (on disk: memory stays flat) ---------
+
+    def _temp_tables(self) -> None:
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, place TEXT) WITHOUT ROWID"
+        )
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS billed_now (key TEXT PRIMARY KEY)")
+
+    def first_seen(self, keys: list[str], places: list[str]) -> list[str | None]:
+        """For each key: None the first time this import meets it, else where it met it."""
+        self._temp_tables()
+        out: list[str | None] = [None] * len(keys)
+        firsts: dict[str, str] = {}
+        for i, (k, p) in enumerate(zip(keys, places, strict=True)):
+            if k in firsts:
+                out[i] = firsts[k]
+            else:
+                firsts[k] = p
+        if not firsts:
+            return out
+        self._fill_chunk(list(firsts))
+        before = dict(
+            self.db.execute(
+                "SELECT s.key, s.place FROM temp.chunk c JOIN temp.seen s ON s.key = c.key"
+            ).fetchall()
+        )
+        for i, k in enumerate(keys):
+            if out[i] is None and k in before:
+                out[i] = before[k]
+        self.db.executemany(
+            "INSERT OR IGNORE INTO temp.seen (key, place) VALUES (?, ?)",
+            ((k, p) for k, p in firsts.items() if k not in before),
+        )
+        return out
+
+    def add_billed(self, keys: Iterable[str]) -> None:
+        """Remember keys this import bills (committed with the batch)."""
+        self._temp_tables()
+        self.db.executemany(
+            "INSERT OR IGNORE INTO temp.billed_now VALUES (?)", ((k,) for k in keys)
+        )
+
+    def _fill_chunk(self, keys: list[str]) -> None:
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS chunk (key TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.chunk")
+        self.db.executemany("INSERT OR IGNORE INTO temp.chunk VALUES (?)", ((k,) for k in keys))
+
+    def retried_keys(self, batch_id: str) -> set[str]:
+        return {
+            k
+            for (k,) in self.db.execute(
+                "SELECT row_key FROM retried WHERE batch_id = ?", (batch_id,)
+            )
+        }
+
+    def mark_retried(self, batch_id: str, keys: Iterable[str], into: str) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO retried (batch_id, row_key, into_batch) VALUES (?, ?, ?)",
+                ((batch_id, k, into) for k in keys),
+            )
+
+    # --- what people ask ---------------------------------------------------------------------
+
+    def batch(self, batch_id: str) -> dict | None:
+        cur = self.db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        out = dict(zip([d[0] for d in cur.description], row, strict=True))
+        out["inputs"] = [
+            dict(zip(("path", "sha256", "size", "rows"), r, strict=True))
+            for r in self.db.execute(
+                "SELECT path, sha256, size, rows FROM inputs WHERE batch_id = ?", (batch_id,)
+            )
+        ]
+        out["reasons"] = json.loads(out["reasons"] or "{}")
+        out["retried_rows"] = self.db.execute(
+            "SELECT COUNT(*) FROM retried WHERE batch_id = ?", (batch_id,)
+        ).fetchone()[0]
+        return out
+
+    def batches(self) -> list[dict]:
+        """Every committed or void batch, newest first."""
+        cur = self.db.execute(
+            "SELECT id, status, location, application, format, batch_date, folder, created_at,"
+            " period_from, period_to, rows_read, rows_billed, rows_unmatched, rows_skipped,"
+            " net, tax, gross, currency, retry_of, void_reason"
+            " FROM batches WHERE status != 'pending' ORDER BY created_at DESC, rowid DESC"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def void(self, batch_id: str, reason: str) -> dict:
+        """Mark a committed batch void and release its keys.
+
+        Raises:
+            HistoryError: no such batch, or it is void already.
+        """
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT status, voided_at, voided_by, void_reason FROM batches WHERE id = ?",
+                (batch_id,),
+            ).fetchone()
+            if row is None:
+                raise HistoryError(f"batch {batch_id} is not in the history {self.path}")
+            if row[0] == "void":
+                raise HistoryError(
+                    f"batch {batch_id} was voided already, on {row[1]} by {row[2]} "
+                    f'("{row[3]}"); nothing was changed'
+                )
+            who, when = _user(), now()
+            self.db.execute(
+                "UPDATE batches SET status = 'void', void_reason = ?, voided_by = ?, "
+                "voided_at = ? WHERE id = ?",
+                (reason, who, when, batch_id),
+            )
+            released = self.db.execute("DELETE FROM keys WHERE batch_id = ?", (batch_id,)).rowcount
+            # rows retried out of the void batch may be retried again
+            self.db.execute("DELETE FROM retried WHERE into_batch = ?", (batch_id,))
+        return {"by": who, "at": when, "released": released}
+
+
+def new_id() -> str:
+    """A batch id people can read and quote: the date and a short random part."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _belongs(folder: Path, batch_id: str) -> bool:
+    """A folder is this batch's when its manifest (or marker) names the batch."""
+    for name in (".batch-id", "manifest.json"):
+        f = folder / name
+        if f.is_file():
+            try:
+                text = f.read_text(encoding="utf-8")
+            except OSError:
+                return False
+            if name == ".batch-id":
+                return text.strip() == batch_id
+            try:
+                return json.loads(text).get("batch_id") == batch_id
+            except ValueError:
+                return False
+    return False
+
+
+def default_path(workbooks: Path) -> Path:
+    """Where the history lives unless --history names another file."""
+    return Path(workbooks) / DEFAULT_NAME
