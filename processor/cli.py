@@ -497,8 +497,13 @@ def _report(batches: list[Path], workbooks: Path | None) -> None:
 
 
 def cmd_report(args) -> int:
+    from processor import reports
     from processor.render import render_period
 
+    if len(args.batches) > 1:  # refuse a double-billed period before rendering anything
+        problems = reports.double_billed([reports.load_batch(b) for b in args.batches])
+        if problems:
+            raise reports.ReportError("; ".join(problems))
     _report(args.batches, args.workbooks)
     if len(args.batches) > 1:
         out = args.summary_dir or args.batches[0].resolve().parent

@@ -111,9 +111,15 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
 
 
 def render_period(batch_dirs: list[Path], out: Path) -> list[Path]:
-    """A period summary across several batches, by location and application."""
-    for b in batch_dirs:
-        reports.load_batch(b)
+    """A period summary across several batches, by location and application.
+
+    Raises:
+        ReportError: a batch cannot be read, or two batches in use bill the same row.
+    """
+    batches = [reports.load_batch(b) for b in batch_dirs]
+    problems = reports.double_billed(batches)
+    if problems:
+        raise reports.ReportError("; ".join(problems))
     out.mkdir(parents=True, exist_ok=True)
     executed = out / "period-summary.ipynb"
     _execute(

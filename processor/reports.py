@@ -37,6 +37,7 @@ class Batch:
     unmatched: pd.DataFrame
     skipped: pd.DataFrame
     lines: pd.DataFrame  # the Batch Sheet: tax and gross as the location rounds them
+    void: str | None = None  # VOID.txt: the batch was voided (who, when, why)
 
     @property
     def currency(self) -> str:
@@ -89,7 +90,54 @@ def load_batch(path: Path | str) -> Batch:
         frames["lines"] = pd.read_parquet(path / "lines.parquet", dtype_backend="pyarrow")
     else:  # a batch from before lines.parquet: its tax was rounded per charge
         frames["lines"] = _lines_from_charges(frames["charges"])
+    void = path / "VOID.txt"
+    frames["void"] = void.read_text(encoding="utf-8") if void.is_file() else None
     return Batch(path, manifest, **frames)
+
+
+def void_banner(batch: Batch) -> str:
+    """The VOID notice a report shows at its top (empty for a batch in use)."""
+    from processor.void import banner
+
+    return banner(batch.void) if batch.void else ""
+
+
+def unique_batches(batches: list[Batch]) -> list[Batch]:
+    """Each batch once, however often it was named (by folder or batch id)."""
+    seen, out = set(), []
+    for b in batches:
+        ident = b.manifest.get("batch_id") or str(b.path.resolve())
+        if ident not in seen and str(b.path.resolve()) not in seen:
+            seen |= {ident, str(b.path.resolve())}
+            out.append(b)
+    return out
+
+
+def void_batches(batches: list[Batch]) -> list[Batch]:
+    """The void ones, listed apart and counted in no total."""
+    return [b for b in unique_batches(batches) if b.void]
+
+
+def double_billed(batches: list[Batch]) -> list[str]:
+    """Pairs of batches in use that bill the same row (same application, location, key)."""
+    problems = []
+    live = [b for b in unique_batches(batches) if not b.void]
+    owners: dict[tuple[str, str, str], Batch] = {}
+    clashes: dict[tuple[Path, Path], int] = {}
+    for b in live:
+        if "row_key" not in b.charges:
+            continue
+        scope = (b.manifest["application"].casefold(), b.manifest["location"].casefold())
+        for k in b.charges["row_key"].dropna():
+            first = owners.setdefault((*scope, k), b)
+            if first is not b:
+                clashes[(first.path, b.path)] = clashes.get((first.path, b.path), 0) + 1
+    for (a, b), n in clashes.items():
+        problems.append(
+            f"{a} and {b} bill the same {n:,} row{'s' if n != 1 else ''}: they come from "
+            "different histories, or one was copied; void one (charges void) and leave it out"
+        )
+    return problems
 
 
 def _lines_from_charges(c: pd.DataFrame) -> pd.DataFrame:
@@ -627,9 +675,12 @@ def write_codes_to_add(
 
 
 def period_summary(batches: list[Batch]) -> pd.DataFrame:
-    """One row per location × application (and currency) across batches."""
+    """One row per location × application (and currency) across batches: each batch counted
+    once, void batches left out (see ``void_batches``)."""
     rows = []
-    for b in batches:
+    for b in unique_batches(batches):
+        if b.void:
+            continue
         m = b.manifest
         rows.append(
             {

@@ -33,9 +33,9 @@ def make_batch(tmp_path: Path, name: str = "batch", location: str = "London") ->
         tmp_path / f"{name}.csv",
         [
             GENERIC_HEADER,
-            "100,2026-10-01,call a,1,1.00",  # A1: 1.10 net
-            "100,2026-10-03,call b,2,2.00",  # A1: 2.20
-            "1000,2026-10-02,call c,1,10.00",  # A4: 11.00
+            f"100,2026-10-01,call a {name},1,1.00",  # A1: 1.10 net
+            f"100,2026-10-03,call b {name},2,2.00",  # A1: 2.20
+            f"1000,2026-10-02,call c {name},1,10.00",  # A4: 11.00
             "01000,2026-10-04,x,1,3.00",  # unknown: leading zero (1000)
             "1OOO,2026-10-05,x,1,0.50",  # unknown: O for 0 (1000)
             "1OOO,2026-10-06,x,1,0.25",
@@ -171,7 +171,7 @@ def test_statements_one_csv_per_account(batch_dir, tmp_path):
     # carries the tax as the Batch Sheet line has it (3.30 × 20 % = 0.66)
     assert lines[2] == (
         '"A1","Acme Ltd","2026-10-03 00:00:00","batch.csv",3,"100","CALLS",'
-        '"call b",,2.000000,,2.000000,2.20,,'
+        '"call b batch",,2.000000,,2.000000,2.20,,'
     )
     assert lines[3] == '"A1","Acme Ltd",,,,,"CALLS","Total CALLS",,3.000000,,,3.30,0.66,3.96'
     first = reports.statements(b, lines=1)

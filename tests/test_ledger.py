@@ -1,0 +1,312 @@
+"""The ledger: a row is billed once, ever, across imports, re-runs, retries and voids."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from processor import reports
+from processor.cli import main
+from processor.importer import run_import
+from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
+
+D = Decimal
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rows_for(days: range, code: str = "100") -> list[str]:
+    return [f"{code},2026-10-{d:02d} 10:00,call,1,{d}.00" for d in days]
+
+
+def parquet(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(out / f"{name}.parquet")
+
+
+def imp(folder: Path, export: Path, out: Path, *extra: str) -> int:
+    args = ["import", "--workbooks", str(folder), "--location", "London", "--application"]
+    return main(
+        [*args, "PBX", "--batch-date", "2026-10-31", "--out", str(out), *extra, str(export)]
+    )
+
+
+def test_overlapping_exports_bill_the_overlap_once(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    first = write_csv(tmp_path / "sep.csv", [GENERIC_HEADER, *rows_for(range(1, 11))])
+    second = write_csv(tmp_path / "oct.csv", [GENERIC_HEADER, *rows_for(range(6, 16))])
+    assert imp(folder, first, tmp_path / "b1") == 0
+    assert imp(folder, second, tmp_path / "b2") == 0
+    m1 = json.loads((tmp_path / "b1" / "manifest.json").read_text())
+    m2 = json.loads((tmp_path / "b2" / "manifest.json").read_text())
+    assert m1["rows"]["matched"] == 10
+    assert (m2["rows"]["matched"], m2["rows"]["skipped"]) == (5, 5)
+    skipped = parquet(tmp_path / "b2", "skipped")
+    assert skipped["reason"].tolist() == ["already-billed"] * 5
+    assert skipped["message"][0] == (
+        f"already billed in batch {m1['batch_id']} ({tmp_path / 'b1'}); a row is billed once, ever"
+    )
+    # 6..15 billed once in all: the second batch bills 11..15 (cost 11..15 × 1.10)
+    assert D(m2["billed"]["net"]) == sum(D(d) * D("1.1") for d in range(11, 16))
+    assert "already-billed: 5 rows" in capsys.readouterr().out
+
+
+def test_the_same_file_again_is_refused_and_reimport_bills_nothing_new(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
+    assert imp(folder, export, tmp_path / "b1") == 0
+    batch_id = json.loads((tmp_path / "b1" / "manifest.json").read_text())["batch_id"]
+    capsys.readouterr()
+    assert imp(folder, export, tmp_path / "b2") == 2
+    assert capsys.readouterr().err.strip() == (
+        f"charges: {export}: was imported already for PBX at London, in batch {batch_id} "
+        f"({tmp_path / 'b1'}); its rows are billed. Use --reimport to import it again (rows "
+        "billed before are skipped as already-billed)"
+    )
+    assert not (tmp_path / "b2").exists()
+    assert imp(folder, export, tmp_path / "b2", "--reimport") == 0
+    m = json.loads((tmp_path / "b2" / "manifest.json").read_text())
+    assert (m["rows"]["matched"], m["billed"]["net"]) == (0, "0")
+    assert m["reasons"] == {"already-billed": {"rows": 3, "cost": "6.000000"}}
+
+
+def test_a_row_repeated_in_one_file_is_billed_once(tmp_path):
+    folder = write_books(tmp_path / "wb")
+    row = "100,2026-10-01 10:00,call,1,1.00"
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, row, row, "100,2026-10-02,x,1,1", row])
+    result = run_import(folder, "London", "PBX", [export], tmp_path / "b")
+    assert result.manifest["rows"]["matched"] == 2
+    skipped = parquet(tmp_path / "b", "skipped")
+    assert skipped[["line", "reason"]].values.tolist() == [
+        [3, "duplicate-row"],
+        [5, "duplicate-row"],
+    ]
+    assert skipped["message"][0] == (
+        "the same row as line 2 of e.csv (the same record id, or the same content), counted once"
+    )
+
+
+def test_a_freeswitch_call_logged_three_times_under_one_uuid_is_billed_once(tmp_path):
+    data = base()
+    data["Applications"] = [["PBX", "freeswitch-cdr-csv", "CALLS", None]]
+    data["Products"][0] = ["CALLS", "Calls", "Unit Price", 0.1, None, None, None, None]
+    data["Products"][0] += [None, None, "No"]
+    data["Account Codes"].append(["A1", "PBX", "ACC7"])
+    folder = write_books(tmp_path / "wb", data)
+    fields = [
+        "Ann", "201", "01632960123", "default", "2026-10-01 10:00:00", "2026-10-01 10:00:03",
+        "2026-10-01 10:01:00", "60", "57", "NORMAL_CLEARING", "a1b2-uuid", "", "ACC7", "PCMA",
+        "PCMA",
+    ]  # fmt: skip
+    row = ",".join(f'"{v}"' for v in fields)
+    export = write_csv(tmp_path / "Master.csv", [row, row, row])
+    result = run_import(folder, "London", "PBX", [export], tmp_path / "b")
+    assert (result.manifest["rows"]["matched"], result.manifest["rows"]["skipped"]) == (1, 2)
+    assert parquet(tmp_path / "b", "skipped")["reason"].tolist() == ["duplicate-row"] * 2
+    key = parquet(tmp_path / "b", "charges")["row_key"][0]
+    assert key.startswith("uuid:")
+
+
+def test_retry_bills_exactly_the_rows_the_new_code_blocked(tmp_path, capsys):
+    data = base()
+    folder = write_books(tmp_path / "wb", data)
+    export = write_csv(
+        tmp_path / "e.csv",
+        [
+            GENERIC_HEADER,
+            *rows_for(range(1, 3)),
+            *rows_for(range(3, 6), "777"),
+            "888,2026-10-09,x,1,2",
+        ],
+    )
+    assert imp(folder, export, tmp_path / "b1") == 0
+    first = json.loads((tmp_path / "b1" / "manifest.json").read_text())
+    assert first["reasons"]["unknown-code"]["rows"] == 4
+    # the clerk adds code 777 to A1 (not 888), then retries
+    data["Account Codes"].append(["A1", "PBX", "777"])
+    write_books(folder, data)
+    capsys.readouterr()
+    assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r1")]) == 0
+    m = json.loads((tmp_path / "r1" / "manifest.json").read_text())
+    assert m["retry_of"] == first["batch_id"]
+    assert (m["rows"]["read"], m["rows"]["matched"], m["rows"]["unmatched"]) == (4, 3, 1)
+    assert D(m["billed"]["net"]) == D("3.30") + D("4.40") + D("5.50")
+    assert parquet(tmp_path / "r1", "charges")["line"].tolist() == [4, 5, 6]
+    assert parquet(tmp_path / "r1", "unmatched")["code"].tolist() == ["888"]
+    # a second retry bills nothing: the 777 rows are retried already, 888 still unknown
+    assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r2")]) == 0
+    m2 = json.loads((tmp_path / "r2" / "manifest.json").read_text())
+    assert (m2["rows"]["read"], m2["rows"]["matched"], m2["billed"]["net"]) == (1, 0, "0")
+    assert "3 rows of batch" in capsys.readouterr().err
+
+
+def test_void_then_reimport_bills_again(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
+    assert imp(folder, export, tmp_path / "b1") == 0
+    assert main(["report", str(tmp_path / "b1")]) == 0
+    capsys.readouterr()
+    assert main(["void", str(tmp_path / "b1"), "--reason", "wrong export"]) == 0
+    said = capsys.readouterr().out
+    assert "is void" in said and "3 rows may be billed again" in said
+    assert (tmp_path / "b1" / "VOID.txt").read_text().startswith("VOID: batch ")
+    assert "void-banner" in (tmp_path / "b1" / "reports" / "billing.html").read_text()
+    # voiding twice is a clear error
+    assert main(["void", str(tmp_path / "b1"), "--reason", "again"]) == 1
+    assert "was voided already" in capsys.readouterr().err
+    # the same file may be imported again now, and bills every row
+    assert imp(folder, export, tmp_path / "b2") == 0
+    m = json.loads((tmp_path / "b2" / "manifest.json").read_text())
+    assert (m["rows"]["matched"], m["billed"]["net"]) == (3, "6.60")
+
+
+def test_history_lists_batches_newest_first(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows_for(range(1, 3))])
+    b = write_csv(tmp_path / "b.csv", [GENERIC_HEADER, *rows_for(range(3, 4))])
+    assert imp(folder, a, tmp_path / "b1") == 0
+    assert imp(folder, b, tmp_path / "b2") == 0
+    assert main(["void", str(tmp_path / "b1"), "--reason", "test"]) == 0
+    capsys.readouterr()
+    assert main(["history", "--workbooks", str(folder), "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(b["folder"], b["status"]) for b in listed] == [
+        (str(tmp_path / "b2"), "committed"),
+        (str(tmp_path / "b1"), "void"),
+    ]
+    assert (listed[0]["rows_billed"], listed[0]["net"]) == (1, "3.30")
+    assert listed[0]["period_from"].startswith("2026-10-03")
+    assert main(["history", listed[1]["id"], "--workbooks", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "VOID" in text and str(a) in text and "Void: " in text
+
+
+def test_period_summary_counts_each_batch_once_and_leaves_void_out(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows_for(range(1, 5))])
+    b = write_csv(tmp_path / "b.csv", [GENERIC_HEADER, *rows_for(range(3, 7))])
+    c = write_csv(tmp_path / "c.csv", [GENERIC_HEADER, *rows_for(range(20, 22))])
+    for f, out in ((a, "b1"), (b, "b2"), (c, "b3")):
+        assert imp(folder, f, tmp_path / out) == 0
+    assert main(["void", str(tmp_path / "b3"), "--reason", "test"]) == 0
+    batches = [reports.load_batch(tmp_path / n) for n in ("b1", "b2", "b2", "b3")]
+    summary = reports.period_summary(batches)
+    # days 1..6 billed once: 1+2+...+6 = 21 × 1.10; the void batch is left out
+    assert summary["Net"].tolist() == [D("23.10")]
+    assert summary["Batches"].tolist() == [2]
+    assert [b.path.name for b in reports.void_batches(batches)] == ["b3"]
+
+
+def test_two_committed_batches_billing_one_row_are_refused_in_a_summary(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows_for(range(1, 3))])
+    assert imp(folder, a, tmp_path / "b1") == 0
+    # a second history: the same row billed twice (what the ledger prevents in one history)
+    other = ["--history", str(tmp_path / "other.sqlite")]
+    assert imp(folder, a, tmp_path / "b2", *other) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "b1"), str(tmp_path / "b2")]) == 1
+    err = capsys.readouterr().err
+    assert "bill the same 2 rows" in err and str(tmp_path / "b1") in err
+    assert str(tmp_path / "b2") in err
+
+
+def _spawn(folder: Path, export: Path, out: Path) -> subprocess.Popen:
+    code = (
+        "import sys; from processor.cli import main; "
+        f"sys.exit(main(['import', '--workbooks', {str(folder)!r}, '--location', 'London', "
+        f"'--application', 'PBX', '--reimport', '--out', {str(out)!r}, {str(export)!r}]))"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_concurrent_imports_bill_each_row_once(tmp_path):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 29))])
+    procs = [_spawn(folder, export, tmp_path / f"b{i}") for i in (1, 2)]
+    for p in procs:
+        p.wait(timeout=120)
+        assert p.returncode == 0, p.stderr.read()
+    billed = [
+        json.loads((tmp_path / f"b{i}" / "manifest.json").read_text())["rows"]["matched"]
+        for i in (1, 2)
+    ]
+    assert sorted(billed) == [0, 28]
+
+
+def test_a_killed_import_leaves_no_batch_and_no_record_and_the_next_succeeds(tmp_path):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(
+        tmp_path / "e.csv",
+        [
+            GENERIC_HEADER,
+            *[
+                f"100,2026-10-01 10:{i // 60 % 60:02d}:{i % 60:02d},c{i},1,1"
+                for i in range(150_000)
+            ],
+        ],
+    )
+    proc = _spawn(folder, export, tmp_path / "b1")
+    history = folder / "history.sqlite"
+    deadline = time.monotonic() + 60
+    # kill it while it writes: once its pending record exists
+    while time.monotonic() < deadline:
+        if history.exists():
+            with sqlite3.connect(history) as db:
+                try:
+                    if db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]:
+                        break
+                except sqlite3.OperationalError:
+                    pass
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "b1").exists()
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT COUNT(*) FROM batches WHERE status = 'committed'").fetchone() == (
+            0,
+        )
+    # the next import clears what was left and bills every row
+    result = run_import(folder, "London", "PBX", [export], tmp_path / "b2")
+    assert result.manifest["rows"]["matched"] == 150_000
+    assert any("unfinished record" in n for n in result.notes)
+    assert not list(tmp_path.glob(".b1.partial-*"))
+
+
+@pytest.mark.parametrize("bad", ["not a database", ""])
+def test_a_damaged_history_is_a_clear_error(tmp_path, capsys, bad):
+    folder = write_books(tmp_path / "wb")
+    (folder / "history.sqlite").write_text(bad * 100 or "x" * 5000)
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 2))])
+    assert imp(folder, export, tmp_path / "b1") == 1
+    err = capsys.readouterr().err
+    assert "is not an import history this program can read" in err
+    assert not (tmp_path / "b1").exists()
+
+
+def test_row_keys_are_in_every_output(tmp_path):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(
+        tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1", "999,2026-10-01,b,1,1", ""]
+    )
+    run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
+    c, u, s = (parquet(tmp_path / "b", n) for n in ("charges", "unmatched", "skipped"))
+    assert c["row_key"][0].startswith("row:") and u["row_key"][0].startswith("row:")
+    assert c["row_key"][0] != u["row_key"][0]
+    assert s["row_key"].isna().all()  # a blank line has no key
