@@ -19,12 +19,16 @@ demo: $(STAMP)
 	rm -rf out
 	grep -v '^#' samples/demo-imports.txt | while IFS='|' read -r app loc file; do \
 		slug=$$(echo "$$app" | tr 'A-Z ' 'a-z-'); \
+		[ -e "out/$$slug" ] && slug="$$slug-next"; \
 		echo "== $$app at $$loc: $$file"; \
 		$(BIN)/charges import --workbooks $(WB) --location "$$loc" --application "$$app" \
-			--batch-date 2026-10-31 --out "out/$$slug" "$(EX)/$$file" || exit 1; \
+			--history out/history.sqlite --batch-date 2026-10-31 --out "out/$$slug" \
+			"$(EX)/$$file" || exit 1; \
 	done
 	$(BIN)/charges report out/*/ --summary-dir out
+	$(BIN)/charges history --history out/history.sqlite | head -8
 	@echo "Batches are in out/: open out/*/batch.xlsx, out/*/reports/*.html and out/period-summary.html"
+	@echo "out/reception-pbx-next overlaps out/reception-pbx: its shared calls are skipped as already-billed"
 
 test: $(STAMP)
 	$(BIN)/ruff check processor schemas tests bench samples

@@ -356,6 +356,20 @@ def write_exports(accs: list[dict]) -> None:
     lines.append("Total calls: 324")
     (EX / "london-pbx.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
 
+    # the logger's next export overlaps this one: its last 60 calls, then November's first
+    later = random.Random(20261107)
+    overlap = [lines[0], *lines[-61:-1]]
+    for _ in range(30):
+        a = later.choice(london)
+        when = dt.datetime(2026, 11, 1, 8, 0) + dt.timedelta(minutes=later.randrange(0, 6 * 1440))
+        secs = later.choice([45, 61, 95, 180])
+        overlap.append(
+            f"{when:%d/%m/%Y},{when:%H:%M:%S},{a['extension']},{later.choice(numbers)},Outgoing,"
+            f"00:{secs // 60:02d}:{secs % 60:02d},{secs * 0.0008:.4f},{a['pbx_code']}"
+        )
+    overlap.append(f"Total calls: {len(overlap) - 1}")
+    (EX / "london-pbx-overlap.csv").write_text("\r\n".join(overlap) + "\r\n", encoding="utf-8")
+
     printers = ["Kyocera 2F", "HP Colour 3F", "Canon Reception"]
     out = []
     for _ in range(180):
