@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_workbooks.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_reports.py
+	$(BIN)/python bench/bench_history.py
 
 # JupyterLab on notebooks/, with the Reception PBX demo batch preset (run make demo first)
 lab: $(STAMP)

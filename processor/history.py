@@ -107,6 +107,7 @@ class History:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA temp_store=FILE")  # the import's keys stay off the heap
+            self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per database
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise HistoryError(
@@ -225,7 +226,7 @@ class History:
             )
         return batch_id
 
-    def commit(self, batch_id: str, manifest: dict) -> None:
+    def commit(self, batch_id: str, manifest: dict, keys: Iterable[str]) -> None:
         """Mark the batch committed with the row keys it billed, in one transaction.
 
         Raises:
@@ -236,12 +237,11 @@ class History:
         ).fetchone()
         r, b = manifest["rows"], manifest["billed"]
         try:
-            self._temp_tables()
             with self.transaction():
-                self.db.execute(
+                self.db.executemany(
                     "INSERT INTO keys (application_key, location_key, row_key, batch_id) "
-                    "SELECT ?, ?, key, ? FROM temp.billed_now",
-                    (app, loc, batch_id),
+                    "VALUES (?, ?, ?, ?)",
+                    ((app, loc, k, batch_id) for k in keys),
                 )
                 for i in manifest["inputs"]:
                     self.db.execute(
@@ -292,30 +292,37 @@ class History:
             (sha256, application_key, location_key),
         ).fetchone()
 
-    def billed(self, application_key: str, location_key: str, keys: list[str]) -> dict:
-        """Which of ``keys`` a committed batch billed: key → Billed."""
-        if not keys:
-            return {}
-        self._fill_chunk(keys)
-        rows = self.db.execute(
-            "SELECT k.row_key, b.id, b.folder FROM temp.chunk c "
-            "JOIN keys k ON k.application_key = ? AND k.location_key = ? AND k.row_key = c.key "
-            "JOIN batches b ON b.id = k.batch_id WHERE b.status = 'committed'",
-            (application_key, location_key),
-        ).fetchall()
-        return {k: Billed(b, f) for k, b, f in rows}
-
     # --- this import's own keys, kept in temporary tables (on disk: memory stays flat) ---------
+
+    def _many(self, sql: str, rows) -> None:
+        """executemany in one transaction (outside one, each row would be its own)."""
+        self.db.execute("BEGIN")
+        try:
+            self.db.executemany(sql, rows)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def _temp_tables(self) -> None:
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, place TEXT) WITHOUT ROWID"
         )
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS billed_now (key TEXT PRIMARY KEY)")
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS chunk (key TEXT PRIMARY KEY, place TEXT) WITHOUT ROWID"
+        )
+
+    def _fill_chunk(self, pairs) -> None:
+        """The chunk's distinct keys (with where each was met), for set operations in SQL."""
+        self._temp_tables()
+        self.db.execute("DELETE FROM temp.chunk")
+        self._many("INSERT OR IGNORE INTO temp.chunk (key, place) VALUES (?, ?)", pairs)
 
     def first_seen(self, keys: list[str], places: list[str]) -> list[str | None]:
-        """For each key: None the first time this import meets it, else where it met it."""
-        self._temp_tables()
+        """For each key: None the first time this import meets it, else where it met it.
+
+        The chunk's keys stay in a temporary table, for ``billed`` to ask about next.
+        """
         out: list[str | None] = [None] * len(keys)
         firsts: dict[str, str] = {}
         for i, (k, p) in enumerate(zip(keys, places, strict=True)):
@@ -323,9 +330,9 @@ class History:
                 out[i] = firsts[k]
             else:
                 firsts[k] = p
+        self._fill_chunk(firsts.items())
         if not firsts:
             return out
-        self._fill_chunk(list(firsts))
         before = dict(
             self.db.execute(
                 "SELECT s.key, s.place FROM temp.chunk c JOIN temp.seen s ON s.key = c.key"
@@ -334,23 +341,25 @@ class History:
         for i, k in enumerate(keys):
             if out[i] is None and k in before:
                 out[i] = before[k]
-        self.db.executemany(
-            "INSERT OR IGNORE INTO temp.seen (key, place) VALUES (?, ?)",
-            ((k, p) for k, p in firsts.items() if k not in before),
-        )
+        self.db.execute("BEGIN")
+        self.db.execute("INSERT OR IGNORE INTO temp.seen SELECT key, place FROM temp.chunk")
+        self.db.execute("COMMIT")
         return out
 
-    def add_billed(self, keys: Iterable[str]) -> None:
-        """Remember keys this import bills (committed with the batch)."""
-        self._temp_tables()
-        self.db.executemany(
-            "INSERT OR IGNORE INTO temp.billed_now VALUES (?)", ((k,) for k in keys)
-        )
-
-    def _fill_chunk(self, keys: list[str]) -> None:
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS chunk (key TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM temp.chunk")
-        self.db.executemany("INSERT OR IGNORE INTO temp.chunk VALUES (?)", ((k,) for k in keys))
+    def billed(self, application_key: str, location_key: str, keys: list[str] | None = None):
+        """Which keys a committed batch billed: key → Billed. ``keys`` None asks about the
+        chunk ``first_seen`` was last given."""
+        if keys is not None:
+            if not keys:
+                return {}
+            self._fill_chunk((k, "") for k in keys)
+        rows = self.db.execute(
+            "SELECT k.row_key, b.id, b.folder FROM temp.chunk c "
+            "JOIN keys k ON k.application_key = ? AND k.location_key = ? AND k.row_key = c.key "
+            "JOIN batches b ON b.id = k.batch_id WHERE b.status = 'committed'",
+            (application_key, location_key),
+        ).fetchall()
+        return {k: Billed(b, f) for k, b, f in rows}
 
     def retried_keys(self, batch_id: str) -> set[str]:
         return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,8 +193,7 @@ def run_import(
                     size, done = max(path.stat().st_size, 1), [0]
                     for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
                         chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
-                        billed = writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
-                        hist.add_billed(billed["row_key"])
+                        writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
                         file_rows += len(chunk)
                         if progress:
                             progress(path.name, file_rows, min(done[0] / size, 1.0))
@@ -215,7 +214,7 @@ def run_import(
                     ref.minor_unit(location),
                     batch_date,
                 )
-            hist.commit(batch_id, manifest)
+            hist.commit(batch_id, manifest, billed_keys(out))
         except BaseException:
             _undo(hist, batch_id, out)
             raise
@@ -225,6 +224,16 @@ def run_import(
         f"removed {p}, left by an import that was stopped before it finished" for p in removed
     ]
     return ImportResult(out, manifest, found, notes)
+
+
+def billed_keys(batch_dir: Path) -> Iterator[str]:
+    """The row keys a batch folder bills, read back from its charges.parquet."""
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(batch_dir / "charges.parquet").iter_batches(
+        batch_size=100_000, columns=["row_key"]
+    ):
+        yield from batch.column(0).to_pylist()
 
 
 def _undo(hist: History, batch_id: str, out: Path) -> None:

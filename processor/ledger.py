@@ -57,7 +57,7 @@ def screen(
             if where is not None:
                 skip[i], detail[i] = "duplicate-row", where
         fresh = [i for i in idx if skip[i] != "duplicate-row"]
-        billed = history.billed(app_key, loc_key, [keys[i] for i in fresh])
+        billed = history.billed(app_key, loc_key)  # the chunk's keys, just stored
         for i in fresh:
             b = billed.get(keys[i])
             if b is not None:

@@ -25,7 +25,14 @@ from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter
 from processor.batchsheet import BatchSheet
 from processor.history import History, HistoryError, default_path
-from processor.importer import ImportResult, _check_out, _sha256, _undo, fingerprint
+from processor.importer import (
+    ImportResult,
+    _check_out,
+    _sha256,
+    _undo,
+    billed_keys,
+    fingerprint,
+)
 from processor.ledger import screen
 from processor.matching import context, match
 from processor.pricing import price
@@ -206,7 +213,6 @@ def run_retry(
                     keys = _opt(frame["row_key"])
                     chunk = screen(chunk, fmt, hist, application, app_key, loc_key, keys=keys)
                     billed = writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
-                    hist.add_billed(billed["row_key"])
                     retried += list(billed["row_key"])
                     rows += len(chunk)
                 inputs[0]["rows"] = rows
@@ -227,7 +233,7 @@ def run_retry(
                     ref.minor_unit(location),
                     batch_date,
                 )
-            hist.commit(batch_id, new)
+            hist.commit(batch_id, new, billed_keys(out))
             hist.mark_retried(source_id, retried, batch_id)
         except BaseException:
             _undo(hist, batch_id, out)
