@@ -80,6 +80,16 @@ _MIGRATIONS = {
 }
 
 
+# CROSS JOIN keeps the chunk as the outer loop: one primary-key probe per key, where the
+# planner would otherwise scan every key of the application and location (a 12-million-key
+# history made that 5 times the time of reading the file)
+BILLED_SQL = (
+    "SELECT k.row_key, b.id, b.folder FROM temp.chunk c CROSS JOIN keys k "
+    "ON k.application_key = ? AND k.location_key = ? AND k.row_key = c.key "
+    "CROSS JOIN batches b ON b.id = k.batch_id WHERE b.status = 'committed'"
+)
+
+
 class HistoryError(Exception):
     """The history cannot be used as asked (the message says why and what to do)."""
 
@@ -108,6 +118,9 @@ class History:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA temp_store=FILE")  # the import's keys stay off the heap
             self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per database
+            # the key check probes a large table at random: read it through the OS's page
+            # cache (memory-mapped) rather than copying pages into SQLite's own
+            self.db.execute("PRAGMA mmap_size=4294967296")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise HistoryError(
@@ -353,12 +366,7 @@ class History:
             if not keys:
                 return {}
             self._fill_chunk((k, "") for k in keys)
-        rows = self.db.execute(
-            "SELECT k.row_key, b.id, b.folder FROM temp.chunk c "
-            "JOIN keys k ON k.application_key = ? AND k.location_key = ? AND k.row_key = c.key "
-            "JOIN batches b ON b.id = k.batch_id WHERE b.status = 'committed'",
-            (application_key, location_key),
-        ).fetchall()
+        rows = self.db.execute(BILLED_SQL, (application_key, location_key)).fetchall()
         return {k: Billed(b, f) for k, b, f in rows}
 
     def retried_keys(self, batch_id: str) -> set[str]:

@@ -310,3 +310,14 @@ def test_row_keys_are_in_every_output(tmp_path):
     assert c["row_key"][0].startswith("row:") and u["row_key"][0].startswith("row:")
     assert c["row_key"][0] != u["row_key"][0]
     assert s["row_key"].isna().all()  # a blank line has no key
+
+
+def test_the_key_check_probes_the_history_by_key_never_scans_it(tmp_path):
+    from processor.history import BILLED_SQL, History
+
+    h = History(tmp_path / "h.sqlite")
+    h._temp_tables()
+    plan = " | ".join(r[3] for r in h.db.execute("EXPLAIN QUERY PLAN " + BILLED_SQL, ("a", "b")))
+    h.close()
+    assert "SCAN c" in plan
+    assert "SEARCH k USING PRIMARY KEY (application_key=? AND location_key=? AND row_key=?)" in plan
