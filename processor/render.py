@@ -8,13 +8,15 @@ The per-account statements and codes-to-add.xlsx are written beside them.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from processor import reports
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CELL_TIMEOUT = 600  # seconds per cell
 KERNEL = "python3"
 
@@ -33,25 +35,43 @@ class Rendered:
     files: list[Path] = field(default_factory=list)
 
 
-def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
+@contextlib.contextmanager
+def notebook(name: str) -> Iterator[Path]:
+    """A report notebook shipped in the package (notebooks/ in a checkout), as a file."""
+    try:
+        shipped = resources.files("processor.notebooks")
+    except ModuleNotFoundError:  # run from a checkout: processor/ is the source folder
+        shipped = Path(__file__).resolve().parent.parent / "notebooks"
+    with resources.as_file(shipped.joinpath(name)) as path:
+        if not path.is_file():
+            raise RenderError(
+                f"the report notebook {name} is missing from this installation; reinstall "
+                "device-charges",
+                path,
+            )
+        yield path
+
+
+def _execute(name: str, target: Path, parameters: dict, cwd: Path) -> None:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        pm.execute_notebook(
-            str(source),
-            str(target),
-            parameters=parameters,
-            kernel_name=KERNEL,
-            execution_timeout=CELL_TIMEOUT,
-            progress_bar=False,
-            cwd=str(cwd),
-            # the kernel's start-up chatter (a TCP warning) is not for billing staff
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
+        with notebook(name) as source:
+            pm.execute_notebook(
+                str(source),
+                str(target),
+                parameters=parameters,
+                kernel_name=KERNEL,
+                execution_timeout=CELL_TIMEOUT,
+                progress_bar=False,
+                cwd=str(cwd),
+                # the kernel's start-up chatter (a TCP warning) is not for billing staff
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            )
     except PapermillExecutionError as exc:
         raise RenderError(
-            f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            f"{name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
             f"(the executed notebook with the error is {target})",
             target,
         ) from None
@@ -97,7 +117,7 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
         ),
     ):
         executed = out / f"{name}.ipynb"
-        _execute(NOTEBOOKS / f"{name}.ipynb", executed, params, NOTEBOOKS)
+        _execute(f"{name}.ipynb", executed, params, out)
         done.files += [executed, to_html(executed, out / f"{name}.html")]
     done.files += reports.write_statements(batch, out / "statements")
     ref = reports.reference_for(batch, workbooks)
@@ -123,9 +143,9 @@ def render_period(batch_dirs: list[Path], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     executed = out / "period-summary.ipynb"
     _execute(
-        NOTEBOOKS / "period.ipynb",
+        "period.ipynb",
         executed,
         {"batch_dirs": [str(Path(b).resolve()) for b in batch_dirs]},
-        NOTEBOOKS,
+        out,
     )
     return [executed, to_html(executed, out / "period-summary.html")]

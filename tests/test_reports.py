@@ -272,7 +272,13 @@ def test_a_failing_notebook_keeps_its_error_and_exits_non_zero(
     folder = tmp_path / "nbs"
     folder.mkdir()
     nbformat.write(nb, folder / "billing.ipynb")
-    monkeypatch.setattr(render, "NOTEBOOKS", folder)
+    import contextlib
+
+    @contextlib.contextmanager
+    def broken(name):
+        yield folder / name
+
+    monkeypatch.setattr(render, "notebook", broken)
     assert main(["report", str(batch_dir)]) == 1
     err = capsys.readouterr().err
     assert (
