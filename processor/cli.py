@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import signal
@@ -17,6 +18,21 @@ from pathlib import Path
 from processor import findings as fnd
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_UNMATCHED = 0, 1, 2, 3
+
+
+class _Help(argparse.HelpFormatter):
+    """Help that shows each option's default, where it has a real one."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "(default" in text
+            or default in (None, False, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def _date(text: str) -> dt.date:
@@ -31,20 +47,55 @@ def build_parser() -> argparse.ArgumentParser:
         prog="charges", description="Bill device usage from device exports and Excel workbooks."
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # every option says what it does, and its default where it has one
+    sub.add_parser = functools.partial(sub.add_parser, formatter_class=_Help)
 
     s = sub.add_parser("init", help="write empty template workbooks into a folder")
-    s.add_argument("folder", type=Path)
+    s.add_argument(
+        "folder", type=Path, help="the folder to write accounts.xlsx and devices.xlsx into"
+    )
 
     s = sub.add_parser("validate", help="check the workbooks and list every problem")
-    s.add_argument("--workbooks", type=Path, default=Path("workbooks"), metavar="DIR")
-    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.add_argument(
+        "--workbooks",
+        type=Path,
+        default=Path("workbooks"),
+        metavar="DIR",
+        help="the folder holding accounts.xlsx and devices.xlsx",
+    )
+    s.add_argument(
+        "--format", choices=["text", "json"], default="text", help="lines for people, or JSON"
+    )
 
     s = sub.add_parser("import", help="import device exports into a batch folder")
-    s.add_argument("--workbooks", type=Path, required=True, metavar="DIR")
-    s.add_argument("--location", required=True)
-    s.add_argument("--application", required=True)
-    s.add_argument("--batch-date", type=_date, metavar="YYYY-MM-DD")
-    s.add_argument("--out", type=Path, required=True, metavar="BATCH_DIR")
+    s.add_argument(
+        "--workbooks",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the folder holding accounts.xlsx and devices.xlsx",
+    )
+    s.add_argument(
+        "--location", required=True, help="the Location the export is for (Locations sheet)"
+    )
+    s.add_argument(
+        "--application",
+        required=True,
+        help="the device whose export this is (Applications sheet)",
+    )
+    s.add_argument(
+        "--batch-date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the date on the Batch Sheet (default: today, and the summary says so)",
+    )
+    s.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="BATCH_DIR",
+        help="the new batch folder (must not exist, or be empty)",
+    )
     s.add_argument(
         "--fail-on-unmatched", action="store_true", help="exit 3 when any row is unmatched"
     )
@@ -60,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "as already-billed)",
     )
     _history_option(s)
-    s.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    s.add_argument("files", type=Path, nargs="+", metavar="FILE", help="the device's exports")
 
     for flag, helptext in (
         ("--day-first", "read spreadsheet dates like 10/02/20 as 10 February (the default)"),
@@ -72,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "retry",
         help="bill the unmatched rows of a batch that match now (after codes were added)",
     )
-    s.add_argument("batch", type=Path, metavar="BATCH_DIR")
+    s.add_argument("batch", type=Path, metavar="BATCH_DIR", help="the batch whose rows to retry")
     s.add_argument("--out", type=Path, required=True, metavar="NEW_DIR", help="the new batch")
     s.add_argument(
         "--workbooks",
@@ -80,25 +131,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the workbooks to match against (default: those the batch used)",
     )
-    s.add_argument("--batch-date", type=_date, metavar="YYYY-MM-DD")
+    s.add_argument(
+        "--batch-date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the new batch's date (default: the earlier batch's)",
+    )
     s.add_argument("--report", action="store_true", help="render the new batch's reports")
     _history_option(s)
 
     s = sub.add_parser("void", help="mark a batch void and release its rows to be billed again")
-    s.add_argument("batch", type=Path, metavar="BATCH_DIR")
+    s.add_argument("batch", type=Path, metavar="BATCH_DIR", help="the batch to void")
     s.add_argument("--reason", required=True, help="why the batch is void (recorded)")
     _history_option(s)
 
     s = sub.add_parser("history", help="list the batches in the import history, newest first")
     s.add_argument("batch_id", nargs="?", metavar="BATCH_ID", help="show one batch in full")
-    s.add_argument("--workbooks", type=Path, default=Path("workbooks"), metavar="DIR")
-    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.add_argument(
+        "--workbooks",
+        type=Path,
+        default=Path("workbooks"),
+        metavar="DIR",
+        help="the workbooks folder, where the history is kept unless --history says",
+    )
+    s.add_argument(
+        "--format", choices=["text", "json"], default="text", help="lines for people, or JSON"
+    )
     _history_option(s)
 
     sub.add_parser("formats", help="list the built-in device formats and their fields")
 
     s = sub.add_parser("report", help="render the billing and unmatched reports of batches")
-    s.add_argument("batches", type=Path, nargs="+", metavar="BATCH_DIR")
+    s.add_argument(
+        "batches", type=Path, nargs="+", metavar="BATCH_DIR", help="the batch folders to report"
+    )
     s.add_argument(
         "--workbooks",
         type=Path,
@@ -114,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     s = sub.add_parser("sniff", help="name the formats a file could be, best first")
-    s.add_argument("file", type=Path)
+    s.add_argument("file", type=Path, help="the export to look at")
     s.add_argument(
         "--month-first",
         action="store_true",
@@ -135,10 +201,30 @@ def _history_option(s) -> None:
 BAR_FROM_BYTES = 5_000_000
 
 
-def progress_bar(share: float, width: int = 30) -> str:
-    """`[#########.....................]  30%`"""
-    filled = round(share * width)
-    return f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}"
+class Progress:
+    """A progress bar (tqdm) over the share of each input read, with the rows done."""
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self.bar = None
+
+    def __call__(self, name: str, rows: int, share: float) -> None:
+        if not self.show:
+            return
+        from tqdm import tqdm
+
+        if self.bar is None or self.bar.desc != f"  {name}":
+            self.close()
+            self.bar = tqdm(
+                total=100, desc=f"  {name}", unit="%", file=sys.stderr, leave=True, ncols=80
+            )
+        self.bar.n = round(share * 100)
+        self.bar.set_postfix_str(plural(rows, "row"))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _terminated(signum, frame) -> None:
@@ -249,14 +335,7 @@ def cmd_import(args) -> int:
         BAR_FROM_BYTES
     )
 
-    def progress(name: str, rows: int, share: float) -> None:
-        if show:
-            print(
-                f"\r  {progress_bar(share)} {name}: {rows:,} rows",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+    progress = Progress(show)
 
     if args.day_first and args.month_first:
         raise UsageError("choose --day-first or --month-first, not both")
@@ -273,8 +352,12 @@ def cmd_import(args) -> int:
         reimport=args.reimport,
         waiting=lambda text: print(f"charges: {text}", file=sys.stderr),
     )
-    if show:
-        print(file=sys.stderr)
+    progress.close()
+    if args.batch_date is None:
+        result.notes.append(
+            f"the batch date is today, {result.manifest['batch_date']}: give --batch-date to "
+            "choose another"
+        )
     for i in result.manifest["inputs"]:
         if i["rows"] == 0:
             print(

@@ -76,6 +76,8 @@ class Run:
                 "PBX",
                 "--out",
                 str(out),
+                "--batch-date",
+                "2026-10-31",
                 *args,
                 *map(str, files),
             ]

@@ -605,7 +605,7 @@ def test_xlsx_sheets_beyond_the_row_limit_say_so(tmp_path, monkeypatch):
 def test_a_file_of_another_format_gets_a_hint(tmp_path, capsys):
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100;2026-10-01;a;1;1", "x"])
-    assert cli_import(folder, tmp_path / "b", export) == 0
+    assert cli_import(folder, tmp_path / "b", export, "--batch-date", "2026-10-31") == 0
     assert capsys.readouterr().err.strip() == (
         "charges: 2 of 2 rows could not be read as format generic-csv: is this a generic-csv "
         "export? `charges sniff FILE` names the formats a file could be"
@@ -661,10 +661,12 @@ def test_the_same_export_twice_is_refused(tmp_path, capsys):
 
 
 def test_progress_reports_rows_and_share_read(tmp_path):
-    from processor.cli import progress_bar
+    from processor.cli import Progress
 
     folder = write_books(tmp_path / "wb")
-    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER] + ["100,2026-10-01,a,1,1"] * 25)
+    export = write_csv(
+        tmp_path / "e.csv", [GENERIC_HEADER] + [f"100,2026-10-01,a{i},1,1" for i in range(25)]
+    )
     calls = []
     run_import(
         folder,
@@ -677,4 +679,19 @@ def test_progress_reports_rows_and_share_read(tmp_path):
     )
     assert [(n, r) for n, r, _ in calls] == [("e.csv", 10), ("e.csv", 20), ("e.csv", 25)]
     assert calls[-1][2] == 1.0
-    assert progress_bar(0.3, width=10) == "[###.......]  30%"
+    bar = Progress(True)
+    bar("e.csv", 1, 0.3)
+    assert (bar.bar.n, bar.bar.postfix, bar.bar.desc) == (30, "1 row", "  e.csv")
+    bar("e.csv", 2, 1.0)
+    assert (bar.bar.n, bar.bar.postfix) == (100, "2 rows")
+    bar.close()
+
+
+def test_without_a_batch_date_the_summary_says_it_is_today(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
+    assert cli_import(folder, tmp_path / "b", export) == 0
+    today = dt.date.today().isoformat()
+    assert capsys.readouterr().err.strip() == (
+        f"charges: the batch date is today, {today}: give --batch-date to choose another"
+    )
