@@ -173,6 +173,8 @@ def summary_rows(manifest: dict, by_reason: dict) -> list[list]:
                     f"{r[key_]:,} rows; all are in {key_}.parquet"
                 )
             )
+    if Decimal(c["read"]) == 0:
+        out.append(_note("Device cost: none in this export, so no margin can be shown"))
     if manifest.get("batch_id"):
         out.append(_note(f"Batch: {manifest['batch_id']}"))
     if manifest.get("retry_of"):

@@ -329,11 +329,16 @@ def by_product(batch: Batch) -> pd.DataFrame:
     )
     cost = batch.charges.groupby("product")["cost"].sum()
     g.insert(3, "Cost", [cost.get(p, ZERO) for p in g["product"]])
+    # no device cost (a print log, a room booking) is no margin: none is invented
+    known = [Decimal(str(k)) != 0 for k in g["Cost"]]
     g["Margin"] = [
-        Decimal(str(n)) - Decimal(str(k)) for n, k in zip(g["Net"], g["Cost"], strict=True)
+        Decimal(str(n)) - Decimal(str(k)) if ok else None
+        for n, k, ok in zip(g["Net"], g["Cost"], known, strict=True)
     ]
     g["Margin %"] = [
-        (m * 100 / Decimal(str(n))).quantize(Decimal("0.1")) if Decimal(str(n)) else None
+        (m * 100 / Decimal(str(n))).quantize(Decimal("0.1"))
+        if m is not None and Decimal(str(n))
+        else None
         for m, n in zip(g["Margin"], g["Net"], strict=True)
     ]
     g = g.rename(columns={"product": "Product", "Cost": "Device cost"})
@@ -722,7 +727,9 @@ def show(frame: pd.DataFrame, money_cols=(), places: int = 2) -> pd.DataFrame:
         if c in out:
             out[c] = [money(v, places) for v in out[c]]
     for c in out.columns:
-        if c not in money_cols and _decimal(out[c]):
+        if c not in money_cols and str(c).endswith("%"):  # shares: one decimal place
+            out[c] = ["" if v is None or v is pd.NA else f"{Decimal(str(v)):.1f}" for v in out[c]]
+        elif c not in money_cols and _decimal(out[c]):
             out[c] = [
                 ("" if v is None or v is pd.NA else f"{Decimal(str(v)).normalize():,f}")
                 for v in out[c]
@@ -775,11 +782,21 @@ def html(frame: pd.DataFrame, money_cols=(), places: int = 2) -> str:
     )
 
 
+def has_device_cost(batch: Batch) -> bool:
+    """Whether the export carried any device cost (a print log or room booking may not)."""
+    return Decimal(batch.manifest["cost"]["read"]) != 0
+
+
 def balanced_badge(rec: pd.DataFrame) -> str:
     if rec.attrs.get("balanced"):
+        cost = (
+            "and the device cost adds up"
+            if rec["Device cost"].iloc[0] != 0
+            else "(no device cost in this export)"
+        )
         return (
             "<p style='color:#1a7f37;font-weight:bold'>✔ Balanced: every row read is "
-            "billed, unmatched or skipped, and the device cost adds up.</p>"
+            f"billed, unmatched or skipped, {cost}.</p>"
         )
     return (
         "<p style='color:#cf222e;font-weight:bold'>✘ NOT balanced: the batch files do not "

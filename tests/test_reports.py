@@ -323,3 +323,31 @@ def test_a_batch_with_nothing_billed_still_has_its_tables(tmp_path):
     assert reports.by_product(b).empty and reports.daily(b).empty
     assert reports.statements(b) == {}
     assert reports.headline(b)["Charges dated"] == "no charges"
+
+
+def test_no_device_cost_shows_no_margin_and_shares_have_one_decimal(tmp_path):
+    data = base()
+    data["Products"][0] = ["CALLS", "Pages", "Unit Price", 0.1, None, None, None, None]
+    data["Products"][0] += [None, None, "No"]
+    folder = write_books(tmp_path / "wb", data)
+    export = write_csv(
+        tmp_path / "print.csv", [GENERIC_HEADER, "100,2026-10-01,a,30,0", "EXT1,2026-10-02,b,10,0"]
+    )
+    out = tmp_path / "b"
+    run_import(folder, "London", "PBX", [export], out, dt.date(2026, 10, 31))
+    b = reports.load_batch(out)
+    product = reports.by_product(b)
+    assert product["Margin"].tolist() == [None] and product["Margin %"].tolist() == [None]
+    assert not reports.has_device_cost(b)
+    badge = reports.balanced_badge(reports.reconciliation(b))
+    assert "(no device cost in this export)" in badge and "adds up" not in badge
+    summary = [
+        r[0] for r in load_workbook(out / "batch.xlsx")["Summary"].iter_rows(values_only=True)
+    ]
+    assert "Device cost: none in this export, so no margin can be shown" in summary
+    shown = reports.show(reports.by_account(b), ["Net"])
+    assert shown["Share %"].tolist() == ["100.0"]
+    render.render_batch(out)
+    text = " ".join(visible_text((out / "reports" / "billing.html").read_text()).split())
+    assert "No device cost in this export: no margin is shown." in text
+    assert "the device cost adds up" not in text
