@@ -18,8 +18,9 @@ class UsageError(Exception):
 class WorkbookError(Exception):
     """The workbooks have errors; ``findings`` lists them all."""
 
-    def __init__(self, findings: pd.DataFrame) -> None:
+    def __init__(self, findings: pd.DataFrame, action: str = "") -> None:
         self.findings = findings
+        self.action = action or "nothing was imported; fix the errors above and run again"
         n = len(fnd.errors(findings))
         super().__init__(f"the workbooks have {n} error{'s' if n != 1 else ''}")
 

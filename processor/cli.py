@@ -140,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--report", action="store_true", help="render the new batch's reports")
     _history_option(s)
 
+    s = sub.add_parser(
+        "apply-codes", help="copy the codes chosen on codes-to-add.xlsx into Account Codes"
+    )
+    s.add_argument("file", type=Path, metavar="FILE", help="a filled-in codes-to-add.xlsx")
+    s.add_argument(
+        "--workbooks",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the folder holding accounts.xlsx (a dated backup is kept)",
+    )
+
     s = sub.add_parser("void", help="mark a batch void and release its rows to be billed again")
     s.add_argument("batch", type=Path, metavar="BATCH_DIR", help="the batch to void")
     s.add_argument("--reason", required=True, help="why the batch is void (recorded)")
@@ -256,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             "report": cmd_report,
             "retry": cmd_retry,
             "void": cmd_void,
+            "apply-codes": cmd_apply_codes,
             "history": cmd_history,
         }[args.command](args)
     except UsageError as exc:
@@ -263,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except WorkbookError as exc:
         print_findings(exc.findings)
-        print("charges: nothing was imported; fix the errors above and run again", file=sys.stderr)
+        print(f"charges: {exc.action}", file=sys.stderr)
         return EXIT_ERRORS
     except ExportError as exc:
         print(f"charges: {exc}; nothing was written", file=sys.stderr)
@@ -421,6 +434,24 @@ def cmd_retry(args) -> int:
     return EXIT_OK
 
 
+def cmd_apply_codes(args) -> int:
+    from processor.applycodes import apply_codes
+
+    done = apply_codes(args.file, args.workbooks)
+    for account, app, code in done.already:
+        print(f"  {code} for {app} is held by {account} already: left as it is")
+    if not done.added:
+        print("Nothing to add: every chosen code is held already.")
+        return EXIT_OK
+    first, last = done.rows
+    print(
+        f"Added {plural(len(done.added), 'code')} to {args.workbooks / 'accounts.xlsx'} › "
+        f"Account Codes, rows {first} to {last}; the previous workbook is {done.backup}."
+    )
+    print("Next: charges retry BATCH_DIR --out NEW_DIR bills the rows these codes blocked.")
+    return EXIT_OK
+
+
 def cmd_void(args) -> int:
     from processor.void import void_batch
 
@@ -573,6 +604,8 @@ def _report(batches: list[Path], workbooks: Path | None) -> None:
 
     for b in batches:
         done = render_batch(b, workbooks)
+        for note in done.notes:
+            print(f"charges: {note}", file=sys.stderr)
         print(
             f"  reports: {done.batch / 'reports' / 'billing.html'}, "
             f"{done.batch / 'reports' / 'unmatched.html'}"

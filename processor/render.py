@@ -33,6 +33,7 @@ class RenderError(Exception):
 class Rendered:
     batch: Path
     files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # things the user should know
 
 
 @contextlib.contextmanager
@@ -126,7 +127,10 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
         hints = reports.suggestions(
             list(codes["Code"]), ref, batch.manifest["application"], batch.manifest["location"]
         )
-        done.files.append(reports.write_codes_to_add(batch, ref, out / "codes-to-add.xlsx", hints))
+        path, note = reports.codes_to_add_path(out)
+        done.files.append(reports.write_codes_to_add(batch, ref, path, hints))
+        if note:
+            done.notes.append(note)
     return done
 
 

@@ -554,6 +554,13 @@ def _adder(found: list[str]):
     return add
 
 
+def _name(ref, account_id: str) -> str:
+    from schemas.checks import key
+
+    acc = ref.accounts.get(key(account_id))
+    return acc.name if acc else "?"
+
+
 def suggestions(
     codes: list[str], ref, application: str, location: str, limit: int = 3
 ) -> dict[str, list[str]]:
@@ -596,7 +603,10 @@ def suggestions(
         found: list[str] = []
         add = _adder(found)
         for ap, lo, a in sorted(elsewhere.get(x, [])):
-            add(f"{x} is held by account {a} for {apps.get(ap, ap)} at {locs.get(lo, lo)}")
+            add(
+                f"{x} is held by account {a} ({_name(ref, a)}) for {apps.get(ap, ap)} at "
+                f"{locs.get(lo, lo)}"
+            )
         near = set()
         for v in {x, *(x[:i] + x[i + 1 :] for i in range(len(x)))}:
             near |= by_deletion.get(v, set())
@@ -608,17 +618,54 @@ def suggestions(
         ):
             for k in sorted(set(ks) - seen):
                 seen.add(k)
-                add(f"{k} ({kind}), held by account {here[k]}")
+                add(f"{k} ({kind}), held by account {here[k]} ({_name(ref, here[k])})")
         out[code] = found[:limit]
     return out
+
+
+CODES_SHEET = "Codes To Add"
+CODES_HEADER_ROW = 2  # row 1 tells the clerk what to do
+ID_NAME = " — "  # the drop-down shows "A1001 — Acme Ltd"; apply-codes keeps the ID
+
+
+def codes_to_add_path(folder: Path) -> tuple[Path, str | None]:
+    """Where codes-to-add.xlsx goes: never over one a clerk has filled in.
+
+    Returns:
+        The path to write, and a note for the user when it is not the usual one.
+    """
+    from openpyxl import load_workbook
+
+    path = folder / "codes-to-add.xlsx"
+    if not path.exists():
+        return path, None
+    try:
+        ws = load_workbook(path, read_only=True)[CODES_SHEET]
+        filled = any(
+            r[0] not in (None, "")
+            for r in ws.iter_rows(min_row=CODES_HEADER_ROW + 1, values_only=True)
+        )
+    except Exception:  # unreadable: keep it too, it is the clerk's
+        filled = True
+    if not filled:
+        return path, None
+    n = 2
+    while (folder / f"codes-to-add-{n}.xlsx").exists():
+        n += 1
+    new = folder / f"codes-to-add-{n}.xlsx"
+    return new, (
+        f"{path} has accounts chosen in it, so it was kept as it is; the new list is {new.name}"
+    )
 
 
 def write_codes_to_add(
     batch: Batch, ref, path: Path, hints: dict[str, list[str]] | None = None
 ) -> Path:
     """codes-to-add.xlsx: unknown codes pre-filled as Account Codes rows, with a drop-down
-    of this location's Account IDs to pick from, ready to paste into Account Codes."""
+    of this location's active accounts ("ID — Name") and an instruction row; `charges
+    apply-codes` copies the rows with an account chosen into Account Codes."""
     from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from processor.xlsx import HEADER_FILL, HEADER_FONT, set_text
@@ -633,12 +680,11 @@ def write_codes_to_add(
     )
     wb = Workbook()
     ws = wb.active
-    ws.title = "Codes To Add"
+    ws.title = CODES_SHEET
     lists = wb.create_sheet("Accounts")
     lists.sheet_state = "hidden"
     for i, (acc, name) in enumerate(accounts, start=1):
-        lists.cell(i, 1, acc)
-        lists.cell(i, 2, name)
+        set_text(lists.cell(i, 1), f"{acc}{ID_NAME}{name}")
     headers = [
         "Account ID",
         "Application",
@@ -649,14 +695,27 @@ def write_codes_to_add(
         "Last seen",
         "Suggestions",
     ]
-    widths = [14, 22, 14, 8, 12, 19, 19, 70]
+    widths = [34, 22, 14, 8, 12, 17, 17, 80]
+    note = ws.cell(
+        1,
+        1,
+        f"What to do: for each code, choose its account in column A (active accounts at "
+        f"{m['location']}); leave it blank to skip the code. Save, then run: charges "
+        f"apply-codes THIS-FILE --workbooks {m.get('workbooks', 'WORKBOOKS')}, and then: "
+        f"charges retry {batch.path} --out NEW-BATCH-FOLDER",
+    )
+    note.font = Font(bold=True)
+    note.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws.row_dimensions[1].height = 48
     for i, (h, w) in enumerate(zip(headers, widths, strict=True), start=1):
-        cell = ws.cell(1, i, h)
+        cell = ws.cell(CODES_HEADER_ROW, i, h)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         ws.column_dimensions[cell.column_letter].width = w
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = f"A{CODES_HEADER_ROW + 1}"
     ws.column_dimensions["C"].number_format = "@"
-    for r, row in enumerate(codes.itertuples(index=False), start=2):
+    first = CODES_HEADER_ROW + 1
+    for r, row in enumerate(codes.itertuples(index=False), start=first):
         set_text(ws.cell(r, 2), m["application"])
         set_text(ws.cell(r, 3), str(row.Code))
         ws.cell(r, 4, int(row.Rows))
@@ -669,7 +728,7 @@ def write_codes_to_add(
             type="list", formula1=f"=Accounts!$A$1:$A${len(accounts)}", allow_blank=True
         )
         dv.error = f"Choose an active account at {m['location']}."
-        dv.add(f"A2:A{max(len(codes), 1) + 1000}")
+        dv.add(f"A{first}:A{max(len(codes), 1) + first + 1000}")
         ws.add_data_validation(dv)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

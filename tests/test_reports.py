@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -128,13 +129,13 @@ def test_suggestions_for_unknown_codes(batch_dir, tmp_path):
     ref = build(sheets)
     hints = reports.suggestions(["01000", "1OOO", "ABC13", "300", "ZZZ"], ref, "PBX", "London")
     assert hints == {
-        "01000": ["1000 (leading zeros differ), held by account A4"],
-        "1OOO": ["1000 (O/0 or I/1 mixed up), held by account A4"],
-        "ABC13": ["ABC12 (one character different), held by account A4"],
+        "01000": ["1000 (leading zeros differ), held by account A4 (Delta Ltd)"],
+        "1OOO": ["1000 (O/0 or I/1 mixed up), held by account A4 (Delta Ltd)"],
+        "ABC13": ["ABC12 (one character different), held by account A4 (Delta Ltd)"],
         "300": [
-            "300 is held by account A3 for PBX at Leeds",
-            "100 (one character different), held by account A1",
-            "200 (one character different), held by account A2",
+            "300 is held by account A3 (Gamma Ltd) for PBX at Leeds",
+            "100 (one character different), held by account A1 (Acme Ltd)",
+            "200 (one character different), held by account A2 (Beta Ltd)",
         ],
         "ZZZ": [],
     }
@@ -143,22 +144,91 @@ def test_suggestions_for_unknown_codes(batch_dir, tmp_path):
 def test_codes_to_add_workbook(batch_dir, tmp_path):
     b = reports.load_batch(batch_dir)
     ref = build(read_workbooks(tmp_path / "wb")[0])
-    path = reports.write_codes_to_add(
-        b, ref, tmp_path / "codes-to-add.xlsx", {"1OOO": ["1000 (O/0 or I/1 mixed up)"]}
-    )
+    hints = reports.suggestions(["1OOO"], ref, "PBX", "London")
+    assert hints["1OOO"] == ["1000 (O/0 or I/1 mixed up), held by account A4 (Delta Ltd)"]
+    path = reports.write_codes_to_add(b, ref, tmp_path / "codes-to-add.xlsx", hints)
     wb = load_workbook(path)
     ws = wb["Codes To Add"]
-    assert [c.value for c in ws[1]][:3] == ["Account ID", "Application", "Code"]
-    assert [[c.value for c in row[:3]] for row in ws.iter_rows(min_row=2)] == [
+    assert ws["A1"].value.startswith("What to do: for each code, choose its account in column A")
+    assert "charges apply-codes THIS-FILE --workbooks" in ws["A1"].value
+    assert [c.value for c in ws[2]][:3] == ["Account ID", "Application", "Code"]
+    assert [[c.value for c in row[:3]] for row in ws.iter_rows(min_row=3)] == [
         [None, "PBX", "01000"],
         [None, "PBX", "1OOO"],
         [None, "PBX", "ABC13"],
     ]
-    assert ws["C2"].data_type == "s"
-    assert ws["H3"].value == "1000 (O/0 or I/1 mixed up)"
+    assert ws["C3"].data_type == "s"
+    assert ws["H4"].value == "1000 (O/0 or I/1 mixed up), held by account A4 (Delta Ltd)"
     dv = ws.data_validations.dataValidation[0]
     assert dv.formula1 == "=Accounts!$A$1:$A$2"
-    assert [r[0].value for r in wb["Accounts"].iter_rows()] == ["A1", "A4"]  # active, London
+    assert [r[0].value for r in wb["Accounts"].iter_rows()] == ["A1 — Acme Ltd", "A4 — Delta Ltd"]
+
+
+def test_a_filled_in_codes_to_add_is_never_overwritten(batch_dir, capsys):
+    assert main(["report", str(batch_dir)]) == 0
+    path = batch_dir / "reports" / "codes-to-add.xlsx"
+    assert main(["report", str(batch_dir)]) == 0  # not filled in yet: written again
+    assert not (batch_dir / "reports" / "codes-to-add-2.xlsx").exists()
+    wb = load_workbook(path)
+    wb["Codes To Add"]["A3"] = "A4 — Delta Ltd"
+    wb.save(path)
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["report", str(batch_dir)]) == 0
+    assert path.read_bytes() == before
+    assert (batch_dir / "reports" / "codes-to-add-2.xlsx").is_file()
+    assert (
+        f"charges: {path} has accounts chosen in it, so it was kept as it is; the new list is codes-to-add-2.xlsx"
+        in capsys.readouterr().err
+    )
+
+
+def test_apply_codes_then_retry_bills_the_blocked_rows(batch_dir, tmp_path, capsys):
+    assert main(["report", str(batch_dir)]) == 0
+    path = batch_dir / "reports" / "codes-to-add.xlsx"
+    wb = load_workbook(path)
+    ws = wb["Codes To Add"]
+    for row in ws.iter_rows(min_row=3):
+        if row[2].value == "1OOO":
+            row[0].value = "A4 — Delta Ltd"
+    wb.save(path)
+    books = tmp_path / "wb"
+    before = (books / "accounts.xlsx").read_bytes()
+    capsys.readouterr()
+    assert main(["apply-codes", str(path), "--workbooks", str(books)]) == 0
+    out = capsys.readouterr().out
+    assert "Added 1 code to" in out and "rows 7 to 7" in out
+    backups = list(books.glob("accounts.backup-*.xlsx"))
+    assert len(backups) == 1 and backups[0].read_bytes() == before
+    codes = load_workbook(books / "accounts.xlsx")["Account Codes"]
+    assert [c.value for c in codes[7]] == ["A4", "PBX", "1OOO"]
+    assert codes["C7"].data_type == "s"
+    # applying the same file again adds nothing
+    assert main(["apply-codes", str(path), "--workbooks", str(books)]) == 0
+    assert "held by A4 already" in capsys.readouterr().out
+    assert main(["retry", str(batch_dir), "--out", str(tmp_path / "retry")]) == 0
+    charges = pd.read_parquet(tmp_path / "retry" / "charges.parquet")
+    assert charges["code"].tolist() == ["1OOO", "1OOO"]
+
+
+def test_apply_codes_that_would_break_the_workbooks_changes_nothing(batch_dir, tmp_path, capsys):
+    assert main(["report", str(batch_dir)]) == 0
+    path = batch_dir / "reports" / "codes-to-add.xlsx"
+    wb = load_workbook(path)
+    wb["Codes To Add"]["A3"] = "NOBODY — typed by hand"
+    wb.save(path)
+    books = tmp_path / "wb"
+    before = (books / "accounts.xlsx").read_bytes()
+    capsys.readouterr()
+    assert main(["apply-codes", str(path), "--workbooks", str(books)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        'accounts.xlsx › Account Codes › A7: Account ID "NOBODY" is not on the Accounts sheet'
+        in err
+    )
+    assert f"{books / 'accounts.xlsx'} was not changed" in err
+    assert (books / "accounts.xlsx").read_bytes() == before
+    assert not list(books.glob("accounts.backup-*"))
 
 
 def test_statements_one_csv_per_account(batch_dir, tmp_path):
