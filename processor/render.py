@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from processor import reports
+from processor.statements import write_statements
 
 CELL_TIMEOUT = 600  # seconds per cell
 KERNEL = "python3"
@@ -120,7 +121,7 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
         executed = out / f"{name}.ipynb"
         _execute(f"{name}.ipynb", executed, params, out)
         done.files += [executed, to_html(executed, out / f"{name}.html")]
-    done.files += reports.write_statements(batch, out / "statements")
+    done.files += write_statements(batch, out / "statements")
     ref = reports.reference_for(batch, workbooks)
     if ref is not None:
         codes = reports.unknown_codes(batch)

@@ -6,7 +6,6 @@ Arrow decimal until it is formatted for display); the notebooks only lay it out.
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -383,101 +382,6 @@ def statements(
     return {
         a: g[list(cols)].rename(columns=cols) for a, g in first.groupby("account_id", sort=True)
     }
-
-
-STATEMENT_COLUMNS = [
-    "account_id",
-    "account_name",
-    "occurred_at",
-    "source_file",
-    "line",
-    "code",
-    "product",
-    "description",
-    "destination",
-    "quantity",
-    "duration",
-    "cost",
-    "net",
-    "tax",
-    "gross",
-]
-
-
-def write_statements(batch: Batch, folder: Path) -> list[Path]:
-    """One CSV per account with all its charges (for the billing team to send or keep).
-
-    With Tax Rounding Per Line a charge has no tax of its own: its tax and gross are
-    blank, and a "Total" row per product carries the line's tax as the Batch Sheet has it.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    folder.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(batch.charges[STATEMENT_COLUMNS], preserve_index=False)
-    table = table.sort_by(
-        [("account_id", "ascending"), ("occurred_at", "ascending"), ("line", "ascending")]
-    )
-    # as people read them: money to the currency's unit, dates without microseconds
-    places = MINOR_UNITS.get(batch.currency, 2)
-    for name in ("net", "tax", "gross"):
-        i = table.column_names.index(name)
-        table = table.set_column(i, name, table.column(name).cast(pa.decimal128(38, places)))
-    i = table.column_names.index("occurred_at")
-    table = table.set_column(
-        i,
-        "occurred_at",
-        pc.strftime(table.column("occurred_at").cast(pa.timestamp("s")), "%Y-%m-%d %H:%M:%S"),
-    )
-    accounts = table.column("account_id")
-    # runs of one account in the sorted table: slice them, no copies
-    ends = (
-        pc.not_equal(accounts.slice(1), accounts.slice(0, len(accounts) - 1))
-        if len(accounts)
-        else pa.array([], pa.bool_())
-    )
-    bounds = [0, *[i + 1 for i in pc.indices_nonzero(ends).to_pylist()], len(accounts)]
-    written = []
-    for start, stop in itertools.pairwise(bounds):
-        if stop <= start:
-            continue
-        account = accounts[start].as_py()
-        safe = "".join(ch for ch in str(account) if ch.isalnum()) or "account"
-        path = folder / f"{safe}.csv"
-        pacsv.write_csv(
-            table.slice(start, stop - start), path, pacsv.WriteOptions(quoting_style="needed")
-        )
-        if batch.per_line:
-            with path.open("a", newline="", encoding="utf-8") as fh:
-                fh.write(_total_rows(batch.lines, account, places))
-        written.append(path)
-    return written
-
-
-def _total_rows(lines: pd.DataFrame, account: str, places: int) -> str:
-    """An account's Batch Sheet lines as statement rows: the tax as invoiced, per product."""
-
-    def text(v: str) -> str:  # quoted like the rows above them
-        return '"' + v.replace('"', '""') + '"'
-
-    def amount(v) -> str:
-        return money(v, places).replace(",", "")
-
-    out = []
-    for r in lines[lines["account_id"] == account].itertuples(index=False):
-        row = dict.fromkeys(STATEMENT_COLUMNS, "")
-        row |= {
-            "account_id": text(r.account_id),
-            "account_name": text(r.account_name),
-            "product": text(r.product),
-            "description": text(f"Total {r.product}"),
-            "quantity": str(r.quantity),
-            "net": amount(r.net),
-            "tax": amount(r.tax),
-            "gross": amount(r.gross),
-        }
-        out.append(",".join(row.values()) + "\n")
-    return "".join(out)
 
 
 # --- unmatched -------------------------------------------------------------------------

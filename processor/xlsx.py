@@ -94,24 +94,35 @@ class TableBook:
             "percent": fmt({"num_format": "0.##"}),
         }
 
-    def table(self, name: str, cols: list[Col], rows: Iterable[Iterable[object]]) -> int:
-        """Header, frozen top row, widths, filters, print setup, then the rows."""
+    def table(
+        self,
+        name: str,
+        cols: list[Col],
+        rows: Iterable[Iterable[object]],
+        title: Iterable[str] = (),
+    ) -> int:
+        """Title lines (if any), header, frozen rows, widths, filters, print setup, rows."""
         ws = self.book.add_worksheet(name)
+        title = list(title)
+        bold = self.book.add_format({"bold": True})
+        for t, text in enumerate(title):
+            ws.write_string(t, 0, text, bold if t == 0 else None)
+        top = len(title)
         for i, c in enumerate(cols):
             ws.set_column(i, i, c.width)
-        ws.freeze_panes(1, 0)
+        ws.freeze_panes(top + 1, 0)
         # printed as people sign batches off: landscape, all columns on one page width
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
+        ws.repeat_rows(top)
         for i, c in enumerate(cols):
             # numbers are right-aligned, and so are their headers; text and dates left
             left = c.kind in ("text", "date", "datetime")
-            ws.write_string(0, i, c.header, self.header if left else self.header_right)
+            ws.write_string(top, i, c.header, self.header if left else self.header_right)
             if c.comment:
-                ws.write_comment(0, i, c.comment)
-        r = 0
-        for r, row in enumerate(rows, start=1):
+                ws.write_comment(top, i, c.comment)
+        r = top
+        for r, row in enumerate(rows, start=top + 1):
             for i, (c, v) in enumerate(zip(cols, row, strict=True)):
                 if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
                     continue
@@ -124,8 +135,8 @@ class TableBook:
                     ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
                 else:
                     ws.write_number(r, i, float(v), self.formats[c.kind])
-        ws.autofilter(0, 0, r, len(cols) - 1)
-        return r
+        ws.autofilter(top, 0, r, len(cols) - 1)
+        return r - top
 
     def close(self) -> None:
         self.book.close()

@@ -231,21 +231,50 @@ def test_apply_codes_that_would_break_the_workbooks_changes_nothing(batch_dir, t
     assert not list(books.glob("accounts.backup-*"))
 
 
-def test_statements_one_csv_per_account(batch_dir, tmp_path):
+def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
+    from processor.statements import write_statements
+
     b = reports.load_batch(batch_dir)
-    files = reports.write_statements(b, tmp_path / "st")
-    assert [f.name for f in files] == ["A1.csv", "A4.csv"]
+    files = write_statements(b, tmp_path / "st")
+    assert [f.name for f in files] == ["A1.csv", "A1.xlsx", "A4.csv", "A4.xlsx"]
     lines = (tmp_path / "st" / "A1.csv").read_text().splitlines()
-    assert len(lines) == 4 and lines[0].startswith('"account_id","account_name","occurred_at"')
-    # Per Line (the default): a charge has no tax of its own; the product's total row
-    # carries the tax as the Batch Sheet line has it (3.30 × 20 % = 0.66)
-    assert lines[2] == (
-        '"A1","Acme Ltd","2026-10-03 00:00:00","batch.csv",3,"100","CALLS",'
-        '"call b batch",,2.000000,,2.000000,2.20,,'
-    )
-    assert lines[3] == '"A1","Acme Ltd",,,,,"CALLS","Total CALLS",,3.000000,,,3.30,0.66,3.96'
+    # no device cost, no file, line, code or key: what the client was charged
+    assert lines == [
+        "Date,Service,Description,Destination,Quantity,Net,Tax,Gross",
+        "2026-10-01 00:00,Calls,call a batch,,1,1.10,,",
+        "2026-10-03 00:00,Calls,call b batch,,2,2.20,,",
+        # Per Line (the default): the service's total carries the tax the bill run invoices
+        ",Calls,Total,,3,3.30,0.66,3.96",
+    ]
+    ws = load_workbook(tmp_path / "st" / "A1.xlsx")["Statement"]
+    assert ws["A1"].value == "Statement for Acme Ltd (A1)"
+    assert ws["A2"].value.startswith("London: PBX, charges 2026-10-01 to 2026-10-03")
+    assert [c.value for c in ws[4]] == [
+        "Date",
+        "Service",
+        "Description",
+        "Destination",
+        "Quantity",
+        "Net (GBP)",
+        "Tax (GBP)",
+        "Gross (GBP)",
+    ]
+    assert [c.value for c in ws[8]][4:] == [3, 3.3, 0.66, 3.96]
     first = reports.statements(b, lines=1)
     assert list(first) == ["A1", "A4"] and len(first["A1"]) == 1
+
+
+def test_statements_per_charge_carry_each_rows_tax(tmp_path):
+    from processor.statements import statement_rows
+
+    data = base()
+    data["Locations"][0][3:4] = ["Per Charge"]
+    folder = write_books(tmp_path / "wb", data)
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1.00"])
+    run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
+    rows, totals = statement_rows(reports.load_batch(tmp_path / "b"), "A1")
+    assert rows == [["2026-10-01 00:00", "Calls", "a", "", "1", "1.10", "0.22", "1.32"]]
+    assert totals == [["", "Calls", "Total", "", "1", "1.10", "0.22", "1.32"]]
 
 
 def test_period_summary_by_location_and_application(tmp_path):
@@ -307,7 +336,9 @@ def test_notebooks_render_to_html_without_code(batch_dir):
         "billing.ipynb",
         "codes-to-add.xlsx",
         "statements/A1.csv",
+        "statements/A1.xlsx",
         "statements/A4.csv",
+        "statements/A4.xlsx",
         "unmatched.html",
         "unmatched.ipynb",
     ]
