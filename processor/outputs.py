@@ -260,7 +260,7 @@ BATCH_COLS = [
 SUMMARY_COLS = [
     Col("Item", width=52),
     Col("Rows", "int", 10),
-    Col("Cost", "decimal", 14),
+    Col("Cost", "cost", 14),
     Col("Net", "money", 14),
     Col("Tax", "money", 14),
     Col("Gross", "money", 14),
@@ -270,10 +270,10 @@ UNBILLED_COLS = [
     Col("Line", "int", 8),
     Col("Code", width=14),
     Col("Reason Code", width=20),
-    Col("Reason", width=70),
+    Col("Reason", width=70, wrap=True),
     Col("Date", "datetime", 19),
     Col("Description", width=26),
-    Col("Cost", "decimal", 10),
+    Col("Cost", "cost", 10),
     Col("Raw Row", width=60),
 ]
 
@@ -317,7 +317,12 @@ def write_batch_xlsx(
     """batch.xlsx: Batch Sheet, Unmatched, Skipped, Summary."""
     book = TableBook(path, places)
     book.table("Batch Sheet", BATCH_COLS, batch_lines)
-    book.table("Unmatched", UNBILLED_COLS, _unbilled_rows(unmatched))
-    book.table("Skipped", UNBILLED_COLS, _unbilled_rows(skipped))
+    book.table(
+        "Unmatched",
+        UNBILLED_COLS,
+        _unbilled_rows(unmatched),
+        empty="No unmatched rows: every row was billed or skipped.",
+    )
+    book.table("Skipped", UNBILLED_COLS, _unbilled_rows(skipped), empty="No skipped rows.")
     book.table("Summary", SUMMARY_COLS, summary)
     book.close()

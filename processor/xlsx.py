@@ -23,13 +23,18 @@ FORMULA_LEADERS = ("=", "+", "-", "@")
 
 @dataclass(frozen=True)
 class Col:
-    """A column of an output table: header, kind (text, int, money, decimal, date,
-    datetime, percent), width and an optional header comment."""
+    """A column of an output table: header, kind (text, int, money, cost, decimal, date,
+    datetime, percent), the most width it grows to, an optional header comment, and
+    whether long text wraps (fixed width) rather than widening the column."""
 
     header: str
     kind: str = "text"
     width: int = 14
     comment: str | None = None
+    wrap: bool = False
+
+
+MIN_WIDTH, MAX_WIDTH = 8, 60
 
 
 def money_format(places: int) -> str:
@@ -55,6 +60,7 @@ class TableBook:
     def __init__(self, path: Path, places: int = 2) -> None:
         import xlsxwriter
 
+        self.places = places
         self.book = xlsxwriter.Workbook(
             str(path),
             {
@@ -72,6 +78,8 @@ class TableBook:
                 "bg_color": "#305496",
                 "text_wrap": True,
                 "valign": "vcenter",
+                "align": "left",
+                "indent": 1,
             }
         )
         self.header_right = fmt(
@@ -82,16 +90,27 @@ class TableBook:
                 "text_wrap": True,
                 "valign": "vcenter",
                 "align": "right",
+                "indent": 1,
             }
         )
-        self.quoted = fmt({"quote_prefix": True})
+        # one number format per column; every cell padded (indent) so that a right-aligned
+        # number never runs into the left-aligned text beside it
+        # (an indent takes effect only with an explicit alignment)
+        pad = {"indent": 1, "valign": "top", "align": "left"}
+        num = {"indent": 1, "valign": "top", "align": "right"}
+        self.text = fmt(pad)
+        self.wrapped = fmt({**pad, "text_wrap": True})
+        self.quoted = fmt({**pad, "quote_prefix": True})
         self.formats = {
-            "money": fmt({"num_format": money_format(places)}),
-            "decimal": fmt({"num_format": "#,##0.######"}),
-            "int": fmt({"num_format": "0"}),
-            "date": fmt({"num_format": "yyyy-mm-dd", "align": "left"}),
-            "datetime": fmt({"num_format": "yyyy-mm-dd hh:mm:ss", "align": "left"}),
-            "percent": fmt({"num_format": "0.##"}),
+            "money": fmt({**num, "num_format": money_format(places)}),
+            # device costs carry more places than money billed: two more, for every row
+            "cost": fmt({**num, "num_format": money_format(places + 2)}),
+            # quantities as held, without trailing zeros (General shows 1.5, 3, 0.25)
+            "decimal": fmt({**num, "num_format": "General"}),
+            "int": fmt({**num, "num_format": "0"}),
+            "date": fmt({**pad, "num_format": "yyyy-mm-dd"}),
+            "datetime": fmt({**pad, "num_format": "yyyy-mm-dd hh:mm:ss"}),
+            "percent": fmt({**num, "num_format": "General"}),
         }
 
     def table(
@@ -100,17 +119,22 @@ class TableBook:
         cols: list[Col],
         rows: Iterable[Iterable[object]],
         title: Iterable[str] = (),
+        empty: str = "",
     ) -> int:
         """Title lines (if any), header, frozen rows, widths, filters, print setup, rows."""
         ws = self.book.add_worksheet(name)
         title = list(title)
+        # widths fit the content: a header's longest word, then the longest value, capped
+        widths = [
+            max(MIN_WIDTH, max(len(w) for w in c.header.split()) + 3) if not c.wrap else c.width
+            for c in cols
+        ]
         bold = self.book.add_format({"bold": True})
         for t, text in enumerate(title):
             ws.write_string(t, 0, text, bold if t == 0 else None)
         top = len(title)
-        for i, c in enumerate(cols):
-            ws.set_column(i, i, c.width)
         ws.freeze_panes(top + 1, 0)
+
         # printed as people sign batches off: landscape, all columns on one page width
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
@@ -121,8 +145,17 @@ class TableBook:
             ws.write_string(top, i, c.header, self.header if left else self.header_right)
             if c.comment:
                 ws.write_comment(top, i, c.comment)
-        r = top
+        r, count = top, 0
+        wrap = [i for i, c in enumerate(cols) if c.wrap]
         for r, row in enumerate(rows, start=top + 1):
+            count += 1
+            if wrap:  # tall enough for its wrapped text (set before the row's cells)
+                row = list(row)
+                lines = max(
+                    -(-len(str(row[i] or "")) // max(int(cols[i].width * 0.85), 1)) for i in wrap
+                )
+                if lines > 1:
+                    ws.set_row(r, 15 * min(lines, 20))
             for i, (c, v) in enumerate(zip(cols, row, strict=True)):
                 if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
                     continue
@@ -130,13 +163,28 @@ class TableBook:
                     v = str(v)
                     if len(v) > 32_767:  # a cell's limit: never let Excel truncate silently
                         v = v[:32_700] + " … [cut: too long for a cell]"
-                    ws.write_string(r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else None)
+                    style = self.wrapped if c.wrap else self.text
+                    ws.write_string(
+                        r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else style
+                    )
+                    if not c.wrap:
+                        widths[i] = max(widths[i], min(len(v) + 3, MAX_WIDTH))
                 elif isinstance(v, dt.date):
                     ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
+                    widths[i] = max(widths[i], 21 if c.kind == "datetime" else 13)
                 else:
                     ws.write_number(r, i, float(v), self.formats[c.kind])
+                    widths[i] = max(widths[i], len(f"{float(v):,.{self.places + 2}f}") + 3)
+        if not count and empty:  # an empty table says so in words
+            r += 1
+            ws.write_string(r, 0, empty, self.text)
+        for i, w in enumerate(widths):
+            ws.set_column(i, i, w)
+        # a header that wraps in its column gets the height for two lines
+        wraps = any(len(c.header) > widths[i] for i, c in enumerate(cols))
+        ws.set_row(top, 32 if wraps else None)
         ws.autofilter(top, 0, r, len(cols) - 1)
-        return r - top
+        return count
 
     def close(self) -> None:
         self.book.close()

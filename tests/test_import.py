@@ -695,3 +695,35 @@ def test_without_a_batch_date_the_summary_says_it_is_today(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"charges: the batch date is today, {today}: give --batch-date to choose another"
     )
+
+
+def test_batch_xlsx_reads_right_as_opened(tmp_path):
+    """One number format per column, padding between neighbours, widths that fit, and an
+    empty sheet that says so in words."""
+    data = base()
+    data["Locations"][0][1] = "KWD"  # three minor units: money at three places
+    _, out = run(
+        tmp_path,
+        [GENERIC_HEADER, "100,2026-10-01,call,1.5,0.036", "100,2026-10-02,call,3,6.1456"],
+        data,
+    )
+    wb = load_workbook(out / "batch.xlsx")
+    sheet = wb["Batch Sheet"]
+    header = [c.value for c in sheet[1]]
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert row["Net"].number_format == "#,##0.000"
+    assert row["Quantity"].number_format == "General" and row["Quantity"].value == 4.5
+    assert row["Account Name"].alignment.indent == 1 and row["Net"].alignment.horizontal == "right"
+    assert row["Net"].alignment.indent == 1
+    widths = {h: sheet.column_dimensions[c.column_letter].width for h, c in row.items()}
+    assert widths["Account Name"] >= len("Acme Ltd") + 2
+    unmatched = wb["Unmatched"]
+    assert unmatched["A2"].value == "No unmatched rows: every row was billed or skipped."
+    assert wb["Skipped"]["A2"].value == "No skipped rows."
+    summary = wb["Summary"]
+    costs = {
+        r[0].value: r[2].number_format
+        for r in summary.iter_rows(min_row=2)
+        if r[2].value is not None
+    }
+    assert set(costs.values()) == {"#,##0.00000"}  # device cost: two places more, every row
