@@ -25,13 +25,31 @@ FORMAT_SLOTS = 200  # rows of the Formats sheet the Format drop-down follows
 
 
 def header_comment(column) -> str:
+    """The header's comment: what the column holds, whether it is required, what it takes,
+    each said once (a description that says "Optional" already is not told again)."""
     meta = column.metadata
-    parts = [column.description, "Required." if meta["required"] else "Optional."]
-    if meta["choices"]:
+    text = column.description.strip()
+    parts = [text]
+    if meta["required"]:
+        parts.append("Required.")
+    elif not text.casefold().startswith("optional"):
+        parts.append("Optional.")
+    if meta["choices"] and not all(c in text for c in meta["choices"]):
         parts.append("One of: " + ", ".join(meta["choices"]) + ".")
-    if meta["ref"]:
+    if meta["ref"] == "Formats":
+        if "Formats sheet" not in text:
+            parts.append("A built-in format, or one on the Formats sheet.")
+    elif meta["ref"] and f"from {meta['ref']}" not in text:
         parts.append(f"Must be on the {meta['ref']} sheet.")
     return " ".join(parts)
+
+
+def header_height(columns) -> float:
+    """Points for a header row whose names wrap within their column widths."""
+    lines = max(
+        -(-len(name) // max(int(col.metadata["width"]) - 1, 1)) for name, col in columns.items()
+    )
+    return 15.0 * max(lines, 1) + 3
 
 
 def _list_validation(formula: str, title: str, prompt: str, strict: bool = True) -> DataValidation:
@@ -112,6 +130,7 @@ def write_templates(folder: Path, overwrite: bool = False) -> list[Path]:
                     dv.add(area)
                     ws.add_data_validation(dv)
             ws.auto_filter.ref = f"A1:{column_letter(len(schema.columns) - 1)}1"
+            ws.row_dimensions[1].height = header_height(schema.columns)
         if "Formats" in names or lists:
             _lists_sheet(wb, lists)
         wb.save(path)

@@ -301,6 +301,29 @@ def _format_rules(s: Sheet) -> list[dict[str, str]]:
     return out
 
 
+def nothing_to_bill(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """Workbooks with no accounts, or no applications, are valid but bill nothing yet."""
+    out = []
+    for name, what, book in (
+        ("Locations", "locations", "accounts.xlsx"),
+        ("Accounts", "accounts", "accounts.xlsx"),
+        ("Applications", "applications (devices)", "devices.xlsx"),
+        ("Products", "products", "devices.xlsx"),
+    ):
+        if name in sheets and sheets[name].frame.empty:
+            out.append(
+                fnd.finding(
+                    "warning",
+                    "nothing-to-bill",
+                    f"has no {what} yet, so there is nothing to bill: fill in the {name} "
+                    "sheet (its header comments say what each column holds)",
+                    book,
+                    name,
+                )
+            )
+    return out
+
+
 def validate_sheets(sheets: dict[str, Sheet]) -> pd.DataFrame:
     """All findings about the sheets read: cell checks first, then rules across sheets."""
     rows: list[dict[str, str]] = []
@@ -309,4 +332,5 @@ def validate_sheets(sheets: dict[str, Sheet]) -> pd.DataFrame:
     rows.extend(reference_findings(sheets))
     rows.extend(code_findings(sheets))
     rows.extend(_row_rules(sheets))
+    rows.extend(nothing_to_bill(sheets))
     return fnd.frame(rows)

@@ -43,10 +43,35 @@ def test_samples_are_valid():
     assert main(["validate", "--workbooks", str(SAMPLES)]) == 0
 
 
-def test_init_then_validate_exits_zero(tmp_path, capsys):
+def test_init_then_validate_exits_zero_and_says_there_is_nothing_to_bill(tmp_path, capsys):
     assert main(["init", str(tmp_path / "new")]) == 0
+    capsys.readouterr()
     assert main(["validate", "--workbooks", str(tmp_path / "new")]) == 0
-    assert "0 errors, 0 warnings" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 errors, 4 warnings" in out
+    assert (
+        "accounts.xlsx › Accounts: has no accounts yet, so there is nothing to bill: fill in "
+        "the Accounts sheet (its header comments say what each column holds)"
+    ) in out
+
+
+def test_template_comments_say_each_thing_once_and_headers_fit(tmp_path):
+    from processor.templates import header_comment
+    from schemas.workbooks import SHEETS
+
+    for sheet in SHEETS.values():
+        for name, col in sheet.columns.items():
+            text = header_comment(col)
+            assert text.count("Optional") <= 1, (sheet.name, name, text)
+            assert not ("Optional" in text and "Required" in text), text
+            assert text.count("Formats sheet") <= 1, text
+    assert header_comment(SHEETS["Applications"].columns["Format"]) == (
+        "How its exports are laid out: a built-in format name (charges formats lists them) "
+        "or one defined on the Formats sheet. Required."
+    )
+    write_templates(tmp_path)
+    ws = load_workbook(tmp_path / "devices.xlsx")["Formats"]
+    assert ws.row_dimensions[1].height >= 33  # "Description Column" wraps in 12 characters
 
 
 def test_init_never_overwrites(tmp_path):
@@ -597,7 +622,14 @@ def test_workbook_without_data_rows(tmp_path):
     wb = Workbook()
     wb.active.title = "x"
     data = {k: [] for k in base()}
-    assert lines(write_books(tmp_path / "wb", data)) == []
+    found = lines(write_books(tmp_path / "wb", data))
+    assert lines(write_books(tmp_path / "wb", data), "error") == []
+    assert [f.split(":")[0] for f in found] == [
+        "accounts.xlsx › Locations",
+        "accounts.xlsx › Accounts",
+        "devices.xlsx › Applications",
+        "devices.xlsx › Products",
+    ]
 
 
 def test_the_same_problem_in_many_cells_is_one_line(tmp_path, capsys):
