@@ -194,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sniff", help="name the formats a file could be, best first")
     s.add_argument("file", type=Path, help="the export to look at")
     s.add_argument(
+        "--workbooks",
+        type=Path,
+        metavar="DIR",
+        help="also try the layouts on this folder's Formats sheet",
+    )
+    s.add_argument(
         "--month-first",
         action="store_true",
         help="read spreadsheet dates like 10/02/20 as 2 October",
@@ -573,20 +579,30 @@ def cmd_sniff(args) -> int:
     except ExportError as exc:
         print(f"charges: {exc}", file=sys.stderr)
         return EXIT_ERRORS
-    guesses = sniff(args.file, day_first=not args.month_first)
-    print(f"{args.file.name} could be:")
-    for g in guesses:
-        if g.rows:
-            line = f"  {g.format.name:24} {g.parsed}/{g.rows} rows read"
-            if g.problem:
-                line += f" (first problem: {g.problem})"
-        else:
-            line = f"  {g.format.name:24} no ({g.problem})"
-        print(line)
-    best = guesses[0]
-    if not best.rows or best.parsed == 0:
-        print("No built-in format reads this file: describe it on the Formats sheet.")
+    extra = []
+    if args.workbooks:  # the layouts on the Formats sheet are candidates too
+        from processor.api import WorkbookError, load_reference
+
+        ref, found = load_reference(args.workbooks)
+        if ref is None:
+            raise WorkbookError(found, "sniff tried the built-in formats only; fix the errors")
+        extra = list(ref.formats.values())
+    guesses = sniff(args.file, day_first=not args.month_first, extra=extra)
+    plausible = [g for g in guesses if g.plausible]
+    if not plausible:
+        where = "the built-in formats" + (" or the Formats sheet" if extra else "")
+        print(
+            f"{args.file.name}: none of {where} reads it; describe it on the Formats sheet "
+            "(then `charges sniff FILE --workbooks DIR` tries that layout)"
+        )
         return EXIT_ERRORS
+    print(f"{args.file.name} could be, best first:")
+    for g in plausible:
+        print(f"  {g.format.name}: {g.reason()}")
+    others = len(guesses) - len(plausible)
+    if others:
+        print(f"  ({plural(others, 'other format')} read less than half of its rows)")
+    best = plausible[0]
     print(f"\nFirst rows as {best.format.name} reads them:")
     with pd_options():
         print(best.preview.to_string(index=False))

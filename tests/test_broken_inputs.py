@@ -1069,7 +1069,7 @@ def sniff_big(r: Run) -> str:
     r.capsys.readouterr()
     code = main(["sniff", str(path)])
     out = r.capsys.readouterr().out
-    best = out.splitlines()[1].split()[0]
+    best = out.splitlines()[1].split(":")[0].strip()
     return f"exit {code}: {best}"
 
 

@@ -125,9 +125,25 @@ def test_formats_command_lists_fields(capsys):
 def test_sniff_command(capsys):
     assert main(["sniff", str(SAMPLES / "exports" / "3cx-cdr.log")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "3cx-cdr.log could be:"
-    assert out[1].split() == ["3cx-cdr", "50/50", "rows", "read"]
+    assert out[0] == "3cx-cdr.log could be, best first:"
+    assert out[1] == '  3cx-cdr: reads 50 of 50 rows, and the file says "Chain:"'
+    assert out[2] == "  (9 other formats read less than half of its rows)"
     assert "First rows as 3cx-cdr reads them:" in out
+    header = out[out.index("First rows as 3cx-cdr reads them:") + 1].split()
+    assert header[:4] == ["line", "time-start", "bill-code", "from-dn"]
+    text = "\n".join(out)
+    assert "NaN" not in text and "<NA>" not in text and "None" not in text
+
+
+def test_sniff_tries_the_formats_sheet_layouts(capsys):
+    file = str(SAMPLES / "exports" / "london-pbx.csv")
+    assert main(["sniff", file]) == 1
+    assert capsys.readouterr().out.startswith(
+        "london-pbx.csv: none of the built-in formats reads it; describe it on the Formats sheet"
+    )
+    assert main(["sniff", file, "--workbooks", str(SAMPLES / "workbooks")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "  TIM Call Log: reads 50 of 50 rows (a layout on your Formats sheet)"
 
 
 # --- Asterisk ----------------------------------------------------------------------------
