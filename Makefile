@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WB := samples/workbooks
 EX := samples/exports
 
-.PHONY: demo test lint format bench samples clean docs lab
+.PHONY: demo test lint format bench samples clean docs lab screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,20 @@ lab: $(STAMP)
 	test -d out/reception-pbx || $(MAKE) demo
 	CHARGES_BATCH=$(CURDIR)/out/reception-pbx $(BIN)/jupyter lab --notebook-dir=notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Pictures of what a clerk opens (batch.xlsx, billing.html, unmatched.html) into screenshots/.
+# Needs LibreOffice, poppler and Chromium: apt-get install libreoffice-calc-nogui poppler-utils chromium
+SHOT := out/reception-pbx
+screenshots: $(STAMP)
+	test -d $(SHOT) || $(MAKE) demo
+	mkdir -p screenshots
+	libreoffice --headless --convert-to pdf --outdir screenshots $(SHOT)/batch.xlsx >/dev/null
+	pdftoppm -png -r 80 screenshots/batch.pdf screenshots/batch
+	for page in billing unmatched; do \
+		chromium --headless --no-sandbox --disable-gpu --window-size=1300,2600 \
+			--screenshot=screenshots/$$page.png $(SHOT)/reports/$$page.html 2>/dev/null || exit 1; \
+	done
+	@ls screenshots
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

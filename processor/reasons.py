@@ -46,8 +46,8 @@ _REASONS = [
         action=(
             "Add each code below to its account on Account Codes (application {application}), or "
             "to the Device Import Map of {application} at {location}. codes-to-add.xlsx is pre-"
-            "filled: choose the Account ID and paste the rows into Account Codes. Then import "
-            "again."
+            "filled: choose the accounts in it, run charges apply-codes, then charges retry "
+            "bills the rows these codes blocked."
         ),
     ),
     Reason(
