@@ -452,3 +452,37 @@ def test_no_device_cost_shows_no_margin_and_shares_have_one_decimal(tmp_path):
     text = " ".join(visible_text((out / "reports" / "billing.html").read_text()).split())
     assert "No device cost in this export: no margin is shown." in text
     assert "the device cost adds up" not in text
+
+
+def test_the_top_accounts_chart_stays_legible_with_2000_accounts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    accounts = pd.DataFrame(
+        {
+            "Account ID": [f"A{i:04d}" for i in range(2000)],
+            "Account Name": [f"Customer {i}" for i in range(2000)],
+            "Net": [D(2000 - i) for i in range(2000)],
+        }
+    )
+    fig, ax = plt.subplots()
+    reports.plot_top_accounts(accounts, ax, 10, "GBP")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(fig)
+    assert len(ax.patches) == 10 and len(labels) == 10
+    assert sorted(label.split()[0] for label in labels) == [f"A{i:04d}" for i in range(10)]
+
+
+def test_every_command_option_says_what_it_does():
+    import argparse
+
+    from processor.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"charges {name} {action.option_strings or action.dest}"
