@@ -56,25 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     s = sub.add_parser("validate", help="check the workbooks and list every problem")
-    s.add_argument(
-        "--workbooks",
-        type=Path,
-        default=Path("workbooks"),
-        metavar="DIR",
-        help="the folder holding accounts.xlsx and devices.xlsx",
+    _workbooks_option(
+        s, "the folder holding accounts.xlsx and devices.xlsx", default=Path("workbooks")
     )
     s.add_argument(
         "--format", choices=["text", "json"], default="text", help="lines for people, or JSON"
     )
 
     s = sub.add_parser("import", help="import device exports into a batch folder")
-    s.add_argument(
-        "--workbooks",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="the folder holding accounts.xlsx and devices.xlsx",
-    )
+    _workbooks_option(s, "the folder holding accounts.xlsx and devices.xlsx", required=True)
     s.add_argument(
         "--location", required=True, help="the Location the export is for (Locations sheet)"
     )
@@ -125,12 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("batch", type=Path, metavar="BATCH_DIR", help="the batch whose rows to retry")
     s.add_argument("--out", type=Path, required=True, metavar="NEW_DIR", help="the new batch")
-    s.add_argument(
-        "--workbooks",
-        type=Path,
-        metavar="DIR",
-        help="the workbooks to match against (default: those the batch used)",
-    )
+    _workbooks_option(s, "the workbooks to match against (default: those the batch used)")
     s.add_argument(
         "--batch-date",
         type=_date,
@@ -144,13 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "apply-codes", help="copy the codes chosen on codes-to-add.xlsx into Account Codes"
     )
     s.add_argument("file", type=Path, metavar="FILE", help="a filled-in codes-to-add.xlsx")
-    s.add_argument(
-        "--workbooks",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="the folder holding accounts.xlsx (a dated backup is kept)",
-    )
+    _workbooks_option(s, "the folder holding accounts.xlsx (a dated backup is kept)", required=True)
 
     s = sub.add_parser("void", help="mark a batch void and release its rows to be billed again")
     s.add_argument("batch", type=Path, metavar="BATCH_DIR", help="the batch to void")
@@ -159,12 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("history", help="list the batches in the import history, newest first")
     s.add_argument("batch_id", nargs="?", metavar="BATCH_ID", help="show one batch in full")
-    s.add_argument(
-        "--workbooks",
-        type=Path,
+    _workbooks_option(
+        s,
+        "the workbooks folder, where the history is kept unless --history says",
         default=Path("workbooks"),
-        metavar="DIR",
-        help="the workbooks folder, where the history is kept unless --history says",
     )
     s.add_argument(
         "--format", choices=["text", "json"], default="text", help="lines for people, or JSON"
@@ -177,12 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "batches", type=Path, nargs="+", metavar="BATCH_DIR", help="the batch folders to report"
     )
-    s.add_argument(
-        "--workbooks",
-        type=Path,
-        metavar="DIR",
-        help="workbooks for code suggestions (default: those the batch used)",
-    )
+    _workbooks_option(s, "workbooks for code suggestions (default: those the batch used)")
     s.add_argument(
         "--summary-dir",
         type=Path,
@@ -193,18 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sniff", help="name the formats a file could be, best first")
     s.add_argument("file", type=Path, help="the export to look at")
-    s.add_argument(
-        "--workbooks",
-        type=Path,
-        metavar="DIR",
-        help="also try the layouts on this folder's Formats sheet",
-    )
+    _workbooks_option(s, "also try the layouts on this folder's Formats sheet")
     s.add_argument(
         "--month-first",
         action="store_true",
         help="read spreadsheet dates like 10/02/20 as 2 October",
     )
     return p
+
+
+def _workbooks_option(s, help: str, **kw) -> None:
+    s.add_argument("--workbooks", type=Path, metavar="DIR", help=help, **kw)
 
 
 def _history_option(s) -> None:
