@@ -9,21 +9,18 @@ summary, manifest → rename the folder into place → commit the batch and its 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from processor import outputs
 from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter
 from processor.batchsheet import BatchSheet
 from processor.exports import read_export
 from processor.history import History, default_path
-from processor.ledger import screen
+from processor.ledger import batch_record, file_sha256, new_batch, screen
 from processor.matching import context, match
 from processor.pricing import price
 from schemas.checks import key
@@ -39,16 +36,9 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)  # things done on the way, for the user
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _check_out(out: Path, files: list[Path], workbooks: Path) -> None:
-    """Refuse a batch folder that is, holds, or sits inside an input or the workbooks folder."""
+def check_out(out: Path, files: list[Path], workbooks: Path) -> None:
+    """Refuse a batch folder that is, holds, or sits inside an input or the workbooks
+    folder, or that already holds something."""
     wb = Path(workbooks).resolve()
     for f in [*(p.resolve() for p in files), wb]:
         what = "the workbooks folder" if f == wb else f"the input {f}"
@@ -58,11 +48,11 @@ def _check_out(out: Path, files: list[Path], workbooks: Path) -> None:
                 f"--out {out}: {how} {what}; choose a batch folder apart from the inputs and "
                 "the workbooks, e.g. batches/2026-10"
             )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
 
 
-def _check_usage(
-    ref, location: str, application: str, files: list[Path], out: Path
-) -> dict[str, str]:
+def _check_usage(ref, location: str, application: str, files: list[Path]) -> dict[str, str]:
     """Refuse what cannot be imported; returns each input's sha256 by path."""
     if key(location) not in ref.locations:
         known = ", ".join(v[0] for v in ref.locations.values())
@@ -78,14 +68,12 @@ def _check_usage(
     for f in files:
         if not f.is_file():
             raise UsageError(f"{f}: no such file")
-        digest = _sha256(f)
+        digest = file_sha256(f)
         if digest in seen:
             raise UsageError(
                 f"{f}: has the same content as {seen[digest]}; its rows would be billed twice"
             )
         seen[digest] = f
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
     return {str(p): d for d, p in seen.items()}
 
 
@@ -132,11 +120,11 @@ def run_import(
         HistoryError: the history cannot be used.
     """
     out = Path(out).resolve()  # absolute and normalised before any check
-    _check_out(out, files, workbooks)
+    check_out(out, files, workbooks)
     ref, found = load_reference(workbooks)
     if ref is None:
         raise WorkbookError(found)
-    digests = _check_usage(ref, location, application, files, out)
+    digests = _check_usage(ref, location, application, files)
     batch_date = batch_date or dt.date.today()
     app_name, format_name, _, _ = ref.applications[key(application)]
     fmt = ref.format_for(format_name)
@@ -145,9 +133,8 @@ def run_import(
     kwargs = {"chunk_rows": chunk_rows} if chunk_rows else {}
     kwargs |= {"day_first": day_first, "time_zone": loc.time_zone}
     app_key, loc_key = key(application), key(location)
-    history_path = Path(history) if history else default_path(workbooks)
 
-    hist = History(history_path)
+    hist = History(Path(history) if history else default_path(workbooks))
     try:
         notes = hist.lock(waiting=waiting)
         if not reimport:
@@ -160,96 +147,44 @@ def run_import(
                         "to import it again (rows billed before are skipped as "
                         "already-billed)"
                     )
-        partial = outputs.partial_path(out)
         inputs = [
             {"path": str(p), "sha256": digests[str(p)], "size": p.stat().st_size} for p in files
         ]
-        batch_id = hist.begin(
-            {
-                "location": loc.name,
-                "location_key": loc_key,
-                "application": app_name,
-                "application_key": app_key,
-                "format": fmt.name,
-                "batch_date": batch_date.isoformat(),
-                "folder": str(out),
-                "partial": str(partial),
-                "workbooks_fingerprint": fingerprint(workbooks),
-            },
-            inputs,
-        )
-        removed: list[Path] = []
-        try:
-            with outputs.atomic_dir(out, removed, marker=batch_id) as tmp:
-                writer = BatchWriter(
-                    tmp,
-                    BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding),
-                    app_name,
-                    loc.name,
-                )
-                for item in inputs:
-                    path = Path(item["path"])
-                    file_rows = 0
-                    size, done = max(path.stat().st_size, 1), [0]
-                    for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
-                        chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
-                        writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
-                        file_rows += len(chunk)
-                        if progress:
-                            progress(path.name, file_rows, min(done[0] / size, 1.0))
-                    item["rows"] = file_rows
-                manifest = writer.finish(
-                    {
-                        "batch_id": batch_id,
-                        "location": loc.name,
-                        "application": app_name,
-                        "format": fmt.name,
-                        "currency": ref.currency(location),
-                        "time_zone": loc.time_zone,
-                        "inputs": inputs,
-                        "match_on": [str(f) for f in ctx.match_fields],
-                        "workbooks": str(Path(workbooks).resolve()),
-                        "history": str(hist.path),
-                    },
-                    ref.minor_unit(location),
-                    batch_date,
-                )
-            hist.commit(batch_id, manifest, billed_keys(out))
-        except BaseException:
-            _undo(hist, batch_id, out)
-            raise
+        record = batch_record(ref, application, location, fmt, batch_date, workbooks)
+        with new_batch(hist, out, record, inputs) as job:
+            writer = BatchWriter(
+                job.folder,
+                BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding),
+                app_name,
+                loc.name,
+            )
+            for item in inputs:
+                path = Path(item["path"])
+                file_rows = 0
+                size, done = max(path.stat().st_size, 1), [0]
+                for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
+                    chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
+                    writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
+                    file_rows += len(chunk)
+                    if progress:
+                        progress(path.name, file_rows, min(done[0] / size, 1.0))
+                item["rows"] = file_rows
+            job.manifest = writer.finish(
+                {
+                    "batch_id": job.id,
+                    "location": loc.name,
+                    "application": app_name,
+                    "format": fmt.name,
+                    "currency": ref.currency(location),
+                    "time_zone": loc.time_zone,
+                    "inputs": inputs,
+                    "match_on": [str(f) for f in ctx.match_fields],
+                    "workbooks": str(Path(workbooks).resolve()),
+                    "history": str(hist.path),
+                },
+                ref.minor_unit(location),
+                batch_date,
+            )
     finally:
         hist.close()
-    notes += [
-        f"removed {p}, left by an import that was stopped before it finished" for p in removed
-    ]
-    return ImportResult(out, manifest, found, notes)
-
-
-def billed_keys(batch_dir: Path) -> Iterator[str]:
-    """The row keys a batch folder bills, read back from its charges.parquet."""
-    import pyarrow.parquet as pq
-
-    for batch in pq.ParquetFile(batch_dir / "charges.parquet").iter_batches(
-        batch_size=100_000, columns=["row_key"]
-    ):
-        yield from batch.column(0).to_pylist()
-
-
-def _undo(hist: History, batch_id: str, out: Path) -> None:
-    """A failed import keeps neither its folder nor its record."""
-    marker = out / ".batch-id"
-    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == batch_id:
-        shutil.rmtree(out, ignore_errors=True)
-    hist.abandon(batch_id)
-
-
-def fingerprint(workbooks: Path) -> str:
-    """The workbooks' content, as one hash (which reference data a batch was made with)."""
-    h = hashlib.sha256()
-    for name in ("accounts.xlsx", "devices.xlsx"):
-        p = Path(workbooks) / name
-        if p.is_file():
-            h.update(name.encode())
-            h.update(_sha256(p).encode())
-    return h.hexdigest()[:16]
+    return ImportResult(out, job.manifest, found, notes + job.notes())

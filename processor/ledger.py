@@ -9,12 +9,22 @@ import.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import hashlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from processor import outputs
 from processor.formats.base import Format
 from processor.history import History
 from processor.rowkeys import row_keys
+from schemas.checks import key
 
 
 def screen(
@@ -75,3 +85,96 @@ def screen(
                     skip[i], detail[i] = "duplicate-leg", calls[i]
     out["skip"], out["skip_detail"] = skip, detail
     return out
+
+
+@dataclass
+class NewBatch:
+    """A batch being written: its id, the hidden folder it is written into, and (set by the
+    recipe when done) its manifest."""
+
+    id: str
+    folder: Path
+    manifest: dict | None = None
+    removed: list[Path] = field(default_factory=list)  # leftovers of killed runs cleared
+
+    def notes(self) -> list[str]:
+        return [
+            f"removed {p}, left by an import that was stopped before it finished"
+            for p in self.removed
+        ]
+
+
+def batch_record(
+    ref,
+    application: str,
+    location: str,
+    fmt: Format,
+    batch_date: dt.date,
+    workbooks: Path,
+    **extra,
+) -> dict:
+    """What the history records of a batch before it is written."""
+    return {
+        "location": ref.location(location).name,
+        "location_key": key(location),
+        "application": ref.applications[key(application)][0],
+        "application_key": key(application),
+        "format": fmt.name,
+        "batch_date": batch_date.isoformat(),
+        "workbooks_fingerprint": fingerprint(workbooks),
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Iterator[NewBatch]:
+    """The life of a batch, for every recipe that makes one (import, retry).
+
+    Records it pending, yields the hidden folder to write into, renames the folder into
+    place, and commits the batch with the keys its charges.parquet bills. On any failure,
+    neither the folder nor the record is kept.
+    """
+    batch_id = hist.begin(
+        {**record, "folder": str(out), "partial": str(outputs.partial_path(out))}, inputs
+    )
+    removed: list[Path] = []
+    try:
+        with outputs.atomic_dir(out, removed, marker=batch_id) as tmp:
+            job = NewBatch(batch_id, tmp, removed=removed)
+            yield job
+        hist.commit(batch_id, job.manifest, billed_keys(out))
+    except BaseException:
+        marker = out / ".batch-id"
+        if marker.is_file() and marker.read_text(encoding="utf-8").strip() == batch_id:
+            shutil.rmtree(out, ignore_errors=True)  # renamed, not committed: not kept
+        hist.abandon(batch_id)
+        raise
+
+
+def billed_keys(batch_dir: Path) -> Iterator[str]:
+    """The row keys a batch folder bills, read back from its charges.parquet."""
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(batch_dir / "charges.parquet").iter_batches(
+        batch_size=100_000, columns=["row_key"]
+    ):
+        yield from batch.column(0).to_pylist()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fingerprint(workbooks: Path) -> str:
+    """The workbooks' content, as one hash (which reference data a batch was made with)."""
+    h = hashlib.sha256()
+    for name in ("accounts.xlsx", "devices.xlsx"):
+        p = Path(workbooks) / name
+        if p.is_file():
+            h.update(name.encode())
+            h.update(file_sha256(p).encode())
+    return h.hexdigest()[:16]

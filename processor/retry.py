@@ -20,20 +20,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from processor import outputs
 from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter
 from processor.batchsheet import BatchSheet
 from processor.history import History, HistoryError, default_path
-from processor.importer import (
-    ImportResult,
-    _check_out,
-    _sha256,
-    _undo,
-    billed_keys,
-    fingerprint,
-)
-from processor.ledger import screen
+from processor.importer import ImportResult, check_out
+from processor.ledger import batch_record, billed_keys, file_sha256, new_batch, screen
 from processor.matching import context, match
 from processor.pricing import price
 from schemas.checks import key
@@ -147,9 +139,7 @@ def run_retry(
         raise UsageError(f"{batch_dir}: has no unmatched.parquet; import again into a new folder")
     workbooks = Path(workbooks or manifest["workbooks"])
     out = Path(out).resolve()
-    _check_out(out, [source], workbooks)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
+    check_out(out, [source], workbooks)
     ref, found = load_reference(workbooks)
     if ref is None:
         raise WorkbookError(found)
@@ -181,65 +171,48 @@ def run_retry(
                 "committed batch can be retried"
             )
         done = hist.retried_keys(source_id)
-        digest = _sha256(source)
-        inputs = [{"path": str(source), "sha256": digest, "size": source.stat().st_size}]
-        batch_id = hist.begin(
-            {
-                "location": loc.name,
-                "location_key": loc_key,
-                "application": ref.applications[app_key][0],
-                "application_key": app_key,
-                "format": fmt.name,
-                "batch_date": batch_date.isoformat(),
-                "folder": str(out),
-                "partial": str(outputs.partial_path(out)),
-                "workbooks_fingerprint": fingerprint(workbooks),
-                "retry_of": source_id,
-            },
-            inputs,
+        inputs = [
+            {"path": str(source), "sha256": file_sha256(source), "size": source.stat().st_size}
+        ]
+        record = batch_record(
+            ref, application, location, fmt, batch_date, workbooks, retry_of=source_id
         )
-        retried: list[str] = []
-        try:
-            with outputs.atomic_dir(out, marker=batch_id) as tmp:
-                writer = BatchWriter(
-                    tmp,
-                    BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding),
-                    ref.applications[app_key][0],
-                    loc.name,
-                )
-                rows = 0
-                for frame in _unmatched(source, done):
-                    chunk = _canonical(frame, len(fields))
-                    keys = _opt(frame["row_key"])
-                    chunk = screen(chunk, fmt, hist, application, app_key, loc_key, keys=keys)
-                    billed = writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
-                    retried += list(billed["row_key"])
-                    rows += len(chunk)
-                inputs[0]["rows"] = rows
-                new = writer.finish(
-                    {
-                        "batch_id": batch_id,
-                        "retry_of": source_id,
-                        "location": loc.name,
-                        "application": ref.applications[app_key][0],
-                        "format": fmt.name,
-                        "currency": ref.currency(location),
-                        "time_zone": loc.time_zone,
-                        "inputs": inputs,
-                        "match_on": list(fields),
-                        "workbooks": str(workbooks.resolve()),
-                        "history": str(hist.path),
-                    },
-                    ref.minor_unit(location),
-                    batch_date,
-                )
-            hist.commit(batch_id, new, billed_keys(out))
-            hist.mark_retried(source_id, retried, batch_id)
-        except BaseException:
-            _undo(hist, batch_id, out)
-            raise
+        with new_batch(hist, out, record, inputs) as job:
+            writer = BatchWriter(
+                job.folder,
+                BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding),
+                ref.applications[app_key][0],
+                loc.name,
+            )
+            rows = 0
+            for frame in _unmatched(source, done):
+                chunk = _canonical(frame, len(fields))
+                keys = _opt(frame["row_key"])
+                chunk = screen(chunk, fmt, hist, application, app_key, loc_key, keys=keys)
+                writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
+                rows += len(chunk)
+            inputs[0]["rows"] = rows
+            job.manifest = writer.finish(
+                {
+                    "batch_id": job.id,
+                    "retry_of": source_id,
+                    "location": loc.name,
+                    "application": ref.applications[app_key][0],
+                    "format": fmt.name,
+                    "currency": ref.currency(location),
+                    "time_zone": loc.time_zone,
+                    "inputs": inputs,
+                    "match_on": list(fields),
+                    "workbooks": str(workbooks.resolve()),
+                    "history": str(hist.path),
+                },
+                ref.minor_unit(location),
+                batch_date,
+            )
+        # the earlier batch's rows now billed are retried: a second retry leaves them out
+        hist.mark_retried(source_id, billed_keys(out), job.id)
     finally:
         hist.close()
     if done:
         notes.append(f"{len(done):,} rows of batch {source_id} were retried before; left out")
-    return ImportResult(out, new, found, notes)
+    return ImportResult(out, job.manifest, found, notes + job.notes())
