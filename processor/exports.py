@@ -456,7 +456,9 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
         ]
 
     def numbers(role: str, default: Decimal | None) -> tuple[list, list]:
-        return parse_decimals(column(positions[role]), role, default, fmt.decimal_separator, plan)
+        return parse_decimals(
+            column(positions[role]), role, default, fmt.decimal_separator, plan.hint
+        )
 
     quantity, q_err = numbers("quantity", Decimal(1))
     if positions["quantity_factor"] is not None:
@@ -464,7 +466,9 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
         quantity, m_err = multiply(quantity, factor)
         q_err = [a or b or c for a, b, c in zip(q_err, f_err, m_err, strict=True)]
     cost, c_err = numbers("cost", Decimal(0))
-    duration, d_err = parse_durations(column(positions["duration"]), fmt.decimal_separator, plan)
+    duration, d_err = parse_durations(
+        column(positions["duration"]), fmt.decimal_separator, plan.hint
+    )
     for problems in (q_err, c_err, d_err):
         for i, problem in enumerate(problems):
             if problem and not blank[i] and error[i] is None:
@@ -561,11 +565,10 @@ def _fields_kept(row: list[str], most: int, trailing: int) -> int:
 
 
 def parse_decimals(
-    text: pd.Series, role: str, default: Decimal | None, separator: str = ".", plan=None
+    text: pd.Series, role: str, default: Decimal | None, separator: str = ".", hint: str = ""
 ) -> tuple[list, list]:
     """Held Decimal per value (blank → default); a second list holds each value's error."""
     what = _ROLE_WORDS.get(role, role)
-    hint = plan.hint if plan is not None else ""
     values: list = []
     errors: list = []
     for v in text:
@@ -604,9 +607,8 @@ def multiply(a: list, b: list) -> tuple[list, list]:
     return values, errors
 
 
-def parse_durations(text: pd.Series, separator: str = ".", plan=None) -> tuple[list, list]:
+def parse_durations(text: pd.Series, separator: str = ".", hint: str = "") -> tuple[list, list]:
     """Whole seconds billed from `75`, `75.4` (76), `01:15` or `00:01:15`; blank → None."""
-    hint = plan.hint if plan is not None else ""
     values: list[int | None] = []
     errors: list[str | None] = []
     for v in text:

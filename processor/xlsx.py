@@ -146,6 +146,7 @@ class TableBook:
             if c.comment:
                 ws.write_comment(top, i, c.comment)
         r, count = top, 0
+        biggest = [0.0] * len(cols)
         wrap = [i for i, c in enumerate(cols) if c.wrap]
         for r, row in enumerate(rows, start=top + 1):
             count += 1
@@ -173,8 +174,12 @@ class TableBook:
                     ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
                     widths[i] = max(widths[i], 21 if c.kind == "datetime" else 13)
                 else:
-                    ws.write_number(r, i, float(v), self.formats[c.kind])
-                    widths[i] = max(widths[i], len(f"{float(v):,.{self.places + 2}f}") + 3)
+                    f = float(v)
+                    ws.write_number(r, i, f, self.formats[c.kind])
+                    biggest[i] = max(biggest[i], abs(f))  # its width is worked out once
+        for i, b in enumerate(biggest):
+            if b:  # the widest number a column shows: its largest, at most places + 2
+                widths[i] = max(widths[i], len(f"{-b:,.{self.places + 2}f}") + 3)
         if not count and empty:  # an empty table says so in words
             r += 1
             ws.write_string(r, 0, empty, self.text)

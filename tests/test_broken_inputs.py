@@ -26,6 +26,7 @@ from openpyxl import load_workbook
 from processor import outputs
 from processor.cli import main
 from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books
+from tests.test_import import import_args
 
 DOC = Path(__file__).parent.parent / "docs" / "broken-inputs.md"
 ROW = "100,2026-10-01,call,1,1.00"  # a good row: A1, 1.00 cost, 1.10 net
@@ -65,23 +66,8 @@ class Run:
     def charges(self, *args: str, books: Path, files: list[Path], out: Path | None = None):
         out = out or self.tmp / "batch"
         self.capsys.readouterr()
-        code = main(
-            [
-                "import",
-                "--workbooks",
-                str(books),
-                "--location",
-                "London",
-                "--application",
-                "PBX",
-                "--out",
-                str(out),
-                "--batch-date",
-                "2026-10-31",
-                *args,
-                *map(str, files),
-            ]
-        )
+        (export,) = files
+        code = main(import_args(books, out, export, "--batch-date", "2026-10-31", *args))
         captured = self.capsys.readouterr()
         assert "Traceback" not in captured.err + captured.out
         return code, captured.err, out
