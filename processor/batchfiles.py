@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from processor import __version__, outputs
 from processor.batchsheet import BatchSheet, sheet_rows
@@ -20,6 +22,12 @@ from processor.reasons import REASONS
 from schemas import charges as sc
 
 ZERO = Decimal(0)
+
+
+def total(values: pd.Series) -> Decimal:
+    """The exact sum of a column of held values (a sum of nothing, or zero, is 0)."""
+    got = pc.sum(pa.array(values, type=pa.decimal128(38, 6))).as_py()
+    return ZERO if got is None or got == 0 else got
 
 
 class BatchWriter:
@@ -46,7 +54,7 @@ class BatchWriter:
         billed = priced.iloc[:0]
         for status, part in priced.groupby("status", sort=False):
             self.rows[status] += len(part)
-            self.cost[status] += sum(part["cost"], ZERO)
+            self.cost[status] += total(part["cost"])
             if status == "billed":
                 billed = part
                 self.sinks[status].write(outputs.billed_frame(part))
@@ -64,7 +72,7 @@ class BatchWriter:
                 )
                 for reason, rpart in part.groupby("reason", sort=False):
                     self.by_reason[reason][0] += len(rpart)
-                    self.by_reason[reason][1] += sum(rpart["cost"], ZERO)
+                    self.by_reason[reason][1] += total(rpart["cost"])
         return billed
 
     def finish(self, meta: dict, places: int, batch_date: dt.date) -> dict:

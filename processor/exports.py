@@ -18,7 +18,6 @@ import re
 import sys
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,9 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from processor import vectors
 from processor.formats.base import Format
-from processor.numbers import LIMIT, excerpt, hold, parse_number, whole_seconds
+from processor.numbers import LIMIT, excerpt, parse_number, whole_seconds
 
 csv.field_size_limit(sys.maxsize)  # a field of any size is read (device text can be huge)
 
@@ -146,10 +148,42 @@ def open_blocks(
     return transcoded(), "utf-8"
 
 
-def iter_lines(
-    path: Path, encoding: str | None, block: int = 1 << 20, done: list[int] | None = None
-) -> Iterator[Line]:
-    """Decoded lines of a file, numbered from 1, whatever the line endings.
+@dataclass(frozen=True)
+class Block:
+    """Consecutive lines of a file: the first one's number, their text, their notes."""
+
+    first: int
+    texts: pa.StringArray
+    notes: list[str] | None  # None: no line has a note
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def slice(self, start: int, stop: int | None = None) -> Block:
+        stop = len(self) if stop is None else stop
+        notes = None if self.notes is None else self.notes[start:stop]
+        return Block(self.first + start, self.texts.slice(start, stop - start), notes)
+
+
+def _join(a: Block, b: Block) -> Block:
+    if not len(a):
+        return b
+    notes = None
+    if a.notes is not None or b.notes is not None:
+        notes = (a.notes or [""] * len(a)) + (b.notes or [""] * len(b))
+    texts = pa.concat_arrays([a.texts, b.texts])
+    return Block(a.first, texts, notes)
+
+
+def iter_blocks(
+    path: Path,
+    encoding: str | None,
+    block: int = 1 << 20,
+    done: list[int] | None = None,
+    piece: int = 8 << 20,
+) -> Iterator[Block]:
+    """The decoded lines of a file in blocks of about ``piece`` bytes, numbered from 1,
+    whatever the line endings.
 
     ``done[0]``, when given, follows the bytes read so far (for progress bars).
 
@@ -164,25 +198,46 @@ def iter_lines(
         if first and data.startswith(BOM):
             data = data[len(BOM) :]
         first = False
-        if not data:
-            continue
         buf += data
-        # a CR at the end of a block may be the first half of a CRLF: hold it back
-        tail = b""
-        if buf.endswith(b"\r"):
-            buf, tail = buf[:-1], b"\r"
-        parts = LINE_BREAK.split(buf)
-        buf = parts.pop() + tail
-        for raw in parts:
-            number += 1
-            yield _decode(number, raw, encoding)
-    if buf.endswith(b"\r"):
-        buf = buf[:-1]
-        number += 1
-        yield _decode(number, buf, encoding)
-    elif buf:
-        number += 1
-        yield _decode(number, buf, encoding)
+        if len(buf) < piece:
+            continue
+        # cut after the last line break; a CR at the very end may be half a CRLF
+        cut = max(buf.rfind(b"\n"), buf.rfind(b"\r", 0, len(buf) - 1))
+        if cut < 0:
+            continue
+        head, buf = buf[: cut + 1], buf[cut + 1 :]
+        out = _lines(number + 1, head, encoding)
+        number += len(out)
+        yield out
+    if buf and not buf.endswith(b"\n"):
+        buf += b"\n"  # the last line has no break (or ends in a CR alone)
+    if buf:
+        yield _lines(number + 1, buf, encoding)
+
+
+def _lines(first: int, piece: bytes, encoding: str | None) -> Block:
+    """A piece of a file ending in a line break, as a block of lines."""
+    texts = vectors.lines_of(piece, encoding)
+    if texts is not None:
+        return Block(first, texts, None)
+    # the per-line reader: CR-only breaks, bytes not in the encoding (flagged in the note)
+    parts = LINE_BREAK.split(piece)
+    parts.pop()  # after the final break
+    lines = [_decode(first + i, raw, encoding) for i, raw in enumerate(parts)]
+    notes = [ln.note for ln in lines]
+    return Block(
+        first, pa.array([ln.text for ln in lines], pa.string()), notes if any(notes) else None
+    )
+
+
+def iter_lines(
+    path: Path, encoding: str | None, block: int = 1 << 20, done: list[int] | None = None
+) -> Iterator[Line]:
+    """Decoded lines of a file one by one (see ``iter_blocks``)."""
+    for b in iter_blocks(path, encoding, block, done):
+        notes = b.notes or [""] * len(b)
+        for i, text in enumerate(b.texts.to_pylist()):
+            yield Line(b.first + i, text, notes[i])
 
 
 def _decode(number: int, raw: bytes, encoding: str | None) -> Line:
@@ -283,17 +338,31 @@ def read_export(
         ExportError: the file is not a text export, lacks a column the format needs, or
             has two columns of one name that the format reads.
     """
-    lines = iter_lines(path, fmt.encoding, done=done)
+    blocks = iter_blocks(path, fmt.encoding, done=done)
+    rest = Block(1, pa.array([], pa.string()), None)
+
+    def next_line() -> tuple[int, str] | None:
+        nonlocal rest
+        while not len(rest):
+            got = next(blocks, None)
+            if got is None:
+                return None
+            rest = got
+        text = rest.texts[0].as_py()
+        number = rest.first
+        rest = rest.slice(1)
+        return number, text
+
     header: list[str] = []
     for _ in range(fmt.header_rows):
-        line = next(lines, None)
+        line = next_line()
         if line is None:
             break
-        if fmt.title_line and line.number == 1 and line.text.startswith(fmt.title_line):
-            line = next(lines, None)  # an optional title above the header
+        if fmt.title_line and line[0] == 1 and line[1].startswith(fmt.title_line):
+            line = next_line()  # an optional title above the header
             if line is None:
                 break
-        header = _split(fmt, line.text)
+        header = _split(fmt, line[1])
     if fmt.has_header:
         names = {}
         for i, h in enumerate(header):
@@ -335,17 +404,17 @@ def read_export(
         ),
     )
 
-    held: deque[Line] = deque()
-    batch: list[Line] = []
-    for line in lines:
-        held.append(line)
-        if len(held) > fmt.footer_rows:
-            batch.append(held.popleft())
-        if len(batch) >= chunk_rows:
-            yield _chunk(path, fmt, batch, plan)
-            batch = []
-    if batch:
-        yield _chunk(path, fmt, batch, plan)
+    # the last footer_rows lines of the file are not data: hold them back to the end
+    held = rest
+    for got in blocks:
+        held = _join(held, got)
+        ready = max(len(held) - fmt.footer_rows, 0)
+        for start in range(0, ready - ready % chunk_rows, chunk_rows):
+            yield _chunk(path, fmt, held.slice(start, start + chunk_rows), plan)
+        held = held.slice(ready - ready % chunk_rows)
+    ready = len(held) - fmt.footer_rows
+    for start in range(0, max(ready, 0), chunk_rows):
+        yield _chunk(path, fmt, held.slice(start, min(start + chunk_rows, ready)), plan)
 
 
 def _refuse_duplicate_headers(path: Path, header: list[str], used: set[int | None]) -> None:
@@ -383,15 +452,142 @@ def _split(fmt: Format, text: str) -> list[str]:
         return [text]  # an unreadable line: too few fields, reported as unparseable
 
 
-def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFrame:
-    rows = [_split(fmt, ln.text) for ln in batch]
-    n = len(batch)
+def _rows(fmt: Format, block: Block) -> tuple[pa.ListArray, np.ndarray]:
+    """Every line's fields (csv, or the format's splitter), and how many each has."""
+    texts = block.texts
+    if fmt.splitter is None:
+        lists, slow = vectors.split_fields(texts, fmt.delimiter)
+    else:
+        lists, slow = None, np.ones(len(texts), dtype=bool)
+    idx = np.flatnonzero(slow)
+    if len(idx):
+        one = pc.take(texts, pa.array(idx)).to_pylist()
+        rows = pa.array([_split(fmt, t) for t in one], pa.list_(pa.string()))
+        if lists is None:
+            lists = rows
+        else:  # the split rows, then csv's, put back in line order
+            order = np.empty(len(texts), dtype=np.int64)
+            fast = np.flatnonzero(~slow)
+            order[fast] = np.arange(len(fast))
+            order[idx] = len(fast) + np.arange(len(idx))
+            both = pa.concat_arrays([pc.filter(lists, pa.array(~slow)), rows])
+            lists = pc.take(both, pa.array(order))
+    counts = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    return lists, counts
+
+
+def _normalised(
+    fmt: Format, lists: pa.ListArray, counts: np.ndarray, todo: np.ndarray, error: np.ndarray
+) -> tuple[pa.ListArray, np.ndarray]:
+    """Rows in the format's field order (``Format.normalise``), where ``todo``."""
+    if fmt.positional and todo.any():
+        # the layout follows from the field count alone: work it out once per count
+        # from placeholder fields, then move whole columns
+        flat = lists.flatten()
+        starts = lists.offsets.to_numpy()[:-1]
+        width = 0
+        plans = {}
+        for c in np.unique(counts[todo]):
+            try:
+                got = fmt.normalise([f"\x00{i}" for i in range(c)])
+            except (IndexError, ValueError):
+                error[todo & (counts == c)] = f"cannot be read as format {fmt.name}"
+                continue
+            plans[c] = [int(v[1:]) if v.startswith("\x00") else v for v in got]
+            width = max(width, len(got))
+        if not plans or len({len(p) for p in plans.values()}) > 1:
+            return _normalised_rows(fmt, lists, counts, todo & np.isin(counts, list(plans)), error)
+        cols = []
+        for k in range(width):
+            col = np.full(len(lists), -1, dtype=np.int64)
+            const = None
+            for c, plan in plans.items():
+                rows = todo & (counts == c)
+                if k < len(plan) and isinstance(plan[k], int):
+                    col[rows] = starts[rows] + plan[k]
+                elif k < len(plan):
+                    const = plan[k]
+                    col[rows] = -2
+            got = pc.take(flat, pa.array(np.maximum(col, 0))) if len(flat) else None
+            values = pa.array(np.where(col == -2, const or "", None), pa.string())
+            if got is not None:
+                values = pc.if_else(pa.array(col >= 0), got, values)
+            cols.append(values)
+        rows_idx = np.flatnonzero(todo & np.isin(counts, list(plans)))
+        picked = [pc.take(c, pa.array(rows_idx)) for c in cols]
+        pieces = pa.ListArray.from_arrays(
+            pa.array(np.arange(0, (len(rows_idx) + 1) * width, width), pa.int32()),
+            _interleave(picked),
+        )
+        return _put_back(lists, rows_idx, pieces), _counts_put(counts, rows_idx, width)
+    return _normalised_rows(fmt, lists, counts, todo, error)
+
+
+def _normalised_rows(
+    fmt: Format, lists: pa.ListArray, counts: np.ndarray, todo: np.ndarray, error: np.ndarray
+) -> tuple[pa.ListArray, np.ndarray]:
+    """``Format.normalise`` row by row (a layout that depends on the fields' content)."""
+    idx = np.flatnonzero(todo)
+    fixed: list = []
+    for i, row in zip(idx, pc.take(lists, pa.array(idx)).to_pylist(), strict=True):
+        try:
+            fixed.append(fmt.normalise(row))
+        except (IndexError, ValueError):
+            fixed.append(row)
+            error[i] = f"cannot be read as format {fmt.name}"
+    pieces = pa.array(fixed, pa.list_(pa.string()))
+    new_counts = counts.copy()
+    new_counts[idx] = pc.list_value_length(pieces).to_numpy(zero_copy_only=False)
+    return _put_back(lists, idx, pieces), new_counts
+
+
+def _field_at(lists: pa.ListArray, pos: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Whether field ``pos[i]`` of row i is blank, for the ``rows`` asked about."""
+    flat = lists.flatten()
+    starts = lists.offsets.to_numpy()[:-1]
+    idx = np.where(rows, starts + pos, 0)
+    if not len(flat):
+        return np.zeros(len(rows), dtype=bool)
+    values = vectors.strip(pc.take(flat, pa.array(idx)))
+    got = np.asarray(pc.equal(values, "").to_numpy(zero_copy_only=False), dtype=bool)
+    return got & rows
+
+
+def _interleave(cols: list[pa.Array]) -> pa.Array:
+    """Row-major values of equal-length columns (c0[0], c1[0], ..., c0[1], ...)."""
+    width, n = len(cols), len(cols[0]) if cols else 0
+    both = pa.concat_arrays(cols)
+    order = (np.arange(width)[None, :] * n + np.arange(n)[:, None]).ravel()
+    return pc.take(both, pa.array(order))
+
+
+def _counts_put(counts: np.ndarray, idx: np.ndarray, width: int) -> np.ndarray:
+    out = counts.copy()
+    out[idx] = width
+    return out
+
+
+def _put_back(lists: pa.ListArray, idx: np.ndarray, pieces: pa.ListArray) -> pa.ListArray:
+    """``lists`` with rows ``idx`` replaced by ``pieces`` (in order)."""
+    if not len(idx):
+        return lists
+    order = np.arange(len(lists), dtype=np.int64)
+    order[idx] = len(lists) + np.arange(len(idx))
+    both = pa.concat_arrays([lists.cast(pa.list_(pa.string())), pieces])
+    return pc.take(both, pa.array(order))
+
+
+def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
+    n = len(block)
+    lists, counts = _rows(fmt, block)
     error = np.full(n, None, dtype=object)
     skip = np.full(n, None, dtype=object)
     skip_detail = np.full(n, None, dtype=object)
-    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
     # a line of nothing but spaces or NUL padding (some loggers pad their files) is blank
-    blank = np.array([not ln.text.strip(" \t\x00") for ln in batch], dtype=bool)
+    blank = np.asarray(
+        pc.equal(pc.utf8_trim(block.texts, " \t\x00"), "").to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
     skip[blank] = "blank-line"
     short = (counts < plan.min_fields) & ~blank
     error[short] = [
@@ -400,11 +596,13 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
     if plan.max_fields:
         # a trailing comma (PaperCut) adds empty fields the format declares; others are data
         # that would shift the columns, so the row is not guessed at
-        kept = np.fromiter(
-            (_fields_kept(r, plan.max_fields, fmt.trailing_fields) for r in rows),
-            dtype=np.int64,
-            count=n,
-        )
+        kept = counts.copy()
+        for _ in range(fmt.trailing_fields):
+            over = (kept > plan.max_fields) & (plan.max_fields + fmt.trailing_fields >= kept)
+            if not over.any():
+                break
+            tail = _field_at(lists, kept - 1, over)
+            kept = kept - (over & tail)
         long = (kept > plan.max_fields) & ~blank & pd.isna(error)
         error[long] = [
             f"has {c} fields, more than the {plan.max_fields} of "
@@ -413,24 +611,27 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
             for c in counts[long]
         ]
     if fmt.normalise is not None:
-        for i in np.flatnonzero(pd.isna(error) & ~blank):
-            try:
-                rows[i] = fmt.normalise(rows[i])
-            except (IndexError, ValueError):
-                error[i] = f"cannot be read as format {fmt.name}"
+        lists, counts = _normalised(fmt, lists, counts, pd.isna(error) & ~blank, error)
+
+    stripped: dict[int, np.ndarray] = {}
+
+    def text(pos: int | None) -> pa.StringArray:
+        if pos is None:
+            return pa.nulls(n, pa.string())
+        return vectors.strip(vectors.take_field(lists, counts, pos))
 
     def column(pos: int | None) -> pd.Series:
-        if pos is None:
-            return pd.Series([None] * n, dtype=object)
-        return pd.Series([r[pos].strip() if pos < len(r) else None for r in rows], dtype=object)
+        if pos not in stripped:
+            stripped[pos] = text(pos).to_numpy(zero_copy_only=False)
+        return pd.Series(stripped[pos], dtype=object)
 
     positions = plan.positions
     frame = pd.DataFrame(
         {
             "source_file": path.name,
-            "line": np.fromiter((ln.number for ln in batch), dtype=np.int64, count=n),
-            "raw": [ln.text for ln in batch],
-            "note": [ln.note or None for ln in batch],
+            "line": np.arange(block.first, block.first + n, dtype=np.int64),
+            "raw": block.texts.to_numpy(zero_copy_only=False),
+            "note": [x or None for x in block.notes] if block.notes else None,
         }
     )
     for f, pos in plan.named.items():
@@ -455,27 +656,22 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
             for a, b in zip(frame["note"], zone_note, strict=True)
         ]
 
-    def numbers(role: str, default: Decimal | None) -> tuple[list, list]:
-        return parse_decimals(
-            column(positions[role]), role, default, fmt.decimal_separator, plan.hint
-        )
+    def numbers(role: str, default: Decimal) -> tuple[pa.Array, np.ndarray]:
+        return held_numbers(text(positions[role]), role, default, fmt.decimal_separator, plan.hint)
 
     quantity, q_err = numbers("quantity", Decimal(1))
     if positions["quantity_factor"] is not None:
         factor, f_err = numbers("quantity_factor", Decimal(1))
         quantity, m_err = multiply(quantity, factor)
-        q_err = [a or b or c for a, b, c in zip(q_err, f_err, m_err, strict=True)]
+        q_err = np.where(pd.isna(q_err), np.where(pd.isna(f_err), m_err, f_err), q_err)
     cost, c_err = numbers("cost", Decimal(0))
-    duration, d_err = parse_durations(
-        column(positions["duration"]), fmt.decimal_separator, plan.hint
-    )
+    duration, d_err = held_durations(text(positions["duration"]), fmt.decimal_separator, plan.hint)
     for problems in (q_err, c_err, d_err):
-        for i, problem in enumerate(problems):
-            if problem and not blank[i] and error[i] is None:
-                error[i] = problem
-    frame["quantity"] = [q if q is not None else Decimal(0) for q in quantity]
-    frame["cost"] = [c if c is not None else Decimal(0) for c in cost]
-    frame["duration"] = pd.array(duration, dtype="Int64")
+        take = ~pd.isna(problems) & ~blank & pd.isna(error)
+        error[take] = problems[take]
+    frame["quantity"] = pd.Series(pc.fill_null(quantity, ZERO_HELD), dtype=HELD_DTYPE)
+    frame["cost"] = pd.Series(pc.fill_null(cost, ZERO_HELD), dtype=HELD_DTYPE)
+    frame["duration"] = duration
     frame["destination"] = column(positions["destination"])
     frame["description"] = column(positions["description_field"]).fillna("")
     item = column(positions["item"])
@@ -490,9 +686,8 @@ def _chunk(path: Path, fmt: Format, batch: list[Line], plan: _Plan) -> pd.DataFr
         take = open_ & reason.notna().to_numpy()
         skip[take], skip_detail[take] = reason[take], detail[take]
     if fmt.ignore_zero:
-        zero = np.array(
-            [q == 0 and c == 0 for q, c in zip(frame["quantity"], frame["cost"], strict=True)],
-            dtype=bool,
+        zero = (frame["quantity"] == 0).to_numpy(dtype=bool) & (frame["cost"] == 0).to_numpy(
+            dtype=bool
         )
         zero &= pd.isna(error) & pd.isna(skip)
         skip[zero] = "zero-value"
@@ -564,47 +759,67 @@ def _fields_kept(row: list[str], most: int, trailing: int) -> int:
     return n
 
 
-def parse_decimals(
-    text: pd.Series, role: str, default: Decimal | None, separator: str = ".", hint: str = ""
-) -> tuple[list, list]:
-    """Held Decimal per value (blank → default); a second list holds each value's error."""
-    what = _ROLE_WORDS.get(role, role)
-    values: list = []
-    errors: list = []
-    for v in text:
-        if v is None or v == "":
-            values.append(default)
-            errors.append(None)
-            continue
-        got = parse_number(v, what, separator, hint)
-        if isinstance(got, str):
-            values.append(None)
-            errors.append(got)
-        else:
-            values.append(got)
-            errors.append(None)
-    return values, errors
+HELD_DTYPE = pd.ArrowDtype(vectors.HELD)
+ZERO_HELD = pa.scalar(Decimal(0), vectors.HELD)
+
+
+def held_numbers(
+    values: pa.StringArray, role: str, default: Decimal, separator: str = ".", hint: str = ""
+) -> tuple[pa.Array, np.ndarray]:
+    """Held values (blank → default, null where the value is no number) and each value's
+    error. Plain numbers are read in bulk; the rest one by one by ``parse_number``."""
+    n = len(values)
+    held, blank, slow = vectors.decimals(values, separator)
+    errors = np.full(n, None, dtype=object)
+    if blank.any():
+        held = pc.if_else(pa.array(blank), pa.scalar(default, vectors.HELD), held)
+    idx = np.flatnonzero(slow)
+    if len(idx):
+        what = _ROLE_WORDS.get(role, role)
+        got = [parse_number(v, what, separator, hint) for v in pc.take(values, idx).to_pylist()]
+        full = np.full(n, None, dtype=object)
+        for i, g in zip(idx, got, strict=True):
+            if isinstance(g, str):
+                errors[i] = g
+            else:
+                full[i] = g
+        held = pc.if_else(pa.array(slow), pa.array(full, vectors.HELD), held)
+    return held, errors
 
 
 _ROLE_WORDS = {"quantity_factor": "copies"}
 
 
-def multiply(a: list, b: list) -> tuple[list, list]:
+def multiply(a: pa.Array, b: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Held products of two held columns (Pages × Copies), refusing out-of-range results."""
-    values, errors = [], []
-    for x, y in zip(a, b, strict=True):
-        if x is None or y is None:
-            values.append(None)
-            errors.append(None)
-            continue
-        v = hold(x * y)
-        if abs(v) > LIMIT:
-            values.append(None)
-            errors.append(f"quantity {x} × {y} is out of range (more than 10^12)")
-        else:
-            values.append(v)
-            errors.append(None)
-    return values, errors
+    product = vectors.multiply_held(a, b)
+    limit = pa.scalar(LIMIT, pa.decimal256(76, 6))
+    over = pc.fill_null(pc.greater(pc.abs(product), limit), False)
+    errors = np.full(len(a), None, dtype=object)
+    idx = np.flatnonzero(np.asarray(over.to_numpy(zero_copy_only=False), dtype=bool))
+    for i in idx:
+        x, y = a[int(i)].as_py(), b[int(i)].as_py()
+        errors[i] = f"quantity {x} × {y} is out of range (more than 10^12)"
+    inside = pc.if_else(over, pa.scalar(None, product.type), product)
+    return pc.cast(inside, vectors.HELD), errors
+
+
+def held_durations(
+    values: pa.StringArray, separator: str = ".", hint: str = ""
+) -> tuple[pd.Series, np.ndarray]:
+    """Whole seconds billed per value (blank → missing) and each value's error."""
+    secs, blank, slow = vectors.durations(values)
+    out = pd.array(secs, dtype="Int64")
+    out[blank] = pd.NA
+    errors = np.full(len(values), None, dtype=object)
+    idx = np.flatnonzero(slow)
+    if len(idx):
+        one = pd.Series(pc.take(values, idx).to_pylist(), dtype=object)
+        got, problems = parse_durations(one, separator, hint)
+        for i, v, p in zip(idx, got, problems, strict=True):
+            out[i] = pd.NA if v is None else v
+            errors[i] = p
+    return out, errors
 
 
 def parse_durations(text: pd.Series, separator: str = ".", hint: str = "") -> tuple[list, list]:

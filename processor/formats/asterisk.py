@@ -77,6 +77,7 @@ CDR_CSV = register(
         min_fields=16,
         max_fields=21,
         normalise=cdr_csv_row,
+        positional=True,
         **CALL_RULES,
         call_id="linkedid",
     )

@@ -44,6 +44,8 @@ class Format:
         item_map: maps raw item values to item names (e.g. GRAYSCALE → mono).
         optional, max_fields: how many fields a row may have.
         normalise: maps a row to the field order (column-count variants).
+        positional: normalise looks only at how many fields a row has, so the engine
+            works the layout out once per count and moves whole columns.
         splitter: splits a line into fields when the file is not CSV.
         call_id: the field shared by the rows of one call; only the first
             billable row of a call is kept, the others are skipped.
@@ -84,6 +86,7 @@ class Format:
     optional: tuple[str, ...] = ()  # fields that may be absent (read as blank)
     max_fields: int | None = None  # a row with more fields is unparseable
     normalise: Normaliser | None = None
+    positional: bool = False  # normalise depends on the field count only (not the text)
     splitter: Splitter | None = None  # instead of CSV splitting
     call_id: str | None = None  # rows sharing it are one call, billed once
     record_ids: tuple[tuple[str, ...], ...] = ()  # the export's own record id (row keys)

@@ -1,0 +1,153 @@
+"""Arrow kernels for reading exports: lines, fields, numbers and durations, a block at a time.
+
+Each function takes the common case in bulk (pyarrow compute, numpy) and says which rows
+it could not take, so the caller hands just those to the exact per-row rules in
+``processor.numbers`` and ``processor.exports``. The bulk path accepts only text that the
+per-row rules read the same way, so a row's value and message never depend on the path.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# what str.strip() removes: the per-row rules strip fields with it
+SPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+HELD = pa.decimal128(38, 6)
+_WIDE = pa.decimal128(38, 14)  # 12 integer digits + 14 decimals: held exactly, then rounded
+_SIMPLE = {
+    # 1 to 12 integer digits (below 10^12, so never out of range) and up to 14 decimals
+    ".": r"^[+-]?[0-9]{1,12}(\.[0-9]{1,14})?$",
+    ",": r"^[+-]?[0-9]{1,12}(,[0-9]{1,14})?$",
+}
+_UTF8 = {"utf-8", "utf_8", "utf8"}
+
+
+def lines_of(piece: bytes, encoding: str | None) -> pa.StringArray | None:
+    """The lines of a piece of a file that ends with a line break, as one Arrow array.
+
+    Returns None when the piece needs the per-line reader: a CR alone as a line break, a
+    declared encoding other than UTF-8 that does not decode, or bytes that are not UTF-8
+    (those lines get a note there).
+    """
+    if piece.count(b"\r") != piece.count(b"\r\n"):
+        return None
+    if encoding is not None and encoding.lower().replace("-", "_") not in _UTF8:
+        try:
+            piece = piece.decode(encoding).encode("utf-8")
+        except (UnicodeDecodeError, LookupError):
+            return None
+    data = np.frombuffer(piece, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10) + 1
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    arr = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(piece))
+    try:
+        arr.validate(full=True)  # UTF-8 throughout
+    except pa.ArrowInvalid:
+        return None
+    # every CR here is the first half of a CRLF, so trimming CR and LF takes just the break
+    return pc.utf8_rtrim(arr, characters="\r\n").cast(pa.string())
+
+
+def split_fields(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, np.ndarray]:
+    """Fields of each line split at the delimiter; a mask of the lines left to csv.
+
+    Lines with a quote or a NUL are left to the csv module (quoting rules, its refusal of
+    NUL), and an empty line has no fields (as csv says).
+    """
+    slow = pc.or_(pc.match_substring(texts, '"'), pc.match_substring(texts, "\x00"))
+    lists = pc.split_pattern(texts, delimiter)
+    empty = pc.equal(texts, "")
+    if pc.any(empty).as_py():
+        lists = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), lists)
+    return lists, np.asarray(slow.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def take_field(lists: pa.ListArray, counts: np.ndarray, pos: int) -> pa.StringArray:
+    """Field ``pos`` of each row (null where the row is shorter)."""
+    flat = lists.flatten()
+    starts = lists.offsets.to_numpy()[:-1]
+    has = counts > pos
+    idx = np.where(has, starts + pos, 0)
+    if not len(flat):
+        return pa.nulls(len(lists), pa.string())
+    got = pc.take(flat, pa.array(idx))
+    return pc.if_else(pa.array(has), got, pa.scalar(None, pa.string()))
+
+
+def strip(values: pa.StringArray) -> pa.StringArray:
+    """str.strip() on every value."""
+    return pc.utf8_trim(values, characters=SPACE)
+
+
+def decimals(
+    values: pa.StringArray, separator: str
+) -> tuple[pa.Decimal128Array, np.ndarray, np.ndarray]:
+    """Held values (6 places, half away from zero) of plain numbers like ``-12.5``.
+
+    Args:
+        values: stripped text, null or empty where the field is blank.
+        separator: the format's decimal separator.
+
+    Returns:
+        (held values, null where not taken; a mask of blank values; a mask of values left
+        to the per-row parser: thousands separators, exponents, other separators, words)
+    """
+    blank = pc.fill_null(pc.equal(values, ""), True)
+    simple = pc.fill_null(pc.match_substring_regex(values, _SIMPLE[separator]), False)
+    text = pc.if_else(simple, values, pa.scalar(None, pa.string()))
+    if separator == ",":
+        text = pc.replace_substring(text, ",", ".")
+    wide = pc.cast(text, _WIDE)
+    held = pc.cast(pc.round(wide, 6, round_mode="half_towards_infinity"), HELD)
+    blank_np = np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
+    simple_np = np.asarray(simple.to_numpy(zero_copy_only=False), dtype=bool)
+    return held, blank_np, ~blank_np & ~simple_np
+
+
+def multiply_held(a: pa.Array, b: pa.Array) -> pa.Array:
+    """a × b held at 6 places, exactly (decimal256 so no digit is lost on the way)."""
+    narrow = pa.decimal256(19, 6)  # a held value below 10^12 has at most 19 digits
+    product = pc.multiply(pc.cast(a, narrow), pc.cast(b, narrow))
+    rounded = pc.round(product, 6, round_mode="half_towards_infinity")
+    return pc.cast(rounded, pa.decimal256(76, 6))
+
+
+_CLOCK = re.compile(r"^[0-9]{1,7}(:[0-9]{1,7}){1,2}$")
+
+
+def durations(values: pa.StringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole seconds of ``75`` and ``H:MM:SS`` / ``MM:SS`` durations.
+
+    Returns:
+        (seconds as int64, a mask of blank values, a mask of values left to the per-row
+        parser: decimals, negative numbers, words)
+    """
+    n = len(values)
+    blank = np.asarray(
+        pc.fill_null(pc.equal(values, ""), True).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    whole = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{1,12}$"), False)
+    clock = pc.fill_null(pc.match_substring_regex(values, _CLOCK.pattern), False)
+    secs = np.zeros(n, dtype=np.int64)
+    whole_np = np.asarray(whole.to_numpy(zero_copy_only=False), dtype=bool)
+    if whole_np.any():
+        got = pc.cast(pc.if_else(whole, values, "0"), pa.int64())
+        secs[whole_np] = got.to_numpy()[whole_np]
+    clock_np = np.asarray(clock.to_numpy(zero_copy_only=False), dtype=bool)
+    if clock_np.any():
+        parts = pc.split_pattern(pc.if_else(clock, values, "0"), ":")
+        counts = pc.list_value_length(parts).to_numpy()
+        flat = pc.cast(parts.flatten(), pa.int64()).to_numpy()
+        starts = parts.offsets.to_numpy()[:-1]
+        total = np.zeros(n, dtype=np.int64)
+        for k in range(3):
+            has = counts > k
+            part = np.where(has, flat[np.where(has, starts + k, 0)], 0)
+            total = np.where(has, total * 60 + part, total)
+        secs[clock_np] = total[clock_np]
+    return secs, blank, ~blank & ~whole_np & ~clock_np
