@@ -51,47 +51,66 @@ class BatchSheet:
 
     def add(self, billed: pd.DataFrame) -> None:
         """Add billed rows (account_id, account_name, product, quantity, net, tax, tax_rate)."""
-        for r in billed[
-            ["account_id", "account_name", "product", "quantity", "net", "tax", "tax_rate"]
-        ].itertuples(index=False):
-            line = self._lines.get((r.account_id, r.product))
+        if not len(billed):
+            return
+        groups = billed.groupby(["account_id", "product"], sort=False)
+        first = groups[["account_name", "tax_rate"]].first()
+        sums = groups[["quantity", "net", "tax"]].sum(min_count=1)
+        counts = groups.size()
+        for (account_id, product), name, rate, q, net, tax, rows in zip(
+            first.index,
+            first["account_name"],
+            first["tax_rate"],
+            sums["quantity"],
+            sums["net"],
+            sums["tax"],
+            counts,
+            strict=True,
+        ):
+            line = self._lines.get((account_id, product))
             if line is None:
-                p = self.products[key(r.product)]
-                line = self._lines[(r.account_id, r.product)] = {
-                    "account_id": r.account_id,
-                    "account_name": r.account_name,
+                p = self.products[key(product)]
+                line = self._lines[(account_id, product)] = {
+                    "account_id": account_id,
+                    "account_name": name,
                     "product": p.name,
                     "description": p.description,
                     "gl_code": p.gl_code,
-                    "tax_rate": r.tax_rate,
+                    "tax_rate": rate,
                     "quantity": ZERO,
                     "net": ZERO,
                     "charge_tax": ZERO,
                     "rows": 0,
                 }
-            line["quantity"] += r.quantity
-            line["net"] += r.net
-            line["rows"] += 1
+            line["quantity"] += q
+            line["net"] += net
+            line["rows"] += int(rows)
             if self.per_charge:
-                line["charge_tax"] += r.tax
-            if r.net < 0:
-                self.credit_rows += 1
-                self.credit_net += r.net
+                line["charge_tax"] += tax
+        credit = (billed["net"] < 0).to_numpy(dtype=bool)
+        if credit.any():
+            self.credit_rows += int(credit.sum())
+            net = sum(billed["net"][credit], ZERO)
+            self.credit_net += net.quantize(Decimal(1).scaleb(-self.places))
 
     def lines(self) -> list[dict]:
         """The Batch Sheet lines, by account then product, with tax and gross."""
         out = []
+        unit = Decimal(1).scaleb(-self.places)
         for _, line in sorted(self._lines.items()):
+            # sums of rounded figures are exact at the minor unit: quantize only sets the scale
+            net = line["net"].quantize(unit)
             tax = (
-                line["charge_tax"]
+                line["charge_tax"].quantize(unit)
                 if self.per_charge
-                else tax_on(line["net"], line["tax_rate"], self.places)
+                else tax_on(net, line["tax_rate"], self.places)
             )
             out.append(
                 {
                     **{k: line[k] for k in LINE_FIELDS if k in line},
+                    "net": net,
                     "tax": tax,
-                    "gross": line["net"] + tax,
+                    "gross": net + tax,
                 }
             )
         return out

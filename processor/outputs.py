@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from processor import reasons
@@ -28,6 +29,9 @@ SIX = Decimal("0.000001")
 
 
 def _dec(values) -> pd.Series:
+    if isinstance(values.dtype, pd.ArrowDtype):  # held already: only the type is set
+        arr = pa.array(values).cast(sc.DECIMAL.pyarrow_dtype)
+        return pd.Series(arr, dtype=sc.DECIMAL)
     # values are held at 6 places already; quantize only fixes the scale (exactly)
     with localcontext() as ctx:
         ctx.prec, ctx.rounding = 80, ROUND_HALF_UP
@@ -36,13 +40,17 @@ def _dec(values) -> pd.Series:
 
 
 def _text(values) -> pd.Series:
-    return pd.Series(
-        pa.array(
+    values = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if values.dtype == sc.TEXT:
+        return values.reset_index(drop=True)
+    try:  # text already: converted in C (None and NaN are empty)
+        arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        arr = pa.array(
             [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values],
             type=pa.string(),
-        ),
-        dtype=sc.TEXT,
-    )
+        )
+    return pd.Series(arr, dtype=sc.TEXT)
 
 
 def _timestamps(values: pd.Series) -> pd.Series:
@@ -53,6 +61,11 @@ def _timestamps(values: pd.Series) -> pd.Series:
 
 
 def _ints(values: pd.Series) -> pd.Series:
+    if values.dtype == "Int64" or pd.api.types.is_integer_dtype(values.dtype):
+        arr = pa.array(values.to_numpy(dtype="int64", na_value=0), type=pa.int64())
+        if values.isna().any():
+            arr = pc.if_else(pa.array(values.isna().to_numpy()), pa.scalar(None, pa.int64()), arr)
+        return pd.Series(arr, dtype=sc.INT)
     plain = values.astype(object).where(values.notna(), None)
     return pd.Series(pa.array(list(plain), type=pa.int64()), dtype=sc.INT)
 
@@ -64,7 +77,9 @@ def _typed(rows: pd.DataFrame, schema, **given: pd.Series) -> pd.DataFrame:
     """The schema's columns, in its order and types, from a priced chunk (validated)."""
     frame = pd.DataFrame(
         {
-            name: given[name] if name in given else _CONVERT[col.dtype.type](rows[name])
+            name: (
+                given[name] if name in given else _CONVERT[col.dtype.type](rows[name])
+            ).reset_index(drop=True)
             for name, col in schema.columns.items()
         }
     )

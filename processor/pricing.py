@@ -19,12 +19,15 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from processor.reference import Product, Rate, Reference
 from schemas.checks import key
 
 HUNDRED = Decimal(100)
 SIXTY = Decimal(60)
+ZERO = Decimal(0)
 # wide enough that no intermediate product or quotient of held values is ever rounded
 EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
 PER_LINE, PER_CHARGE = "per line", "per charge"
@@ -82,8 +85,99 @@ def unrounded(
     return value, credit
 
 
+HELD = pa.decimal128(38, 6)
+_WIDE = pa.decimal256(76, 6)
+SUM = pa.decimal128(37, 6)  # room for one more digit in a sum of two
+
+
+def _const(value: Decimal) -> pa.Scalar:
+    """A workbook figure as an exact Arrow decimal of just its own digits."""
+    _, digits, exp = value.as_tuple()
+    scale = max(-exp, 0)
+    precision = max(len(digits) + max(exp, 0), scale, 1) + 1
+    return pa.scalar(value, pa.decimal256(precision, scale))
+
+
+def rate_index(rates: list[Rate], destinations: pa.Array) -> np.ndarray:
+    """Per row, the index in ``rates`` (sorted longest prefix first) of the rate with the
+    longest prefix of the dialled number's digits; -1 where none (or no digits)."""
+    digits = pc.replace_substring_regex(pc.fill_null(destinations, ""), r"[^0-9]", "")
+    length = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
+    found = np.full(len(digits), -1, dtype=np.int64)
+    by_length: dict[int, list[int]] = {}
+    for i, r in enumerate(rates):
+        by_length.setdefault(len(r.prefix), []).append(i)
+    for size in sorted(by_length, reverse=True):
+        todo = (found < 0) & (length >= max(size, 1))
+        if not todo.any():
+            continue
+        head = pc.utf8_slice_codeunits(digits, 0, size)
+        which = by_length[size]
+        got = pc.index_in(head, pa.array([rates[i].prefix for i in which], pa.string()))
+        pos = pc.fill_null(got, -1).to_numpy(zero_copy_only=False)
+        take = todo & (pos >= 0)
+        found[take] = np.asarray(which)[pos[take]]
+    return found
+
+
+def _values(
+    product: Product, rows: pd.DataFrame, rates: list[Rate], places: int
+) -> tuple[pa.Array, np.ndarray]:
+    """Each row's charge before rounding, Minimum Charge applied (decimal256, exact), and
+    which rows are credits. ``rows`` of one product; tariff rows must have a rate (their
+    charges come rounded to ``places`` already)."""
+    if product.pricing == "tariff":
+        # per distinct (rate, billable seconds): the same exact rules, worked once each
+        idx = rows["_rate"].to_numpy()
+        duration = rows["duration"].to_numpy(dtype="float64", na_value=0).astype(np.int64)
+        minimum = np.array([r.minimum_seconds for r in rates], dtype=np.int64)[idx]
+        step = np.array([r.increment_seconds for r in rates], dtype=np.int64)[idx]
+        secs = np.maximum(duration, minimum)
+        billable = -(-secs // step) * step
+        pairs, inverse = np.unique(np.stack([idx, billable]), axis=1, return_inverse=True)
+        worked = [
+            unrounded(product, ZERO, ZERO, rates[int(i)], int(b))
+            for i, b in zip(pairs[0], pairs[1], strict=True)
+        ]
+        # a per-minute rate over 60 need not end: rounded here, exactly as round_money does
+        rounded = [round_money(v, places) for v, _ in worked]
+        values = pa.array(rounded, _WIDE).take(pa.array(inverse.ravel()))
+        credit = np.array([c for _, c in worked], dtype=bool)[inverse.ravel()]
+        return values, credit
+    narrow = pa.decimal256(19, 6)  # a held value below 10^12
+    if product.pricing == "cost plus":
+        with localcontext(EXACT):
+            factor = 1 + product.markup_pct / HUNDRED
+        base = pc.multiply(pc.cast(pa.array(rows["cost"]), narrow), _const(factor))
+        value = pc.add(base, _const(product.markup_fixed))
+    else:
+        value = pc.multiply(pc.cast(pa.array(rows["quantity"]), narrow), _const(product.unit_price))
+    value = pc.cast(value, pa.decimal256(76, max(value.type.scale, 6)))
+    credit = np.asarray(pc.less(value, 0).to_numpy(zero_copy_only=False), dtype=bool)
+    if product.minimum is not None:
+        low = pc.and_(pc.invert(pa.array(credit)), pc.less(value, _const(product.minimum)))
+        value = pc.if_else(low, pc.cast(_const(product.minimum), value.type), value)
+    return value, credit
+
+
+def _scatter(n: int, parts: list[tuple[np.ndarray, pa.Array]], type_: pa.DataType) -> pa.Array:
+    """A column of n rows from (row indices, values) parts; null elsewhere."""
+    order = np.full(n, 0, dtype=np.int64)
+    pieces = [pa.nulls(1, type_)]
+    at = 1
+    for idx, values in parts:
+        order[idx] = at + np.arange(len(idx))
+        pieces.append(values.cast(type_))
+        at += len(idx)
+    return pa.concat_arrays(pieces).take(pa.array(order))
+
+
 def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     """Add net, tax_rate, tax and gross to billed rows; unpriceable rows become unmatched.
+
+    Each product's rows are priced together in Arrow decimals (exact: decimal256 wide
+    enough for every product, rounded half away from zero); a tariff's rows per distinct
+    rate and billable seconds, by the same rules as ``unrounded``.
 
     Args:
         frame: a matched chunk (status, product, quantity, cost, duration, destination).
@@ -91,8 +185,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         location: the import's location (its currency, tax rate and tax rounding).
 
     Returns:
-        The frame with net, tax_rate, tax, gross (Decimal, None where not billed; tax and
-        gross None on every row when the location rounds tax per line) and with
+        The frame with net, tax_rate, tax, gross (Arrow decimals, null where not billed;
+        tax and gross null on every row when the location rounds tax per line) and with
         ``no-tariff`` and ``zero-price`` rows moved to unmatched.
     """
     out = frame.copy()
@@ -100,35 +194,62 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     loc = ref.location(location)
     per_charge = loc.tax_rounding == PER_CHARGE
     n = len(out)
-    net = np.full(n, None, dtype=object)
-    tax_rate = np.full(n, None, dtype=object)
-    tax = np.full(n, None, dtype=object)
-    gross = np.full(n, None, dtype=object)
     status = out["status"].to_numpy().copy()
     reason = out["reason"].to_numpy().copy()
     detail = out["detail"].to_numpy().copy()
-    quantity, cost = out["quantity"].to_numpy(), out["cost"].to_numpy()
-    duration, destination = out["duration"].to_numpy(), out["destination"].to_numpy()
-    products = out["product"].to_numpy()
-    for i in np.flatnonzero(status == "billed"):
-        product = ref.products[key(products[i])]
-        rate = None
+    tax_rate = np.full(n, None, dtype=object)
+    nets: list = []
+    taxes: list = []
+    products = out["product"].to_numpy(dtype=object)
+    billed = status == "billed"
+    keys = np.full(n, None, dtype=object)
+    names = pd.unique(products[billed])
+    lookup = {p: key(p) for p in names}
+    keys[billed] = [lookup[p] for p in products[billed]]
+    for pkey in dict.fromkeys(keys[billed]):
+        product = ref.products[pkey]
+        idx = np.flatnonzero(billed & (keys == pkey))
+        rows = out.iloc[idx]
+        rates: list[Rate] = []
         if product.pricing == "tariff":
-            rate = find_rate(ref.tariffs.get(key(product.tariff), []), destination[i])
-            if rate is None:
-                status[i], reason[i], detail[i] = "unmatched", "no-tariff", product.tariff
+            rates = ref.tariffs.get(key(product.tariff), [])
+            found = rate_index(rates, pa.array(rows["destination"].to_numpy(), pa.string()))
+            none = found < 0
+            status[idx[none]], reason[idx[none]] = "unmatched", "no-tariff"
+            detail[idx[none]] = product.tariff
+            idx, rows = idx[~none], rows.iloc[~none].assign(_rate=found[~none])
+            if not len(idx):
                 continue
-        d = None if pd.isna(duration[i]) else int(duration[i])
-        value, _ = unrounded(product, quantity[i], cost[i], rate, d)
-        value = round_money(value, places)
-        if value == 0 and not product.can_be_zero:
-            status[i], reason[i] = "unmatched", "zero-price"
-            continue
+        value, _ = _values(product, rows, rates, places)
+        net = pc.round(value, places, round_mode="half_towards_infinity")
+        zero = np.asarray(pc.equal(net, 0).to_numpy(zero_copy_only=False), dtype=bool)
+        if not product.can_be_zero and zero.any():
+            status[idx[zero]], reason[idx[zero]] = "unmatched", "zero-price"
+            idx, net = idx[~zero], net.filter(pa.array(~zero))
         r = product.tax_rate if product.tax_rate is not None else loc.tax_rate
-        net[i], tax_rate[i] = value, r
+        tax_rate[idx] = r
+        nets.append((idx, net))
         if per_charge:
-            t = tax_on(value, r, places)
-            tax[i], gross[i] = t, value + t
+            with localcontext(EXACT):
+                share = r / HUNDRED
+            narrow = pc.cast(net, pa.decimal256(19, 6))
+            tax = pc.round(
+                pc.multiply(narrow, _const(share)), places, round_mode="half_towards_infinity"
+            )
+            taxes.append((idx, tax))
+    net_col = _scatter(n, nets, HELD)
     out["status"], out["reason"], out["detail"] = status, reason, detail
-    out["net"], out["tax_rate"], out["tax"], out["gross"] = net, tax_rate, tax, gross
+    out["net"] = pd.Series(net_col, dtype=pd.ArrowDtype(HELD), index=out.index)
+    out["tax_rate"] = tax_rate
+    if per_charge:
+        tax_col = _scatter(n, taxes, HELD)
+        out["tax"] = pd.Series(tax_col, dtype=pd.ArrowDtype(HELD), index=out.index)
+        out["gross"] = pd.Series(
+            pc.add(net_col.cast(SUM), tax_col.cast(SUM)).cast(HELD),
+            dtype=pd.ArrowDtype(HELD),
+            index=out.index,
+        )
+    else:
+        out["tax"] = pd.Series(pa.nulls(n, HELD), dtype=pd.ArrowDtype(HELD), index=out.index)
+        out["gross"] = out["tax"]
     return out
