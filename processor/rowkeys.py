@@ -14,7 +14,10 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from processor import vectors
 from processor.formats.base import Format
 
 
@@ -22,11 +25,31 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
-def _field(chunk: pd.DataFrame, name: str) -> pd.Series:
+def _digests(tag: str, texts: pa.Array) -> list[str]:
+    """``tag:`` and the digest of each text (hashlib, one call per row: the only per-row step)."""
+    blake = hashlib.blake2b
+    return [
+        tag + blake(t.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+        for t in texts.to_pylist()
+    ]
+
+
+def _text(values: pd.Series, upper: bool = False) -> pa.Array:
+    """A column as stripped text, '' where missing."""
+    arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    arr = vectors.strip(pc.fill_null(arr, ""))
+    return pc.utf8_upper(arr) if upper else arr
+
+
+def _field(chunk: pd.DataFrame, name: str) -> pa.Array:
     col = f"field:{name}"
     if col not in chunk:
-        return pd.Series([""] * len(chunk), index=chunk.index, dtype=object)
-    return chunk[col].fillna("").astype(str).str.strip()
+        return pa.array([""] * len(chunk), pa.string())
+    return _text(chunk[col])
+
+
+def _join(parts: list[pa.Array], sep: str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, sep)
 
 
 def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> np.ndarray:
@@ -37,40 +60,49 @@ def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> np.ndarray:
     app = application.strip().casefold()
     for fields in fmt.record_ids:
         values = [_field(chunk, f) for f in fields]
-        filled = np.logical_and.reduce([(v != "").to_numpy() for v in values]) & todo
+        filled = np.logical_and.reduce(
+            [np.asarray(pc.not_equal(v, "").to_numpy(zero_copy_only=False)) for v in values]
+        )
+        filled &= todo
         if filled.any():
-            joined = values[0][filled]
-            for v in values[1:]:
-                joined = joined + "\x1f" + v[filled]
-            tag = "+".join(fields)
-            keys[filled] = [f"{tag}:{_digest(app + chr(31) + j)}" for j in joined]
+            mask = pa.array(filled)
+            joined = _join(
+                [pa.array([app] * int(filled.sum()), pa.string())]
+                + [v.filter(mask) for v in values],
+                "\x1f",
+            )
+            keys[filled] = _digests("+".join(fields) + ":", joined)
             todo &= ~filled
     if todo.any():
-        keys[todo] = [_digest(t) for t in _normalised(chunk[todo], app)]
-        keys[todo] = ["row:" + k for k in keys[todo]]
+        keys[todo] = _digests("row:", _normalised(chunk[todo], app))
     return keys
 
 
-def _normalised(rows: pd.DataFrame, app: str) -> list[str]:
+def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
     """The text a row's hash is taken of: what identifies a charge, not how it was written."""
-    codes = [
-        rows[c].fillna("").astype(str).str.strip().str.upper()
-        for c in rows
-        if c.startswith("match_")
+    n = len(rows)
+    codes = [_text(rows[c], upper=True) for c in rows if c.startswith("match_")]
+    code = _join(codes, "/") if len(codes) > 1 else (codes[0] if codes else _blank(n))
+    when = rows["occurred_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    what = _join([_plain(rows["destination"]), _plain(rows["description"])], "|")
+    duration = pa.array(rows["duration"].astype("string").fillna("").to_numpy(dtype=object))
+    parts = [
+        pa.array([app] * n, pa.string()),
+        code,
+        _plain(when),
+        what,
+        duration,
+        pc.cast(pa.array(rows["quantity"]), pa.string()),
+        pc.cast(pa.array(rows["cost"]), pa.string()),
     ]
-    code = codes[0] if codes else pd.Series([""] * len(rows), index=rows.index)
-    for c in codes[1:]:
-        code = code + "/" + c
-    when = rows["occurred_at"].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
-    what = (
-        rows["destination"].fillna("").astype(str)
-        + "|"
-        + rows["description"].fillna("").astype(str)
-    )
-    duration = rows["duration"].astype("string").fillna("")
-    return [
-        "\x1f".join((app, c, w, d, du, str(q), str(k)))
-        for c, w, d, du, q, k in zip(
-            code, when, what, duration, rows["quantity"], rows["cost"], strict=True
-        )
-    ]
+    return _join(parts, "\x1f")
+
+
+def _blank(n: int) -> pa.Array:
+    return pa.array([""] * n, pa.string())
+
+
+def _plain(values: pd.Series) -> pa.Array:
+    """A column as text as it is ('' where missing)."""
+    arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return pc.fill_null(arr, "")
