@@ -7,22 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from processor import findings as fnd
+from processor.errors import UsageError, WorkbookError  # noqa: F401  (re-exported)
 from processor.validate import validate_sheets
 from processor.workbooks import read_workbooks
-
-
-class UsageError(Exception):
-    """The command was given something it cannot use (exit 2)."""
-
-
-class WorkbookError(Exception):
-    """The workbooks have errors; ``findings`` lists them all."""
-
-    def __init__(self, findings: pd.DataFrame, action: str = "") -> None:
-        self.findings = findings
-        self.action = action or "nothing was imported; fix the errors above and run again"
-        n = len(fnd.errors(findings))
-        super().__init__(f"the workbooks have {n} error{'s' if n != 1 else ''}")
 
 
 def validate_folder(folder: Path) -> tuple[dict, pd.DataFrame]:

@@ -228,12 +228,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     # a terminated run unwinds like an interrupted one, so partial output is removed
     signal.signal(signal.SIGTERM, _terminated)
-    from processor.api import UsageError, WorkbookError
-    from processor.exports import ExportError
-    from processor.history import HistoryError
-    from processor.outputs import OutputError
-    from processor.render import RenderError
-    from processor.reports import ReportError
+    from processor.errors import (
+        ExportError,
+        HistoryError,
+        OutputError,
+        RenderError,
+        ReportError,
+        UsageError,
+        WorkbookError,
+    )
 
     try:
         return {

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor import vectors
+from processor.errors import ExportError
 from processor.formats.base import Format
 from processor.numbers import LIMIT, excerpt, parse_number, whole_seconds
 
@@ -37,10 +38,6 @@ csv.field_size_limit(sys.maxsize)  # a field of any size is read (device text ca
 LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 BOM = b"\xef\xbb\xbf"
 CHUNK_ROWS = 50_000
-
-
-class ExportError(Exception):
-    """A whole file cannot be read as its format (the message says why and what to do)."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ warnings are shown and do not.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported when a table is made: `charges --help` needs none
+    import pandas as pd
 
 COLUMNS = ["severity", "code", "workbook", "sheet", "cell", "message"]
 
@@ -28,10 +31,14 @@ def finding(
 
 def frame(rows: list[dict[str, str]] | None = None) -> pd.DataFrame:
     """A findings table from rows (empty when there are none)."""
+    import pandas as pd
+
     return pd.DataFrame(rows or [], columns=COLUMNS).astype(str)
 
 
 def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else frame()
 

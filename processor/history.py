@@ -27,6 +27,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from processor.errors import HistoryError
+
 SCHEMA_VERSION = 1
 DEFAULT_NAME = "history.sqlite"
 LOCK_WAIT = 600  # seconds an import waits for another one to finish
@@ -88,10 +90,6 @@ BILLED_SQL = (
     "ON k.application_key = ? AND k.location_key = ? AND k.row_key = c.key "
     "CROSS JOIN batches b ON b.id = k.batch_id WHERE b.status = 'committed'"
 )
-
-
-class HistoryError(Exception):
-    """The history cannot be used as asked (the message says why and what to do)."""
 
 
 def now() -> str:

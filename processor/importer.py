@@ -9,6 +9,7 @@ summary, manifest → rename the folder into place → commit the batch and its 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ class ImportResult:
     manifest: dict
     warnings: pd.DataFrame
     notes: list[str] = field(default_factory=list)  # things done on the way, for the user
+    # seconds spent in each step (workbooks, read, ledger, match, price, write, finish)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def check_out(out: Path, files: list[Path], workbooks: Path) -> None:
@@ -121,7 +124,9 @@ def run_import(
     """
     out = Path(out).resolve()  # absolute and normalised before any check
     check_out(out, files, workbooks)
+    clock = Clock()
     ref, found = load_reference(workbooks)
+    clock.lap("workbooks")
     if ref is None:
         raise WorkbookError(found)
     digests = _check_usage(ref, location, application, files)
@@ -162,12 +167,21 @@ def run_import(
                 path = Path(item["path"])
                 file_rows = 0
                 size, done = max(path.stat().st_size, 1), [0]
+                clock.lap("setup")
                 for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
+                    clock.lap("read")
                     chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
-                    writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
+                    clock.lap("ledger")
+                    matched = match(chunk, ref, ctx, fmt)
+                    clock.lap("match")
+                    priced = price(matched, ref, location)
+                    clock.lap("price")
+                    writer.add(priced)
+                    clock.lap("write")
                     file_rows += len(chunk)
                     if progress:
                         progress(path.name, file_rows, min(done[0] / size, 1.0))
+                clock.lap("read")  # the file's end
                 item["rows"] = file_rows
             job.manifest = writer.finish(
                 {
@@ -187,4 +201,18 @@ def run_import(
             )
     finally:
         hist.close()
-    return ImportResult(out, job.manifest, found, notes + job.notes())
+    clock.lap("finish")
+    return ImportResult(out, job.manifest, found, notes + job.notes(), clock.laps)
+
+
+class Clock:
+    """Seconds spent in each named step, added up over chunks."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = self.laps.get(step, 0.0) + now - self.last
+        self.last = now

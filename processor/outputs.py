@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from processor import reasons
+from processor.errors import OutputError
 from processor.xlsx import Col, TableBook
 from schemas import charges as sc
 
@@ -157,10 +158,6 @@ def read_parquet_chunks(path: Path, limit: int) -> Iterator[pd.DataFrame]:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:160]
-
-
-class OutputError(Exception):
-    """The batch folder cannot be written (read-only, full disk...); nothing was left."""
 
 
 _OS_WORDS = {

@@ -16,18 +16,11 @@ from importlib import resources
 from pathlib import Path
 
 from processor import reports
+from processor.errors import RenderError
 from processor.statements import write_statements
 
 CELL_TIMEOUT = 600  # seconds per cell
 KERNEL = "python3"
-
-
-class RenderError(Exception):
-    """A notebook failed; the executed notebook with the error is kept at ``notebook``."""
-
-    def __init__(self, message: str, notebook: Path) -> None:
-        super().__init__(message)
-        self.notebook = notebook
 
 
 @dataclass

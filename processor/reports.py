@@ -15,15 +15,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute
 
+from processor.errors import ReportError
 from processor.reasons import REASONS
 from schemas.currencies import MINOR_UNITS
 
 ZERO = Decimal(0)
 FILES = ("manifest.json", "charges.parquet", "unmatched.parquet", "skipped.parquet")
-
-
-class ReportError(Exception):
-    """A batch folder cannot be reported on (the message says why and what to do)."""
 
 
 @dataclass
