@@ -452,23 +452,23 @@ def _split(fmt: Format, text: str) -> list[str]:
 def _rows(fmt: Format, block: Block) -> tuple[pa.ListArray, np.ndarray]:
     """Every line's fields (csv, or the format's splitter), and how many each has."""
     texts = block.texts
+    n = len(texts)
     if fmt.splitter is None:
         lists, slow = vectors.split_fields(texts, fmt.delimiter)
+        parts = [(np.flatnonzero(~slow), pc.filter(lists, pa.array(~slow)))]
+        quoted = np.flatnonzero(slow)
+        if len(quoted):  # quoted fields: Arrow's CSV parser, where the quoting is well formed
+            got, left = vectors.parse_quoted(pc.take(texts, pa.array(quoted)), fmt.delimiter)
+            parts.append((quoted[~left], pc.filter(got, pa.array(~left))))
+            slow = np.zeros(n, dtype=bool)
+            slow[quoted[left]] = True
     else:
-        lists, slow = None, np.ones(len(texts), dtype=bool)
+        parts, slow = [], np.ones(n, dtype=bool)
     idx = np.flatnonzero(slow)
     if len(idx):
         one = pc.take(texts, pa.array(idx)).to_pylist()
-        rows = pa.array([_split(fmt, t) for t in one], pa.list_(pa.string()))
-        if lists is None:
-            lists = rows
-        else:  # the split rows, then csv's, put back in line order
-            order = np.empty(len(texts), dtype=np.int64)
-            fast = np.flatnonzero(~slow)
-            order[fast] = np.arange(len(fast))
-            order[idx] = len(fast) + np.arange(len(idx))
-            both = pa.concat_arrays([pc.filter(lists, pa.array(~slow)), rows])
-            lists = pc.take(both, pa.array(order))
+        parts.append((idx, pa.array([_split(fmt, t) for t in one], pa.list_(pa.string()))))
+    lists = vectors.assemble(n, parts)
     counts = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     return lists, counts
 

@@ -109,13 +109,21 @@ def unbilled_frame(
     rows: pd.DataFrame, application: str, location: str, skipped: bool
 ) -> pd.DataFrame:
     """Unmatched or skipped rows with their reason and message, validated."""
-    message = _text(reasons.render(rows, application, location))
+    message = pd.Series(reasons.render(rows, application, location), dtype=sc.TEXT)
     fields = [c for c in rows.columns if c.startswith("match_")]
-    joined = (
-        rows[fields].fillna("").astype(str).agg("\x1f".join, axis=1)
-        if fields and len(rows)
-        else pd.Series([None] * len(rows), index=rows.index)
-    )
+    if fields and len(rows):
+        texts = [
+            pc.fill_null(
+                pa.array(rows[f].to_numpy(dtype=object), pa.string(), from_pandas=True), ""
+            )
+            for f in fields
+        ]
+        joined = pd.Series(
+            pc.binary_join_element_wise(*texts, "\x1f") if len(texts) > 1 else texts[0],
+            dtype=sc.TEXT,
+        )
+    else:
+        joined = pd.Series([None] * len(rows), dtype=object)
     return _typed(
         rows,
         sc.SKIPPED if skipped else sc.UNMATCHED,

@@ -8,12 +8,14 @@ per-row rules read the same way, so a row's value and message never depend on th
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 # what str.strip() removes: the per-row rules strip fields with it
 SPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
@@ -65,6 +67,82 @@ def split_fields(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
     if pc.any(empty).as_py():
         lists = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), lists)
     return lists, np.asarray(slow.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _wellformed(delimiter: str) -> str:
+    """A line of fields each plain (no quote) or wholly quoted with quotes doubled inside:
+    the lines csv and Arrow's CSV parser read the same way."""
+    d = re.escape(delimiter)
+    field = rf'(?:[^"{d}\x00]*|"(?:[^"\x00]|"")*")'
+    return rf"^{field}(?:{d}{field})*$"
+
+
+def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, np.ndarray]:
+    """Fields of lines with quoted fields, by Arrow's CSV parser, a field count at a time.
+
+    Returns:
+        (the fields of each line, empty where not taken; a mask of the lines left to the
+        csv module: quoting that is not well formed)
+    """
+    n = len(texts)
+    good = pc.fill_null(pc.match_substring_regex(texts, _wellformed(delimiter)), False)
+    good_np = np.asarray(good.to_numpy(zero_copy_only=False), dtype=bool)
+    bare = pc.replace_substring_regex(texts, r'"(?:[^"]|"")*"', "")
+    counts = pc.count_substring(bare, delimiter).to_numpy(zero_copy_only=False) + 1
+    parts: list[tuple[np.ndarray, pa.ListArray]] = []
+    for c in np.unique(counts[good_np]):
+        idx = np.flatnonzero(good_np & (counts == c))
+        lines = pc.take(texts, pa.array(idx)).to_pylist()
+        names = [str(i) for i in range(c)]
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(("\n".join(lines) + "\n").encode("utf-8")),
+                read_options=pacsv.ReadOptions(column_names=names),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter,
+                    quote_char='"',
+                    double_quote=True,
+                    escape_char=False,
+                    newlines_in_values=False,
+                    ignore_empty_lines=False,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid:
+            good_np[idx] = False  # counted wrong: csv reads these
+            continue
+        if table.num_rows != len(idx):
+            good_np[idx] = False
+            continue
+        cols = [table.column(i).combine_chunks() for i in range(c)]
+        parts.append((idx, as_lists(cols)))
+    return assemble(n, parts), ~good_np
+
+
+def as_lists(cols: list[pa.Array]) -> pa.ListArray:
+    """Rows of equal-length columns as lists (row i: cols[0][i], cols[1][i], ...)."""
+    width, n = len(cols), len(cols[0])
+    both = pa.concat_arrays([c.cast(pa.string()) for c in cols])
+    order = (np.arange(width)[None, :] * n + np.arange(n)[:, None]).ravel()
+    offsets = pa.array(np.arange(0, (n + 1) * width, width), pa.int32())
+    return pa.ListArray.from_arrays(offsets, pc.take(both, pa.array(order)))
+
+
+def assemble(n: int, parts: list[tuple[np.ndarray, pa.Array]]) -> pa.ListArray:
+    """n rows of lists from (row indices, lists) parts; rows in no part are empty."""
+    empty = pa.array([[]], pa.list_(pa.string()))
+    order = np.zeros(n, dtype=np.int64)
+    pieces = [empty]
+    at = 1
+    for idx, lists in parts:
+        order[idx] = at + np.arange(len(idx))
+        pieces.append(lists.cast(pa.list_(pa.string())))
+        at += len(idx)
+    return pc.take(pa.concat_arrays(pieces), pa.array(order))
 
 
 def take_field(lists: pa.ListArray, counts: np.ndarray, pos: int) -> pa.StringArray:
