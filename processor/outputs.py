@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -309,21 +310,49 @@ def fit_cell(text: object, where: str) -> object:
     return text[: CELL_LIMIT - len(tail)] + tail
 
 
-def _unbilled_rows(path: Path) -> Iterator[list]:
-    for frame in read_parquet_chunks(path, XLSX_ROW_LIMIT):
-        for r in frame.itertuples(index=False):
-            where = f"line {int(r.line)} of {r.source_file}, and in {path.name}"
-            yield [
-                r.source_file,
-                int(r.line),
-                fit_cell(r.code, where),
-                r.reason,
-                fit_cell(r.message, where),
-                None if pd.isna(r.occurred_at) else r.occurred_at.to_pydatetime(),
-                fit_cell(r.description, where),
-                r.cost,
-                fit_cell(r.raw, where),
-            ]
+_UNBILLED_FIELDS = (
+    "source_file",
+    "line",
+    "code",
+    "reason",
+    "message",
+    "occurred_at",
+    "description",
+    "cost",
+    "raw",
+)
+
+
+def _unbilled_columns(path: Path) -> Iterator[list[pa.Array]]:
+    """The Unmatched or Skipped sheet's columns, a batch at a time (at most
+    XLSX_ROW_LIMIT rows); text longer than a cell is cut and says where the whole is."""
+    left = XLSX_ROW_LIMIT
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=100_000, columns=_UNBILLED_FIELDS):
+        if left <= 0:
+            return
+        batch = batch.slice(0, left)
+        left -= batch.num_rows
+        cols = [batch.column(f) for f in _UNBILLED_FIELDS]
+        for i in (2, 4, 6, 8):  # code, message, description, raw
+            cols[i] = _fit_column(cols[i], batch, path)
+        yield cols
+
+
+def _fit_column(values: pa.Array, batch: pa.RecordBatch, path: Path) -> pa.Array:
+    long = pc.fill_null(pc.greater(pc.utf8_length(values), CELL_LIMIT), False)
+    idx = np.flatnonzero(np.asarray(long.to_numpy(zero_copy_only=False), dtype=bool))
+    if not len(idx):
+        return values
+    lines, files = batch.column("line"), batch.column("source_file")
+    fixed = [
+        fit_cell(
+            values[int(i)].as_py(), f"line {lines[int(i)]} of {files[int(i)]}, and in {path.name}"
+        )
+        for i in idx
+    ]
+    mask = np.zeros(len(values), dtype=bool)
+    mask[idx] = True
+    return pc.replace_with_mask(values, pa.array(mask), pa.array(fixed, pa.string()))
 
 
 def write_batch_xlsx(
@@ -337,12 +366,14 @@ def write_batch_xlsx(
     """batch.xlsx: Batch Sheet, Unmatched, Skipped, Summary."""
     book = TableBook(path, places)
     book.table("Batch Sheet", BATCH_COLS, batch_lines)
-    book.table(
+    book.arrow_table(
         "Unmatched",
         UNBILLED_COLS,
-        _unbilled_rows(unmatched),
+        lambda: _unbilled_columns(unmatched),
         empty="No unmatched rows: every row was billed or skipped.",
     )
-    book.table("Skipped", UNBILLED_COLS, _unbilled_rows(skipped), empty="No skipped rows.")
+    book.arrow_table(
+        "Skipped", UNBILLED_COLS, lambda: _unbilled_columns(skipped), empty="No skipped rows."
+    )
     book.table("Summary", SUMMARY_COLS, summary)
     book.close()

@@ -8,12 +8,17 @@ formula or a number on edit (= + - @) get a quote prefix.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.styles import Alignment, Font, PatternFill
+
+from processor import sheetxml
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -61,6 +66,8 @@ class TableBook:
         import xlsxwriter
 
         self.places = places
+        self.path = Path(path)
+        self.pending: dict[int, tuple[int, Callable[[], Iterator[bytes]]]] = {}
         self.book = xlsxwriter.Workbook(
             str(path),
             {
@@ -191,8 +198,99 @@ class TableBook:
         ws.autofilter(top, 0, r, len(cols) - 1)
         return count
 
+    def arrow_table(
+        self,
+        name: str,
+        cols: list[Col],
+        batches: Callable[[], Iterator[list[pa.Array]]],
+        empty: str = "",
+    ) -> int:
+        """A table of many rows given as Arrow columns: header, widths, filter and print
+        setup as ``table``; the rows' XML is made a column at a time (``sheetxml``) and put
+        into the sheet when the book is closed.
+
+        Args:
+            batches: called twice (to size the columns, then to write): each time yields
+                batches of rows as one Arrow array per column. Text must fit a cell.
+        """
+        ws = self.book.add_worksheet(name)
+        widths = [
+            max(MIN_WIDTH, max(len(w) for w in c.header.split()) + 3) if not c.wrap else c.width
+            for c in cols
+        ]
+        count = 0
+        biggest = [0.0] * len(cols)
+        for batch in batches():
+            count += len(batch[0])
+            for i, (c, values) in enumerate(zip(cols, batch, strict=True)):
+                if c.kind == "text" and not c.wrap:
+                    longest = pc.max(pc.utf8_length(values)).as_py() or 0
+                    widths[i] = max(widths[i], min(longest + 3, MAX_WIDTH))
+                elif c.kind in ("date", "datetime"):
+                    if values.null_count < len(values):
+                        widths[i] = max(widths[i], 21 if c.kind == "datetime" else 13)
+                elif c.kind != "text":
+                    top_ = pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0.0
+                    biggest[i] = max(biggest[i], top_)
+        for i, b in enumerate(biggest):
+            if b:
+                widths[i] = max(widths[i], len(f"{-b:,.{self.places + 2}f}") + 3)
+        ws.freeze_panes(1, 0)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        # set before the header is written: constant-memory rows cannot change after
+        ws.set_row(0, 32 if any(len(c.header) > widths[i] for i, c in enumerate(cols)) else None)
+        for i, c in enumerate(cols):
+            left = c.kind in ("text", "date", "datetime")
+            ws.write_string(0, i, c.header, self.header if left else self.header_right)
+            if c.comment:
+                ws.write_comment(0, i, c.comment)
+        for i, w in enumerate(widths):
+            ws.set_column(i, i, w)
+        if not count:
+            if empty:
+                ws.write_string(1, 0, empty, self.text)
+            ws.autofilter(0, 0, 1 if empty else 0, len(cols) - 1)
+            return 0
+        ws.autofilter(0, 0, count, len(cols) - 1)
+        styles = {k: f._get_xf_index() for k, f in self.formats.items()}
+        text, wrapped, quoted = (
+            self.text._get_xf_index(),
+            self.wrapped._get_xf_index(),
+            self.quoted._get_xf_index(),
+        )
+
+        def pieces() -> Iterator[bytes]:
+            row = 2
+            for batch in batches():
+                n = len(batch[0])
+                cells = []
+                heights = np.zeros(n, dtype=np.int64)
+                for i, (c, values) in enumerate(zip(cols, batch, strict=True)):
+                    ref = sheetxml.refs(sheetxml.column_letter(i), row, n)
+                    if c.kind == "text":
+                        cells.append(
+                            sheetxml.text_cells(ref, values, wrapped if c.wrap else text, quoted)
+                        )
+                        if c.wrap:  # tall enough for its wrapped text
+                            size = pc.fill_null(pc.utf8_length(values), 0).to_numpy()
+                            lines = -(-size // max(int(c.width * 0.85), 1))
+                            heights = np.maximum(
+                                heights, np.where(lines > 1, 15 * np.minimum(lines, 20), 0)
+                            )
+                    else:
+                        cells.append(sheetxml.number_cells(ref, values, styles[c.kind]))
+                yield sheetxml.rows_xml(row, cells, heights)
+                row += n
+
+        self.pending[len(self.book.worksheets())] = (count + 1, pieces)
+        return count
+
     def close(self) -> None:
         self.book.close()
+        if self.pending:
+            sheetxml.splice(self.path, self.pending)
 
 
 def _plain(v: dt.date) -> dt.datetime:
