@@ -110,32 +110,54 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     code[none] = first[none]
     code[at_other] = elsewhere_code[at_other]  # the code that is held, at that location
 
-    # account state
-    accounts = [ref.accounts.get(key(a)) if isinstance(a, str) else None for a in account]
-    names = [a.name if a else None for a in accounts]
+    # account state, looked up once per distinct account
+    ids = account.to_numpy(dtype=object)
+    found = {a: ref.accounts.get(key(a)) for a in pd.unique(ids[account.notna().to_numpy()])}
+    accounts = [found.get(a) if isinstance(a, str) else None for a in ids]
+    names = np.array([a.name if a else None for a in accounts], dtype=object)
+    active = np.array([a is None or a.active for a in accounts], dtype=bool)
     open_ = status == "billed"
-    inactive = open_ & np.array([a is not None and not a.active for a in accounts], dtype=bool)
+    inactive = open_ & ~active
     status[inactive], reason[inactive] = "unmatched", "inactive-account"
-    dates = out["occurred_at"].dt.date.to_numpy()
-    outside = np.zeros(n, dtype=bool)
-    for i in np.flatnonzero(status == "billed"):
-        a, d = accounts[i], dates[i]
-        if (a.start and d < a.start) or (a.end and d > a.end):
-            outside[i] = True
-            detail[i] = f"{a.start or '…'} to {a.end or '…'}"
-    status[outside], reason[outside] = "unmatched", "outside-account-dates"
+    # outside the account's dates: compared as days, for accounts that have dates
+    dated = {a: acc for a, acc in found.items() if acc and (acc.start or acc.end)}
+    if dated:
+        far_past, far_future = np.datetime64("0001-01-01"), np.datetime64("9999-12-31")
+        starts = np.array(
+            [np.datetime64(acc.start) if acc.start else far_past for acc in dated.values()]
+        )
+        ends = np.array(
+            [np.datetime64(acc.end) if acc.end else far_future for acc in dated.values()]
+        )
+        which = pd.Index(list(dated)).get_indexer(ids)
+        days = out["occurred_at"].to_numpy(dtype="datetime64[D]")
+        has = (which >= 0) & (status == "billed")
+        pos = np.where(has, which, 0)
+        outside = has & ((days < starts[pos]) | (days > ends[pos]))
+        for i in np.flatnonzero(outside):
+            acc = dated[ids[i]]
+            detail[i] = f"{acc.start or '…'} to {acc.end or '…'}"
+        status[outside], reason[outside] = "unmatched", "outside-account-dates"
 
     # product: an item rule, else the application's default
     app_key = key(ctx.application)
-    products = [
-        ref.rules.get((app_key, key(it)), ctx.default_product)
+    items = out["item"].to_numpy(dtype=object)
+    rule = {
+        it: ref.rules.get((app_key, key(it)), ctx.default_product)
+        for it in pd.unique(items)
         if isinstance(it, str) and it
-        else ctx.default_product
-        for it in out["item"]
-    ]
-    no_product = (status == "billed") & np.array([key(p) not in ref.products for p in products])
+    }
+    products = np.array(
+        [
+            rule.get(it, ctx.default_product) if isinstance(it, str) else ctx.default_product
+            for it in items
+        ],
+        dtype=object,
+    )
+    known = {p: key(p) in ref.products for p in pd.unique(products)}
+    no_product = (status == "billed") & ~np.array([known[p] for p in products], dtype=bool)
     status[no_product], reason[no_product] = "unmatched", "unknown-product"
-    detail[no_product] = np.array(products, dtype=object)[no_product]
+    detail[no_product] = products[no_product]
 
     out["status"], out["reason"], out["detail"] = status, reason, detail
     out["code"], out["account_id"], out["account_name"] = code.to_numpy(), account.to_numpy(), names
