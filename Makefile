@@ -43,6 +43,7 @@ samples: $(STAMP)
 	$(BIN)/python -m samples.generate
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_workbooks.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_reports.py

@@ -39,6 +39,12 @@ SITE = "Site 1"
 BEGIN, END = "<!-- bench:engine -->", "<!-- /bench:engine -->"
 
 
+def has_duckdb() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("duckdb") is not None
+
+
 def site_of(account: int) -> str:
     return f"Site {account % SITES + 1}"
 
