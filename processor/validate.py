@@ -102,15 +102,21 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     holders: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)  # → (acc, sheet, row)
     out: list[dict[str, str]] = []
     codes = sheets["Account Codes"]
-    for row, r in codes.rows():
-        acc, app, code = r["Account ID"], r["Application"], r["Code"]
+    c = codes.frame
+    for row, acc, app, code in zip(
+        c.index, c["Account ID"], c["Application"], c["Code"], strict=True
+    ):
+        if None in (acc, app, code):
+            continue
         loc = account_location.get(key(acc))
-        if None in (acc, app, code) or loc is None:
+        if loc is None:
             continue
         holders[(key(app), key(loc), key(code))].append((acc, codes, row))
     maps = sheets["Device Import Maps"]
-    for row, r in maps.rows():
-        app, loc, code, acc = r["Application"], r["Location"], r["Code"], r["Account ID"]
+    m = maps.frame
+    for row, app, loc, code, acc in zip(
+        m.index, m["Application"], m["Location"], m["Code"], m["Account ID"], strict=True
+    ):
         if None in (acc, app, code, loc):
             continue
         holders[(key(app), key(loc), key(code))].append((acc, maps, row))

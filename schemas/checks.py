@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -104,8 +105,14 @@ def as_text(value: object) -> str:
 def key(value: object) -> str:
     """How names and codes compare: without case and surrounding spaces."""
     if type(value) is str:
-        return value.strip().casefold()
+        return _text_key(value)
     return as_text(value).strip().casefold()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _text_key(value: str) -> str:
+    # names and codes repeat across sheets and rows: each is folded once
+    return value.strip().casefold()
 
 
 def to_decimal(value: object) -> Decimal | None:
