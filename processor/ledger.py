@@ -48,7 +48,7 @@ def screen(
         keys: the rows' keys when they are known already (a retry), else worked out.
     """
     out = chunk.copy()
-    keys = row_keys(out, fmt, application) if keys is None else keys
+    keys = row_keys(out, fmt, application) if keys is None else np.asarray(keys, dtype=object)
     out["row_key"] = keys
     skip = out["skip"].to_numpy(dtype=object).copy()
     detail = out["skip_detail"].to_numpy(dtype=object).copy()
@@ -56,33 +56,27 @@ def screen(
 
     idx = np.flatnonzero(has_key)
     if len(idx):
-        places = [
-            f"line {ln} of {f}"
-            for f, ln in zip(
-                out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx], strict=True
-            )
-        ]
-        seen = history.first_seen([keys[i] for i in idx], places)
-        for i, where in zip(idx, seen, strict=True):
-            if where is not None:
-                skip[i], detail[i] = "duplicate-row", where
-        fresh = [i for i in idx if skip[i] != "duplicate-row"]
-        billed = history.billed(app_key, loc_key)  # the chunk's keys, just stored
-        for i in fresh:
-            b = billed.get(keys[i])
-            if b is not None:
-                skip[i], detail[i] = "already-billed", f"{b.batch_id} ({b.folder})"
+        met = history.first_seen(
+            keys[idx], out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx]
+        )
+        again = met != None  # noqa: E711 (elementwise)
+        skip[idx[again]], detail[idx[again]] = "duplicate-row", met[again]
+        fresh = idx[~again]
+        billed = history.billed(app_key, loc_key, keys[fresh])
+        if billed:
+            for i in fresh:
+                b = billed.get(keys[i])
+                if b is not None:
+                    skip[i], detail[i] = "already-billed", f"{b.batch_id} ({b.folder})"
 
     # the rows of one call: only the first billable one counts (a retry's rows are past this)
     if fmt.call_id is not None and f"field:{fmt.call_id}" in out:
         calls = out[f"field:{fmt.call_id}"].fillna("").astype(str).str.strip().to_numpy()
         open_ = np.flatnonzero(out["error"].isna().to_numpy() & pd.isna(skip) & (calls != ""))
         if len(open_):
-            ids = [f"call:{calls[i]}" for i in open_]
-            seen = history.first_seen(ids, [""] * len(ids))
-            for i, where in zip(open_, seen, strict=True):
-                if where is not None:
-                    skip[i], detail[i] = "duplicate-leg", calls[i]
+            met = history.first_seen(["call:" + c for c in calls[open_]])
+            later = open_[met != None]  # noqa: E711 (elementwise)
+            skip[later], detail[later] = "duplicate-leg", calls[later]
     out["skip"], out["skip_detail"] = skip, detail
     return out
 

@@ -10,6 +10,7 @@ import codecs
 import re
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -147,3 +148,38 @@ def test_plain_numbers_are_taken_in_bulk():
     _, blank, slow = vectors.decimals(pa.array(["1.50", "-0.0049999", "", "1,234.50"]), ".")
     assert blank.tolist() == [False, False, True, False]
     assert slow.tolist() == [False, False, False, True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]), max_size=12), max_size=8
+    )
+)
+def test_keys_met_across_chunks_name_where_they_were_first_met(chunks):
+    from processor import seen
+
+    met, expected_first = seen.KeySet(), {}
+    place = 0
+    for chunk in chunks:
+        keys = [f"row:{ord(k):024x}" for k in chunk]
+        places = np.arange(place, place + len(keys), dtype=np.int64)
+        got = met.meet(seen.digests(pa.array(keys, pa.string())), places)
+        in_chunk = {}
+        for i, k in enumerate(keys):
+            # the per-row rule: a repeat in the chunk names its first row there, a key of
+            # an earlier chunk names that chunk's row
+            want = in_chunk.get(k, expected_first.get(k, -1))
+            assert got[i] == want
+            in_chunk.setdefault(k, places[i])
+        for k, p in in_chunk.items():
+            expected_first.setdefault(k, p)
+        place += len(keys)
+
+
+def test_digests_tell_tags_and_texts_apart():
+    from processor import seen
+
+    same = "0123456789abcdef01234567"
+    d = seen.digests(pa.array([f"row:{same}", f"uniqueid:{same}", f"row:{same}", "call:7"]))
+    assert len({d[0], d[1], d[3]}) == 3 and d[0] == d[2]
