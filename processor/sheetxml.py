@@ -103,7 +103,15 @@ def rows_xml(
         opening = pc.if_else(pa.array(heights > 0), tall, opening)
     closing = pa.array(["</row>"] * n, pa.string())
     rows = pc.binary_join_element_wise(opening, *(pc.fill_null(c, "") for c in cells), closing, "")
-    return "".join(rows.to_pylist()).encode("utf-8")
+    return _concatenated(rows)
+
+
+def _concatenated(values: pa.Array) -> bytes:
+    """All the strings of an array end to end (its data buffer, no Python string per row)."""
+    values = values.cast(pa.large_string())
+    _, offsets, data = values.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    return bytes(memoryview(data)[ends[0] : ends[-1]])
 
 
 def refs(letter: str, first_row: int, n: int) -> pa.Array:
