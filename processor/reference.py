@@ -14,6 +14,7 @@ from processor.formats import registry
 from processor.formats.base import Format
 from processor.validate import split_fields
 from processor.workbooks import Sheet
+from schemas import checks
 from schemas.checks import DELIMITER_NAMES, as_text, key, to_date, to_decimal
 from schemas.currencies import MINOR_UNITS
 
@@ -129,15 +130,35 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         )
         for _, r in sheets["Accounts"].rows()
     }
+    # codes in bulk (tens of thousands of rows): keys worked a column at a time
     codes: dict[tuple[str, str, str], str] = {}
-    for _, r in sheets["Account Codes"].rows():
-        acc = accounts[key(r["Account ID"])]
-        codes[(key(r["Application"]), key(acc.location), _text(r["Code"]).upper())] = acc.account_id
-    for _, r in sheets["Device Import Maps"].rows():
-        acc = accounts[key(r["Account ID"])]
-        codes[(key(r["Application"]), key(r["Location"]), _text(r["Code"]).upper())] = (
-            acc.account_id
+    c = sheets["Account Codes"].frame
+    held = [accounts[a] for a in checks.keys(c["Account ID"])]
+    codes.update(
+        zip(
+            zip(
+                checks.keys(c["Application"]),
+                [key(a.location) for a in held],
+                checks.texts(c["Code"]).fillna("").str.upper(),
+                strict=True,
+            ),
+            [a.account_id for a in held],
+            strict=True,
         )
+    )
+    m = sheets["Device Import Maps"].frame
+    codes.update(
+        zip(
+            zip(
+                checks.keys(m["Application"]),
+                checks.keys(m["Location"]),
+                checks.texts(m["Code"]).fillna("").str.upper(),
+                strict=True,
+            ),
+            [accounts[a].account_id for a in checks.keys(m["Account ID"])],
+            strict=True,
+        )
+    )
     tariff_names: dict[str, str] = {}
     for _, r in sheets["Tariffs"].rows():
         tariff_names.setdefault(key(r["Tariff"]), _text(r["Tariff"]))

@@ -6,8 +6,6 @@ problem becomes a finding row with its workbook, sheet and cell.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
@@ -93,51 +91,55 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     if not {"Accounts", "Account Codes", "Device Import Maps"} <= sheets.keys():
         return []
     accounts = sheets["Accounts"].frame
-    account_location = {
-        key(a): loc
-        for a, loc in zip(accounts["Account ID"], accounts["Location"], strict=True)
-        if a is not None and loc is not None
-    }
-    # (application, location, code) → list of (account, place)
-    holders: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)  # → (acc, sheet, row)
+    known = accounts["Account ID"].notna() & accounts["Location"].notna()
+    account_location = dict(
+        zip(
+            checks.keys(accounts["Account ID"][known]),
+            accounts["Location"][known],
+            strict=True,
+        )
+    )
+    codes, maps = sheets["Account Codes"], sheets["Device Import Maps"]
+    c, m = codes.frame, maps.frame
+    c_loc = checks.keys(c["Account ID"]).map(account_location)
+    c_ok = c[["Account ID", "Application", "Code"]].notna().all(axis=1) & c_loc.notna()
+    m_ok = m[["Application", "Location", "Code", "Account ID"]].notna().all(axis=1)
+    # (application, location, code) → holders, in sheet order: Account Codes, then maps
+    holders = pd.DataFrame(
+        {
+            "app": pd.concat(
+                [checks.keys(c["Application"][c_ok]), checks.keys(m["Application"][m_ok])]
+            ),
+            "loc": pd.concat([checks.keys(c_loc[c_ok]), checks.keys(m["Location"][m_ok])]),
+            "code": pd.concat([checks.keys(c["Code"][c_ok]), checks.keys(m["Code"][m_ok])]),
+            "acc": pd.concat([c["Account ID"][c_ok], m["Account ID"][m_ok]]),
+            "sheet": [0] * int(c_ok.sum()) + [1] * int(m_ok.sum()),
+            "row": list(c.index[c_ok]) + list(m.index[m_ok]),
+        }
+    ).reset_index(drop=True)
     out: list[dict[str, str]] = []
-    codes = sheets["Account Codes"]
-    c = codes.frame
-    for row, acc, app, code in zip(
-        c.index, c["Account ID"], c["Application"], c["Code"], strict=True
-    ):
-        if None in (acc, app, code):
-            continue
-        loc = account_location.get(key(acc))
-        if loc is None:
-            continue
-        holders[(key(app), key(loc), key(code))].append((acc, codes, row))
-    maps = sheets["Device Import Maps"]
-    m = maps.frame
-    for row, app, loc, code, acc in zip(
-        m.index, m["Application"], m["Location"], m["Code"], m["Account ID"], strict=True
-    ):
-        if None in (acc, app, code, loc):
-            continue
-        holders[(key(app), key(loc), key(code))].append((acc, maps, row))
-        owner_loc = account_location.get(key(acc))
-        if owner_loc is not None and key(owner_loc) != key(loc):
-            out.append(
-                fnd.finding(
-                    "error",
-                    "account-at-other-location",
-                    f'account {checks.as_text(acc)} belongs to location "{owner_loc}", not '
-                    f'"{loc}"; map the code at the account\'s location or correct the Account ID',
-                    maps.workbook,
-                    maps.name,
-                    maps.cell("Account ID", row),
-                )
+    owner = checks.keys(m["Account ID"][m_ok]).map(account_location)
+    elsewhere = owner.notna() & (checks.keys(owner) != checks.keys(m["Location"][m_ok]))
+    for row in m.index[m_ok][elsewhere.to_numpy()]:
+        acc, loc = m.at[row, "Account ID"], m.at[row, "Location"]
+        owner_loc = account_location[key(acc)]
+        out.append(
+            fnd.finding(
+                "error",
+                "account-at-other-location",
+                f'account {checks.as_text(acc)} belongs to location "{owner_loc}", not '
+                f'"{loc}"; map the code at the account\'s location or correct the Account ID',
+                maps.workbook,
+                maps.name,
+                maps.cell("Account ID", row),
             )
-    for entries in holders.values():
-        if len(entries) < 2:
-            continue
-        first_acc, first_sheet, first_row = entries[0]
-        first_acc = checks.as_text(first_acc)
+        )
+    shared = holders[holders.duplicated(["app", "loc", "code"], keep=False)]
+    sheet_of = {0: codes, 1: maps}
+    for _, entries in shared.groupby(["app", "loc", "code"], sort=False):
+        first = entries.iloc[0]
+        first_sheet, first_row = sheet_of[first["sheet"]], first["row"]
+        first_acc = checks.as_text(first["acc"])
         first_place = fnd.where(
             {
                 "workbook": first_sheet.workbook,
@@ -145,7 +147,8 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 "cell": first_sheet.cell("Code", first_row),
             }
         )
-        for acc, sheet, row in entries[1:]:
+        for acc, sheet_id, row in entries[["acc", "sheet", "row"]].iloc[1:].itertuples(index=False):
+            sheet = sheet_of[sheet_id]
             acc = checks.as_text(acc)
             code_text = checks.as_text(sheet.frame.at[row, "Code"])
             app_text = checks.as_text(sheet.frame.at[row, "Application"])

@@ -16,6 +16,7 @@ import functools
 import re
 from decimal import Decimal, InvalidOperation
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -107,6 +108,22 @@ def key(value: object) -> str:
     if type(value) is str:
         return _text_key(value)
     return as_text(value).strip().casefold()
+
+
+def texts(values: pd.Series) -> pd.Series:
+    """``as_text`` of a column, stripped, None kept (text cells pass in bulk)."""
+    data = values.to_numpy(dtype=object)
+    is_text = np.fromiter((type(v) is str for v in data), dtype=bool, count=len(data))
+    if not is_text.all():
+        data = data.copy()
+        odd = np.flatnonzero(~is_text)
+        data[odd] = [None if data[i] is None else as_text(data[i]) for i in odd]
+    return pd.Series(data, index=values.index, dtype=object).str.strip()
+
+
+def keys(values: pd.Series) -> pd.Series:
+    """``key`` of a column (None kept), in bulk."""
+    return texts(values).str.casefold()
 
 
 @functools.lru_cache(maxsize=1 << 16)
