@@ -183,3 +183,33 @@ def test_digests_tell_tags_and_texts_apart():
     same = "0123456789abcdef01234567"
     d = seen.digests(pa.array([f"row:{same}", f"uniqueid:{same}", f"row:{same}", "call:7"]))
     assert len({d[0], d[1], d[3]}) == 3 and d[0] == d[2]
+
+
+def _modules_after(args: list[str]) -> set[str]:
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        f"sys.argv = ['charges', *{args!r}]\n"
+        "from processor.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    )
+    return {m.split(".")[0] for m in json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def test_help_and_validate_do_not_pay_for_what_they_do_not_use():
+    from pathlib import Path
+
+    heavy = {"pandas", "pandera", "pyarrow", "matplotlib", "papermill", "nbconvert", "openpyxl"}
+    assert not _modules_after(["--help"]) & heavy
+    books = Path(__file__).resolve().parent.parent / "samples" / "workbooks"
+    # validate reads with calamine and checks with pandera; it writes nothing and renders
+    # nothing
+    used = _modules_after(["validate", "--workbooks", str(books)])
+    assert not used & {"matplotlib", "papermill", "nbconvert", "openpyxl", "xlsxwriter"}
