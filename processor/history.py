@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from processor import seen
@@ -359,7 +360,9 @@ class History:
         if files is None or lines is None:
             places = np.zeros(n, dtype=np.int64)
         else:
-            ids = np.array([self._file_ids.setdefault(f, len(self._file_ids)) for f in files])
+            codes, names = pd.factorize(np.asarray(files, dtype=object))
+            known = np.array([self._file_ids.setdefault(f, len(self._file_ids)) for f in names])
+            ids = known[codes]
             places = (ids.astype(np.int64) << 40) | np.asarray(lines, dtype=np.int64)
         earlier = self._met.meet(seen.digests(pa.array(keys, pa.string())), places)
         out = np.full(n, None, dtype=object)

@@ -113,9 +113,11 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     # account state, looked up once per distinct account
     ids = account.to_numpy(dtype=object)
     found = {a: ref.accounts.get(key(a)) for a in pd.unique(ids[account.notna().to_numpy()])}
-    accounts = [found.get(a) if isinstance(a, str) else None for a in ids]
-    names = np.array([a.name if a else None for a in accounts], dtype=object)
-    active = np.array([a is None or a.active for a in accounts], dtype=bool)
+    which, distinct = pd.factorize(pd.Series(ids, dtype=object), use_na_sentinel=True)
+    held = [found.get(a) for a in distinct]
+    pick = np.where(which >= 0, which, len(held))  # the last slot: no account
+    names = np.array([a.name if a else None for a in held] + [None], dtype=object)[pick]
+    active = np.array([a is None or a.active for a in held] + [True], dtype=bool)[pick]
     open_ = status == "billed"
     inactive = open_ & ~active
     status[inactive], reason[inactive] = "unmatched", "inactive-account"

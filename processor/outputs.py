@@ -34,11 +34,14 @@ def _dec(values) -> pd.Series:
     if isinstance(values.dtype, pd.ArrowDtype):  # held already: only the type is set
         arr = pa.array(values).cast(sc.DECIMAL.pyarrow_dtype)
         return pd.Series(arr, dtype=sc.DECIMAL)
-    # values are held at 6 places already; quantize only fixes the scale (exactly)
+    # values are held at 6 places already; quantize only fixes the scale (exactly), once
+    # per distinct value (a tax rate repeats on every row)
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     with localcontext() as ctx:
         ctx.prec, ctx.rounding = 80, ROUND_HALF_UP
-        held = [None if v is None else Decimal(v).quantize(SIX) for v in values]
-    return pd.Series(pa.array(held, type=sc.DECIMAL.pyarrow_dtype), dtype=sc.DECIMAL)
+        held = pa.array([Decimal(v).quantize(SIX) for v in distinct], sc.DECIMAL.pyarrow_dtype)
+    taken = pc.take(held, pa.array(codes, mask=codes < 0))
+    return pd.Series(taken, dtype=sc.DECIMAL)
 
 
 def _text(values) -> pd.Series:
