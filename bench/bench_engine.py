@@ -25,12 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from openpyxl import Workbook
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from schemas.workbooks import WORKBOOKS  # noqa: E402
+from bench.bench_workbooks import write_pair  # noqa: E402
 
 SITES = 20
 ACCOUNTS = 10_000
@@ -78,14 +76,7 @@ def workbooks(folder: Path) -> tuple[list[str], list[str]]:
             ["Std", "0", "Other", 0.0875, None, None, None],
         ],
     }
-    for book in WORKBOOKS:
-        wb = Workbook(write_only=True)
-        for schema in book.sheets:
-            ws = wb.create_sheet(schema.name)
-            ws.append(list(schema.columns))
-            for row in data[schema.name]:
-                ws.append(row)
-        wb.save(folder / book.filename)
+    write_pair(folder, data)
     here = [c for c, a in codes if site_of(a) == SITE]
     mapped = [c for c, a in maps if site_of(a) == SITE]
     with (folder.parent / "codes.csv").open("w") as fh:  # for DuckDB, which reads no xlsx

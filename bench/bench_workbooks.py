@@ -42,6 +42,11 @@ def generate(folder: Path) -> None:
         "Formats": [],
         "Tariffs": [["Std", "01", "UK", 0.06, None, None, None]],
     }
+    write_pair(folder, data)
+
+
+def write_pair(folder: Path, data: dict[str, list[list]]) -> None:
+    """accounts.xlsx and devices.xlsx with the given rows under each sheet's header."""
     for book in WORKBOOKS:
         wb = Workbook(write_only=True)
         for schema in book.sheets:

@@ -25,15 +25,6 @@ EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 (1900 date system)
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|_x[0-9A-Fa-f]{4}_"
 
 
-def column_letter(i: int) -> str:
-    letters = ""
-    i += 1
-    while i:
-        i, rem = divmod(i - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def escape(values: pa.Array) -> pa.Array:
     """Text as XML character data: & < > escaped; control characters as Excel's _xHHHH_."""
     text = pc.replace_substring(values, "&", "&amp;")

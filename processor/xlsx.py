@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from processor import sheetxml
+from processor.findings import column_letter
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -268,7 +269,7 @@ class TableBook:
                 cells = []
                 heights = np.zeros(n, dtype=np.int64)
                 for i, (c, values) in enumerate(zip(cols, batch, strict=True)):
-                    ref = sheetxml.refs(sheetxml.column_letter(i), row, n)
+                    ref = sheetxml.refs(column_letter(i), row, n)
                     if c.kind == "text":
                         cells.append(
                             sheetxml.text_cells(ref, values, wrapped if c.wrap else text, quoted)
