@@ -145,14 +145,17 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
         raise
 
 
-def billed_keys(batch_dir: Path) -> Iterator[str]:
-    """The row keys a batch folder bills, read back from its charges.parquet."""
+def billed_keys(batch_dir: Path, batch_rows: int = 200_000) -> Iterator[str]:
+    """The row keys a batch folder bills, read back from its charges.parquet, in sorted
+    order (B-tree inserts in order are several times faster than at random)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(batch_dir / "charges.parquet").iter_batches(
-        batch_size=100_000, columns=["row_key"]
-    ):
-        yield from batch.column(0).to_pylist()
+    keys = pq.read_table(batch_dir / "charges.parquet", columns=["row_key"]).column(0)
+    keys = keys.combine_chunks()
+    keys = pc.take(keys, pc.sort_indices(keys))  # the unsorted copy is let go here
+    for start in range(0, len(keys), batch_rows):
+        yield from keys.slice(start, batch_rows).to_pylist()
 
 
 def file_sha256(path: Path) -> str:

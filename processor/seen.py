@@ -105,6 +105,6 @@ class KeySet:
         # like sizes merge, so there are only about log2(chunks) runs to search
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
             (k1, p1), (k2, p2) = self.runs[-2], self.runs.pop()
-            merged = np.concatenate([k1, k2])
-            order = np.argsort(merged, kind="stable")
-            self.runs[-1] = (merged[order], np.concatenate([p1, p2])[order])
+            # two sorted runs merge in one pass: where each of the second goes in the first
+            at = np.searchsorted(k1, k2)
+            self.runs[-1] = (np.insert(k1, at, k2), np.insert(p1, at, p2))
