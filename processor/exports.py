@@ -490,32 +490,28 @@ def _normalised(
             except (IndexError, ValueError):
                 error[todo & (counts == c)] = f"cannot be read as format {fmt.name}"
                 continue
-            plans[c] = [int(v[1:]) if v.startswith("\x00") else v for v in got]
+            plans[c] = [int(v[1:]) if _PLACEHOLDER.match(v) else v for v in got]
             width = max(width, len(got))
-        if not plans or len({len(p) for p in plans.values()}) > 1:
+        mixed = any(isinstance(v, str) and "\x00" in v for p in plans.values() for v in p)
+        if not plans or mixed or len({len(p) for p in plans.values()}) > 1:
             return _normalised_rows(fmt, lists, counts, todo & np.isin(counts, list(plans)), error)
         cols = []
         for k in range(width):
             col = np.full(len(lists), -1, dtype=np.int64)
-            const = None
+            consts = np.full(len(lists), None, dtype=object)
             for c, plan in plans.items():
                 rows = todo & (counts == c)
-                if k < len(plan) and isinstance(plan[k], int):
+                if isinstance(plan[k], int):
                     col[rows] = starts[rows] + plan[k]
-                elif k < len(plan):
-                    const = plan[k]
-                    col[rows] = -2
-            got = pc.take(flat, pa.array(np.maximum(col, 0))) if len(flat) else None
-            values = pa.array(np.where(col == -2, const or "", None), pa.string())
-            if got is not None:
+                else:  # a constant the layout puts there (a blank for an absent field)
+                    consts[rows] = plan[k]
+            values = pa.array(consts, pa.string())
+            if len(flat):
+                got = pc.take(flat, pa.array(np.maximum(col, 0)))
                 values = pc.if_else(pa.array(col >= 0), got, values)
             cols.append(values)
         rows_idx = np.flatnonzero(todo & np.isin(counts, list(plans)))
-        picked = [pc.take(c, pa.array(rows_idx)) for c in cols]
-        pieces = pa.ListArray.from_arrays(
-            pa.array(np.arange(0, (len(rows_idx) + 1) * width, width), pa.int32()),
-            _interleave(picked),
-        )
+        pieces = vectors.as_lists([pc.take(c, pa.array(rows_idx)) for c in cols])
         return _put_back(lists, rows_idx, pieces), _counts_put(counts, rows_idx, width)
     return _normalised_rows(fmt, lists, counts, todo, error)
 
@@ -548,14 +544,6 @@ def _field_at(lists: pa.ListArray, pos: np.ndarray, rows: np.ndarray) -> np.ndar
     values = vectors.strip(pc.take(flat, pa.array(idx)))
     got = np.asarray(pc.equal(values, "").to_numpy(zero_copy_only=False), dtype=bool)
     return got & rows
-
-
-def _interleave(cols: list[pa.Array]) -> pa.Array:
-    """Row-major values of equal-length columns (c0[0], c1[0], ..., c0[1], ...)."""
-    width, n = len(cols), len(cols[0]) if cols else 0
-    both = pa.concat_arrays(cols)
-    order = (np.arange(width)[None, :] * n + np.arange(n)[:, None]).ravel()
-    return pc.take(both, pa.array(order))
 
 
 def _counts_put(counts: np.ndarray, idx: np.ndarray, width: int) -> np.ndarray:
@@ -785,6 +773,7 @@ def held_numbers(
 
 
 _ROLE_WORDS = {"quantity_factor": "copies"}
+_PLACEHOLDER = re.compile(r"\x00\d+\Z")
 
 
 def multiply(a: pa.Array, b: pa.Array) -> tuple[pa.Array, np.ndarray]:

@@ -213,3 +213,20 @@ def test_help_and_validate_do_not_pay_for_what_they_do_not_use():
     # nothing
     used = _modules_after(["validate", "--workbooks", str(books)])
     assert not used & {"matplotlib", "papermill", "nbconvert", "openpyxl", "xlsxwriter"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=14, max_value=23), min_size=1, max_size=30))
+def test_asterisk_layouts_move_whole_columns_as_the_row_rule_would(widths):
+    from processor.exports import _normalised
+
+    fmt = registry.get("asterisk-cdr-csv")
+    texts = [",".join(f"f{w}_{i}" for i in range(w)) for w in widths]
+    block = Block(1, pa.array(texts, pa.string()), None)
+    lists, counts = _rows(fmt, block)
+    todo = (counts >= 16) & (counts <= 21)
+    error = np.full(len(texts), None, dtype=object)
+    got, _ = _normalised(fmt, lists, counts, todo, error)
+    for i, t in enumerate(texts):
+        row = t.split(",")
+        assert got[i].as_py() == (fmt.normalise(row) if todo[i] else row)
