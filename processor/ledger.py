@@ -145,17 +145,32 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
         raise
 
 
-def billed_keys(batch_dir: Path, batch_rows: int = 200_000) -> Iterator[str]:
+def billed_keys(batch_dir: Path, run_rows: int = 1_000_000) -> Iterator[str]:
     """The row keys a batch folder bills, read back from its charges.parquet, in sorted
-    order (B-tree inserts in order are several times faster than at random)."""
+    order (B-tree inserts in order are several times faster than at random).
+
+    Runs of ``run_rows`` keys are sorted in Arrow and merged as they are read out, so the
+    memory is the keys' own and no more.
+    """
+    import heapq
+
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    keys = pq.read_table(batch_dir / "charges.parquet", columns=["row_key"]).column(0)
-    keys = keys.combine_chunks()
-    keys = pc.take(keys, pc.sort_indices(keys))  # the unsorted copy is let go here
-    for start in range(0, len(keys), batch_rows):
-        yield from keys.slice(start, batch_rows).to_pylist()
+    pa.default_memory_pool().release_unused()  # what the import's chunks left in the pool
+    runs = []
+    for batch in pq.ParquetFile(batch_dir / "charges.parquet").iter_batches(
+        batch_size=run_rows, columns=["row_key"]
+    ):
+        keys = batch.column(0)
+        runs.append(pc.take(keys, pc.sort_indices(keys)))
+
+    def read_out(run: pa.Array, step: int = 50_000) -> Iterator[str]:
+        for start in range(0, len(run), step):
+            yield from run.slice(start, step).to_pylist()
+
+    yield from heapq.merge(*(read_out(r) for r in runs))
 
 
 def file_sha256(path: Path) -> str:
