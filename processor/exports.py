@@ -455,7 +455,7 @@ def _rows(fmt: Format, block: Block) -> tuple[pa.ListArray, np.ndarray]:
     n = len(texts)
     if fmt.splitter is None:
         lists, slow = vectors.split_fields(texts, fmt.delimiter)
-        parts = [(np.flatnonzero(~slow), pc.filter(lists, pa.array(~slow)))]
+        parts = [(np.flatnonzero(~slow), lists)]
         quoted = np.flatnonzero(slow)
         if len(quoted):  # quoted fields: Arrow's CSV parser, where the quoting is well formed
             got, left = vectors.parse_quoted(pc.take(texts, pa.array(quoted)), fmt.delimiter)

@@ -56,17 +56,20 @@ def lines_of(piece: bytes, encoding: str | None) -> pa.StringArray | None:
 
 
 def split_fields(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, np.ndarray]:
-    """Fields of each line split at the delimiter; a mask of the lines left to csv.
+    """Fields of the lines split at the delimiter, and a mask of the lines left out.
 
-    Lines with a quote or a NUL are left to the csv module (quoting rules, its refusal of
-    NUL), and an empty line has no fields (as csv says).
+    Lines with a quote or a NUL are left out (for Arrow's CSV parser or the csv module:
+    quoting rules, csv's refusal of NUL); the lists are those of the other lines, in
+    order. An empty line has no fields (as csv says).
     """
     slow = pc.or_(pc.match_substring(texts, '"'), pc.match_substring(texts, "\x00"))
-    lists = pc.split_pattern(texts, delimiter)
-    empty = pc.equal(texts, "")
+    slow_np = np.asarray(slow.to_numpy(zero_copy_only=False), dtype=bool)
+    plain = pc.filter(texts, pc.invert(slow)) if slow_np.any() else texts
+    lists = pc.split_pattern(plain, delimiter)
+    empty = pc.equal(plain, "")
     if pc.any(empty).as_py():
         lists = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), lists)
-    return lists, np.asarray(slow.to_numpy(zero_copy_only=False), dtype=bool)
+    return lists, slow_np
 
 
 def _wellformed(delimiter: str) -> str:
