@@ -137,6 +137,9 @@ def as_lists(cols: list[pa.Array]) -> pa.ListArray:
 
 def assemble(n: int, parts: list[tuple[np.ndarray, pa.Array]]) -> pa.ListArray:
     """n rows of lists from (row indices, lists) parts; rows in no part are empty."""
+    parts = [(idx, lists) for idx, lists in parts if len(idx)]
+    if len(parts) == 1 and len(parts[0][0]) == n:  # one part, all rows in order: as it is
+        return parts[0][1].cast(pa.list_(pa.string()))
     empty = pa.array([[]], pa.list_(pa.string()))
     order = np.zeros(n, dtype=np.int64)
     pieces = [empty]
