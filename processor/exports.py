@@ -493,6 +493,10 @@ def _normalised(
             plans[c] = [int(v[1:]) if _PLACEHOLDER.match(v) else v for v in got]
             width = max(width, len(got))
         mixed = any(isinstance(v, str) and "\x00" in v for p in plans.values() for v in p)
+        # a layout that keeps every field where it is (all 21 of cdr_csv) moves nothing
+        plans = {c: p for c, p in plans.items() if p != list(range(c))}
+        if not plans:
+            return lists, counts
         if not plans or mixed or len({len(p) for p in plans.values()}) > 1:
             return _normalised_rows(fmt, lists, counts, todo & np.isin(counts, list(plans)), error)
         cols = []

@@ -8,6 +8,7 @@ per-row rules read the same way, so a row's value and message never depend on th
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import sys
@@ -81,7 +82,10 @@ def _wellformed(delimiter: str) -> str:
 
 
 def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, np.ndarray]:
-    """Fields of lines with quoted fields, by Arrow's CSV parser, a field count at a time.
+    """Fields of lines with quoted fields, by Arrow's CSV parser.
+
+    The lines are parsed with the field count of the first; the parser reports each line
+    with another count, and those are parsed again with theirs.
 
     Returns:
         (the fields of each line, empty where not taken; a mask of the lines left to the
@@ -90,40 +94,69 @@ def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
     n = len(texts)
     good = pc.fill_null(pc.match_substring_regex(texts, _wellformed(delimiter)), False)
     good_np = np.asarray(good.to_numpy(zero_copy_only=False), dtype=bool)
-    bare = pc.replace_substring_regex(texts, r'"(?:[^"]|"")*"', "")
-    counts = pc.count_substring(bare, delimiter).to_numpy(zero_copy_only=False) + 1
     parts: list[tuple[np.ndarray, pa.ListArray]] = []
-    for c in np.unique(counts[good_np]):
-        idx = np.flatnonzero(good_np & (counts == c))
-        lines = pc.take(texts, pa.array(idx)).to_pylist()
-        names = [str(i) for i in range(c)]
-        try:
-            table = pacsv.read_csv(
-                io.BytesIO(("\n".join(lines) + "\n").encode("utf-8")),
-                read_options=pacsv.ReadOptions(column_names=names),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=delimiter,
-                    quote_char='"',
-                    double_quote=True,
-                    escape_char=False,
-                    newlines_in_values=False,
-                    ignore_empty_lines=False,
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-        except pa.ArrowInvalid:
-            good_np[idx] = False  # counted wrong: csv reads these
+    todo = [np.flatnonzero(good_np)]
+    while todo:
+        rows = todo.pop()
+        if not len(rows):
             continue
-        if table.num_rows != len(idx):
-            good_np[idx] = False
+        lines = pc.take(texts, pa.array(rows)).to_pylist()
+        width = len(next(csv.reader([lines[0]], delimiter=delimiter)))
+        got = _read_csv(lines, width, delimiter)
+        if got is None:  # the parser did not say which lines: csv reads them
+            good_np[rows] = False
             continue
-        cols = [table.column(i).combine_chunks() for i in range(c)]
-        parts.append((idx, as_lists(cols)))
+        table, other = got
+        keep = np.ones(len(rows), dtype=bool)
+        keep[list(other)] = False
+        if table.num_rows != int(keep.sum()):
+            good_np[rows] = False
+            continue
+        cols = [table.column(i).combine_chunks() for i in range(width)]
+        parts.append((rows[keep], as_lists(cols)))
+        for count in set(other.values()):
+            todo.append(rows[[i for i, c in other.items() if c == count]])
     return assemble(n, parts), ~good_np
+
+
+def _read_csv(
+    lines: list[str], width: int, delimiter: str
+) -> tuple[pa.Table, dict[int, int]] | None:
+    """The lines as a table of ``width`` text columns, and {line index: its field count}
+    for the lines of another count (left out); None if the parser cannot say which."""
+    other: dict[int, int] = {}
+    unknown = []
+
+    def elsewhere(row) -> str:
+        if row.number is None:
+            unknown.append(row)
+        else:
+            other[row.number - 1] = row.actual_columns
+        return "skip"
+
+    names = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(("\n".join(lines) + "\n").encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=elsewhere,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return None if unknown else (table, other)
 
 
 def as_lists(cols: list[pa.Array]) -> pa.ListArray:
