@@ -330,7 +330,7 @@ def _unbilled_columns(path: Path) -> Iterator[list[pa.Array]]:
     """The Unmatched or Skipped sheet's columns, a batch at a time (at most
     XLSX_ROW_LIMIT rows); text longer than a cell is cut and says where the whole is."""
     left = XLSX_ROW_LIMIT
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=100_000, columns=_UNBILLED_FIELDS):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=20_000, columns=_UNBILLED_FIELDS):
         if left <= 0:
             return
         batch = batch.slice(0, left)
