@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
-from processor.render import render_batch
+from processor import render
+from processor.statements import write_statements
 from schemas import charges as sc
 
 ACCOUNTS = 2_000
@@ -32,6 +33,16 @@ def decimals(cents: np.ndarray) -> pa.Array:
     return pa.compute.multiply(hundredths, pa.scalar(Decimal("0.01"))).cast(pa.decimal128(38, 6))
 
 
+def conform(schema, columns: dict[str, pa.Array], rows: int) -> pa.Table:
+    """The columns in the schema's order; the ones not given empty, of the schema's type."""
+    return pa.table(
+        {
+            name: columns.get(name, pa.nulls(rows, col.dtype.type.pyarrow_dtype))
+            for name, col in schema.columns.items()
+        }
+    )
+
+
 def write_batch(folder: Path, rows: int, workbooks: Path) -> None:
     rng = np.random.default_rng(1)
     acc = rng.integers(0, ACCOUNTS, rows)
@@ -41,8 +52,8 @@ def write_batch(folder: Path, rows: int, workbooks: Path) -> None:
     start = np.datetime64("2026-10-01T00:00:00", "us")
     when = start + rng.integers(0, 30 * 24 * 3600, rows).astype("timedelta64[s]")
     n_un = rows // 20
-    empty = sc.CHARGES.columns
-    table = pa.table(
+    table = conform(
+        sc.CHARGES,
         {
             "source_file": pa.array(["export.csv"] * rows),
             "line": pa.array(np.arange(2, rows + 2), pa.int64()),
@@ -62,11 +73,12 @@ def write_batch(folder: Path, rows: int, workbooks: Path) -> None:
             "tax": decimals(tax),
             "gross": decimals(net + tax),
             "note": pa.array([None] * rows, pa.string()),
-        }
+        },
+        rows,
     )
-    assert list(table.column_names) == list(empty)
     pq.write_table(table, folder / "charges.parquet")
-    un = pa.table(
+    un = conform(
+        sc.UNMATCHED,
         {
             "source_file": pa.array(["export.csv"] * n_un),
             "line": pa.array(np.arange(rows + 2, rows + 2 + n_un), pa.int64()),
@@ -83,7 +95,8 @@ def write_batch(folder: Path, rows: int, workbooks: Path) -> None:
             "cost": decimals(cost[:n_un]),
             "raw": pa.array(["raw line"] * n_un),
             "note": pa.array([None] * n_un, pa.string()),
-        }
+        },
+        n_un,
     )
     pq.write_table(un, folder / "unmatched.parquet")
     pq.write_table(un.slice(0, 0), folder / "skipped.parquet")
@@ -127,13 +140,24 @@ def main(rows: int) -> None:
         batch = tmp / "batch"
         batch.mkdir()
         write_batch(batch, rows, tmp / "wb")
+        spent = []  # the statements' own time, told apart from the reports'
+
+        def timed(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return write_statements(*args, **kwargs)
+            finally:
+                spent.append(time.perf_counter() - began)
+
+        render.write_statements = timed
         start = time.perf_counter()
-        render_batch(batch)
+        render.render_batch(batch)
         took = time.perf_counter() - start
         size = sum(p.stat().st_size for p in (batch / "reports").glob("*.html")) / 1e6
         print(
             f"render billing + unmatched reports for {rows:,} billed rows "
-            f"({ACCOUNTS:,} accounts): {took:.1f} s; HTML {size:.1f} MB"
+            f"({ACCOUNTS:,} accounts): {took - sum(spent):.1f} s; HTML {size:.1f} MB; "
+            f"then {ACCOUNTS:,} client statements (csv + xlsx): {sum(spent):.1f} s"
         )
 
 

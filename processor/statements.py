@@ -32,11 +32,24 @@ def _quantity(v) -> str:
     return f"{d:f}"
 
 
-def statement_rows(batch: Batch, account: str) -> tuple[list[list], list[list]]:
-    """An account's charge rows and its per-service totals, as text for people."""
+def statement_rows(
+    batch: Batch,
+    account: str,
+    charges: pd.DataFrame | None = None,
+    lines: pd.DataFrame | None = None,
+) -> tuple[list[list], list[list]]:
+    """An account's charge rows and its per-service totals, as text for people.
+
+    Args:
+        charges, lines: the account's own rows, when the caller has them grouped already
+            (else they are picked out of the batch).
+    """
     places = MINOR_UNITS.get(batch.currency, 2)
-    services = dict(zip(batch.lines["product"], batch.lines["description"], strict=True))
-    c = batch.charges[batch.charges["account_id"] == account]
+    # a batch from before lines.parquet has no descriptions: its product names stand in
+    every = batch.lines
+    names = every["description"] if "description" in every else every["product"]
+    services = dict(zip(every["product"], names, strict=True))
+    c = batch.charges[batch.charges["account_id"] == account] if charges is None else charges
     c = c.sort_values(["occurred_at", "line"])
     rows = []
     for r in c.itertuples(index=False):
@@ -54,7 +67,8 @@ def statement_rows(batch: Batch, account: str) -> tuple[list[list], list[list]]:
             ]
         )
     totals = []
-    mine = batch.lines[batch.lines["account_id"] == account].sort_values("product")
+    mine = batch.lines[batch.lines["account_id"] == account] if lines is None else lines
+    mine = mine.sort_values("product")
     for ln in mine.itertuples(index=False):
         totals.append(
             [
@@ -76,8 +90,13 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     names = dict(zip(batch.lines["account_id"], batch.lines["account_name"], strict=True))
+    # each account's rows picked out once, not by a pass over the whole batch per account
+    charges = dict(iter(batch.charges.groupby("account_id", sort=False)))
+    lines = dict(iter(batch.lines.groupby("account_id", sort=False)))
     for account in sorted(names):
-        rows, totals = statement_rows(batch, account)
+        rows, totals = statement_rows(
+            batch, account, charges.get(account, batch.charges.iloc[:0]), lines[account]
+        )
         safe = "".join(ch for ch in str(account) if ch.isalnum()) or "account"
         path = folder / f"{safe}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
