@@ -11,15 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from schemas import checks
+
 # what str.strip() removes: the per-row rules strip fields with it
-SPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+SPACE = checks.SPACE
 HELD = pa.decimal128(38, 6)
 _WIDE = pa.decimal128(38, 14)  # 12 integer digits + 14 decimals: held exactly, then rounded
 _SIMPLE = {

@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
 from schemas.currencies import MINOR_UNITS
 
@@ -110,20 +112,44 @@ def key(value: object) -> str:
     return as_text(value).strip().casefold()
 
 
-def texts(values: pd.Series) -> pd.Series:
-    """``as_text`` of a column, stripped, None kept (text cells pass in bulk)."""
+# what str.strip() removes (every character whose isspace() is true; a test checks it)
+SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _as_texts(values: pd.Series) -> pa_arrow.Array:
+    """``as_text`` of each value, as Arrow text (text cells pass as they are)."""
     data = values.to_numpy(dtype=object)
     is_text = np.fromiter((type(v) is str for v in data), dtype=bool, count=len(data))
     if not is_text.all():
         data = data.copy()
         odd = np.flatnonzero(~is_text)
         data[odd] = [None if data[i] is None else as_text(data[i]) for i in odd]
-    return pd.Series(data, index=values.index, dtype=object).str.strip()
+    return pa_arrow.array(data, pa_arrow.string(), from_pandas=True)
+
+
+def _stripped(values: pd.Series) -> pa_arrow.Array:
+    return pc.utf8_trim(_as_texts(values), SPACE)
+
+
+def texts(values: pd.Series) -> pd.Series:
+    """``as_text`` of a column, stripped, None kept (text cells pass in bulk)."""
+    got = _stripped(values).to_numpy(zero_copy_only=False)
+    return pd.Series(got, index=values.index, dtype=object)
 
 
 def keys(values: pd.Series) -> pd.Series:
-    """``key`` of a column (None kept), in bulk."""
-    return texts(values).str.casefold()
+    """``key`` of a column (None kept), in bulk: ASCII text folds in Arrow, the rest by
+    str.casefold (ß → ss)."""
+    arr = _stripped(values)
+    ascii_ = pc.fill_null(pc.string_is_ascii(arr), True)
+    out = pc.utf8_lower(arr).to_numpy(zero_copy_only=False)
+    odd = np.flatnonzero(~np.asarray(ascii_.to_numpy(zero_copy_only=False), dtype=bool))
+    for i in odd:
+        out[i] = out[i] if out[i] is None else arr[int(i)].as_py().casefold()
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -172,10 +198,13 @@ def _map(series: pd.Series, fn) -> pd.Series:
 
 def letters_digits() -> pa.Check:
     """Codes and IDs: letters and digits only."""
-    return pa.Check(
-        lambda s: _map(s, lambda v: bool(_LETTERS_DIGITS.match(as_text(v)))),
-        name="invalid-characters",
-    )
+
+    def check(s: pd.Series) -> pd.Series:
+        text = _as_texts(s)
+        ok = pc.fill_null(pc.match_substring_regex(text, _LETTERS_DIGITS.pattern), False)
+        return pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+
+    return pa.Check(check, name="invalid-characters")
 
 
 def stored_as_text() -> pa.Check:
@@ -252,10 +281,7 @@ def date() -> pa.Check:
 
 def choice(choices: list[str]) -> pa.Check:
     allowed = {c.casefold() for c in choices}
-    return pa.Check(
-        lambda s: _map(s, lambda v: as_text(v).strip().casefold() in allowed),
-        name="invalid-choice",
-    )
+    return pa.Check(lambda s: keys(s).isin(allowed), name="invalid-choice")
 
 
 def currency() -> pa.Check:

@@ -230,3 +230,33 @@ def test_asterisk_layouts_move_whole_columns_as_the_row_rule_would(widths):
     for i, t in enumerate(texts):
         row = t.split(",")
         assert got[i].as_py() == (fmt.normalise(row) if todo[i] else row)
+
+
+def test_space_is_what_str_strip_removes():
+    import sys
+
+    from schemas.checks import SPACE
+
+    assert SPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
+def test_column_keys_equal_key_of_each_value():
+    import datetime as dt
+
+    import pandas as pd
+
+    from schemas.checks import key, keys
+
+    values = [
+        " Leeds ",
+        "STRASSE",
+        "Straße",
+        None,
+        12,
+        3.0,
+        "ǅ",
+        "\u00a0x\u3000",
+        dt.date(2026, 1, 2),
+    ]
+    got = keys(pd.Series(values, dtype=object)).tolist()
+    assert got == [None if v is None else key(v) for v in values]
