@@ -516,7 +516,9 @@ def _normalised(
             cols.append(values)
         rows_idx = np.flatnonzero(todo & np.isin(counts, list(plans)))
         pieces = vectors.as_lists([pc.take(c, pa.array(rows_idx)) for c in cols])
-        return _put_back(lists, rows_idx, pieces), _counts_put(counts, rows_idx, width)
+        new_counts = counts.copy()
+        new_counts[rows_idx] = width
+        return _replaced(lists, rows_idx, pieces), new_counts
     return _normalised_rows(fmt, lists, counts, todo, error)
 
 
@@ -535,35 +537,15 @@ def _normalised_rows(
     pieces = pa.array(fixed, pa.list_(pa.string()))
     new_counts = counts.copy()
     new_counts[idx] = pc.list_value_length(pieces).to_numpy(zero_copy_only=False)
-    return _put_back(lists, idx, pieces), new_counts
+    return _replaced(lists, idx, pieces), new_counts
 
 
-def _field_at(lists: pa.ListArray, pos: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Whether field ``pos[i]`` of row i is blank, for the ``rows`` asked about."""
-    flat = lists.flatten()
-    starts = lists.offsets.to_numpy()[:-1]
-    idx = np.where(rows, starts + pos, 0)
-    if not len(flat):
-        return np.zeros(len(rows), dtype=bool)
-    values = vectors.strip(pc.take(flat, pa.array(idx)))
-    got = np.asarray(pc.equal(values, "").to_numpy(zero_copy_only=False), dtype=bool)
-    return got & rows
-
-
-def _counts_put(counts: np.ndarray, idx: np.ndarray, width: int) -> np.ndarray:
-    out = counts.copy()
-    out[idx] = width
-    return out
-
-
-def _put_back(lists: pa.ListArray, idx: np.ndarray, pieces: pa.ListArray) -> pa.ListArray:
+def _replaced(lists: pa.ListArray, idx: np.ndarray, pieces: pa.ListArray) -> pa.ListArray:
     """``lists`` with rows ``idx`` replaced by ``pieces`` (in order)."""
-    if not len(idx):
-        return lists
-    order = np.arange(len(lists), dtype=np.int64)
-    order[idx] = len(lists) + np.arange(len(idx))
-    both = pa.concat_arrays([lists.cast(pa.list_(pa.string())), pieces])
-    return pc.take(both, pa.array(order))
+    rest = np.ones(len(lists), dtype=bool)
+    rest[idx] = False
+    kept = (np.flatnonzero(rest), pc.filter(lists, pa.array(rest)))
+    return vectors.assemble(len(lists), [kept, (idx, pieces)])
 
 
 def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
@@ -590,8 +572,11 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
             over = (kept > plan.max_fields) & (plan.max_fields + fmt.trailing_fields >= kept)
             if not over.any():
                 break
-            tail = _field_at(lists, kept - 1, over)
-            kept = kept - (over & tail)
+            last = vectors.strip(vectors.take_field(lists, counts, np.where(over, kept - 1, -1)))
+            blank_last = np.asarray(
+                pc.fill_null(pc.equal(last, ""), False).to_numpy(zero_copy_only=False), dtype=bool
+            )
+            kept = kept - (over & blank_last)
         long = (kept > plan.max_fields) & ~blank & pd.isna(error)
         error[long] = [
             f"has {c} fields, more than the {plan.max_fields} of "

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor import vectors
 from processor.reference import Product, Rate, Reference
 from schemas.checks import key
 
@@ -160,18 +161,6 @@ def _values(
     return value, credit
 
 
-def _scatter(n: int, parts: list[tuple[np.ndarray, pa.Array]], type_: pa.DataType) -> pa.Array:
-    """A column of n rows from (row indices, values) parts; null elsewhere."""
-    order = np.full(n, 0, dtype=np.int64)
-    pieces = [pa.nulls(1, type_)]
-    at = 1
-    for idx, values in parts:
-        order[idx] = at + np.arange(len(idx))
-        pieces.append(values.cast(type_))
-        at += len(idx)
-    return pa.concat_arrays(pieces).take(pa.array(order))
-
-
 def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     """Add net, tax_rate, tax and gross to billed rows; unpriceable rows become unmatched.
 
@@ -237,12 +226,12 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
                 pc.multiply(narrow, _const(share)), places, round_mode="half_towards_infinity"
             )
             taxes.append((idx, tax))
-    net_col = _scatter(n, nets, HELD)
+    net_col = vectors.scatter(n, nets, pa.scalar(None, HELD))
     out["status"], out["reason"], out["detail"] = status, reason, detail
     out["net"] = pd.Series(net_col, dtype=pd.ArrowDtype(HELD), index=out.index)
     out["tax_rate"] = tax_rate
     if per_charge:
-        tax_col = _scatter(n, taxes, HELD)
+        tax_col = vectors.scatter(n, taxes, pa.scalar(None, HELD))
         out["tax"] = pd.Series(tax_col, dtype=pd.ArrowDtype(HELD), index=out.index)
         out["gross"] = pd.Series(
             pc.add(net_col.cast(SUM), tax_col.cast(SUM)).cast(HELD),

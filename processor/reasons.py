@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor import vectors
 from processor.numbers import excerpt
 
 
@@ -224,14 +225,7 @@ def render(rows: pd.DataFrame, application: str, location: str) -> pa.Array:
         ]
         text = pc.binary_join_element_wise(*arrays, "") if len(arrays) > 1 else arrays[0]
         parts.append((idx, text))
-    order = np.zeros(n, dtype=np.int64)
-    chunks = [pa.array([""], pa.string())]
-    at = 1
-    for idx, text in parts:
-        order[idx] = at + np.arange(len(idx))
-        chunks.append(text)
-        at += len(idx)
-    return pc.take(pa.concat_arrays(chunks), pa.array(order))
+    return vectors.scatter(n, parts, pa.scalar("", pa.string()))
 
 
 def as_text(values: pd.Series) -> pa.Array:

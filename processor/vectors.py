@@ -169,27 +169,39 @@ def as_lists(cols: list[pa.Array]) -> pa.ListArray:
     return pa.ListArray.from_arrays(offsets, pc.take(both, pa.array(order)))
 
 
-def assemble(n: int, parts: list[tuple[np.ndarray, pa.Array]]) -> pa.ListArray:
-    """n rows of lists from (row indices, lists) parts; rows in no part are empty."""
-    parts = [(idx, lists) for idx, lists in parts if len(idx)]
+def scatter(n: int, parts: list[tuple[np.ndarray, pa.Array]], fill: pa.Scalar) -> pa.Array:
+    """n rows from (row indices, values) parts, in row order; rows in no part get ``fill``.
+
+    The one way every step puts rows worked apart (by path, product or reason) back in
+    their lines' order.
+    """
+    parts = [(idx, values) for idx, values in parts if len(idx)]
     if len(parts) == 1 and len(parts[0][0]) == n:  # one part, all rows in order: as it is
-        return parts[0][1].cast(pa.list_(pa.string()))
-    empty = pa.array([[]], pa.list_(pa.string()))
+        return parts[0][1].cast(fill.type)
     order = np.zeros(n, dtype=np.int64)
-    pieces = [empty]
+    pieces = [pa.array([fill.as_py()], fill.type)]
     at = 1
-    for idx, lists in parts:
+    for idx, values in parts:
         order[idx] = at + np.arange(len(idx))
-        pieces.append(lists.cast(pa.list_(pa.string())))
+        pieces.append(values.cast(fill.type))
         at += len(idx)
     return pc.take(pa.concat_arrays(pieces), pa.array(order))
 
 
-def take_field(lists: pa.ListArray, counts: np.ndarray, pos: int) -> pa.StringArray:
-    """Field ``pos`` of each row (null where the row is shorter)."""
+NO_FIELDS = pa.scalar([], pa.list_(pa.string()))
+
+
+def assemble(n: int, parts: list[tuple[np.ndarray, pa.Array]]) -> pa.ListArray:
+    """n rows of lists from (row indices, lists) parts; rows in no part are empty."""
+    return scatter(n, parts, NO_FIELDS)
+
+
+def take_field(lists: pa.ListArray, counts: np.ndarray, pos: int | np.ndarray) -> pa.StringArray:
+    """Field ``pos`` of each row, or field ``pos[i]`` of row i (null where the row is
+    shorter)."""
     flat = lists.flatten()
     starts = lists.offsets.to_numpy()[:-1]
-    has = counts > pos
+    has = (counts > pos) & (np.asarray(pos) >= 0)
     idx = np.where(has, starts + pos, 0)
     if not len(flat):
         return pa.nulls(len(lists), pa.string())
