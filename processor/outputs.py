@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from processor import reasons
+from processor import reasons, vectors
 from processor.errors import OutputError
 from processor.xlsx import Col, TableBook
 from schemas import charges as sc
@@ -116,12 +116,7 @@ def unbilled_frame(
     message = pd.Series(reasons.render(rows, application, location), dtype=sc.TEXT)
     fields = [c for c in rows.columns if c.startswith("match_")]
     if fields and len(rows):
-        texts = [
-            pc.fill_null(
-                pa.array(rows[f].to_numpy(dtype=object), pa.string(), from_pandas=True), ""
-            )
-            for f in fields
-        ]
+        texts = [vectors.plain(rows[f]) for f in fields]
         joined = pd.Series(
             pc.binary_join_element_wise(*texts, "\x1f") if len(texts) > 1 else texts[0],
             dtype=sc.TEXT,

@@ -208,11 +208,11 @@ def render(rows: pd.DataFrame, application: str, location: str) -> pa.Array:
             "code": lambda p: _excerpts(p["code"], 40),
             "application": lambda p: application,
             "location": lambda p: location,
-            "account": lambda p: _plain(p["account_id"]) if "account_id" in p else "",
+            "account": lambda p: vectors.plain(p["account_id"]) if "account_id" in p else "",
             "detail": lambda p: _excerpts(p["detail"], 300),
             "destination": lambda p: _excerpts(p["destination"], 40),
-            "product": lambda p: _plain(p["product"]) if "product" in p else "",
-            "date": lambda p: _plain(p["occurred_at"].dt.strftime("%Y-%m-%d")),
+            "product": lambda p: vectors.plain(p["product"]) if "product" in p else "",
+            "date": lambda p: vectors.plain(p["occurred_at"].dt.strftime("%Y-%m-%d")),
         }
         pieces: list = []
         for literal, field, _, _ in string.Formatter().parse(REASONS[code].template):
@@ -228,22 +228,9 @@ def render(rows: pd.DataFrame, application: str, location: str) -> pa.Array:
     return vectors.scatter(n, parts, pa.scalar("", pa.string()))
 
 
-def as_text(values: pd.Series) -> pa.Array:
-    """A column of text as Arrow strings (null where missing or not text)."""
-    data = values.to_numpy(dtype=object)
-    try:
-        return pa.array(data, type=pa.string(), from_pandas=True)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array([v if isinstance(v, str) else None for v in data], type=pa.string())
-
-
-def _plain(values: pd.Series) -> pa.Array:
-    return pc.fill_null(as_text(values), "")
-
-
 def _excerpts(values: pd.Series, limit: int) -> pa.Array:
     """``excerpt`` of each value: most are short and printable and pass as they are."""
-    arr = as_text(values)
+    arr = vectors.text(values)
     plain = pc.and_(
         # printable ASCII is printable to Python too; anything else goes through excerpt
         pc.fill_null(pc.match_substring_regex(arr, r"^[ -~]*$"), False),

@@ -21,10 +21,6 @@ from processor import vectors
 from processor.formats.base import Format
 
 
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
-
-
 def _digests(tag: str, texts: pa.Array) -> list[str]:
     """``tag:`` and the digest of each text (hashlib, one call per row: the only per-row step)."""
     blake = hashlib.blake2b
@@ -36,8 +32,7 @@ def _digests(tag: str, texts: pa.Array) -> list[str]:
 
 def _text(values: pd.Series, upper: bool = False) -> pa.Array:
     """A column as stripped text, '' where missing."""
-    arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    arr = vectors.strip(pc.fill_null(arr, ""))
+    arr = vectors.strip(vectors.plain(values))
     return pc.utf8_upper(arr) if upper else arr
 
 
@@ -84,12 +79,12 @@ def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
     codes = [_text(rows[c], upper=True) for c in rows if c.startswith("match_")]
     code = _join(codes, "/") if len(codes) > 1 else (codes[0] if codes else _blank(n))
     when = rows["occurred_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    what = _join([_plain(rows["destination"]), _plain(rows["description"])], "|")
+    what = _join([vectors.plain(rows["destination"]), vectors.plain(rows["description"])], "|")
     duration = pa.array(rows["duration"].astype("string").fillna("").to_numpy(dtype=object))
     parts = [
         pa.array([app] * n, pa.string()),
         code,
-        _plain(when),
+        vectors.plain(when),
         what,
         duration,
         pc.cast(pa.array(rows["quantity"]), pa.string()),
@@ -100,9 +95,3 @@ def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
 
 def _blank(n: int) -> pa.Array:
     return pa.array([""] * n, pa.string())
-
-
-def _plain(values: pd.Series) -> pa.Array:
-    """A column as text as it is ('' where missing)."""
-    arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    return pc.fill_null(arr, "")

@@ -13,6 +13,7 @@ import io
 import re
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -207,6 +208,20 @@ def take_field(lists: pa.ListArray, counts: np.ndarray, pos: int | np.ndarray) -
         return pa.nulls(len(lists), pa.string())
     got = pc.take(flat, pa.array(idx))
     return pc.if_else(pa.array(has), got, pa.scalar(None, pa.string()))
+
+
+def text(values: pd.Series) -> pa.StringArray:
+    """A column of text (object dtype) as Arrow strings, null where missing or not text."""
+    data = values.to_numpy(dtype=object)
+    try:
+        return pa.array(data, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([v if isinstance(v, str) else None for v in data], type=pa.string())
+
+
+def plain(values: pd.Series) -> pa.StringArray:
+    """``text`` with '' where missing."""
+    return pc.fill_null(text(values), "")
 
 
 def strip(values: pa.StringArray) -> pa.StringArray:
