@@ -227,16 +227,6 @@ def _lines(first: int, piece: bytes, encoding: str | None) -> Block:
     )
 
 
-def iter_lines(
-    path: Path, encoding: str | None, block: int = 1 << 20, done: list[int] | None = None
-) -> Iterator[Line]:
-    """Decoded lines of a file one by one (see ``iter_blocks``)."""
-    for b in iter_blocks(path, encoding, block, done):
-        notes = b.notes or [""] * len(b)
-        for i, text in enumerate(b.texts.to_pylist()):
-            yield Line(b.first + i, text, notes[i])
-
-
 def _decode(number: int, raw: bytes, encoding: str | None) -> Line:
     try:
         return Line(number, raw.decode(encoding or "utf-8"), "")

@@ -327,14 +327,14 @@ class History:
 
     def _temp_tables(self) -> None:
         self.db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS chunk (key TEXT PRIMARY KEY, place TEXT) WITHOUT ROWID"
+            "CREATE TEMP TABLE IF NOT EXISTS chunk (key TEXT PRIMARY KEY) WITHOUT ROWID"
         )
 
-    def _fill_chunk(self, pairs) -> None:
-        """The chunk's distinct keys (with where each was met), for set operations in SQL."""
+    def _fill_chunk(self, keys: Iterable[str]) -> None:
+        """The chunk's distinct keys, for the billed probe in SQL."""
         self._temp_tables()
         self.db.execute("DELETE FROM temp.chunk")
-        self._many("INSERT OR IGNORE INTO temp.chunk (key, place) VALUES (?, ?)", pairs)
+        self._many("INSERT OR IGNORE INTO temp.chunk (key) VALUES (?)", ((k,) for k in keys))
 
     def first_seen(
         self, keys: Sequence[str], files: Sequence[str] | None = None, lines: Sequence | None = None
@@ -378,7 +378,7 @@ class History:
         if not self._holds_keys[scope]:
             return {}
         # sorted, the keys go into the temporary B-tree in order (several times faster)
-        self._fill_chunk((k, "") for k in sorted(set(keys)))
+        self._fill_chunk(sorted(set(keys)))
         rows = self.db.execute(BILLED_SQL, scope).fetchall()
         return {k: Billed(b, f) for k, b, f in rows}
 

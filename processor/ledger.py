@@ -52,7 +52,7 @@ def screen(
     out["row_key"] = keys
     skip = out["skip"].to_numpy(dtype=object).copy()
     detail = out["skip_detail"].to_numpy(dtype=object).copy()
-    has_key = np.array([k is not None and k == k for k in keys], dtype=bool)
+    has_key = pd.notna(keys)
 
     idx = np.flatnonzero(has_key)
     if len(idx):

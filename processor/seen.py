@@ -55,11 +55,7 @@ def digests(keys: pa.Array) -> np.ndarray:
 
 
 def _factorize(values: pa.Array) -> tuple[np.ndarray, list[str]]:
-    encoded = (
-        pc.dictionary_encode(values).combine_chunks()
-        if hasattr(values, "chunks")
-        else (pc.dictionary_encode(values))
-    )
+    encoded = pc.dictionary_encode(values)
     return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 

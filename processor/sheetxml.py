@@ -72,15 +72,19 @@ def _unit_digits(unit: str) -> int:
     return {"s": 0, "ms": 3, "us": 6, "ns": 9}[unit]
 
 
+def row_numbers(first_row: int, n: int) -> pa.Array:
+    """The spreadsheet row numbers of n rows, as text (for row and cell references)."""
+    return pc.cast(pa.array(np.arange(first_row, first_row + n)), pa.string())
+
+
 def rows_xml(
-    first_row: int,
+    numbers: pa.Array,
     cells: list[pa.Array],
     heights: np.ndarray | None = None,
 ) -> bytes:
-    """``<row>`` elements for rows numbered from ``first_row`` (1-based); null cells are
+    """``<row>`` elements for the rows ``numbers`` names (``row_numbers``); null cells are
     left out; ``heights`` (points, 0 for the default) per row."""
-    n = len(cells[0])
-    numbers = pc.cast(pa.array(np.arange(first_row, first_row + n)), pa.string())
+    n = len(numbers)
     opening = pc.binary_join_element_wise('<row r="', numbers, '">', "")
     if heights is not None and heights.any():
         tall = pc.binary_join_element_wise(
@@ -105,8 +109,8 @@ def _concatenated(values: pa.Array) -> bytes:
     return bytes(memoryview(data)[ends[0] : ends[-1]])
 
 
-def refs(letter: str, first_row: int, n: int) -> pa.Array:
-    numbers = pc.cast(pa.array(np.arange(first_row, first_row + n)), pa.string())
+def refs(letter: str, numbers: pa.Array) -> pa.Array:
+    """Cell references (``B12``) of one column for the rows ``numbers`` names."""
     return pc.binary_join_element_wise(letter, numbers, "")
 
 

@@ -266,10 +266,11 @@ class TableBook:
             row = 2
             for batch in batches():
                 n = len(batch[0])
+                numbers = sheetxml.row_numbers(row, n)
                 cells = []
                 heights = np.zeros(n, dtype=np.int64)
                 for i, (c, values) in enumerate(zip(cols, batch, strict=True)):
-                    ref = sheetxml.refs(column_letter(i), row, n)
+                    ref = sheetxml.refs(column_letter(i), numbers)
                     if c.kind == "text":
                         cells.append(
                             sheetxml.text_cells(ref, values, wrapped if c.wrap else text, quoted)
@@ -282,7 +283,7 @@ class TableBook:
                             )
                     else:
                         cells.append(sheetxml.number_cells(ref, values, styles[c.kind]))
-                yield sheetxml.rows_xml(row, cells, heights)
+                yield sheetxml.rows_xml(numbers, cells, heights)
                 row += n
 
         self.pending[len(self.book.worksheets())] = (count + 1, pieces)
