@@ -132,27 +132,12 @@ class TableBook:
         """Title lines (if any), header, frozen rows, widths, filters, print setup, rows."""
         ws = self.book.add_worksheet(name)
         title = list(title)
-        # widths fit the content: a header's longest word, then the longest value, capped
-        widths = [
-            max(MIN_WIDTH, max(len(w) for w in c.header.split()) + 3) if not c.wrap else c.width
-            for c in cols
-        ]
+        widths = _header_widths(cols)
         bold = self.book.add_format({"bold": True})
         for t, text in enumerate(title):
             ws.write_string(t, 0, text, bold if t == 0 else None)
         top = len(title)
-        ws.freeze_panes(top + 1, 0)
-
-        # printed as people sign batches off: landscape, all columns on one page width
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(top)
-        for i, c in enumerate(cols):
-            # numbers are right-aligned, and so are their headers; text and dates left
-            left = c.kind in ("text", "date", "datetime")
-            ws.write_string(top, i, c.header, self.header if left else self.header_right)
-            if c.comment:
-                ws.write_comment(top, i, c.comment)
+        self._header(ws, cols, top)
         r, count = top, 0
         biggest = [0.0] * len(cols)
         wrap = [i for i, c in enumerate(cols) if c.wrap]
@@ -185,9 +170,7 @@ class TableBook:
                     f = float(v)
                     ws.write_number(r, i, f, self.formats[c.kind])
                     biggest[i] = max(biggest[i], abs(f))  # its width is worked out once
-        for i, b in enumerate(biggest):
-            if b:  # the widest number a column shows: its largest, at most places + 2
-                widths[i] = max(widths[i], len(f"{-b:,.{self.places + 2}f}") + 3)
+        self._number_widths(widths, biggest)
         if not count and empty:  # an empty table says so in words
             r += 1
             ws.write_string(r, 0, empty, self.text)
@@ -198,6 +181,26 @@ class TableBook:
         ws.set_row(top, 32 if wraps else None)
         ws.autofilter(top, 0, r, len(cols) - 1)
         return count
+
+    def _header(self, ws, cols: list[Col], top: int) -> None:
+        """Frozen header row ``top``, print setup, header cells and their comments."""
+        ws.freeze_panes(top + 1, 0)
+        # printed as people sign batches off: landscape, all columns on one page width
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(top)
+        for i, c in enumerate(cols):
+            # numbers are right-aligned, and so are their headers; text and dates left
+            left = c.kind in ("text", "date", "datetime")
+            ws.write_string(top, i, c.header, self.header if left else self.header_right)
+            if c.comment:
+                ws.write_comment(top, i, c.comment)
+
+    def _number_widths(self, widths: list[int], biggest: list[float]) -> None:
+        """The widest number a column shows: its largest, at most places + 2."""
+        for i, b in enumerate(biggest):
+            if b:
+                widths[i] = max(widths[i], len(f"{-b:,.{self.places + 2}f}") + 3)
 
     def arrow_table(
         self,
@@ -215,10 +218,7 @@ class TableBook:
                 batches of rows as one Arrow array per column. Text must fit a cell.
         """
         ws = self.book.add_worksheet(name)
-        widths = [
-            max(MIN_WIDTH, max(len(w) for w in c.header.split()) + 3) if not c.wrap else c.width
-            for c in cols
-        ]
+        widths = _header_widths(cols)
         count = 0
         biggest = [0.0] * len(cols)
         for batch in batches():
@@ -233,20 +233,10 @@ class TableBook:
                 elif c.kind != "text":
                     top_ = pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0.0
                     biggest[i] = max(biggest[i], top_)
-        for i, b in enumerate(biggest):
-            if b:
-                widths[i] = max(widths[i], len(f"{-b:,.{self.places + 2}f}") + 3)
-        ws.freeze_panes(1, 0)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
+        self._number_widths(widths, biggest)
         # set before the header is written: constant-memory rows cannot change after
         ws.set_row(0, 32 if any(len(c.header) > widths[i] for i, c in enumerate(cols)) else None)
-        for i, c in enumerate(cols):
-            left = c.kind in ("text", "date", "datetime")
-            ws.write_string(0, i, c.header, self.header if left else self.header_right)
-            if c.comment:
-                ws.write_comment(0, i, c.comment)
+        self._header(ws, cols, 0)
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
         if not count:
@@ -293,6 +283,15 @@ class TableBook:
         self.book.close()
         if self.pending:
             sheetxml.splice(self.path, self.pending)
+
+
+def _header_widths(cols: list[Col]) -> list[int]:
+    """Starting widths: a header's longest word (content widens them, capped), or a wrapped
+    column's fixed width."""
+    return [
+        max(MIN_WIDTH, max(len(w) for w in c.header.split()) + 3) if not c.wrap else c.width
+        for c in cols
+    ]
 
 
 def _plain(v: dt.date) -> dt.datetime:
