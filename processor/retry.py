@@ -13,16 +13,18 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter
 from processor.batchsheet import BatchSheet
+from processor.exports import HELD_DTYPE, ZERO_HELD
 from processor.history import History, HistoryError, default_path
 from processor.importer import ImportResult, check_out
 from processor.ledger import batch_record, billed_keys, file_sha256, new_batch, screen
@@ -64,6 +66,11 @@ def _opt(column: pd.Series) -> np.ndarray:
     return column.astype(object).where(column.notna(), None).to_numpy()
 
 
+def _held(column: pd.Series) -> pd.Series:
+    values = pa.array(column.to_numpy(dtype=object), HELD_DTYPE.pyarrow_dtype, from_pandas=True)
+    return pd.Series(pc.fill_null(values, ZERO_HELD), dtype=HELD_DTYPE)
+
+
 def _canonical(frame: pd.DataFrame, fields: int) -> pd.DataFrame:
     """Unmatched rows as the canonical chunk the reader would have made of them."""
     n = len(frame)
@@ -75,8 +82,9 @@ def _canonical(frame: pd.DataFrame, fields: int) -> pd.DataFrame:
             "raw": frame["raw"].to_numpy(dtype=object),
             "note": _opt(frame["note"]),
             "occurred_at": pd.to_datetime(frame["occurred_at"]).astype("datetime64[us]"),
-            "quantity": [Decimal(0) if q is None else q for q in frame["quantity"]],
-            "cost": list(frame["cost"]),
+            # held values as the reader holds them: Arrow decimals (a blank quantity is 0)
+            "quantity": _held(frame["quantity"]),
+            "cost": _held(frame["cost"]),
             "duration": pd.array(frame["duration"], dtype="Int64"),
             "destination": frame["destination"]
             .astype(object)
