@@ -16,9 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
+from processor import seen
 from processor.exports import read_export
 from processor.history import History
 from processor.importer import run_import
@@ -27,7 +30,8 @@ from processor.workbooks import read_workbooks
 
 
 def fill_history(path: Path, keys: int) -> None:
-    """A history with ``keys`` billed keys of earlier batches (as row keys look)."""
+    """A history with ``keys`` billed keys of earlier batches (random digests)."""
+    rnd = random.Random(1)
     History(path).close()  # the schema
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
@@ -42,10 +46,13 @@ def fill_history(path: Path, keys: int) -> None:
             "'-', '2025-01-31')",
             (batch,),
         )
+        rowid = db.execute("SELECT rowid FROM batches WHERE id = ?", (batch,)).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO scopes VALUES (1, 'pbx', 'london')")
         n = min(per, keys - month * per)
+        digests = np.sort(np.frombuffer(rnd.randbytes(n * seen.WIDTH), f"S{seen.WIDTH}"))
         db.executemany(
-            "INSERT INTO keys VALUES ('pbx', 'london', ?, ?)",
-            ((f"row:{month:02d}{i:022x}", batch) for i in range(n)),
+            "INSERT INTO billed VALUES (1, ?, ?)",
+            ((d, rowid) for d in seen.as_bytes(digests)),
         )
         db.commit()
     db.close()

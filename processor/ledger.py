@@ -3,8 +3,8 @@
 For each canonical chunk: give every row its key; skip a row already met in this import
 as ``duplicate-row``, and one a committed batch billed as ``already-billed`` (naming
 that batch); then bill only the first billable row of a call (``duplicate-leg``). The
-keys live in the history's temporary tables, so memory stays flat however long the
-import.
+keys an import has met are held as 12-byte digests (``processor.seen``); the history
+holds the billed ones the same way.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from processor import outputs
+from processor import outputs, seen
 from processor.formats.base import Format
 from processor.history import History
 from processor.rowkeys import row_keys
@@ -56,17 +58,19 @@ def screen(
 
     idx = np.flatnonzero(has_key)
     if len(idx):
+        digests = seen.digests(pa.array(keys[idx], pa.string()))
         met = history.first_seen(
-            keys[idx], out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx]
+            keys[idx], out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx], digests
         )
         again = met != None  # noqa: E711 (elementwise)
         skip[idx[again]], detail[idx[again]] = "duplicate-row", met[again]
-        fresh = idx[~again]
-        billed = history.billed(app_key, loc_key, keys[fresh])
+        fresh = np.flatnonzero(~again)
+        billed = history.billed(app_key, loc_key, digests[fresh])
         if billed:
-            for i in fresh:
-                b = billed.get(keys[i])
+            for j, d in zip(fresh, seen.as_bytes(digests[fresh]), strict=True):
+                b = billed.get(d)
                 if b is not None:
+                    i = idx[j]
                     skip[i], detail[i] = "already-billed", f"{b.batch_id} ({b.folder})"
 
     # the rows of one call: only the first billable one counts (a retry's rows are past this)
@@ -136,7 +140,7 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
         with outputs.atomic_dir(out, removed, marker=batch_id) as tmp:
             job = NewBatch(batch_id, tmp, removed=removed)
             yield job
-        hist.commit(batch_id, job.manifest, billed_keys(out))
+        hist.commit(batch_id, job.manifest, billed_digests(out))
     except BaseException:
         marker = out / ".batch-id"
         if marker.is_file() and marker.read_text(encoding="utf-8").strip() == batch_id:
@@ -145,32 +149,20 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
         raise
 
 
-def billed_keys(batch_dir: Path, run_rows: int = 1_000_000) -> Iterator[str]:
-    """The row keys a batch folder bills, read back from its charges.parquet, in sorted
-    order (B-tree inserts in order are several times faster than at random).
-
-    Runs of ``run_rows`` keys are sorted in Arrow and merged as they are read out, so the
-    memory is the keys' own and no more.
-    """
-    import heapq
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
+def billed_row_keys(batch_dir: Path) -> Iterator[pa.Array]:
+    """The row keys a batch folder bills, read back from its charges.parquet a part at a
+    time."""
     pa.default_memory_pool().release_unused()  # what the import's chunks left in the pool
-    runs = []
     for batch in pq.ParquetFile(batch_dir / "charges.parquet").iter_batches(
-        batch_size=run_rows, columns=["row_key"]
+        batch_size=1_000_000, columns=["row_key"]
     ):
-        keys = batch.column(0)
-        runs.append(pc.take(keys, pc.sort_indices(keys)))
+        yield batch.column(0)
 
-    def read_out(run: pa.Array, step: int = 50_000) -> Iterator[str]:
-        for start in range(0, len(run), step):
-            yield from run.slice(start, step).to_pylist()
 
-    yield from heapq.merge(*(read_out(r) for r in runs))
+def billed_digests(batch_dir: Path) -> np.ndarray:
+    """The digests of the row keys a batch folder bills (12 bytes a row)."""
+    parts = [seen.digests(keys) for keys in billed_row_keys(batch_dir)]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=f"S{seen.WIDTH}")
 
 
 def file_sha256(path: Path) -> str:

@@ -27,7 +27,7 @@ from processor.batchsheet import BatchSheet
 from processor.exports import HELD_DTYPE, ZERO_HELD
 from processor.history import History, HistoryError, default_path
 from processor.importer import ImportResult, check_out
-from processor.ledger import batch_record, billed_keys, file_sha256, new_batch, screen
+from processor.ledger import batch_record, billed_row_keys, file_sha256, new_batch, screen
 from processor.matching import context, match
 from processor.pricing import price
 from schemas.checks import key
@@ -218,7 +218,9 @@ def run_retry(
                 batch_date,
             )
         # the earlier batch's rows now billed are retried: a second retry leaves them out
-        hist.mark_retried(source_id, billed_keys(out), job.id)
+        hist.mark_retried(
+            source_id, (k for part in billed_row_keys(out) for k in part.to_pylist()), job.id
+        )
     finally:
         hist.close()
     if done:

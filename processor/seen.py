@@ -54,6 +54,12 @@ def digests(keys: pa.Array) -> np.ndarray:
     return out.view(f"S{WIDTH}").ravel()
 
 
+def as_bytes(digests: np.ndarray) -> list[bytes]:
+    """Each digest as its 12 bytes (numpy's ``tolist`` would drop trailing NUL bytes)."""
+    raw = np.ascontiguousarray(digests).tobytes()
+    return [raw[i : i + WIDTH] for i in range(0, len(raw), WIDTH)]
+
+
 def _factorize(values: pa.Array) -> tuple[np.ndarray, list[str]]:
     encoded = pc.dictionary_encode(values)
     return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()

@@ -319,7 +319,54 @@ def test_the_key_check_probes_the_history_by_key_never_scans_it(tmp_path):
 
     h = History(tmp_path / "h.sqlite")
     h._temp_tables()
-    plan = " | ".join(r[3] for r in h.db.execute("EXPLAIN QUERY PLAN " + BILLED_SQL, ("a", "b")))
+    plan = " | ".join(r[3] for r in h.db.execute("EXPLAIN QUERY PLAN " + BILLED_SQL, (1,)))
     h.close()
     assert "SCAN c" in plan
-    assert "SEARCH k USING PRIMARY KEY (application_key=? AND location_key=? AND row_key=?)" in plan
+    assert "SEARCH k USING PRIMARY KEY (scope=? AND digest=?)" in plan
+
+
+def test_a_version_1_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path):
+    from processor.history import _MIGRATIONS, History
+
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
+    # the rows' keys, as any import makes them
+    run_import(
+        folder,
+        "London",
+        "PBX",
+        [export],
+        tmp_path / "probe",
+        dt.date(2026, 10, 31),
+        history=tmp_path / "scratch.sqlite",
+    )
+    keys = parquet(tmp_path / "probe", "charges")["row_key"].tolist()
+    old = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(old, isolation_level=None)
+    db.executescript(f"BEGIN; {_MIGRATIONS[1]}; PRAGMA user_version = 1; COMMIT;")
+    db.execute(
+        "INSERT INTO batches (id, status, location, location_key, application, application_key,"
+        " format, batch_date, folder, created_at) VALUES ('old-1', 'committed', 'London', "
+        "'london', 'PBX', 'pbx', 'generic-csv', '2026-09-30', '/batches/sep', '2026-09-30')"
+    )
+    db.executemany(
+        "INSERT INTO keys VALUES ('pbx', 'london', ?, 'old-1')", [(k,) for k in keys[:2]]
+    )
+    db.close()
+
+    run_import(
+        folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31), history=old
+    )
+    skipped = parquet(tmp_path / "b", "skipped")
+    assert skipped["reason"].tolist() == ["already-billed"] * 2
+    assert skipped["line"].tolist() == [2, 3]
+    assert skipped["message"][0].startswith("already billed in batch old-1 (/batches/sep)")
+    assert parquet(tmp_path / "b", "charges")["row_key"].tolist() == keys[2:]
+    h = History(old)
+    assert h.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert h.db.execute("SELECT COUNT(*) FROM billed").fetchone()[0] == 3
+    assert h.db.execute("SELECT name FROM sqlite_master WHERE name = 'keys'").fetchone() is None
+    # voiding the old batch releases its two keys, and the new batch's one stays
+    assert h.void("old-1", "test")["released"] == 2
+    assert h.db.execute("SELECT COUNT(*) FROM billed").fetchone()[0] == 1
+    h.close()
