@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
 from processor import render
-from processor.statements import write_statements
+from processor.reports.statement_files import write_statements
 from schemas import charges as sc
 
 ACCOUNTS = 2_000

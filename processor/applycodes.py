@@ -16,7 +16,7 @@ from pathlib import Path
 
 from processor import findings as fnd
 from processor.api import UsageError, WorkbookError, validate_folder
-from processor.reports import CODES_HEADER_ROW, CODES_SHEET, ID_NAME
+from processor.reports.codes_to_add import CODES_HEADER_ROW, CODES_SHEET, ID_NAME
 from schemas.checks import as_text, key
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from processor import reports
 from processor.errors import RenderError
-from processor.statements import write_statements
+from processor.reports.statement_files import write_statements
 
 CELL_TIMEOUT = 600  # seconds per cell
 KERNEL = "python3"

@@ -232,7 +232,7 @@ def test_apply_codes_that_would_break_the_workbooks_changes_nothing(batch_dir, t
 
 
 def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
-    from processor.statements import write_statements
+    from processor.reports.statement_files import write_statements
 
     b = reports.load_batch(batch_dir)
     files = write_statements(b, tmp_path / "st")
@@ -265,7 +265,7 @@ def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
 
 
 def test_statements_per_charge_carry_each_rows_tax(tmp_path):
-    from processor.statements import statement_rows
+    from processor.reports.statement_files import statement_rows
 
     data = base()
     data["Locations"][0][3:4] = ["Per Charge"]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor.reports import Batch, money
+from processor.reports.batch import Batch
+from processor.reports.figures import money
 from schemas.currencies import MINOR_UNITS
 
 HEADERS = ["Date", "Service", "Description", "Destination", "Quantity", "Net", "Tax", "Gross"]

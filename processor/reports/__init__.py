@@ -1,0 +1,104 @@
+"""Reports of batches, one concern a module (as papermill keeps one module per concern).
+
+- ``batch``: a batch folder loaded and checked; void and double-billed batches.
+- ``figures``: the figures the notebooks show (headline, reconciliation, accounts,
+  products, days, reasons, unknown codes, period summaries).
+- ``suggestions``: what an unknown code may have been meant to be.
+- ``codes_to_add``: the codes-to-add.xlsx workbook a clerk fills in.
+- ``statement_files``: per-account statements for clients (csv and xlsx).
+- ``display``: how figures are shown in HTML (exact money as text, tables, charts).
+
+The notebooks call ``from processor import reports as r`` and use the names below.
+"""
+
+from processor.errors import ReportError
+from processor.reports.batch import (
+    FILES,
+    Batch,
+    double_billed,
+    load_batch,
+    manifest_problem,
+    reference_for,
+    unique_batches,
+    void_banner,
+    void_batches,
+)
+from processor.reports.codes_to_add import (
+    CODES_HEADER_ROW,
+    CODES_SHEET,
+    ID_NAME,
+    codes_to_add_path,
+    write_codes_to_add,
+)
+from processor.reports.display import (
+    actions_html,
+    balanced_badge,
+    html,
+    key_values,
+    plot_daily,
+    plot_reasons,
+    plot_top_accounts,
+    show,
+)
+from processor.reports.figures import (
+    ZERO,
+    by_account,
+    by_product,
+    by_reason,
+    credits,
+    daily,
+    has_device_cost,
+    headline,
+    money,
+    period_summary,
+    period_totals,
+    reconciliation,
+    statements,
+    unbilled_examples,
+    unbilled_headline,
+    unknown_codes,
+)
+from processor.reports.suggestions import suggestions
+
+__all__ = [
+    "CODES_HEADER_ROW",
+    "CODES_SHEET",
+    "FILES",
+    "ID_NAME",
+    "ZERO",
+    "Batch",
+    "ReportError",
+    "actions_html",
+    "balanced_badge",
+    "by_account",
+    "by_product",
+    "by_reason",
+    "codes_to_add_path",
+    "credits",
+    "daily",
+    "double_billed",
+    "has_device_cost",
+    "headline",
+    "html",
+    "key_values",
+    "load_batch",
+    "manifest_problem",
+    "money",
+    "period_summary",
+    "period_totals",
+    "plot_daily",
+    "plot_reasons",
+    "plot_top_accounts",
+    "reconciliation",
+    "reference_for",
+    "show",
+    "statements",
+    "suggestions",
+    "unbilled_examples",
+    "unbilled_headline",
+    "unique_batches",
+    "unknown_codes",
+    "void_banner",
+    "void_batches",
+    "write_codes_to_add",
+]

@@ -1,0 +1,125 @@
+"""codes-to-add.xlsx: the unknown codes of a batch, ready for a clerk to choose an account
+for each (``charges apply-codes`` copies the chosen ones into the workbooks)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from processor.reports.batch import Batch
+from processor.reports.figures import unknown_codes
+
+CODES_SHEET = "Codes To Add"
+
+
+CODES_HEADER_ROW = 2  # row 1 tells the clerk what to do
+
+
+ID_NAME = " — "  # the drop-down shows "A1001 — Acme Ltd"; apply-codes keeps the ID
+
+
+def codes_to_add_path(folder: Path) -> tuple[Path, str | None]:
+    """Where codes-to-add.xlsx goes: never over one a clerk has filled in.
+
+    Returns:
+        The path to write, and a note for the user when it is not the usual one.
+    """
+    from openpyxl import load_workbook
+
+    path = folder / "codes-to-add.xlsx"
+    if not path.exists():
+        return path, None
+    try:
+        ws = load_workbook(path, read_only=True)[CODES_SHEET]
+        filled = any(
+            r[0] not in (None, "")
+            for r in ws.iter_rows(min_row=CODES_HEADER_ROW + 1, values_only=True)
+        )
+    except Exception:  # unreadable: keep it too, it is the clerk's
+        filled = True
+    if not filled:
+        return path, None
+    n = 2
+    while (folder / f"codes-to-add-{n}.xlsx").exists():
+        n += 1
+    new = folder / f"codes-to-add-{n}.xlsx"
+    return new, (
+        f"{path} has accounts chosen in it, so it was kept as it is; the new list is {new.name}"
+    )
+
+
+def write_codes_to_add(
+    batch: Batch, ref, path: Path, hints: dict[str, list[str]] | None = None
+) -> Path:
+    """codes-to-add.xlsx: unknown codes pre-filled as Account Codes rows, with a drop-down
+    of this location's active accounts ("ID — Name") and an instruction row; `charges
+    apply-codes` copies the rows with an account chosen into Account Codes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from processor.xlsx import HEADER_FILL, HEADER_FONT, set_text
+    from schemas.checks import key
+
+    m = batch.manifest
+    codes = unknown_codes(batch)
+    accounts = sorted(
+        (a.account_id, a.name)
+        for a in ref.accounts.values()
+        if key(a.location) == key(m["location"]) and a.active
+    )
+    wb = Workbook()
+    ws = wb.active
+    ws.title = CODES_SHEET
+    lists = wb.create_sheet("Accounts")
+    lists.sheet_state = "hidden"
+    for i, (acc, name) in enumerate(accounts, start=1):
+        set_text(lists.cell(i, 1), f"{acc}{ID_NAME}{name}")
+    headers = [
+        "Account ID",
+        "Application",
+        "Code",
+        "Rows",
+        "Device cost",
+        "First seen",
+        "Last seen",
+        "Suggestions",
+    ]
+    widths = [34, 22, 14, 8, 12, 17, 17, 80]
+    note = ws.cell(
+        1,
+        1,
+        f"What to do: for each code, choose its account in column A (active accounts at "
+        f"{m['location']}); leave it blank to skip the code. Save, then run: charges "
+        f"apply-codes THIS-FILE --workbooks {m.get('workbooks', 'WORKBOOKS')}, and then: "
+        f"charges retry {batch.path} --out NEW-BATCH-FOLDER",
+    )
+    note.font = Font(bold=True)
+    note.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws.row_dimensions[1].height = 48
+    for i, (h, w) in enumerate(zip(headers, widths, strict=True), start=1):
+        cell = ws.cell(CODES_HEADER_ROW, i, h)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        ws.column_dimensions[cell.column_letter].width = w
+    ws.freeze_panes = f"A{CODES_HEADER_ROW + 1}"
+    ws.column_dimensions["C"].number_format = "@"
+    first = CODES_HEADER_ROW + 1
+    for r, row in enumerate(codes.itertuples(index=False), start=first):
+        set_text(ws.cell(r, 2), m["application"])
+        set_text(ws.cell(r, 3), str(row.Code))
+        ws.cell(r, 4, int(row.Rows))
+        ws.cell(r, 5, Decimal(str(row[2]))).number_format = "#,##0.00####"
+        ws.cell(r, 6, row[3].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
+        ws.cell(r, 7, row[4].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
+        set_text(ws.cell(r, 8), "; ".join((hints or {}).get(row.Code, [])))
+    if accounts:
+        dv = DataValidation(
+            type="list", formula1=f"=Accounts!$A$1:$A${len(accounts)}", allow_blank=True
+        )
+        dv.error = f"Choose an active account at {m['location']}."
+        dv.add(f"A{first}:A{max(len(codes), 1) + first + 1000}")
+        ws.add_data_validation(dv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

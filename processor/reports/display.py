@@ -1,0 +1,137 @@
+"""How figures are shown in the HTML reports: exact money as text, tables, badges and
+charts (matplotlib axes are passed in, so nothing here imports it)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+
+from processor.reports.figures import money
+
+
+def _decimal(column: pd.Series) -> bool:
+    """Decimal values, as an Arrow decimal column or Python Decimals."""
+    return str(column.dtype).startswith("decimal") or (
+        column.dtype == object and column.map(lambda v: isinstance(v, Decimal)).any()
+    )
+
+
+def show(frame: pd.DataFrame, money_cols=(), places: int = 2) -> pd.DataFrame:
+    """A frame with money as text (exact, with thousands separators) for display."""
+    out = frame.copy()
+    for c in money_cols:
+        if c in out:
+            out[c] = [money(v, places) for v in out[c]]
+    for c in out.columns:
+        if c not in money_cols and str(c).endswith("%"):  # shares: one decimal place
+            out[c] = ["" if v is None or v is pd.NA else f"{Decimal(str(v)):.1f}" for v in out[c]]
+        elif c not in money_cols and _decimal(out[c]):
+            out[c] = [
+                ("" if v is None or v is pd.NA else f"{Decimal(str(v)).normalize():,f}")
+                for v in out[c]
+            ]
+    return out
+
+
+def key_values(pairs: dict[str, str]) -> str:
+    """A two-column HTML table of headline figures."""
+    from html import escape
+
+    rows = "".join(
+        f"<tr><th style='text-align:left;padding-right:2em'>{escape(k)}</th>"
+        f"<td style='text-align:right'>{escape(str(v))}</td></tr>"
+        for k, v in pairs.items()
+    )
+    return f"<table class='headline'>{rows}</table>"
+
+
+_TABLES = iter(range(1, 1 << 30))
+
+
+def html(frame: pd.DataFrame, money_cols=(), places: int = 2) -> str:
+    """A frame as an HTML table: text left, numbers right, money exact, blanks blank."""
+    numeric = [
+        i
+        for i, c in enumerate(frame.columns, start=1)
+        if c in money_cols
+        or pd.api.types.is_numeric_dtype(frame[c])
+        or str(frame[c].dtype).startswith(("int", "double"))
+        or _decimal(frame[c])
+    ]
+    shown = show(frame, money_cols, places)
+    for c in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[c]) or str(shown[c].dtype).startswith(
+            "timestamp"
+        ):
+            shown[c] = [("" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}") for v in shown[c]]
+    shown = shown.astype(object).where(shown.notna(), "")
+    table_id = f"t{next(_TABLES)}"
+    rules = "".join(
+        f"#{table_id} td:nth-child({i}),#{table_id} th:nth-child({i}){{text-align:right}}"
+        for i in numeric
+    )
+    style = (
+        f"<style>#{table_id} td,#{table_id} th{{text-align:left;padding:2px 10px}}{rules}</style>"
+    )
+    return style + shown.to_html(
+        index=False, na_rep="", escape=True, border=0, classes="report", table_id=table_id
+    )
+
+
+def balanced_badge(rec: pd.DataFrame) -> str:
+    if rec.attrs.get("balanced"):
+        cost = (
+            "and the device cost adds up"
+            if rec["Device cost"].iloc[0] != 0
+            else "(no device cost in this export)"
+        )
+        return (
+            "<p style='color:#1a7f37;font-weight:bold'>✔ Balanced: every row read is "
+            f"billed, unmatched or skipped, {cost}.</p>"
+        )
+    return (
+        "<p style='color:#cf222e;font-weight:bold'>✘ NOT balanced: the batch files do not "
+        "add up to what was read. Do not bill this batch; import it again.</p>"
+    )
+
+
+def plot_top_accounts(accounts: pd.DataFrame, ax, top: int, currency: str) -> None:
+    head = accounts.head(top).iloc[::-1]
+    ax.barh(
+        [f"{a} {n}"[:28] for a, n in zip(head["Account ID"], head["Account Name"], strict=True)],
+        [float(Decimal(str(v))) for v in head["Net"]],
+        color="#305496",
+    )
+    ax.set_title(f"Top {min(top, len(accounts))} accounts by net ({currency})")
+    ax.set_xlabel(currency)
+
+
+def plot_daily(days: pd.DataFrame, ax, currency: str) -> None:
+    ax.bar(
+        [str(d) for d in days["Day"]],
+        [float(Decimal(str(v))) for v in days["Net"]],
+        color="#305496",
+    )
+    ax.set_title(f"Billed net per day ({currency})")
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+
+
+def plot_reasons(reasons: pd.DataFrame, ax) -> None:
+    data = reasons.iloc[::-1]
+    colours = ["#cf222e" if o == "Unmatched" else "#8c959f" for o in data["Outcome"]]
+    ax.barh(list(data["Reason"]), list(data["Rows"]), color=colours)
+    ax.set_title("Rows not billed, by reason (red: unmatched, grey: skipped)")
+
+
+def actions_html(reasons: pd.DataFrame) -> str:
+    from html import escape
+
+    if reasons.empty:
+        return "<p>Every row was billed: nothing to do.</p>"
+    items = "".join(
+        f"<li><b>{escape(r.Title)}</b> (<code>{escape(r.Reason)}</code>, {r.Rows:,} rows): "
+        f"{escape(r.What_to_do)}</li>"
+        for r in reasons.rename(columns={"What to do": "What_to_do"}).itertuples()
+    )
+    return f"<ul>{items}</ul>"
