@@ -20,6 +20,7 @@ from processor import __version__, outputs
 from processor.batchsheet import BatchSheet, sheet_rows
 from processor.reasons import REASONS
 from schemas import charges as sc
+from schemas.checks import key
 
 ZERO = Decimal(0)
 
@@ -28,6 +29,36 @@ def total(values: pd.Series) -> Decimal:
     """The exact sum of a column of held values (a sum of nothing, or zero, is 0)."""
     got = pc.sum(pa.array(values, type=pa.decimal128(38, 6))).as_py()
     return ZERO if got is None or got == 0 else got
+
+
+def describe(
+    batch_id: str,
+    ref,
+    location: str,
+    application: str,
+    fmt,
+    inputs: list[dict],
+    match_on: list,
+    workbooks: Path,
+    history: Path,
+    **extra,
+) -> dict:
+    """The manifest's descriptive entries, alike for every recipe (import, retry), in the
+    order shown; ``extra`` entries (a retry's ``retry_of``) follow the batch id."""
+    loc = ref.location(location)
+    return {
+        "batch_id": batch_id,
+        **extra,
+        "location": loc.name,
+        "application": ref.applications[key(application)][0],
+        "format": fmt.name,
+        "currency": ref.currency(location),
+        "time_zone": loc.time_zone,
+        "inputs": inputs,
+        "match_on": [str(f) for f in match_on],
+        "workbooks": str(Path(workbooks).resolve()),
+        "history": str(history),
+    }
 
 
 class BatchWriter:

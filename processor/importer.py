@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from processor.api import UsageError, WorkbookError, load_reference
-from processor.batchfiles import BatchWriter
+from processor.batchfiles import BatchWriter, describe
 from processor.batchsheet import BatchSheet
 from processor.exports import read_export
 from processor.history import History, default_path
@@ -184,18 +184,17 @@ def run_import(
                 clock.lap("read")  # the file's end
                 item["rows"] = file_rows
             job.manifest = writer.finish(
-                {
-                    "batch_id": job.id,
-                    "location": loc.name,
-                    "application": app_name,
-                    "format": fmt.name,
-                    "currency": ref.currency(location),
-                    "time_zone": loc.time_zone,
-                    "inputs": inputs,
-                    "match_on": [str(f) for f in ctx.match_fields],
-                    "workbooks": str(Path(workbooks).resolve()),
-                    "history": str(hist.path),
-                },
+                describe(
+                    job.id,
+                    ref,
+                    location,
+                    application,
+                    fmt,
+                    inputs,
+                    ctx.match_fields,
+                    workbooks,
+                    hist.path,
+                ),
                 ref.minor_unit(location),
                 batch_date,
             )

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from processor.api import UsageError, WorkbookError, load_reference
-from processor.batchfiles import BatchWriter
+from processor.batchfiles import BatchWriter, describe
 from processor.batchsheet import BatchSheet
 from processor.exports import HELD_DTYPE, ZERO_HELD
 from processor.history import History, HistoryError, default_path
@@ -201,19 +201,18 @@ def run_retry(
                 rows += len(chunk)
             inputs[0]["rows"] = rows
             job.manifest = writer.finish(
-                {
-                    "batch_id": job.id,
-                    "retry_of": source_id,
-                    "location": loc.name,
-                    "application": ref.applications[app_key][0],
-                    "format": fmt.name,
-                    "currency": ref.currency(location),
-                    "time_zone": loc.time_zone,
-                    "inputs": inputs,
-                    "match_on": list(fields),
-                    "workbooks": str(workbooks.resolve()),
-                    "history": str(hist.path),
-                },
+                describe(
+                    job.id,
+                    ref,
+                    location,
+                    application,
+                    fmt,
+                    inputs,
+                    list(fields),
+                    workbooks,
+                    hist.path,
+                    retry_of=source_id,
+                ),
                 ref.minor_unit(location),
                 batch_date,
             )
