@@ -662,6 +662,8 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
 
 
 _OFFSET = re.compile(r"^(.*\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*(Z|[+-]\d\d:?\d\d)$")
+# what _OFFSET needs at the end, for Arrow's RE2 (whose \d is ASCII only; Python's is Nd)
+_OFFSET_END = r"(Z|[+-]\p{Nd}\p{Nd}:?\p{Nd}\p{Nd})$"
 
 
 def parse_dates(
@@ -677,7 +679,14 @@ def parse_dates(
         (naive local timestamps, notes or None per row).
     """
     note = pd.Series([None] * len(text), index=text.index, dtype=object)
-    parts = text.fillna("").str.extract(_OFFSET)
+    parts = pd.DataFrame({0: None, 1: None}, index=text.index, dtype=object)
+    # only text ending in an offset can carry one: found in bulk, matched one by one
+    ends = pc.match_substring_regex(vectors.plain(text), _OFFSET_END)
+    maybe = np.flatnonzero(np.asarray(ends.to_numpy(zero_copy_only=False), dtype=bool))
+    if len(maybe):
+        found = [_OFFSET.match(v) for v in text.iloc[maybe]]
+        parts.iloc[maybe, 0] = [m[1] if m else None for m in found]
+        parts.iloc[maybe, 1] = [m[2] if m else None for m in found]
     zoned = parts[1].notna()
     if zoned.any():
         text = text.where(~zoned, parts[0])

@@ -260,3 +260,46 @@ def test_column_keys_equal_key_of_each_value():
     ]
     got = keys(pd.Series(values, dtype=object)).tolist()
     assert got == [None if v is None else key(v) for v in values]
+
+
+def test_offsets_are_found_in_bulk_as_the_per_row_pattern_finds_them():
+    import pandas as pd
+
+    from processor.exports import parse_dates
+
+    text = pd.Series(
+        [
+            "2026-10-01 10:00:00+02:00",
+            "2026-10-01 10:00:00Z",
+            "2026-10-01 10:00:00",
+            None,
+            "",
+            "2026-10-01 10:00 +٠١:٠٠",  # Arabic-Indic digits: Python's \d takes them
+            "x+0100",
+            "2026-10-01 10:00:00-0530",
+        ],
+        dtype=object,
+    )
+    when, _ = parse_dates(text, ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), "Europe/London")
+    shown = [None if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}" for v in when]
+    assert shown == [
+        "2026-10-01 09:00",
+        "2026-10-01 11:00",
+        "2026-10-01 10:00",
+        None,
+        None,
+        "2026-10-01 10:00",
+        None,
+        "2026-10-01 16:30",
+    ]
+    _, notes = parse_dates(text, ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), None)
+    assert [n.split(" ignored")[0] if n else None for n in notes] == [
+        "time zone +02:00",
+        "time zone Z",
+        None,
+        None,
+        None,
+        "time zone +٠١:٠٠",
+        None,
+        "time zone -0530",
+    ]
