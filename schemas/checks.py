@@ -196,6 +196,15 @@ def _map(series: pd.Series, fn) -> pd.Series:
     return pd.Series([fn(v) for v in series], index=series.index, dtype=bool)
 
 
+def _none_of(series: pd.Series, kinds: tuple[type, ...]) -> pd.Series:
+    """True for each value that is not one of ``kinds``: the types present are found in one
+    C-level pass, and values are looked at one by one only when a kind is among them."""
+    values = series.to_numpy(dtype=object)
+    if not any(issubclass(t, kinds) for t in set(map(type, values))):
+        return pd.Series(np.ones(len(values), dtype=bool), index=series.index)
+    return _map(series, lambda v: not isinstance(v, kinds))
+
+
 def letters_digits() -> pa.Check:
     """Codes and IDs: letters and digits only."""
 
@@ -210,14 +219,14 @@ def letters_digits() -> pa.Check:
 def stored_as_text() -> pa.Check:
     """A code typed into a number cell loses its leading zeros: warn."""
     return pa.Check(
-        lambda s: _map(s, lambda v: not isinstance(v, (int, float))),
+        lambda s: _none_of(s, (int, float)),
         name="code-stored-as-number",
     )
 
 
 def no_formula_error() -> pa.Check:
     """A cell holding #REF!, #N/A and the like is named as a formula error."""
-    return pa.Check(lambda s: _map(s, lambda v: not isinstance(v, CellError)), name="formula-error")
+    return pa.Check(lambda s: _none_of(s, (CellError,)), name="formula-error")
 
 
 def time_zone() -> pa.Check:
