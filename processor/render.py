@@ -21,6 +21,7 @@ from processor.reports.statement_files import write_statements
 
 CELL_TIMEOUT = 600  # seconds per cell
 KERNEL = "python3"
+TOP_CODES = 50  # unknown codes the unmatched report lists (with their suggestions)
 
 
 @dataclass
@@ -104,23 +105,33 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
     out = batch_dir / "reports"
     out.mkdir(exist_ok=True)
     done = Rendered(batch_dir)
+    # the workbooks are read once, here: the unmatched notebook is given the suggestions
+    # for the codes it lists, and codes-to-add.xlsx gets them all
+    ref = reports.reference_for(batch, workbooks)
+    hints = None
+    if ref is not None:
+        codes = reports.unknown_codes(batch)
+        hints = reports.suggestions(
+            list(codes["Code"]), ref, batch.manifest["application"], batch.manifest["location"]
+        )
+        listed = {c: hints[c] for c in codes["Code"].head(TOP_CODES)}
     for name, params in (
         ("billing", {"batch_dir": str(batch_dir)}),
         (
             "unmatched",
-            {"batch_dir": str(batch_dir), "workbooks": str(workbooks) if workbooks else None},
+            {
+                "batch_dir": str(batch_dir),
+                "workbooks": str(workbooks) if workbooks else None,
+                "top_codes": TOP_CODES,
+                "suggestions": listed if hints is not None else None,
+            },
         ),
     ):
         executed = out / f"{name}.ipynb"
         _execute(f"{name}.ipynb", executed, params, out)
         done.files += [executed, to_html(executed, out / f"{name}.html")]
     done.files += write_statements(batch, out / "statements")
-    ref = reports.reference_for(batch, workbooks)
-    if ref is not None:
-        codes = reports.unknown_codes(batch)
-        hints = reports.suggestions(
-            list(codes["Code"]), ref, batch.manifest["application"], batch.manifest["location"]
-        )
+    if hints is not None:
         path, note = reports.codes_to_add_path(out)
         done.files.append(reports.write_codes_to_add(batch, ref, path, hints))
         if note:

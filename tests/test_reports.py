@@ -358,6 +358,26 @@ def test_notebooks_render_to_html_without_code(batch_dir):
         assert "<script" not in page  # a static page: opens offline, fetches nothing
 
 
+def test_the_report_reads_the_workbooks_once_and_gives_the_notebook_its_suggestions(
+    batch_dir, tmp_path, monkeypatch
+):
+    # the workbooks the batch names are gone, so the notebook's kernel could not read them;
+    # the report's own process reads a copy
+    (tmp_path / "wb").rename(tmp_path / "wb-copy")
+    loaded = []
+    real = reports.reference_for
+
+    def once(batch, workbooks):
+        loaded.append(real(batch, tmp_path / "wb-copy"))
+        return loaded[-1]
+
+    monkeypatch.setattr(render.reports, "reference_for", once)
+    render.render_batch(batch_dir)
+    assert len(loaded) == 1 and loaded[0] is not None
+    utext = " ".join(visible_text((batch_dir / "reports" / "unmatched.html").read_text()).split())
+    assert "1000 (O/0 or I/1 mixed up), held by account A4" in utext
+
+
 def test_a_failing_notebook_keeps_its_error_and_exits_non_zero(
     batch_dir, tmp_path, monkeypatch, capsys
 ):
