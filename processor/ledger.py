@@ -140,6 +140,7 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
         with outputs.atomic_dir(out, removed, marker=batch_id) as tmp:
             job = NewBatch(batch_id, tmp, removed=removed)
             yield job
+        hist.forget_met()  # before the billed keys are read back: both at once would not fit
         hist.commit(batch_id, job.manifest, billed_digests(out))
     except BaseException:
         marker = out / ".batch-id"

@@ -10,6 +10,7 @@ million rows take about 200 MB; nothing per row is a Python object.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -54,10 +55,11 @@ def digests(keys: pa.Array) -> np.ndarray:
     return out.view(f"S{WIDTH}").ravel()
 
 
-def as_bytes(digests: np.ndarray) -> list[bytes]:
-    """Each digest as its 12 bytes (numpy's ``tolist`` would drop trailing NUL bytes)."""
+def as_bytes(digests: np.ndarray) -> Iterator[bytes]:
+    """Each digest as its 12 bytes, one at a time (numpy's ``tolist`` would drop trailing NUL
+    bytes, and a list of ten million would take half a gigabyte)."""
     raw = np.ascontiguousarray(digests).tobytes()
-    return [raw[i : i + WIDTH] for i in range(0, len(raw), WIDTH)]
+    return (raw[i : i + WIDTH] for i in range(0, len(raw), WIDTH))
 
 
 def _factorize(values: pa.Array) -> tuple[np.ndarray, list[str]]:
