@@ -177,6 +177,30 @@ def test_keys_met_across_chunks_name_where_they_were_first_met(chunks):
         place += len(keys)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), max_size=12), max_size=8))
+def test_digests_alike_in_their_first_8_bytes_are_still_told_apart(chunks):
+    from processor import seen
+
+    # digests built to share their first 8 bytes (the runs' sort key) and differ after
+    def digest(head: int, tail: int) -> bytes:
+        return bytes([head]) * 8 + bytes([0, 0, 0, tail])
+
+    met, expected_first = seen.KeySet(), {}
+    place = 0
+    for chunk in chunks:
+        keys = np.array([digest(*k) for k in chunk], dtype="S12")
+        places = np.arange(place, place + len(keys), dtype=np.int64)
+        got = met.meet(keys, places)
+        in_chunk = {}
+        for i, k in enumerate(chunk):
+            assert got[i] == in_chunk.get(k, expected_first.get(k, -1))
+            in_chunk.setdefault(k, places[i])
+        for k, p in in_chunk.items():
+            expected_first.setdefault(k, p)
+        place += len(keys)
+
+
 def test_digests_tell_tags_and_texts_apart():
     from processor import seen
 
