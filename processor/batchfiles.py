@@ -65,6 +65,14 @@ class BatchWriter:
     """Accumulates priced chunks into a batch folder being written (``folder`` is the
     hidden partial folder; the caller renames it into place)."""
 
+    @classmethod
+    def for_batch(cls, folder: Path, ref, location: str, application: str) -> BatchWriter:
+        """A writer for one application's batch at one location (its currency's minor unit
+        and its Tax Rounding)."""
+        loc = ref.location(location)
+        sheet = BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding)
+        return cls(folder, sheet, ref.applications[key(application)][0], loc.name)
+
     def __init__(self, folder: Path, sheet: BatchSheet, application: str, location: str):
         self.folder = folder
         self.sheet = sheet
@@ -106,13 +114,12 @@ class BatchWriter:
                     self.by_reason[reason][1] += total(rpart["cost"])
         return billed
 
-    def finish(self, meta: dict, places: int, batch_date: dt.date) -> dict:
+    def finish(self, meta: dict, batch_date: dt.date) -> dict:
         """Close the parquet files; write lines.parquet, batch.xlsx and manifest.json.
 
         Args:
             meta: the manifest's descriptive entries (batch id, location, application,
                 format, currency, inputs, workbooks, history...), in the order shown.
-            places: the currency's minor unit.
             batch_date: the Batch Sheet's date.
 
         Returns:
@@ -160,7 +167,7 @@ class BatchWriter:
             summary_rows(manifest, self.by_reason),
             self.folder / "unmatched.parquet",
             self.folder / "skipped.parquet",
-            places,
+            self.sheet.places,
         )
         outputs.write_manifest(self.folder / "manifest.json", manifest)
         return manifest

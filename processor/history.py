@@ -39,8 +39,7 @@ SCHEMA_VERSION = 2
 DEFAULT_NAME = "history.sqlite"
 LOCK_WAIT = 600  # seconds an import waits for another one to finish
 
-_MIGRATIONS = {
-    1: """
+_V1 = """
         CREATE TABLE batches (
             id TEXT PRIMARY KEY,
             status TEXT NOT NULL CHECK (status IN ('pending', 'committed', 'void')),
@@ -84,8 +83,7 @@ _MIGRATIONS = {
             into_batch TEXT NOT NULL,
             PRIMARY KEY (batch_id, row_key)
         ) WITHOUT ROWID;
-    """,
-}
+"""
 
 
 # version 2 holds each billed row as a 12-byte digest (``processor.seen``) under an integer
@@ -108,10 +106,16 @@ _V2 = """
 """
 
 
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """A script's statements one by one (executescript would commit the migration's
+    transaction)."""
+    for statement in filter(str.strip, script.split(";")):
+        db.execute(statement)
+
+
 def _to_v2(db: sqlite3.Connection) -> None:
     """Version 1's text keys become digests (inside the migration's transaction)."""
-    for statement in filter(str.strip, _V2.split(";")):  # executescript would commit
-        db.execute(statement)
+    _run(db, _V2)
     db.execute(
         "INSERT INTO scopes (application_key, location_key) "
         "SELECT DISTINCT application_key, location_key FROM keys"
@@ -131,7 +135,8 @@ def _to_v2(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE keys")
 
 
-_MIGRATIONS[2] = _to_v2
+# each runs inside one transaction: a migration applies whole or not at all
+_MIGRATIONS = {1: lambda db: _run(db, _V1), 2: _to_v2}
 
 # CROSS JOIN keeps the chunk as the outer loop: one primary-key probe per key, where the
 # planner would otherwise scan every key of the scope (a 12-million-key history made
@@ -190,16 +195,9 @@ class History:
                 f"schema {version}); upgrade device-charges"
             )
         for v in range(version + 1, SCHEMA_VERSION + 1):
-            # one transaction: a migration applies whole or not at all
-            step = _MIGRATIONS[v]
-            if isinstance(step, str):
-                self.db.executescript(
-                    f"BEGIN IMMEDIATE; {step}; PRAGMA user_version = {v}; COMMIT;"
-                )
-                continue
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                step(self.db)
+                _MIGRATIONS[v](self.db)
                 self.db.execute(f"PRAGMA user_version = {v}")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -314,7 +312,6 @@ class History:
             "SELECT rowid, application_key, location_key FROM batches WHERE id = ?", (batch_id,)
         ).fetchone()
         r, b = manifest["rows"], manifest["billed"]
-        self.forget_met()
         digests.sort()  # in place: ten million digests are 120 MB
         try:
             with self.transaction():

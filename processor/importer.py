@@ -18,7 +18,6 @@ import pandas as pd
 
 from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter, describe
-from processor.batchsheet import BatchSheet
 from processor.exports import read_export
 from processor.history import History, default_path
 from processor.ledger import batch_record, file_sha256, new_batch, screen
@@ -157,12 +156,7 @@ def run_import(
         ]
         record = batch_record(ref, application, location, fmt, batch_date, workbooks)
         with new_batch(hist, out, record, inputs) as job:
-            writer = BatchWriter(
-                job.folder,
-                BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding),
-                app_name,
-                loc.name,
-            )
+            writer = BatchWriter.for_batch(job.folder, ref, location, application)
             for item in inputs:
                 path = Path(item["path"])
                 file_rows = 0
@@ -195,7 +189,6 @@ def run_import(
                     workbooks,
                     hist.path,
                 ),
-                ref.minor_unit(location),
                 batch_date,
             )
     finally:

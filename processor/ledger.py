@@ -66,12 +66,12 @@ def screen(
         skip[idx[again]], detail[idx[again]] = "duplicate-row", met[again]
         fresh = np.flatnonzero(~again)
         billed = history.billed(app_key, loc_key, digests[fresh])
-        if billed:
-            for j, d in zip(fresh, seen.as_bytes(digests[fresh]), strict=True):
-                b = billed.get(d)
-                if b is not None:
-                    i = idx[j]
-                    skip[i], detail[i] = "already-billed", f"{b.batch_id} ({b.folder})"
+        if billed:  # the rows billed before found in bulk, then named one by one
+            held = np.array(list(billed), dtype=digests.dtype)
+            hits = fresh[np.isin(digests[fresh], held)]
+            for i, d in zip(idx[hits], seen.as_bytes(digests[hits]), strict=True):
+                b = billed[d]
+                skip[i], detail[i] = "already-billed", f"{b.batch_id} ({b.folder})"
 
     # the rows of one call: only the first billable one counts (a retry's rows are past this)
     if fmt.call_id is not None and f"field:{fmt.call_id}" in out:

@@ -108,7 +108,7 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
     # the workbooks are read once, here: the unmatched notebook is given the suggestions
     # for the codes it lists, and codes-to-add.xlsx gets them all
     ref = reports.reference_for(batch, workbooks)
-    hints = None
+    hints = listed = None
     if ref is not None:
         codes = reports.unknown_codes(batch)
         hints = reports.suggestions(
@@ -123,7 +123,7 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
                 "batch_dir": str(batch_dir),
                 "workbooks": str(workbooks) if workbooks else None,
                 "top_codes": TOP_CODES,
-                "suggestions": listed if hints is not None else None,
+                "suggestions": listed,
             },
         ),
     ):

@@ -23,7 +23,6 @@ import pyarrow.parquet as pq
 
 from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter, describe
-from processor.batchsheet import BatchSheet
 from processor.exports import HELD_DTYPE, ZERO_HELD
 from processor.history import History, HistoryError, default_path
 from processor.importer import ImportResult, check_out
@@ -163,7 +162,6 @@ def run_retry(
     ctx = context(ref, application, location, fmt)
     fields = manifest.get("match_on") or [str(f) for f in ctx.match_fields]
     ctx = dataclasses.replace(ctx, match_fields=tuple(fields))
-    loc = ref.location(location)
     app_key, loc_key = key(application), key(location)
     batch_date = batch_date or dt.date.fromisoformat(manifest["batch_date"])
     source_id = manifest["batch_id"]
@@ -186,12 +184,7 @@ def run_retry(
             ref, application, location, fmt, batch_date, workbooks, retry_of=source_id
         )
         with new_batch(hist, out, record, inputs) as job:
-            writer = BatchWriter(
-                job.folder,
-                BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding),
-                ref.applications[app_key][0],
-                loc.name,
-            )
+            writer = BatchWriter.for_batch(job.folder, ref, location, application)
             rows = 0
             for frame in _unmatched(source, done):
                 chunk = _canonical(frame, len(fields))
@@ -213,7 +206,6 @@ def run_retry(
                     hist.path,
                     retry_of=source_id,
                 ),
-                ref.minor_unit(location),
                 batch_date,
             )
         # the earlier batch's rows now billed are retried: a second retry leaves them out

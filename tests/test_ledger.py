@@ -326,7 +326,7 @@ def test_the_key_check_probes_the_history_by_key_never_scans_it(tmp_path):
 
 
 def test_a_version_1_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path):
-    from processor.history import _MIGRATIONS, History
+    from processor.history import _V1, History
 
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
@@ -343,7 +343,7 @@ def test_a_version_1_history_is_migrated_and_its_billed_rows_stay_billed(tmp_pat
     keys = parquet(tmp_path / "probe", "charges")["row_key"].tolist()
     old = tmp_path / "v1.sqlite"
     db = sqlite3.connect(old, isolation_level=None)
-    db.executescript(f"BEGIN; {_MIGRATIONS[1]}; PRAGMA user_version = 1; COMMIT;")
+    db.executescript(f"BEGIN; {_V1}; PRAGMA user_version = 1; COMMIT;")
     db.execute(
         "INSERT INTO batches (id, status, location, location_key, application, application_key,"
         " format, batch_date, folder, created_at) VALUES ('old-1', 'committed', 'London', "
