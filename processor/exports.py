@@ -577,7 +577,7 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
     if fmt.normalise is not None:
         lists, counts = _normalised(fmt, lists, counts, pd.isna(error) & ~blank, error)
 
-    stripped: dict[int, np.ndarray] = {}
+    stripped: dict[int | None, pd.Series] = {}
 
     def text(pos: int | None) -> pa.StringArray:
         if pos is None:
@@ -586,15 +586,15 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
 
     def column(pos: int | None) -> pd.Series:
         if pos not in stripped:
-            stripped[pos] = text(pos).to_numpy(zero_copy_only=False)
-        return pd.Series(stripped[pos], dtype=object)
+            stripped[pos] = vectors.series(text(pos))
+        return stripped[pos].copy()
 
     positions = plan.positions
     frame = pd.DataFrame(
         {
             "source_file": path.name,
             "line": np.arange(block.first, block.first + n, dtype=np.int64),
-            "raw": block.texts.to_numpy(zero_copy_only=False),
+            "raw": vectors.series(block.texts),
             "note": [x or None for x in block.notes] if block.notes else None,
         }
     )
