@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from processor import outputs, seen
+from processor import outputs, seen, vectors
 from processor.formats.base import Format
 from processor.history import History
 from processor.rowkeys import row_keys
@@ -50,17 +51,20 @@ def screen(
         keys: the rows' keys when they are known already (a retry), else worked out.
     """
     out = chunk.copy()
-    keys = row_keys(out, fmt, application) if keys is None else np.asarray(keys, dtype=object)
-    out["row_key"] = keys
+    if keys is None:
+        keys, digests = row_keys(out, fmt, application)
+    else:
+        keys = pa.array(np.asarray(keys, dtype=object), pa.string(), from_pandas=True)
+        digests = seen.digests(pc.fill_null(keys, ""))
+    out["row_key"] = vectors.series(keys)
     skip = out["skip"].to_numpy(dtype=object).copy()
     detail = out["skip_detail"].to_numpy(dtype=object).copy()
-    has_key = pd.notna(keys)
 
-    idx = np.flatnonzero(has_key)
+    idx = np.flatnonzero(np.asarray(keys.is_valid()))
     if len(idx):
-        digests = seen.digests(pa.array(keys[idx], pa.string()))
+        digests = digests[idx]
         met = history.first_seen(
-            keys[idx], out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx], digests
+            idx, out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx], digests
         )
         again = met != None  # noqa: E711 (elementwise)
         skip[idx[again]], detail[idx[again]] = "duplicate-row", met[again]

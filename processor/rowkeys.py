@@ -17,17 +17,32 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor import vectors
+from processor import seen, vectors
 from processor.formats.base import Format
 
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
-def _digests(tag: str, texts: pa.Array) -> list[str]:
-    """``tag:`` and the digest of each text (hashlib, one call per row: the only per-row step)."""
+
+def _digests(tag: str, texts: pa.Array) -> tuple[pa.StringArray, np.ndarray]:
+    """``tag:`` and the hex digest of each text, and the digest as ``processor.seen`` holds
+    it (mixed with the tag's). hashlib is the one step that runs per row."""
+    mask = seen.tag_mask(tag)
+    tag += ":"
     blake = hashlib.blake2b
-    return [
-        tag + blake(t.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
-        for t in texts.to_pylist()
-    ]
+    raw = b"".join(
+        blake(t, digest_size=seen.WIDTH).digest() for t in texts.cast(pa.binary()).to_pylist()
+    )
+    held = np.frombuffer(raw, dtype=np.uint8).reshape(-1, seen.WIDTH)
+    n, head = len(held), np.frombuffer(tag.encode("utf-8"), dtype=np.uint8)
+    width = len(head) + 2 * seen.WIDTH
+    chars = np.empty((n, width), dtype=np.uint8)
+    chars[:, : len(head)] = head
+    chars[:, len(head) :: 2] = _HEX[held >> 4]
+    chars[:, len(head) + 1 :: 2] = _HEX[held & 15]
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    keys = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+    mixed = (held ^ mask).view(f"S{seen.WIDTH}").ravel()
+    return keys.cast(pa.string()), mixed
 
 
 def _text(values: pd.Series, upper: bool = False) -> pa.Array:
@@ -47,10 +62,12 @@ def _join(parts: list[pa.Array], sep: str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, sep)
 
 
-def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> np.ndarray:
-    """One key per row of a canonical chunk (None for blank and unreadable lines)."""
+def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> tuple[pa.Array, np.ndarray]:
+    """One key per row of a canonical chunk (null for blank and unreadable lines), and its
+    digest as ``processor.seen`` holds it (zeros where there is no key)."""
     n = len(chunk)
-    keys = np.full(n, None, dtype=object)
+    parts: list[tuple[np.ndarray, pa.Array]] = []
+    held = np.zeros(n, dtype=f"S{seen.WIDTH}")
     todo = chunk["error"].isna().to_numpy() & (chunk["skip"] != "blank-line").to_numpy()
     app = application.strip().casefold()
     for fields in fmt.record_ids:
@@ -66,11 +83,15 @@ def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> np.ndarray:
                 + [v.filter(mask) for v in values],
                 "\x1f",
             )
-            keys[filled] = _digests("+".join(fields) + ":", joined)
+            idx = np.flatnonzero(filled)
+            keys, held[idx] = _digests("+".join(fields), joined)
+            parts.append((idx, keys))
             todo &= ~filled
     if todo.any():
-        keys[todo] = _digests("row:", _normalised(chunk[todo], app))
-    return keys
+        idx = np.flatnonzero(todo)
+        keys, held[idx] = _digests("row", _normalised(chunk[todo], app))
+        parts.append((idx, keys))
+    return vectors.scatter(n, parts, pa.scalar(None, pa.string())), held
 
 
 def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:

@@ -45,7 +45,7 @@ def digests(keys: pa.Array) -> np.ndarray:
         rows = raw.reshape(-1, WIDTH).copy()
         tags = pc.utf8_slice_codeunits(chosen, 0, -25)
         codes, names = _factorize(tags)
-        masks = np.stack([np.frombuffer(_blake(t), dtype=np.uint8) for t in names])
+        masks = np.stack([tag_mask(t) for t in names])
         out[idx] = rows ^ masks[codes]
     rest = np.flatnonzero(~hexed)
     if len(rest):
@@ -54,6 +54,11 @@ def digests(keys: pa.Array) -> np.ndarray:
             -1, WIDTH
         )
     return out.view(f"S{WIDTH}").ravel()
+
+
+def tag_mask(tag: str) -> np.ndarray:
+    """What a row key's digest is mixed with, so that keys of two tags never meet."""
+    return np.frombuffer(_blake(tag), dtype=np.uint8)
 
 
 def as_bytes(digests: np.ndarray) -> Iterator[bytes]:
