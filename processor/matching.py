@@ -7,17 +7,22 @@ Input: a canonical chunk (see ``processor.exports``). Output: the same rows with
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from processor import vectors
 from processor.formats.base import Format
 from processor.reference import Reference
 from schemas.checks import key
 
 VALID_CODE = re.compile(r"^[A-Za-z0-9]+\Z")  # ASCII only: ı, ſ, K (Kelvin) never match
+_VALID_CODE = r"^[A-Za-z0-9]+$"  # the same for Arrow's RE2 ($ is the text's end there)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,16 @@ class Context:
     elsewhere: dict[str, str]  # CODE → "account A1 at Leeds", other locations
     match_fields: tuple[str | int, ...]  # names, or 0-based positions
     default_product: str
+
+    @functools.cached_property
+    def lookups(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+        """``codes`` and ``elsewhere`` as Arrow (keys, values), for joins."""
+        return (
+            pa.array(list(self.codes), pa.string()),
+            pa.array(list(self.codes.values()), pa.string()),
+            pa.array(list(self.elsewhere), pa.string()),
+            pa.array(list(self.elsewhere.values()), pa.string()),
+        )
 
 
 def context(ref: Reference, application: str, location: str, fmt: Format) -> Context:
@@ -46,6 +61,23 @@ def context(ref: Reference, application: str, location: str, fmt: Format) -> Con
             other.setdefault(code, f"account {account} at {ref.locations[loc][0]}")
     fields = tuple(match_on) if match_on else tuple(fmt.match_on)
     return Context(app_name, ref.locations[loc_key][0], here, other, fields, product)
+
+
+def _where(keys: pa.Array, values: pa.Array, ok: np.ndarray) -> np.ndarray:
+    """Per value, its place in ``keys`` (-1 where absent or not ``ok``): a hash join."""
+    at = pc.fill_null(pc.index_in(values, value_set=keys), -1).to_numpy(zero_copy_only=False)
+    return np.where(ok, at, -1)
+
+
+def _bool(values: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _pick(n: int, source: np.ndarray, candidates: list[pa.Array]) -> pa.Array:
+    """Per row, the value of candidate ``source[i]`` (null where -1)."""
+    parts = [(np.flatnonzero(source == j), c) for j, c in enumerate(candidates)]
+    parts = [(idx, pc.take(c, pa.array(idx))) for idx, c in parts if len(idx)]
+    return vectors.scatter(n, parts, pa.scalar(None, pa.string()))
 
 
 def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.DataFrame:
@@ -67,48 +99,58 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     skip_detail = out["skip_detail"] if "skip_detail" in out else pd.Series([None] * n)
     detail[skip] = skip_detail.to_numpy()[skip]
 
-    candidates = [c for c in out.columns if c.startswith("match_")]
+    # each Match On field: stripped, cleaned by the format, upper-cased where it is a
+    # valid code (ASCII only: str.upper() would turn ı into I and ſ into S)
     cleaned, valid = [], []
-    for c in candidates:
-        s = out[c].fillna("").astype(str).str.strip()
+    for c in [c for c in out.columns if c.startswith("match_")]:
+        s = vectors.strip(vectors.plain(out[c]))
         if fmt.clean_code is not None:
-            s = fmt.clean_code(s)
-        ok = s.str.match(VALID_CODE).fillna(False).astype(bool)
-        # upper-case ASCII only: str.upper() would turn ı into I and ſ into S
-        cleaned.append(s.where(~ok, s.str.upper()))
+            s = vectors.plain(fmt.clean_code(vectors.series(s)))
+        ok = _bool(pc.match_substring_regex(s, _VALID_CODE))
+        cleaned.append(pc.if_else(pa.array(ok), pc.ascii_upper(s), s))
         valid.append(ok)
-    account = pd.Series([None] * n, dtype=object)
-    code = pd.Series([None] * n, dtype=object)
-    first = pd.Series([None] * n, dtype=object)
-    elsewhere = pd.Series([None] * n, dtype=object)
-    elsewhere_code = pd.Series([None] * n, dtype=object)
+    here_keys, here_ids, other_keys, other_text = ctx.lookups
     # the first field that resolves wins; when none does, a code held at another location
     # names that location, else the first non-empty field's own reason
-    for s, ok in zip(cleaned, valid, strict=True):
-        found = s.where(ok).map(ctx.codes)
-        take = account.isna() & found.notna()
-        account[take], code[take] = found[take], s[take]
-        first_take = first.isna() & (s != "")
-        first[first_take] = s[first_take]
-        other = s.where(ok).map(ctx.elsewhere)
-        e_take = elsewhere.isna() & other.notna()
-        elsewhere[e_take], elsewhere_code[e_take] = other[e_take], s[e_take]
+    found = np.full(n, -1, dtype=np.int64)  # place in here_keys
+    code_from = np.full(n, -1, dtype=np.int64)  # which field gave the code
+    first_from = np.full(n, -1, dtype=np.int64)  # the first non-empty field
+    other = np.full(n, -1, dtype=np.int64)  # place in other_keys
+    other_from = np.full(n, -1, dtype=np.int64)
+    for j, (s, ok) in enumerate(zip(cleaned, valid, strict=True)):
+        at = _where(here_keys, s, ok)
+        take = (found < 0) & (at >= 0)
+        found[take], code_from[take] = at[take], j
+        first_from[(first_from < 0) & _bool(pc.not_equal(s, ""))] = j
+        at = _where(other_keys, s, ok)
+        take = (other < 0) & (at >= 0)
+        other[take], other_from[take] = at[take], j
+    first_text = _pick(n, first_from, cleaned)
     open_ = status == "billed"
-    none = (account.isna() & open_).to_numpy()
-    missing = none & first.isna().to_numpy()
+    none = (found < 0) & open_
+    missing = none & (first_from < 0)
     status[none] = "unmatched"
     reason[missing] = "missing-code"
     detail[missing] = " or ".join(
         f"column {f + 1}" if isinstance(f, int) else f for f in ctx.match_fields
     )
-    at_other = none & ~missing & elsewhere.notna().to_numpy()
-    reason[at_other], detail[at_other] = "code-at-other-location", elsewhere[at_other]
-    invalid = none & ~missing & ~at_other & ~first.fillna("").str.match(VALID_CODE).to_numpy()
+    at_other = none & ~missing & (other >= 0)
+    reason[at_other] = "code-at-other-location"
+    detail[at_other] = pc.take(other_text, pa.array(other[at_other])).to_numpy(zero_copy_only=False)
+    invalid = (
+        none
+        & ~missing
+        & ~at_other
+        & ~_bool(pc.match_substring_regex(pc.fill_null(first_text, ""), _VALID_CODE))
+    )
     reason[invalid] = "invalid-code"
     unknown = none & ~missing & ~at_other & ~invalid
     reason[unknown] = "unknown-code"
-    code[none] = first[none]
-    code[at_other] = elsewhere_code[at_other]  # the code that is held, at that location
+    # the code that matched; else the code held at another location; else the first one
+    code_from = np.where(none, np.where(at_other, other_from, first_from), code_from)
+    code = _pick(n, code_from, cleaned)
+    account = pc.take(here_ids, pa.array(found, mask=found < 0))
+    account = pd.Series(account.to_numpy(zero_copy_only=False), dtype=object)
 
     # account state, looked up once per distinct account
     ids = account.to_numpy(dtype=object)
@@ -162,6 +204,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     detail[no_product] = products[no_product]
 
     out["status"], out["reason"], out["detail"] = status, reason, detail
-    out["code"], out["account_id"], out["account_name"] = code.to_numpy(), account.to_numpy(), names
+    out["code"], out["account_name"] = vectors.series(code), names
+    out["account_id"] = vectors.series(pa.array(ids, pa.string(), from_pandas=True))
     out["product"] = products
     return out

@@ -48,6 +48,8 @@ def _text(values) -> pd.Series:
     values = pd.Series(values) if not isinstance(values, pd.Series) else values
     if values.dtype == sc.TEXT:
         return values.reset_index(drop=True)
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pd.Series(vectors.text(values), dtype=sc.TEXT)  # Arrow already: no copy
     try:  # text already: converted in C (None and NaN are empty)
         arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     except (pa.ArrowTypeError, pa.ArrowInvalid):
