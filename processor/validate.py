@@ -22,7 +22,7 @@ def cell_findings(sheet: Sheet) -> list[dict[str, str]]:
     """Run the sheet's pandera schema and turn its failure cases into findings."""
     schema: pa.DataFrameSchema = SHEETS[sheet.name]
     try:
-        schema.validate(sheet.frame, lazy=True)
+        schema.validate(sheet.frame, lazy=True, inplace=True)  # no coercion: a check, no copy
         return []
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
