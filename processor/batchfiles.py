@@ -61,6 +61,15 @@ def describe(
     }
 
 
+# what the batch sheet and the reasons' messages read, beside the schemas' own columns
+_READ = {"status", "reason", "detail", "code", "account_id", "account_name", "product"}
+_READ |= {"destination", "occurred_at", "cost", "quantity", "net", "tax", "tax_rate"}
+
+
+def _writes(column: str, schema) -> bool:
+    return column in schema.columns or column in _READ or column.startswith("match_")
+
+
 class BatchWriter:
     """Accumulates priced chunks into a batch folder being written (``folder`` is the
     hidden partial folder; the caller renames it into place)."""
@@ -88,14 +97,18 @@ class BatchWriter:
             "skipped": outputs.ParquetSink(folder / "skipped.parquet", sc.SKIPPED),
         }
 
-    def add(self, priced: pd.DataFrame) -> pd.DataFrame:
-        """Write a priced chunk; returns its billed rows."""
-        billed = priced.iloc[:0]
-        for status, part in priced.groupby("status", sort=False):
+    def add(self, priced: pd.DataFrame) -> None:
+        """Write a priced chunk."""
+        statuses = priced["status"].to_numpy(dtype=object)
+        for status in pd.unique(statuses):  # in order of first appearance, as groupby would
+            mask = statuses == status
+            # only the columns this status writes are taken (a chunk has many more)
+            schema = sc.CHARGES if status == "billed" else sc.UNMATCHED
+            part = priced[[c for c in priced.columns if _writes(c, schema)]]
+            part = part if mask.all() else part[mask]
             self.rows[status] += len(part)
             self.cost[status] += total(part["cost"])
             if status == "billed":
-                billed = part
                 self.sinks[status].write(outputs.billed_frame(part))
                 self.sheet.add(part)
                 when = part["occurred_at"].dropna()
@@ -112,7 +125,6 @@ class BatchWriter:
                 for reason, rpart in part.groupby("reason", sort=False):
                     self.by_reason[reason][0] += len(rpart)
                     self.by_reason[reason][1] += total(rpart["cost"])
-        return billed
 
     def finish(self, meta: dict, batch_date: dt.date) -> dict:
         """Close the parquet files; write lines.parquet, batch.xlsx and manifest.json.
