@@ -9,7 +9,6 @@ per-row rules read the same way, so a row's value and message never depend on th
 from __future__ import annotations
 
 import csv
-import io
 import re
 
 import numpy as np
@@ -102,8 +101,8 @@ def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
         rows = todo.pop()
         if not len(rows):
             continue
-        lines = pc.take(texts, pa.array(rows)).to_pylist()
-        width = len(next(csv.reader([lines[0]], delimiter=delimiter)))
+        lines = pc.take(texts, pa.array(rows))
+        width = len(next(csv.reader([lines[0].as_py()], delimiter=delimiter)))
         got = _read_csv(lines, width, delimiter)
         if got is None:  # the parser did not say which lines: csv reads them
             good_np[rows] = False
@@ -122,7 +121,7 @@ def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
 
 
 def _read_csv(
-    lines: list[str], width: int, delimiter: str
+    lines: pa.StringArray, width: int, delimiter: str
 ) -> tuple[pa.Table, dict[int, int]] | None:
     """The lines as a table of ``width`` text columns, and {line index: its field count}
     for the lines of another count (left out); None if the parser cannot say which."""
@@ -139,7 +138,7 @@ def _read_csv(
     names = [str(i) for i in range(width)]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(("\n".join(lines) + "\n").encode("utf-8")),
+            pa.BufferReader(_joined(lines, "\n")),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
@@ -159,6 +158,14 @@ def _read_csv(
     except pa.ArrowInvalid:
         return None
     return None if unknown else (table, other)
+
+
+def _joined(texts: pa.StringArray, end: str) -> pa.Buffer:
+    """The texts one after another, each followed by ``end``, as one buffer (no Python
+    string per line)."""
+    ended = pc.binary_join_element_wise(texts, pa.scalar(""), end).cast(pa.large_string())
+    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
+    return ended.buffers()[2][int(offsets[0]) : int(offsets[len(ended)])]
 
 
 def as_lists(cols: list[pa.Array]) -> pa.ListArray:
