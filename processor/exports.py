@@ -37,7 +37,7 @@ csv.field_size_limit(sys.maxsize)  # a field of any size is read (device text ca
 
 LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 BOM = b"\xef\xbb\xbf"
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 100_000  # larger: more memory; smaller: more per-chunk overhead (measured)
 
 
 @dataclass(frozen=True)
