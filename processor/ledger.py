@@ -79,12 +79,15 @@ def screen(
 
     # the rows of one call: only the first billable one counts (a retry's rows are past this)
     if fmt.call_id is not None and f"field:{fmt.call_id}" in out:
-        calls = out[f"field:{fmt.call_id}"].fillna("").astype(str).str.strip().to_numpy()
-        open_ = np.flatnonzero(out["error"].isna().to_numpy() & pd.isna(skip) & (calls != ""))
+        calls = vectors.strip(vectors.plain(out[f"field:{fmt.call_id}"]))
+        named = np.asarray(pc.not_equal(calls, "").to_numpy(zero_copy_only=False), dtype=bool)
+        open_ = np.flatnonzero(out["error"].isna().to_numpy() & pd.isna(skip) & named)
         if len(open_):
-            met = history.first_seen(["call:" + c for c in calls[open_]])
-            later = open_[met != None]  # noqa: E711 (elementwise)
-            skip[later], detail[later] = "duplicate-leg", calls[later]
+            ids = pc.take(calls, pa.array(open_))
+            met = history.first_seen(open_, digests=seen.text_digests(ids, "call"))
+            later = met != None  # noqa: E711 (elementwise)
+            skip[open_[later]] = "duplicate-leg"
+            detail[open_[later]] = ids.filter(pa.array(later)).to_numpy(zero_copy_only=False)
     out["skip"], out["skip_detail"] = skip, detail
     return out
 

@@ -61,6 +61,60 @@ def tag_mask(tag: str) -> np.ndarray:
     return np.frombuffer(_blake(tag), dtype=np.uint8)
 
 
+_SHORT = 64  # bytes: longer texts (rare) are hashed by blake2b
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit reaches every output bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX[0]
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX[1]
+    return x ^ (x >> np.uint64(31))
+
+
+def text_digests(texts: pa.StringArray, tag: str) -> np.ndarray:
+    """12 bytes per text (dtype S12) for keys that live only in memory (a call's id), worked
+    out column-wise: two 64-bit lanes that mix each 8 bytes of the text in turn, seeded
+    with the text's length and the tag. Never stored: the history keeps blake2b digests.
+    """
+    n = len(texts)
+    texts = pc.fill_null(texts, "").cast(pa.large_string())
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset : texts.offset + n + 1]
+    data = texts.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    short = lengths <= _SHORT
+    width = int(-(-lengths[short].max(initial=0) // 8))
+    # each short text's bytes, zero-padded to ``width`` words
+    padded = np.zeros((n, max(width, 1) * 8), dtype=np.uint8)
+    rows = np.repeat(np.flatnonzero(short), lengths[short])
+    starts = np.repeat(offsets[:-1][short], lengths[short])
+    cols = np.arange(len(rows)) - np.repeat(
+        np.cumsum(lengths[short]) - lengths[short], lengths[short]
+    )
+    padded[rows, cols] = raw[starts + cols]
+    words = padded.view("<u8")
+    seed = np.frombuffer(hashlib.blake2b(tag.encode(), digest_size=16).digest(), dtype="<u8")
+    one = _mix(lengths.astype(np.uint64) ^ seed[0])
+    two = _mix(lengths.astype(np.uint64) * _MIX[0] ^ seed[1])
+    words_in = -(-lengths // 8)  # a text's own words: padding past them is not mixed in
+    for k in range(width):
+        has = words_in > k
+        one = np.where(has, _mix(one ^ words[:, k]), one)
+        two = np.where(has, _mix((two + words[:, k]) * _MIX[1]), two)
+    out = np.empty((n, WIDTH), dtype=np.uint8)
+    out[:, :8] = one.view(np.uint8).reshape(n, 8)
+    out[:, 8:] = two.view(np.uint8).reshape(n, 8)[:, :4]
+    out = out.view(f"S{WIDTH}").ravel()
+    long = np.flatnonzero(~short)
+    if len(long):
+        held = b"".join(_blake(f"{tag}:{v}") for v in pc.take(texts, long).to_pylist())
+        out[long] = np.frombuffer(held, dtype=f"S{WIDTH}")
+    return out
+
+
 def as_bytes(digests: np.ndarray) -> Iterator[bytes]:
     """Each digest as its 12 bytes, one at a time (numpy's ``tolist`` would drop trailing NUL
     bytes, and a list of ten million would take half a gigabyte)."""

@@ -209,6 +209,28 @@ def test_digests_tell_tags_and_texts_apart():
     assert len({d[0], d[1], d[3]}) == 3 and d[0] == d[2]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=80), min_size=1, max_size=40), st.integers(0, 5))
+def test_text_digests_are_equal_exactly_when_the_texts_are(texts, cut):
+    from processor import seen
+
+    # a slice (an offset into Arrow's buffers) must not change a text's digest
+    arr = pa.array(["pad"] * cut + texts).slice(cut)
+    d = seen.text_digests(arr, "call")
+    one_by_one = [seen.text_digests(pa.array([t]), "call")[0] for t in texts]
+    assert list(d) == one_by_one
+    assert len(set(d.tolist())) == len(set(texts))
+
+
+def test_text_digests_tell_padding_length_and_tag_apart():
+    from processor import seen
+
+    texts = ["a", "a\x00", "a\x00" * 8, "", "x" * 64, "x" * 65, "x" * 200, "1730000000.11"]
+    d = seen.text_digests(pa.array(texts), "call")
+    assert len(set(d.tolist())) == len(texts)
+    assert set(d.tolist()).isdisjoint(seen.text_digests(pa.array(texts), "other").tolist())
+
+
 def _modules_after(args: list[str]) -> set[str]:
     import json
     import subprocess
