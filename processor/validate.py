@@ -64,25 +64,26 @@ def reference_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
             if target == "Formats":
                 known |= {key(n) for n in registry.names()}
             values = sheet.frame[name]
-            for row, value in values[values.notna()].items():
-                if key(value) not in known:
-                    extra = (
-                        " or a built-in format (charges formats lists them)"
-                        if (target == "Formats")
-                        else ""
+            named = checks.keys(values)
+            unknown = named.notna() & ~named.isin(known)
+            for row, value in values[unknown].items():
+                extra = (
+                    " or a built-in format (charges formats lists them)"
+                    if (target == "Formats")
+                    else ""
+                )
+                out.append(
+                    fnd.finding(
+                        "error",
+                        "unknown-reference",
+                        f'{column.metadata["label"]} "{checks.as_text(value)}" is not on the '
+                        f"{target} sheet ({target_sheet.workbook}){extra}; add it there or "
+                        "correct the spelling",
+                        sheet.workbook,
+                        sheet.name,
+                        sheet.cell(name, row),
                     )
-                    out.append(
-                        fnd.finding(
-                            "error",
-                            "unknown-reference",
-                            f'{column.metadata["label"]} "{checks.as_text(value)}" is not on the '
-                            f"{target} sheet ({target_sheet.workbook}){extra}; add it there or "
-                            "correct the spelling",
-                            sheet.workbook,
-                            sheet.name,
-                            sheet.cell(name, row),
-                        )
-                    )
+                )
     return out
 
 

@@ -122,6 +122,10 @@ SPACE = (
 def _as_texts(values: pd.Series) -> pa_arrow.Array:
     """``as_text`` of each value, as Arrow text (text cells pass as they are)."""
     data = values.to_numpy(dtype=object)
+    try:  # text cells and blanks only: converted in C (a number or a NaN is refused)
+        return pa_arrow.array(data, pa_arrow.string())
+    except (pa_arrow.ArrowTypeError, pa_arrow.ArrowInvalid):
+        pass
     is_text = np.fromiter((type(v) is str for v in data), dtype=bool, count=len(data))
     if not is_text.all():
         data = data.copy()
