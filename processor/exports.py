@@ -655,9 +655,9 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
         )
         zero &= pd.isna(error) & pd.isna(skip)
         skip[zero] = "zero-value"
-    frame["error"] = error
-    frame["skip"] = skip
-    frame["skip_detail"] = skip_detail
+    frame["error"] = vectors.from_objects(error)
+    frame["skip"] = vectors.from_objects(skip)
+    frame["skip_detail"] = vectors.from_objects(skip_detail)
     return frame
 
 

@@ -56,7 +56,7 @@ def screen(
     else:
         keys = pa.array(np.asarray(keys, dtype=object), pa.string(), from_pandas=True)
         digests = seen.digests(pc.fill_null(keys, ""))
-    out["row_key"] = vectors.series(keys)
+    out["row_key"] = vectors.series(keys, out.index)
     skip = out["skip"].to_numpy(dtype=object).copy()
     detail = out["skip_detail"].to_numpy(dtype=object).copy()
 
@@ -88,7 +88,8 @@ def screen(
             later = met != None  # noqa: E711 (elementwise)
             skip[open_[later]] = "duplicate-leg"
             detail[open_[later]] = ids.filter(pa.array(later)).to_numpy(zero_copy_only=False)
-    out["skip"], out["skip_detail"] = skip, detail
+    out["skip"] = vectors.from_objects(skip, out.index)
+    out["skip_detail"] = vectors.from_objects(detail, out.index)
     return out
 
 

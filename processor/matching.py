@@ -203,8 +203,14 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     status[no_product], reason[no_product] = "unmatched", "unknown-product"
     detail[no_product] = products[no_product]
 
-    out["status"], out["reason"], out["detail"] = status, reason, detail
-    out["code"], out["account_name"] = vectors.series(code), names
-    out["account_id"] = vectors.series(pa.array(ids, pa.string(), from_pandas=True))
-    out["product"] = products
+    for name, values in [
+        ("status", status),
+        ("reason", reason),
+        ("detail", detail),
+        ("account_name", names),
+        ("account_id", ids),
+        ("product", products),
+    ]:
+        out[name] = vectors.from_objects(values, out.index)
+    out["code"] = vectors.series(code, out.index)
     return out

@@ -192,9 +192,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     products = out["product"].to_numpy(dtype=object)
     billed = status == "billed"
     keys = np.full(n, None, dtype=object)
-    names = pd.unique(products[billed])
-    lookup = {p: key(p) for p in names}
-    keys[billed] = [lookup[p] for p in products[billed]]
+    codes, names = pd.factorize(products[billed])  # each product name keyed once
+    keys[billed] = np.array([key(p) for p in names] + [None], dtype=object)[codes]
     for pkey in dict.fromkeys(keys[billed]):
         product = ref.products[pkey]
         idx = np.flatnonzero(billed & (keys == pkey))
@@ -227,7 +226,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             )
             taxes.append((idx, tax))
     net_col = vectors.scatter(n, nets, pa.scalar(None, HELD))
-    out["status"], out["reason"], out["detail"] = status, reason, detail
+    for name, values in [("status", status), ("reason", reason), ("detail", detail)]:
+        out[name] = vectors.from_objects(values, out.index)
     out["net"] = pd.Series(net_col, dtype=pd.ArrowDtype(HELD), index=out.index)
     out["tax_rate"] = tax_rate
     if per_charge:

@@ -217,10 +217,19 @@ def take_field(lists: pa.ListArray, counts: np.ndarray, pos: int | np.ndarray) -
     return pc.if_else(pa.array(has), got, pa.scalar(None, pa.string()))
 
 
-def series(values: pa.Array) -> pd.Series:
+def series(values: pa.Array, index: pd.Index | None = None) -> pd.Series:
     """Arrow strings as a pandas ``str`` column, without a copy (pandas would otherwise
     turn Python strings back into Arrow, about a second a million rows)."""
-    return pd.Series(pd.array(values, dtype="str"))
+    return pd.Series(pd.array(values, dtype="str"), index=index)
+
+
+def from_objects(values: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """Python strings (None or NaN where missing) as a pandas ``str`` column, converted by
+    Arrow in C: two to four times faster than pandas' own conversion."""
+    try:
+        return series(pa.array(values, pa.string(), from_pandas=True), index)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all text: as pandas would have it
+        return pd.Series(values, index=index)
 
 
 def text(values: pd.Series) -> pa.StringArray:
