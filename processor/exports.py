@@ -191,21 +191,27 @@ def iter_blocks(
     number = 0
     first = True
     buf = b""
+    parts: list[bytes] = []  # joined once a piece is full (+= would copy it each block)
+    size = 0
     for data in blocks:
         if first and data.startswith(BOM):
             data = data[len(BOM) :]
         first = False
-        buf += data
-        if len(buf) < piece:
+        parts.append(data)
+        size += len(data)
+        if size < piece:
             continue
+        buf, parts, size = b"".join(parts), [], 0
         # cut after the last line break; a CR at the very end may be half a CRLF
         cut = max(buf.rfind(b"\n"), buf.rfind(b"\r", 0, len(buf) - 1))
-        if cut < 0:
-            continue
         head, buf = buf[: cut + 1], buf[cut + 1 :]
+        parts, size = [buf], len(buf)
+        if cut < 0:
+            continue  # one line longer than a piece: read on
         out = _lines(number + 1, head, encoding)
         number += len(out)
         yield out
+    buf = b"".join(parts)
     if buf and not buf.endswith(b"\n"):
         buf += b"\n"  # the last line has no break (or ends in a CR alone)
     if buf:

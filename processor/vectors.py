@@ -38,8 +38,8 @@ def lines_of(piece: bytes, encoding: str | None) -> pa.StringArray | None:
     declared encoding other than UTF-8 that does not decode, or bytes that are not UTF-8
     (those lines get a note there).
     """
-    if piece.count(b"\r") != piece.count(b"\r\n"):
-        return None
+    if b"\r" in piece and piece.count(b"\r") != piece.count(b"\r\n"):
+        return None  # (most exports have no CR at all: one memchr says so)
     if encoding is not None and encoding.lower().replace("-", "_") not in _UTF8:
         try:
             piece = piece.decode(encoding).encode("utf-8")
