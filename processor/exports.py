@@ -445,12 +445,16 @@ def _split(fmt: Format, text: str) -> list[str]:
         return [text]  # an unreadable line: too few fields, reported as unparseable
 
 
-def _rows(fmt: Format, block: Block) -> tuple[pa.ListArray, np.ndarray]:
+def _rows(fmt: Format, block: Block) -> tuple[pa.ListArray | vectors.Columns, np.ndarray]:
     """Every line's fields (csv, or the format's splitter), and how many each has."""
     texts = block.texts
     n = len(texts)
     if fmt.splitter is None:
         lists, slow = vectors.split_fields(texts, fmt.delimiter)
+        if slow.all():  # every line quoted (Asterisk): one parse into columns, if it takes all
+            cols = vectors.quoted_columns(texts, fmt.delimiter)
+            if cols is not None:
+                return cols, np.full(n, len(cols.cols), dtype=np.int64)
         parts = [(np.flatnonzero(~slow), lists)]
         quoted = np.flatnonzero(slow)
         if len(quoted):  # quoted fields: Arrow's CSV parser, where the quoting is well formed
@@ -470,14 +474,16 @@ def _rows(fmt: Format, block: Block) -> tuple[pa.ListArray, np.ndarray]:
 
 
 def _normalised(
-    fmt: Format, lists: pa.ListArray, counts: np.ndarray, todo: np.ndarray, error: np.ndarray
+    fmt: Format,
+    lists: pa.ListArray | vectors.Columns,
+    counts: np.ndarray,
+    todo: np.ndarray,
+    error: np.ndarray,
 ) -> tuple[pa.ListArray, np.ndarray]:
     """Rows in the format's field order (``Format.normalise``), where ``todo``."""
     if fmt.positional and todo.any():
         # the layout follows from the field count alone: work it out once per count
         # from placeholder fields, then move whole columns
-        flat = lists.flatten()
-        starts = lists.offsets.to_numpy()[:-1]
         width = 0
         plans = {}
         for c in np.unique(counts[todo]):
@@ -493,8 +499,11 @@ def _normalised(
         plans = {c: p for c, p in plans.items() if p != list(range(c))}
         if not plans:
             return lists, counts
-        if not plans or mixed or len({len(p) for p in plans.values()}) > 1:
+        lists = vectors.listed(lists)
+        if mixed or len({len(p) for p in plans.values()}) > 1:
             return _normalised_rows(fmt, lists, counts, todo & np.isin(counts, list(plans)), error)
+        flat = lists.flatten()
+        starts = lists.offsets.to_numpy()[:-1]
         cols = []
         for k in range(width):
             col = np.full(len(lists), -1, dtype=np.int64)
@@ -519,9 +528,14 @@ def _normalised(
 
 
 def _normalised_rows(
-    fmt: Format, lists: pa.ListArray, counts: np.ndarray, todo: np.ndarray, error: np.ndarray
+    fmt: Format,
+    lists: pa.ListArray | vectors.Columns,
+    counts: np.ndarray,
+    todo: np.ndarray,
+    error: np.ndarray,
 ) -> tuple[pa.ListArray, np.ndarray]:
     """``Format.normalise`` row by row (a layout that depends on the fields' content)."""
+    lists = vectors.listed(lists)
     idx = np.flatnonzero(todo)
     fixed: list = []
     for i, row in zip(idx, pc.take(lists, pa.array(idx)).to_pylist(), strict=True):

@@ -9,6 +9,7 @@ per-row rules read the same way, so a row's value and message never depend on th
 from __future__ import annotations
 
 import csv
+import functools
 import re
 
 import numpy as np
@@ -120,6 +121,45 @@ def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
     return assemble(n, parts), ~good_np
 
 
+class Columns:
+    """Lines that one parse read into columns of one width. A field is a column, taken
+    without a copy; the lists (row by row) are built only if a step needs them."""
+
+    def __init__(self, cols: list[pa.Array]) -> None:
+        self.cols = cols
+
+    def __len__(self) -> int:
+        return len(self.cols[0])
+
+    @functools.cached_property
+    def lists(self) -> pa.ListArray:
+        return as_lists(self.cols)
+
+    def __getitem__(self, i: int):
+        return self.lists[i]
+
+    def to_pylist(self) -> list:
+        return self.lists.to_pylist()
+
+
+def listed(fields: pa.ListArray | Columns) -> pa.ListArray:
+    """Fields row by row, whichever way they are held."""
+    return fields.lists if isinstance(fields, Columns) else fields
+
+
+def quoted_columns(texts: pa.StringArray, delimiter: str) -> Columns | None:
+    """Every line's fields as columns, when each line is well-formed quoted CSV with the
+    first line's field count (an Asterisk chunk); else None (``parse_quoted`` reads them)."""
+    wellformed = pc.match_substring_regex(texts, _wellformed(delimiter))
+    if not len(texts) or not pc.all(pc.fill_null(wellformed, False)).as_py():
+        return None
+    width = len(next(csv.reader([texts[0].as_py()], delimiter=delimiter)))
+    got = _read_csv(texts, width, delimiter)
+    if got is None or got[1] or got[0].num_rows != len(texts):
+        return None
+    return Columns([got[0].column(i).combine_chunks().cast(pa.string()) for i in range(width)])
+
+
 def _read_csv(
     lines: pa.StringArray, width: int, delimiter: str
 ) -> tuple[pa.Table, dict[int, int]] | None:
@@ -204,9 +244,16 @@ def assemble(n: int, parts: list[tuple[np.ndarray, pa.Array]]) -> pa.ListArray:
     return scatter(n, parts, NO_FIELDS)
 
 
-def take_field(lists: pa.ListArray, counts: np.ndarray, pos: int | np.ndarray) -> pa.StringArray:
+def take_field(
+    lists: pa.ListArray | Columns, counts: np.ndarray, pos: int | np.ndarray
+) -> pa.StringArray:
     """Field ``pos`` of each row, or field ``pos[i]`` of row i (null where the row is
     shorter)."""
+    if isinstance(lists, Columns):
+        if isinstance(pos, int | np.integer):  # every row has every column
+            inside = 0 <= pos < len(lists.cols)
+            return lists.cols[pos] if inside else pa.nulls(len(lists), pa.string())
+        lists = lists.lists
     flat = lists.flatten()
     starts = lists.offsets.to_numpy()[:-1]
     has = (counts > pos) & (np.asarray(pos) >= 0)

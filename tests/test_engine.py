@@ -143,6 +143,24 @@ def test_bulk_fields_equal_csv(texts, name):
     assert counts.tolist() == [len(_split(fmt, t)) for t in texts]
 
 
+def test_lines_all_quoted_are_read_as_columns_equal_to_csv():
+    fmt = registry.get("asterisk-cdr-csv")
+    same = ['"a","b,c",""', '"""Desk"" <1>","x",""""', '"","","é"']
+    block = Block(1, pa.array(same, pa.string()), None)
+    fields, counts = _rows(fmt, block)
+    assert isinstance(fields, vectors.Columns)  # one parse, no lists built
+    assert fields.to_pylist() == [_split(fmt, t) for t in same]
+    assert vectors.take_field(fields, counts, 1).to_pylist() == ["b,c", "x", ""]
+    assert vectors.take_field(fields, counts, 3).to_pylist() == [None, None, None]
+    # another width, or quoting csv reads its own way: row by row, as before
+    for odd in ['"a","b"', '"a"x,"b","c"']:
+        texts = [*same, odd]
+        fields, counts = _rows(fmt, Block(1, pa.array(texts, pa.string()), None))
+        assert not isinstance(fields, vectors.Columns)
+        assert fields.to_pylist() == [_split(fmt, t) for t in texts]
+        assert counts.tolist() == [len(_split(fmt, t)) for t in texts]
+
+
 def test_plain_numbers_are_taken_in_bulk():
     # the bulk path is the common path: plain numbers never reach the per-row parser
     _, blank, slow = vectors.decimals(pa.array(["1.50", "-0.0049999", "", "1,234.50"]), ".")
