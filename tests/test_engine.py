@@ -367,3 +367,38 @@ def test_offsets_are_found_in_bulk_as_the_per_row_pattern_finds_them():
         None,
         "time zone -0530",
     ]
+
+
+def test_xlsx_rows_written_beside_keep_order_and_pass_on_failures():
+    import threading
+
+    import pytest
+
+    from processor.sheetxml import _write_beside
+
+    class Out:
+        def __init__(self, fail_at: int | None = None) -> None:
+            self.got: list[bytes] = []
+            self.fail_at = fail_at
+
+        def write(self, piece: bytes) -> None:
+            if len(self.got) == self.fail_at:
+                raise OSError(28, "No space left on device")
+            self.got.append(piece)
+
+    out = Out()
+    _write_beside(out, (b"%d" % i for i in range(50)))
+    assert out.got == [b"%d" % i for i in range(50)]
+
+    with pytest.raises(OSError, match="No space"):  # the disk fills: the builder stops
+        _write_beside(Out(fail_at=3), (b"x" for _ in range(1000)))
+
+    def broken():
+        yield b"a"
+        raise ValueError("bad piece")
+
+    out = Out()
+    with pytest.raises(ValueError, match="bad piece"):  # the builder fails: the writer ends
+        _write_beside(out, broken())
+    assert out.got == [b"a"]
+    assert not [t for t in threading.enumerate() if t.name == "xlsx-deflate"]
