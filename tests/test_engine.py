@@ -227,6 +227,33 @@ def test_digests_tell_tags_and_texts_apart():
     assert len({d[0], d[1], d[3]}) == 3 and d[0] == d[2]
 
 
+def test_only_a_tag_colon_and_24_hex_digits_read_as_a_row_key():
+    import hashlib
+
+    from processor import seen
+
+    def blake(t: str) -> bytes:
+        return hashlib.blake2b(t.encode(), digest_size=12).digest()
+
+    def mixed(tag: str, hex_: str) -> bytes:
+        return bytes(a ^ b for a, b in zip(bytes.fromhex(hex_), blake(tag), strict=True))
+
+    h = "0123456789abcdef01234567"
+    cases = {
+        f"row:{h}": mixed("row", h),
+        f"é:{h}": mixed("é", h),
+        f":{h}": mixed("", h),
+        f"a:b:{h}": blake(f"a:b:{h}"),  # two colons: text
+        f"row:{h[:-1]}": blake(f"row:{h[:-1]}"),  # 23 digits
+        f"row:{h.upper()}": blake(f"row:{h.upper()}"),  # upper case
+        f"row:x{h}": blake(f"row:x{h}"),
+        "call:7": blake("call:7"),
+        "": blake(""),
+    }
+    got = seen.digests(pa.array(["pad", *cases]).slice(1))
+    assert [bytes(g).ljust(12, b"\0") for g in got] == list(cases.values())
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(max_size=80), min_size=1, max_size=40), st.integers(0, 5))
 def test_text_digests_are_equal_exactly_when_the_texts_are(texts, cut):
