@@ -99,6 +99,9 @@ def _const(value: Decimal) -> pa.Scalar:
     return pa.scalar(value, pa.decimal256(precision, scale))
 
 
+_PRICED_FROM = ["destination", "duration", "quantity", "cost"]
+
+
 def rate_index(rates: list[Rate], destinations: pa.Array) -> np.ndarray:
     """Per row, the index in ``rates`` (sorted longest prefix first) of the rate with the
     longest prefix of the dialled number's digits; -1 where none (or no digits)."""
@@ -197,7 +200,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     for pkey in dict.fromkeys(keys[billed]):
         product = ref.products[pkey]
         idx = np.flatnonzero(billed & (keys == pkey))
-        rows = out.iloc[idx]
+        rows = out[_PRICED_FROM].iloc[idx]  # only what pricing reads: a chunk has many more
         rates: list[Rate] = []
         if product.pricing == "tariff":
             rates = ref.tariffs.get(key(product.tariff), [])
