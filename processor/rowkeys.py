@@ -89,9 +89,14 @@ def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> tuple[pa.Arr
             todo &= ~filled
     if todo.any():
         idx = np.flatnonzero(todo)
-        keys, held[idx] = _digests("row", _normalised(chunk[todo], app))
+        # only the columns the key is made of are taken (a chunk has many more)
+        used = [c for c in chunk.columns if c.startswith("match_") or c in _KEYED]
+        keys, held[idx] = _digests("row", _normalised(chunk[used][todo], app))
         parts.append((idx, keys))
     return vectors.scatter(n, parts, pa.scalar(None, pa.string())), held
+
+
+_KEYED = {"occurred_at", "destination", "description", "duration", "quantity", "cost"}
 
 
 def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
@@ -101,9 +106,9 @@ def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
     code = _join(codes, "/") if len(codes) > 1 else (codes[0] if codes else _blank(n))
     when = rows["occurred_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
     what = _join([vectors.plain(rows["destination"]), vectors.plain(rows["description"])], "|")
-    duration = pa.array(rows["duration"].astype("string").fillna("").to_numpy(dtype=object))
+    duration = pc.fill_null(pc.cast(pa.array(rows["duration"], pa.int64()), pa.string()), "")
     parts = [
-        pa.array([app] * n, pa.string()),
+        pa.repeat(pa.scalar(app, pa.string()), n),
         code,
         vectors.plain(when),
         what,

@@ -370,3 +370,18 @@ def test_a_version_1_history_is_migrated_and_its_billed_rows_stay_billed(tmp_pat
     assert h.void("old-1", "test")["released"] == 2
     assert h.db.execute("SELECT COUNT(*) FROM billed").fetchone()[0] == 1
     h.close()
+
+
+def test_row_keys_stay_the_keys_the_history_holds(tmp_path):
+    # keys live on in every history: an engine change that re-keys rows would bill them
+    # twice. The key is blake2b (12 bytes) of the normalised row, worked out here by hand.
+    import hashlib
+
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(
+        tmp_path / "e.csv", [GENERIC_HEADER, " 100 ,2026-10-01 09:05:07,Call x,2,1.5"]
+    )
+    run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
+    text = "\x1f".join(["pbx", "100", "2026-10-01 09:05:07", "|Call x", "", "2.000000", "1.500000"])
+    want = "row:" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    assert parquet(tmp_path / "b", "charges")["row_key"].tolist() == [want]
