@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from processor.findings import column_letter
 from processor.formats import registry
-from processor.xlsx import HEADER_ALIGN, HEADER_FILL, HEADER_FONT
+from processor.xlsx import header_style
 from schemas.workbooks import WORKBOOKS
 
 LAST_ROW = 1_048_576
@@ -87,7 +87,7 @@ def write_templates(folder: Path, overwrite: bool = False) -> list[Path]:
             for i, (name, column) in enumerate(schema.columns.items()):
                 letter = column_letter(i)
                 cell = ws.cell(row=1, column=i + 1, value=name)
-                cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
+                cell.font, cell.fill, cell.alignment = header_style()
                 comment = Comment(header_comment(column), "device-charges")
                 comment.width, comment.height = 300, 120
                 cell.comment = comment

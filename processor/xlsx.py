@@ -16,14 +16,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl.styles import Alignment, Font, PatternFill
 
 from processor import sheetxml
 from processor.findings import column_letter
 
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="305496")
-HEADER_ALIGN = Alignment(vertical="center", wrap_text=True)
+HEADER_COLOUR = "305496"  # header cells: white bold text on this blue
+
+
+def header_style() -> tuple:
+    """openpyxl's (font, fill, alignment) of a header cell, for the workbooks openpyxl
+    writes (templates, codes to add); imported here only then, as an import needs none."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    return (
+        Font(bold=True, color="FFFFFF"),
+        PatternFill("solid", fgColor=HEADER_COLOUR),
+        Alignment(vertical="center", wrap_text=True),
+    )
+
+
 FORMULA_LEADERS = ("=", "+", "-", "@")
 
 
@@ -83,7 +94,7 @@ class TableBook:
             {
                 "bold": True,
                 "font_color": "#FFFFFF",
-                "bg_color": "#305496",
+                "bg_color": f"#{HEADER_COLOUR}",
                 "text_wrap": True,
                 "valign": "vcenter",
                 "align": "left",
@@ -94,7 +105,7 @@ class TableBook:
             {
                 "bold": True,
                 "font_color": "#FFFFFF",
-                "bg_color": "#305496",
+                "bg_color": f"#{HEADER_COLOUR}",
                 "text_wrap": True,
                 "valign": "vcenter",
                 "align": "right",

@@ -306,6 +306,17 @@ def test_help_and_validate_do_not_pay_for_what_they_do_not_use():
     assert not used & {"matplotlib", "papermill", "nbconvert", "openpyxl", "xlsxwriter"}
 
 
+def test_an_import_does_not_pay_for_reports_or_openpyxl():
+    import json
+    import subprocess
+    import sys
+
+    code = "import sys, json, processor.importer; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    used = {m.split(".")[0] for m in json.loads(done.stdout)}
+    assert not used & {"matplotlib", "papermill", "nbconvert", "openpyxl"}
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(min_value=14, max_value=23), min_size=1, max_size=30))
 def test_asterisk_layouts_move_whole_columns_as_the_row_rule_would(widths):

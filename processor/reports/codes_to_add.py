@@ -58,7 +58,7 @@ def write_codes_to_add(
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from processor.xlsx import HEADER_FILL, HEADER_FONT, set_text
+    from processor.xlsx import header_style, set_text
     from schemas.checks import key
 
     m = batch.manifest
@@ -100,7 +100,7 @@ def write_codes_to_add(
     ws.row_dimensions[1].height = 48
     for i, (h, w) in enumerate(zip(headers, widths, strict=True), start=1):
         cell = ws.cell(CODES_HEADER_ROW, i, h)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.font, cell.fill, _ = header_style()
         ws.column_dimensions[cell.column_letter].width = w
     ws.freeze_panes = f"A{CODES_HEADER_ROW + 1}"
     ws.column_dimensions["C"].number_format = "@"
