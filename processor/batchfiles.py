@@ -12,12 +12,14 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor import __version__, outputs
+from processor import __version__, outputs, seen
 from processor.batchsheet import BatchSheet, sheet_rows
+from processor.ledger import DIGEST, digests_of
 from processor.reasons import REASONS
 from schemas import charges as sc
 from schemas.checks import key
@@ -63,7 +65,7 @@ def describe(
 
 # what the batch sheet and the reasons' messages read, beside the schemas' own columns
 _READ = {"status", "reason", "detail", "code", "account_id", "account_name", "product"}
-_READ |= {"destination", "occurred_at", "cost", "quantity", "net", "tax", "tax_rate"}
+_READ |= {"destination", "occurred_at", "cost", "quantity", "net", "tax", "tax_rate", DIGEST}
 
 
 def _writes(column: str, schema) -> bool:
@@ -91,6 +93,7 @@ class BatchWriter:
         self.by_reason: dict[str, list] = defaultdict(lambda: [0, ZERO])
         self.first: pd.Timestamp | None = None
         self.last: pd.Timestamp | None = None
+        self._digests: list[np.ndarray] | None = []  # None: a billed chunk came without
         self.sinks = {
             "billed": outputs.ParquetSink(folder / "charges.parquet", sc.CHARGES),
             "unmatched": outputs.ParquetSink(folder / "unmatched.parquet", sc.UNMATCHED),
@@ -110,6 +113,10 @@ class BatchWriter:
             self.cost[status] += total(part["cost"])
             if status == "billed":
                 self.sinks[status].write(outputs.billed_frame(part))
+                if self._digests is not None and DIGEST in part:
+                    self._digests.append(digests_of(part))
+                else:
+                    self._digests = None
                 self.sheet.add(part)
                 when = part["occurred_at"].dropna()
                 if len(when):
@@ -125,6 +132,13 @@ class BatchWriter:
                 for reason, rpart in part.groupby("reason", sort=False):
                     self.by_reason[reason][0] += len(rpart)
                     self.by_reason[reason][1] += total(rpart["cost"])
+
+    def billed_digests(self) -> np.ndarray | None:
+        """The digests of the row keys written to charges.parquet, for the commit (None
+        when a chunk came without them: the commit reads them back from the file)."""
+        if self._digests is None:
+            return None
+        return np.concatenate(self._digests) if self._digests else np.empty(0, f"S{seen.WIDTH}")
 
     def finish(self, meta: dict, batch_date: dt.date) -> dict:
         """Close the parquet files; write lines.parquet, batch.xlsx and manifest.json.

@@ -57,6 +57,7 @@ def screen(
         keys = pa.array(np.asarray(keys, dtype=object), pa.string(), from_pandas=True)
         digests = seen.digests(pc.fill_null(keys, ""))
     out["row_key"] = vectors.series(keys, out.index)
+    out[DIGEST] = pd.Series(_fixed(digests), dtype=pd.ArrowDtype(_DIGEST_TYPE), index=out.index)
     skip = out["skip"].to_numpy(dtype=object).copy()
     detail = out["skip_detail"].to_numpy(dtype=object).copy()
 
@@ -93,14 +94,32 @@ def screen(
     return out
 
 
+DIGEST = "row_digest"  # the chunk's column of row-key digests, for the commit
+_DIGEST_TYPE = pa.binary(seen.WIDTH)
+
+
+def _fixed(digests: np.ndarray) -> pa.Array:
+    raw = pa.py_buffer(np.ascontiguousarray(digests).tobytes())
+    return pa.FixedSizeBinaryArray.from_buffers(_DIGEST_TYPE, len(digests), [None, raw])
+
+
+def digests_of(rows: pd.DataFrame) -> np.ndarray:
+    """The row-key digests ``screen`` gave these rows (dtype S12)."""
+    got = pa.array(rows[DIGEST].array)
+    got = got.combine_chunks() if isinstance(got, pa.ChunkedArray) else got
+    flat = np.frombuffer(got.buffers()[1], dtype=f"S{seen.WIDTH}")
+    return flat[got.offset : got.offset + len(got)]
+
+
 @dataclass
 class NewBatch:
     """A batch being written: its id, the hidden folder it is written into, and (set by the
-    recipe when done) its manifest."""
+    recipe when done) its manifest and the digests of the row keys it bills."""
 
     id: str
     folder: Path
     manifest: dict | None = None
+    digests: np.ndarray | None = None
     removed: list[Path] = field(default_factory=list)  # leftovers of killed runs cleared
 
     def notes(self) -> list[str]:
@@ -149,7 +168,8 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
             job = NewBatch(batch_id, tmp, removed=removed)
             yield job
         hist.forget_met()  # before the billed keys are read back: both at once would not fit
-        hist.commit(batch_id, job.manifest, billed_digests(out))
+        billed = job.digests if job.digests is not None else billed_digests(out)
+        hist.commit(batch_id, job.manifest, billed)
     except BaseException:
         marker = out / ".batch-id"
         if marker.is_file() and marker.read_text(encoding="utf-8").strip() == batch_id:

@@ -193,6 +193,7 @@ def run_retry(
                 writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
                 rows += len(chunk)
             inputs[0]["rows"] = rows
+            job.digests = writer.billed_digests()
             job.manifest = writer.finish(
                 describe(
                     job.id,

@@ -385,3 +385,24 @@ def test_row_keys_stay_the_keys_the_history_holds(tmp_path):
     text = "\x1f".join(["pbx", "100", "2026-10-01 09:05:07", "|Call x", "", "2.000000", "1.500000"])
     want = "row:" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
     assert parquet(tmp_path / "b", "charges")["row_key"].tolist() == [want]
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monkeypatch, kept):
+    # the import hands the commit the digests it wrote; without them (kept=False) the
+    # commit reads them back from charges.parquet: both ways, the same keys
+    from processor import batchfiles, ledger
+
+    if not kept:
+        monkeypatch.setattr(batchfiles.BatchWriter, "billed_digests", lambda self: None)
+    folder = write_books(tmp_path / "wb")
+    rows = [*rows_for(range(1, 29)), *rows_for(range(1, 5), code="999"), ""]
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows])
+    run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
+    db = sqlite3.connect(folder / "history.sqlite")
+    held = sorted(bytes(d).ljust(12, b"\0") for (d,) in db.execute("SELECT digest FROM billed"))
+    billed = sorted(bytes(d).ljust(12, b"\0") for d in ledger.billed_digests(tmp_path / "b"))
+    assert len(held) == 28 and held == billed
+    again = write_csv(tmp_path / "again.csv", [GENERIC_HEADER, *rows_for(range(20, 31))])
+    run_import(folder, "London", "PBX", [again], tmp_path / "b2", dt.date(2026, 10, 31))
+    assert parquet(tmp_path / "b2", "skipped")["reason"].tolist() == ["already-billed"] * 9
