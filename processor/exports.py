@@ -162,14 +162,15 @@ class Block:
         return Block(self.first + start, self.texts.slice(start, stop - start), notes)
 
 
-def _join(a: Block, b: Block) -> Block:
-    if not len(a):
-        return b
+def _joined(blocks: list[Block]) -> Block:
+    """Consecutive blocks as one (their lines copied once)."""
+    blocks = [b for b in blocks if len(b)] or blocks[:1]
+    if len(blocks) == 1:
+        return blocks[0]
     notes = None
-    if a.notes is not None or b.notes is not None:
-        notes = (a.notes or [""] * len(a)) + (b.notes or [""] * len(b))
-    texts = pa.concat_arrays([a.texts, b.texts])
-    return Block(a.first, texts, notes)
+    if any(b.notes is not None for b in blocks):
+        notes = [n for b in blocks for n in (b.notes or [""] * len(b))]
+    return Block(blocks[0].first, pa.concat_arrays([b.texts for b in blocks]), notes)
 
 
 def iter_blocks(
@@ -398,13 +399,19 @@ def read_export(
     )
 
     # the last footer_rows lines of the file are not data: hold them back to the end
-    held = rest
+    pending, count = [rest], len(rest)  # blocks joined once a chunk's worth is in
     for got in blocks:
-        held = _join(held, got)
-        ready = max(len(held) - fmt.footer_rows, 0)
+        pending.append(got)
+        count += len(got)
+        ready = count - fmt.footer_rows
+        if ready < chunk_rows:
+            continue
+        held = _joined(pending)
         for start in range(0, ready - ready % chunk_rows, chunk_rows):
             yield _chunk(path, fmt, held.slice(start, start + chunk_rows), plan)
-        held = held.slice(ready - ready % chunk_rows)
+        pending = [held.slice(ready - ready % chunk_rows)]
+        count = len(pending[0])
+    held = _joined(pending)
     ready = len(held) - fmt.footer_rows
     for start in range(0, max(ready, 0), chunk_rows):
         yield _chunk(path, fmt, held.slice(start, min(start + chunk_rows, ready)), plan)
@@ -565,8 +572,8 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
     skip = np.full(n, None, dtype=object)
     skip_detail = np.full(n, None, dtype=object)
     # a line of nothing but spaces or NUL padding (some loggers pad their files) is blank
-    blank = np.asarray(
-        pc.equal(pc.utf8_trim(block.texts, " \t\x00"), "").to_numpy(zero_copy_only=False),
+    blank = np.asarray(  # anchored: a line is passed over at its first other character
+        pc.match_substring_regex(block.texts, r"^[ \t\x00]*$").to_numpy(zero_copy_only=False),
         dtype=bool,
     )
     skip[blank] = "blank-line"

@@ -65,8 +65,15 @@ def split_fields(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
     quoting rules, csv's refusal of NUL); the lists are those of the other lines, in
     order. An empty line has no fields (as csv says).
     """
-    slow = pc.or_(pc.match_substring(texts, '"'), pc.match_substring(texts, "\x00"))
-    slow_np = np.asarray(slow.to_numpy(zero_copy_only=False), dtype=bool)
+    # a line that starts with a quote has one (Asterisk quotes every field): only the
+    # others are searched through
+    slow_np = np.asarray(pc.starts_with(texts, '"').to_numpy(zero_copy_only=False), dtype=bool)
+    rest = np.flatnonzero(~slow_np)
+    if len(rest):
+        others = texts if len(rest) == len(texts) else pc.take(texts, pa.array(rest))
+        found = pc.or_(pc.match_substring(others, '"'), pc.match_substring(others, "\x00"))
+        slow_np[rest] = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    slow = pa.array(slow_np)
     plain = pc.filter(texts, pc.invert(slow)) if slow_np.any() else texts
     lists = pc.split_pattern(plain, delimiter)
     empty = pc.equal(plain, "")
