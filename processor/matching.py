@@ -185,21 +185,19 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
 
     # product: an item rule, else the application's default
     app_key = key(ctx.application)
-    items = out["item"].to_numpy(dtype=object)
-    rule = {
-        it: ref.rules.get((app_key, key(it)), ctx.default_product)
-        for it in pd.unique(items)
+    # each distinct item looked up once; no item (blank or missing) takes the default
+    which, distinct = pd.factorize(out["item"].to_numpy(dtype=object), use_na_sentinel=True)
+    chosen = [
+        ref.rules.get((app_key, key(it)), ctx.default_product)
         if isinstance(it, str) and it
-    }
-    products = np.array(
-        [
-            rule.get(it, ctx.default_product) if isinstance(it, str) else ctx.default_product
-            for it in items
-        ],
-        dtype=object,
-    )
-    known = {p: key(p) in ref.products for p in pd.unique(products)}
-    no_product = (status == "billed") & ~np.array([known[p] for p in products], dtype=bool)
+        else ctx.default_product
+        for it in distinct
+    ]
+    options = np.array([*chosen, ctx.default_product], dtype=object)
+    pick = np.where(which >= 0, which, len(chosen))  # the last option: no item
+    products = options[pick]
+    known = np.array([key(p) in ref.products for p in options], dtype=bool)
+    no_product = (status == "billed") & ~known[pick]
     status[no_product], reason[no_product] = "unmatched", "unknown-product"
     detail[no_product] = products[no_product]
 

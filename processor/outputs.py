@@ -133,6 +133,10 @@ def unbilled_frame(
     )
 
 
+_REPEATING = {"source_file", "account_id", "account_name", "code", "product", "item"}
+_REPEATING |= {"description", "tax_rate", "reason", "note", "gl_code"}
+
+
 class ParquetSink:
     """Appends validated chunks to one parquet file; an empty file still gets the schema."""
 
@@ -142,7 +146,10 @@ class ParquetSink:
         )
         self.path = path
         self.schema = pa.Schema.from_pandas(empty, preserve_index=False)
-        self.writer = pq.ParquetWriter(path, self.schema)
+        # dictionaries only where values repeat: on keys and raw lines Arrow would build
+        # one per page and drop it, which took a third of the writing
+        repeats = [n for n in self.schema.names if n in _REPEATING]
+        self.writer = pq.ParquetWriter(path, self.schema, use_dictionary=repeats)
 
     def write(self, frame: pd.DataFrame) -> None:
         if len(frame):
