@@ -168,8 +168,12 @@ class KeySet:
         if not n:
             return earlier
         head, tail = _halves(keys)
-        order = np.lexsort((tail, head))  # stable: a key's rows in their order
+        order = np.argsort(head, kind="stable")  # a key's rows stay in their order
         h, t = head[order], tail[order]
+        if ((h[1:] == h[:-1]) & (t[1:] != t[:-1])).any():
+            # two digests alike in their first 8 bytes: sorted by all 12, so equal ones meet
+            order = np.lexsort((tail, head))
+            h, t = head[order], tail[order]
         starts = np.ones(n, dtype=bool)
         starts[1:] = (h[1:] != h[:-1]) | (t[1:] != t[:-1])
         group = np.cumsum(starts) - 1
