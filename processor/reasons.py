@@ -194,15 +194,20 @@ UNMATCHED = [r.code for r in _REASONS if r.status == "unmatched"]
 SKIPPED = [r.code for r in _REASONS if r.status == "skipped"]
 
 
+# the columns a template's fields are made from
+_TEMPLATE_FIELDS = {"code", "account_id", "detail", "destination", "product", "occurred_at"}
+
+
 def render(rows: pd.DataFrame, application: str, location: str) -> pa.Array:
     """The message of each row, from its reason's template (built column-wise, a reason
     at a time)."""
     n = len(rows)
     reason = rows["reason"].to_numpy(dtype=object)
     parts: list[tuple[np.ndarray, pa.Array]] = []
+    used = rows[[c for c in rows.columns if c in _TEMPLATE_FIELDS]]  # not the whole row
     for code in pd.unique(reason):
         idx = np.flatnonzero(reason == code)
-        part = rows.iloc[idx]
+        part = used if len(idx) == n else used.iloc[idx]
         values = {
             # text from the export: a short printable excerpt, never raw control bytes
             "code": lambda p: _excerpts(p["code"], 40),
