@@ -318,8 +318,8 @@ def test_the_key_check_probes_the_history_by_key_never_scans_it(tmp_path):
     from processor.history import BILLED_SQL, History
 
     h = History(tmp_path / "h.sqlite")
-    h._temp_tables()
-    plan = " | ".join(r[3] for r in h.db.execute("EXPLAIN QUERY PLAN " + BILLED_SQL, (1,)))
+    args = (1, b"\0" * 12, 1)
+    plan = " | ".join(r[3] for r in h.db.execute("EXPLAIN QUERY PLAN " + BILLED_SQL, args))
     h.close()
     assert "SCAN c" in plan
     assert "SEARCH k USING PRIMARY KEY (scope=? AND digest=?)" in plan
