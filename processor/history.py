@@ -191,7 +191,7 @@ class History:
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA temp_store=FILE")  # the import's keys stay off the heap
+            self.db.execute("PRAGMA temp_store=FILE")  # SQLite's own sorts stay off the heap
             self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per database
             # the key check probes a large table at random: read it through the OS's page
             # cache (memory-mapped) rather than copying pages into SQLite's own
@@ -397,7 +397,7 @@ class History:
             (sha256, application_key, location_key),
         ).fetchone()
 
-    # --- this import's own keys, kept in temporary tables (on disk: memory stays flat) ---------
+    # --- this import's own keys: in memory, as digests (processor.seen) -------------------------
 
     def _scope(self, application_key: str, location_key: str, create: bool = False):
         """The integer id of an (application, location), None when it has none yet."""
