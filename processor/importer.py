@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from processor.ahead import read_ahead
 from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter, describe
 from processor.exports import read_export
@@ -162,7 +163,8 @@ def run_import(
                 file_rows = 0
                 size, done = max(path.stat().st_size, 1), [0]
                 clock.lap("setup")
-                for chunk in read_export(path, fmt, ctx.match_fields, done=done, **kwargs):
+                chunks = read_export(path, fmt, ctx.match_fields, done=done, **kwargs)
+                for chunk in read_ahead(chunks):
                     clock.lap("read")
                     chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
                     clock.lap("ledger")

@@ -440,3 +440,40 @@ def test_xlsx_rows_written_beside_keep_order_and_pass_on_failures():
         _write_beside(out, broken())
     assert out.got == [b"a"]
     assert not [t for t in threading.enumerate() if t.name == "xlsx-deflate"]
+
+
+def test_read_ahead_keeps_order_raises_in_place_and_stops_its_reader():
+    import threading
+
+    import pytest
+
+    from processor.ahead import read_ahead
+
+    made: list[int] = []
+    closed: list[bool] = []
+
+    def chunks(n: int, fail_at: int | None = None):
+        try:
+            for i in range(n):
+                if i == fail_at:
+                    raise ValueError(f"line {i}: broken")
+                made.append(i)
+                yield i
+        finally:
+            closed.append(True)
+
+    assert list(read_ahead(chunks(20))) == list(range(20))
+
+    got = []
+    with pytest.raises(ValueError, match="line 5: broken"):  # after the chunks before it
+        for i in read_ahead(chunks(10, fail_at=5)):
+            got.append(i)
+    assert got == [0, 1, 2, 3, 4]
+
+    made.clear()
+    closed.clear()
+    for i in read_ahead(chunks(1000)):  # the caller stops: the reader stops, a chunk ahead
+        if i == 3:
+            break
+    assert closed == [True] and max(made) <= 4
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
