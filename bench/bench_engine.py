@@ -247,7 +247,8 @@ def table(results: list[dict]) -> str:
     steps = [s for s in results[0]["phases"] if s != "setup"] if results else []
     lines += [
         "",
-        "Seconds in each step (start-up = interpreter and imports):",
+        "Seconds in each step (start-up = interpreter and imports; read = waiting for the "
+        "reader thread):",
         "",
         "| Export | " + " | ".join(_step(s) for s in steps) + " |",
         "|---|" + "---:|" * len(steps),
