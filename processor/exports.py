@@ -458,14 +458,15 @@ def _rows(fmt: Format, block: Block) -> tuple[pa.ListArray | vectors.Columns, np
     n = len(texts)
     if fmt.splitter is None:
         lists, slow = vectors.split_fields(texts, fmt.delimiter)
-        if slow.all():  # every line quoted (Asterisk): one parse into columns, if it takes all
-            cols = vectors.quoted_columns(texts, fmt.delimiter)
-            if cols is not None:
-                return cols, np.full(n, len(cols.cols), dtype=np.int64)
         parts = [(np.flatnonzero(~slow), lists)]
         quoted = np.flatnonzero(slow)
         if len(quoted):  # quoted fields: Arrow's CSV parser, where the quoting is well formed
-            got, left = vectors.parse_quoted(pc.take(texts, pa.array(quoted)), fmt.delimiter)
+            every = len(quoted) == n
+            some = texts if every else pc.take(texts, pa.array(quoted))
+            got, left = vectors.parse_quoted(some, fmt.delimiter)
+            if every and isinstance(got, vectors.Columns):  # an Asterisk chunk: one parse
+                return got, np.full(n, len(got.cols), dtype=np.int64)
+            got = vectors.listed(got)
             parts.append((quoted[~left], pc.filter(got, pa.array(~left))))
             slow = np.zeros(n, dtype=bool)
             slow[quoted[left]] = True
@@ -572,10 +573,8 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
     skip = np.full(n, None, dtype=object)
     skip_detail = np.full(n, None, dtype=object)
     # a line of nothing but spaces or NUL padding (some loggers pad their files) is blank
-    blank = np.asarray(  # anchored: a line is passed over at its first other character
-        pc.match_substring_regex(block.texts, r"^[ \t\x00]*$").to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
+    # anchored: a line is passed over at its first other character
+    blank = vectors.flags(pc.match_substring_regex(block.texts, r"^[ \t\x00]*$"))
     skip[blank] = "blank-line"
     short = (counts < plan.min_fields) & ~blank
     error[short] = [
@@ -590,9 +589,7 @@ def _chunk(path: Path, fmt: Format, block: Block, plan: _Plan) -> pd.DataFrame:
             if not over.any():
                 break
             last = vectors.strip(vectors.take_field(lists, counts, np.where(over, kept - 1, -1)))
-            blank_last = np.asarray(
-                pc.fill_null(pc.equal(last, ""), False).to_numpy(zero_copy_only=False), dtype=bool
-            )
+            blank_last = vectors.flags(pc.equal(last, ""))
             kept = kept - (over & blank_last)
         long = (kept > plan.max_fields) & ~blank & pd.isna(error)
         error[long] = [
@@ -709,7 +706,7 @@ def parse_dates(
     parts = pd.DataFrame({0: None, 1: None}, index=text.index, dtype=object)
     # only text ending in an offset can carry one: found in bulk, matched one by one
     ends = pc.match_substring_regex(vectors.plain(text), _OFFSET_END)
-    maybe = np.flatnonzero(np.asarray(ends.to_numpy(zero_copy_only=False), dtype=bool))
+    maybe = np.flatnonzero(vectors.flags(ends))
     if len(maybe):
         found = [_OFFSET.match(v) for v in text.iloc[maybe]]
         parts.iloc[maybe, 0] = [m[1] if m else None for m in found]
@@ -797,7 +794,7 @@ def multiply(a: pa.Array, b: pa.Array) -> tuple[pa.Array, np.ndarray]:
     limit = pa.scalar(LIMIT, pa.decimal256(76, 6))
     over = pc.fill_null(pc.greater(pc.abs(product), limit), False)
     errors = np.full(len(a), None, dtype=object)
-    idx = np.flatnonzero(np.asarray(over.to_numpy(zero_copy_only=False), dtype=bool))
+    idx = np.flatnonzero(vectors.flags(over))
     for i in idx:
         x, y = a[int(i)].as_py(), b[int(i)].as_py()
         errors[i] = f"quantity {x} × {y} is out of range (more than 10^12)"

@@ -134,39 +134,34 @@ def _to_v2(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE keys")
 
 
-def _insert_digests(db: sqlite3.Connection, insert: str, digests: np.ndarray, *params) -> None:
-    """``insert`` (an INSERT ... SELECT whose ``{}`` stands for each digest, parameters from
-    ``?3`` on) run once per digest, in order, inside the caller's transaction.
-
-    The digests go to SQLite as one blob a part and are cut there: binding a parameter per
-    row from Python took three times as long.
-    """
-    raw = np.ascontiguousarray(digests).tobytes()
-    part = 100_000 * seen.WIDTH
-    sql = (
-        "WITH RECURSIVE i(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM i WHERE k + 1 < ?1) "
-        + insert.format(f"substr(?2, k * {seen.WIDTH} + 1, {seen.WIDTH})")
-        + " FROM i"
-    )
-    for start in range(0, len(raw), part):
-        piece = raw[start : start + part]
-        db.execute(sql, (len(piece) // seen.WIDTH, piece, *params))
-
-
 # each runs inside one transaction: a migration applies whole or not at all
 _MIGRATIONS = {1: lambda db: _run(db, _V1), 2: _to_v2}
 
-# The chunk's digests arrive as one blob (?1 of them, in ?2), cut by a recursive CTE (no
-# temporary table is written); CROSS JOIN keeps that as the outer loop: one primary-key
-# probe per key, where the planner would otherwise scan every key of the scope (a
-# 12-million-key history made that 5 times the time of reading the file)
-_CUT = f"substr(?2, c.k * {seen.WIDTH} + 1, {seen.WIDTH})"  # the k-th digest of the blob
+# Digests go to SQLite as one blob a part (?1 of them, in ?2) and are cut there by a
+# recursive CTE, ``c``: binding a parameter per row from Python took three times as long,
+# and no temporary table is written. ``_CUT`` is the k-th digest of the blob.
+_DIGESTS = "WITH RECURSIVE c(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM c WHERE k + 1 < ?1) "
+_CUT = f"substr(?2, c.k * {seen.WIDTH} + 1, {seen.WIDTH})"
+_PART = 100_000
+
+
+def _blobs(digests: np.ndarray) -> Iterator[tuple[int, bytes]]:
+    """The digests, in order, as (how many, their bytes) parts for ``_DIGESTS``."""
+    raw = np.ascontiguousarray(digests).tobytes()
+    for start in range(0, len(raw), _PART * seen.WIDTH):
+        piece = raw[start : start + _PART * seen.WIDTH]
+        yield len(piece) // seen.WIDTH, piece
+
+
+# CROSS JOIN keeps the chunk's digests as the outer loop: one primary-key probe per key,
+# where the planner would otherwise scan every key of the scope (a 12-million-key history
+# made that 5 times the time of reading the file)
 BILLED_SQL = (
-    "WITH RECURSIVE c(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM c WHERE k + 1 < ?1) "
-    f"SELECT {_CUT}, b.id, b.folder FROM c CROSS JOIN billed k "
+    f"{_DIGESTS}SELECT {_CUT}, b.id, b.folder FROM c CROSS JOIN billed k "
     f"ON k.scope = ?3 AND k.digest = {_CUT} "
     "CROSS JOIN batches b ON b.rowid = k.batch WHERE b.status = 'committed'"
 )
+COMMIT_SQL = f"{_DIGESTS}INSERT INTO billed (scope, digest, batch) SELECT ?3, {_CUT}, ?4 FROM c"
 
 
 def now() -> str:
@@ -337,13 +332,8 @@ class History:
         try:
             with self.transaction():
                 scope = self._scope(app, loc, create=True)
-                _insert_digests(
-                    self.db,
-                    "INSERT INTO billed (scope, digest, batch) SELECT ?3, {}, ?4",
-                    digests,
-                    scope,
-                    rowid,
-                )
+                for count, piece in _blobs(digests):  # in order: the B-tree fills in order
+                    self.db.execute(COMMIT_SQL, (count, piece, scope, rowid))
                 for i in manifest["inputs"]:
                     self.db.execute(
                         "UPDATE inputs SET rows = ? WHERE batch_id = ? AND path = ?",
@@ -414,18 +404,15 @@ class History:
 
     def first_seen(
         self,
-        keys: Sequence[str],
+        digests: np.ndarray,
         files: Sequence[str] | None = None,
         lines: Sequence | None = None,
-        digests: np.ndarray | None = None,
     ) -> np.ndarray:
-        """For each key: None the first time this import meets it, else where it met it
-        (``line N of FILE``; ``""`` when no files and lines are given).
-
-        The import's keys are kept in memory as 12-byte digests (``processor.seen``);
-        ``digests`` are the keys' own when the caller has them already.
+        """For each key (given as its digest, ``processor.seen``): None the first time this
+        import meets it, else where it met it (``line N of FILE``; ``""`` when no files and
+        lines are given). The import's keys are kept in memory as digests.
         """
-        n = len(keys)
+        n = len(digests)
         if files is None or lines is None:
             places = np.zeros(n, dtype=np.int64)
         else:
@@ -433,8 +420,6 @@ class History:
             known = np.array([self._file_ids.setdefault(f, len(self._file_ids)) for f in names])
             ids = known[codes]
             places = (ids.astype(np.int64) << 40) | np.asarray(lines, dtype=np.int64)
-        if digests is None:
-            digests = seen.digests(pa.array(keys, pa.string()))
         earlier = self._met.meet(digests, places)
         out = np.full(n, None, dtype=object)
         again = np.flatnonzero(earlier >= 0)
@@ -463,11 +448,8 @@ class History:
             return {}
         # sorted, the probes walk the B-tree in order; no temporary table is written
         rows = []
-        wanted = np.unique(digests)
-        for start in range(0, len(wanted), 100_000):
-            part = np.ascontiguousarray(wanted[start : start + 100_000]).tobytes()
-            args = (len(part) // seen.WIDTH, part, scope)
-            rows += self.db.execute(BILLED_SQL, args).fetchall()
+        for count, piece in _blobs(np.unique(digests)):
+            rows += self.db.execute(BILLED_SQL, (count, piece, scope)).fetchall()
         return {d: Billed(b, f) for d, b, f in rows}
 
     def retried_keys(self, batch_id: str) -> set[str]:

@@ -179,8 +179,8 @@ def run_import(
                         progress(path.name, file_rows, min(done[0] / size, 1.0))
                 clock.lap("read")  # the file's end
                 item["rows"] = file_rows
-            job.digests = writer.billed_digests()
-            job.manifest = writer.finish(
+            job.finish(
+                writer,
                 describe(
                     job.id,
                     ref,

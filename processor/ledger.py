@@ -65,7 +65,7 @@ def screen(
     if len(idx):
         digests = digests[idx]
         met = history.first_seen(
-            idx, out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx], digests
+            digests, out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx]
         )
         again = met != None  # noqa: E711 (elementwise)
         skip[idx[again]], detail[idx[again]] = "duplicate-row", met[again]
@@ -81,11 +81,11 @@ def screen(
     # the rows of one call: only the first billable one counts (a retry's rows are past this)
     if fmt.call_id is not None and f"field:{fmt.call_id}" in out:
         calls = vectors.strip(vectors.plain(out[f"field:{fmt.call_id}"]))
-        named = np.asarray(pc.not_equal(calls, "").to_numpy(zero_copy_only=False), dtype=bool)
+        named = vectors.flags(pc.not_equal(calls, ""))
         open_ = np.flatnonzero(out["error"].isna().to_numpy() & pd.isna(skip) & named)
         if len(open_):
             ids = pc.take(calls, pa.array(open_))
-            met = history.first_seen(open_, digests=seen.text_digests(ids, "call"))
+            met = history.first_seen(seen.text_digests(ids, "call"))
             later = met != None  # noqa: E711 (elementwise)
             skip[open_[later]] = "duplicate-leg"
             detail[open_[later]] = ids.filter(pa.array(later)).to_numpy(zero_copy_only=False)
@@ -121,6 +121,12 @@ class NewBatch:
     manifest: dict | None = None
     digests: np.ndarray | None = None
     removed: list[Path] = field(default_factory=list)  # leftovers of killed runs cleared
+
+    def finish(self, writer, meta: dict, batch_date: dt.date) -> None:
+        """Finish the batch's files (``BatchWriter.finish``) and keep what the commit needs:
+        the manifest and the digests of the keys the writer billed."""
+        self.digests = writer.billed_digests()
+        self.manifest = writer.finish(meta, batch_date)
 
     def notes(self) -> list[str]:
         return [
@@ -167,7 +173,7 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
         with outputs.atomic_dir(out, removed, marker=batch_id) as tmp:
             job = NewBatch(batch_id, tmp, removed=removed)
             yield job
-        hist.forget_met()  # before the billed keys are read back: both at once would not fit
+        hist.forget_met()  # the keys met are done with: room for the commit's sort
         billed = job.digests if job.digests is not None else billed_digests(out)
         hist.commit(batch_id, job.manifest, billed)
     except BaseException:

@@ -69,10 +69,6 @@ def _where(keys: pa.Array, values: pa.Array, ok: np.ndarray) -> np.ndarray:
     return np.where(ok, at, -1)
 
 
-def _bool(values: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _pick(n: int, source: np.ndarray, candidates: list[pa.Array]) -> pa.Array:
     """Per row, the value of candidate ``source[i]`` (null where -1)."""
     parts = [(np.flatnonzero(source == j), c) for j, c in enumerate(candidates)]
@@ -106,7 +102,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         s = vectors.strip(vectors.plain(out[c]))
         if fmt.clean_code is not None:
             s = vectors.plain(fmt.clean_code(vectors.series(s)))
-        ok = _bool(pc.match_substring_regex(s, _VALID_CODE))
+        ok = vectors.flags(pc.match_substring_regex(s, _VALID_CODE))
         cleaned.append(pc.if_else(pa.array(ok), pc.ascii_upper(s), s))
         valid.append(ok)
     here_keys, here_ids, other_keys, other_text = ctx.lookups
@@ -121,7 +117,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         at = _where(here_keys, s, ok)
         take = (found < 0) & (at >= 0)
         found[take], code_from[take] = at[take], j
-        first_from[(first_from < 0) & _bool(pc.not_equal(s, ""))] = j
+        first_from[(first_from < 0) & vectors.flags(pc.not_equal(s, ""))] = j
         at = _where(other_keys, s, ok)
         take = (other < 0) & (at >= 0)
         other[take], other_from[take] = at[take], j
@@ -141,7 +137,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         none
         & ~missing
         & ~at_other
-        & ~_bool(pc.match_substring_regex(pc.fill_null(first_text, ""), _VALID_CODE))
+        & ~vectors.flags(pc.match_substring_regex(pc.fill_null(first_text, ""), _VALID_CODE))
     )
     reason[invalid] = "invalid-code"
     unknown = none & ~missing & ~at_other & ~invalid

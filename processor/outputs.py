@@ -347,7 +347,7 @@ def _unbilled_columns(path: Path) -> Iterator[list[pa.Array]]:
 
 def _fit_column(values: pa.Array, batch: pa.RecordBatch, path: Path) -> pa.Array:
     long = pc.fill_null(pc.greater(pc.utf8_length(values), CELL_LIMIT), False)
-    idx = np.flatnonzero(np.asarray(long.to_numpy(zero_copy_only=False), dtype=bool))
+    idx = np.flatnonzero(vectors.flags(long))
     if not len(idx):
         return values
     lines, files = batch.column("line"), batch.column("source_file")

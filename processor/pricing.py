@@ -157,7 +157,7 @@ def _values(
     else:
         value = pc.multiply(pc.cast(pa.array(rows["quantity"]), narrow), _const(product.unit_price))
     value = pc.cast(value, pa.decimal256(76, max(value.type.scale, 6)))
-    credit = np.asarray(pc.less(value, 0).to_numpy(zero_copy_only=False), dtype=bool)
+    credit = vectors.flags(pc.less(value, 0))
     if product.minimum is not None:
         low = pc.and_(pc.invert(pa.array(credit)), pc.less(value, _const(product.minimum)))
         value = pc.if_else(low, pc.cast(_const(product.minimum), value.type), value)
@@ -213,7 +213,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
                 continue
         value, _ = _values(product, rows, rates, places)
         net = pc.round(value, places, round_mode="half_towards_infinity")
-        zero = np.asarray(pc.equal(net, 0).to_numpy(zero_copy_only=False), dtype=bool)
+        zero = vectors.flags(pc.equal(net, 0))
         if not product.can_be_zero and zero.any():
             status[idx[zero]], reason[idx[zero]] = "unmatched", "zero-price"
             idx, net = idx[~zero], net.filter(pa.array(~zero))

@@ -243,7 +243,7 @@ def _excerpts(values: pd.Series, limit: int) -> pa.Array:
     )
     plain = pc.or_(pc.fill_null(plain, False), pc.equal(pc.fill_null(arr, ""), ""))
     out = pc.fill_null(arr, "")
-    odd = np.flatnonzero(~np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool))
+    odd = np.flatnonzero(~vectors.flags(plain))
     if len(odd):
         fixed = [excerpt(v, limit) for v in pc.take(arr, pa.array(odd)).to_pylist()]
         mask = np.zeros(len(arr), dtype=bool)

@@ -193,8 +193,8 @@ def run_retry(
                 writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
                 rows += len(chunk)
             inputs[0]["rows"] = rows
-            job.digests = writer.billed_digests()
-            job.manifest = writer.finish(
+            job.finish(
+                writer,
                 describe(
                     job.id,
                     ref,

@@ -72,9 +72,7 @@ def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> tuple[pa.Arr
     app = application.strip().casefold()
     for fields in fmt.record_ids:
         values = [_field(chunk, f) for f in fields]
-        filled = np.logical_and.reduce(
-            [np.asarray(pc.not_equal(v, "").to_numpy(zero_copy_only=False)) for v in values]
-        )
+        filled = np.logical_and.reduce([vectors.flags(pc.not_equal(v, "")) for v in values])
         filled &= todo
         if filled.any():
             mask = pa.array(filled)

@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor import vectors
+
 WIDTH = 12
 
 
@@ -42,10 +44,8 @@ def digests(keys: pa.Array) -> np.ndarray:
         raw = pc.take(raw, pa.array(idx))
     if len(idx):
         # each candidate's last 25 bytes, end to end: a (rows, 25) view of one buffer
-        tails = pc.binary_slice(raw, -2 * WIDTH - 1)
-        start = np.frombuffer(tails.buffers()[1], dtype=np.int64)[tails.offset]
-        data = np.frombuffer(tails.buffers()[2], dtype=np.uint8)
-        cells = data[start : start + len(idx) * (2 * WIDTH + 1)].reshape(len(idx), -1)
+        tails = vectors.body(pc.binary_slice(raw, -2 * WIDTH - 1))
+        cells = np.frombuffer(tails, dtype=np.uint8).reshape(len(idx), -1)
         nibbles = _UNHEX[cells[:, 1:]]
         hexed = (nibbles != 255).all(axis=1) & (cells[:, 0] == ord(":"))
         idx, nibbles, raw = idx[hexed], nibbles[hexed], raw.filter(pa.array(hexed))
@@ -101,10 +101,8 @@ def text_digests(texts: pa.StringArray, tag: str) -> np.ndarray:
     size = max(width, 1) * 8
     if short.all() and pc.all(pc.string_is_ascii(texts)).as_py() is not False:
         # ASCII (call ids are): Arrow pads every text to one width, end to end in a buffer
-        even = pc.utf8_rpad(texts, width=size, padding="\x00")
-        start = np.frombuffer(even.buffers()[1], dtype=np.int64)[even.offset]
-        body = np.frombuffer(even.buffers()[2], dtype=np.uint8)[start : start + n * size]
-        padded = body.reshape(n, size)
+        even = vectors.body(pc.utf8_rpad(texts, width=size, padding="\x00"))
+        padded = np.frombuffer(even, dtype=np.uint8).reshape(n, size)
     else:
         padded = np.zeros((n, size), dtype=np.uint8)
         rows = np.repeat(np.flatnonzero(short), lengths[short])

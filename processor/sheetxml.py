@@ -23,6 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processor import vectors
+
 EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 (1900 date system)
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|_x[0-9A-Fa-f]{4}_"
 
@@ -32,8 +34,7 @@ def escape(values: pa.Array) -> pa.Array:
     text = pc.replace_substring(values, "&", "&amp;")
     text = pc.replace_substring(text, "<", "&lt;")
     text = pc.replace_substring(text, ">", "&gt;")
-    odd = pc.fill_null(pc.match_substring_regex(text, _CONTROL), False)
-    idx = np.flatnonzero(np.asarray(odd.to_numpy(zero_copy_only=False), dtype=bool))
+    idx = np.flatnonzero(vectors.flags(pc.match_substring_regex(text, _CONTROL)))
     if len(idx):
         fixed = [_control(v) for v in pc.take(text, pa.array(idx)).to_pylist()]
         mask = np.zeros(len(text), dtype=bool)
@@ -100,15 +101,7 @@ def rows_xml(
         opening = pc.if_else(pa.array(heights > 0), tall, opening)
     closing = pa.array(["</row>"] * n, pa.string())
     rows = pc.binary_join_element_wise(opening, *(pc.fill_null(c, "") for c in cells), closing, "")
-    return _concatenated(rows)
-
-
-def _concatenated(values: pa.Array) -> bytes:
-    """All the strings of an array end to end (its data buffer, no Python string per row)."""
-    values = values.cast(pa.large_string())
-    _, offsets, data = values.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values) + 1]
-    return bytes(memoryview(data)[ends[0] : ends[-1]])
+    return vectors.body(rows).to_pybytes()
 
 
 def refs(letter: str, numbers: pa.Array) -> pa.Array:

@@ -61,17 +61,14 @@ def reference_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 continue
             target_sheet = sheets[target]
             known = {key(v) for v in target_sheet.frame[key_column(target)].dropna()}
+            extra = ""
             if target == "Formats":
                 known |= {key(n) for n in registry.names()}
+                extra = " or a built-in format (charges formats lists them)"
             values = sheet.frame[name]
             named = checks.keys(values)
             unknown = named.notna() & ~named.isin(known)
             for row, value in values[unknown].items():
-                extra = (
-                    " or a built-in format (charges formats lists them)"
-                    if (target == "Formats")
-                    else ""
-                )
                 out.append(
                     fnd.finding(
                         "error",

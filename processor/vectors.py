@@ -67,12 +67,12 @@ def split_fields(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
     """
     # a line that starts with a quote has one (Asterisk quotes every field): only the
     # others are searched through
-    slow_np = np.asarray(pc.starts_with(texts, '"').to_numpy(zero_copy_only=False), dtype=bool)
+    slow_np = flags(pc.starts_with(texts, '"'))
     rest = np.flatnonzero(~slow_np)
     if len(rest):
         others = texts if len(rest) == len(texts) else pc.take(texts, pa.array(rest))
         found = pc.or_(pc.match_substring(others, '"'), pc.match_substring(others, "\x00"))
-        slow_np[rest] = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+        slow_np[rest] = flags(found)
     slow = pa.array(slow_np)
     plain = pc.filter(texts, pc.invert(slow)) if slow_np.any() else texts
     lists = pc.split_pattern(plain, delimiter)
@@ -90,20 +90,23 @@ def _wellformed(delimiter: str) -> str:
     return rf"^{field}(?:{d}{field})*$"
 
 
-def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, np.ndarray]:
+def parse_quoted(
+    texts: pa.StringArray, delimiter: str
+) -> tuple[pa.ListArray | Columns, np.ndarray]:
     """Fields of lines with quoted fields, by Arrow's CSV parser.
 
     The lines are parsed with the field count of the first; the parser reports each line
     with another count, and those are parsed again with theirs.
 
     Returns:
-        (the fields of each line, empty where not taken; a mask of the lines left to the
-        csv module: quoting that is not well formed)
+        (the fields of each line, empty where not taken: as ``Columns`` when one parse took
+        every line, as an Asterisk chunk is; a mask of the lines left to the csv module:
+        quoting that is not well formed)
     """
     n = len(texts)
     good = pc.fill_null(pc.match_substring_regex(texts, _wellformed(delimiter)), False)
-    good_np = np.asarray(good.to_numpy(zero_copy_only=False), dtype=bool)
-    parts: list[tuple[np.ndarray, pa.ListArray]] = []
+    good_np = flags(good)
+    parts: list[tuple[np.ndarray, list[pa.Array]]] = []  # rows, their columns
     todo = [np.flatnonzero(good_np)]
     while todo:
         rows = todo.pop()
@@ -121,11 +124,13 @@ def parse_quoted(texts: pa.StringArray, delimiter: str) -> tuple[pa.ListArray, n
         if table.num_rows != int(keep.sum()):
             good_np[rows] = False
             continue
-        cols = [table.column(i).combine_chunks() for i in range(width)]
-        parts.append((rows[keep], as_lists(cols)))
+        cols = [table.column(i).combine_chunks().cast(pa.string()) for i in range(width)]
+        parts.append((rows[keep], cols))
         for count in set(other.values()):
             todo.append(rows[[i for i, c in other.items() if c == count]])
-    return assemble(n, parts), ~good_np
+    if len(parts) == 1 and len(parts[0][0]) == n:  # one parse, every line: columns as they are
+        return Columns(parts[0][1]), ~good_np
+    return assemble(n, [(rows, as_lists(cols)) for rows, cols in parts]), ~good_np
 
 
 class Columns:
@@ -152,19 +157,6 @@ class Columns:
 def listed(fields: pa.ListArray | Columns) -> pa.ListArray:
     """Fields row by row, whichever way they are held."""
     return fields.lists if isinstance(fields, Columns) else fields
-
-
-def quoted_columns(texts: pa.StringArray, delimiter: str) -> Columns | None:
-    """Every line's fields as columns, when each line is well-formed quoted CSV with the
-    first line's field count (an Asterisk chunk); else None (``parse_quoted`` reads them)."""
-    wellformed = pc.match_substring_regex(texts, _wellformed(delimiter))
-    if not len(texts) or not pc.all(pc.fill_null(wellformed, False)).as_py():
-        return None
-    width = len(next(csv.reader([texts[0].as_py()], delimiter=delimiter)))
-    got = _read_csv(texts, width, delimiter)
-    if got is None or got[1] or got[0].num_rows != len(texts):
-        return None
-    return Columns([got[0].column(i).combine_chunks().cast(pa.string()) for i in range(width)])
 
 
 def _read_csv(
@@ -210,9 +202,19 @@ def _read_csv(
 def _joined(texts: pa.StringArray, end: str) -> pa.Buffer:
     """The texts one after another, each followed by ``end``, as one buffer (no Python
     string per line)."""
-    ended = pc.binary_join_element_wise(texts, pa.scalar(""), end).cast(pa.large_string())
-    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
-    return ended.buffers()[2][int(offsets[0]) : int(offsets[len(ended)])]
+    return body(pc.binary_join_element_wise(texts, pa.scalar(""), end))
+
+
+def body(values: pa.Array) -> pa.Buffer:
+    """The bytes of an array's strings (or binaries) end to end: a slice of its data
+    buffer, no copy and no Python object per value."""
+    text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    large = values.cast(pa.large_string() if text else pa.large_binary())
+    _, offsets, data = large.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[large.offset :][: len(large) + 1]
+    if data is None or not len(large):
+        return pa.py_buffer(b"")
+    return data[int(ends[0]) : int(ends[-1])]
 
 
 def as_lists(cols: list[pa.Array]) -> pa.ListArray:
@@ -269,6 +271,11 @@ def take_field(
         return pa.nulls(len(lists), pa.string())
     got = pc.take(flat, pa.array(idx))
     return pc.if_else(pa.array(has), got, pa.scalar(None, pa.string()))
+
+
+def flags(values: pa.Array, null: bool = False) -> np.ndarray:
+    """A boolean Arrow column as a numpy mask (``null`` where it is null)."""
+    return np.asarray(pc.fill_null(values, null).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def series(values: pa.Array, index: pd.Index | None = None) -> pd.Series:
@@ -329,8 +336,8 @@ def decimals(
         text = pc.replace_substring(text, ",", ".")
     wide = pc.cast(text, _WIDE)
     held = pc.cast(pc.round(wide, 6, round_mode="half_towards_infinity"), HELD)
-    blank_np = np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
-    simple_np = np.asarray(simple.to_numpy(zero_copy_only=False), dtype=bool)
+    blank_np = flags(blank)
+    simple_np = flags(simple)
     return held, blank_np, ~blank_np & ~simple_np
 
 
@@ -353,17 +360,15 @@ def durations(values: pa.StringArray) -> tuple[np.ndarray, np.ndarray, np.ndarra
         parser: decimals, negative numbers, words)
     """
     n = len(values)
-    blank = np.asarray(
-        pc.fill_null(pc.equal(values, ""), True).to_numpy(zero_copy_only=False), dtype=bool
-    )
+    blank = flags(pc.equal(values, ""), null=True)
     whole = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{1,12}$"), False)
     clock = pc.fill_null(pc.match_substring_regex(values, _CLOCK.pattern), False)
     secs = np.zeros(n, dtype=np.int64)
-    whole_np = np.asarray(whole.to_numpy(zero_copy_only=False), dtype=bool)
+    whole_np = flags(whole)
     if whole_np.any():
         got = pc.cast(pc.if_else(whole, values, "0"), pa.int64())
         secs[whole_np] = got.to_numpy()[whole_np]
-    clock_np = np.asarray(clock.to_numpy(zero_copy_only=False), dtype=bool)
+    clock_np = flags(clock)
     if clock_np.any():
         parts = pc.split_pattern(pc.if_else(clock, values, "0"), ":")
         counts = pc.list_value_length(parts).to_numpy()
