@@ -164,6 +164,20 @@ BILLED_SQL = (
 COMMIT_SQL = f"{_DIGESTS}INSERT INTO billed (scope, digest, batch) SELECT ?3, {_CUT}, ?4 FROM c"
 
 
+def _wal(db: sqlite3.Connection, wait: float = 60) -> None:
+    """Put the file in WAL mode. SQLite does not wait for a busy file here (it does for
+    every other statement), so a history two imports create at once is retried."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -184,7 +198,7 @@ class History:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA temp_store=FILE")  # SQLite's own sorts stay off the heap
             self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per database
@@ -213,8 +227,10 @@ class History:
         for v in range(version + 1, SCHEMA_VERSION + 1):
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                _MIGRATIONS[v](self.db)
-                self.db.execute(f"PRAGMA user_version = {v}")
+                # another process may have migrated while this one waited for the lock
+                if self.db.execute("PRAGMA user_version").fetchone()[0] < v:
+                    _MIGRATIONS[v](self.db)
+                    self.db.execute(f"PRAGMA user_version = {v}")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise

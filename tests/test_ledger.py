@@ -477,3 +477,22 @@ def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monk
     again = write_csv(tmp_path / "again.csv", [GENERIC_HEADER, *rows_for(range(20, 31))])
     run_import(folder, "London", "PBX", [again], tmp_path / "b2", dt.date(2026, 10, 31))
     assert parquet(tmp_path / "b2", "skipped")["reason"].tolist() == ["already-billed"] * 9
+
+
+def test_a_history_being_created_by_another_import_is_waited_for(tmp_path):
+    # two imports that create one history at once: the second waits for the first's
+    # transaction, for the WAL switch (which SQLite does not wait for by itself) too, and
+    # does not run the first's migrations again
+    import threading
+
+    from processor.history import History
+
+    path = tmp_path / "h.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # as a new file is while its journal mode is set
+    other.execute("CREATE TABLE early (x)")
+    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    h = History(path)
+    assert h.batches() == []
+    h.close()
+    other.close()
