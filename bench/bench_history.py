@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -30,32 +29,25 @@ from processor.workbooks import read_workbooks
 
 
 def fill_history(path: Path, keys: int) -> None:
-    """A history with ``keys`` billed keys of earlier batches (random digests)."""
+    """A history with ``keys`` billed keys (random digests) in batches of a million, each
+    committed through the history's API as an import commits."""
     rnd = random.Random(1)
-    History(path).close()  # the schema
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=OFF")
+    history = History(path)
     per = 1_000_000
     for month in range((keys + per - 1) // per):
-        batch = f"2025{month + 1:02d}-bench"
-        db.execute(
-            "INSERT INTO batches (id, status, location, location_key, application, "
-            "application_key, format, batch_date, folder, created_at) VALUES "
-            "(?, 'committed', 'London', 'london', 'PBX', 'pbx', 'generic-csv', '2025-01-31', "
-            "'-', '2025-01-31')",
-            (batch,),
-        )
-        rowid = db.execute("SELECT rowid FROM batches WHERE id = ?", (batch,)).fetchone()[0]
-        db.execute("INSERT OR IGNORE INTO scopes VALUES (1, 'pbx', 'london')")
+        record = {
+            "location": "London", "location_key": "london", "application": "PBX",
+            "application_key": "pbx", "format": "generic-csv", "batch_date": "2025-01-31",
+            "folder": "-", "partial": None,
+        }  # fmt: skip
+        batch = history.begin({**record, "id": f"2025{month + 1:02d}-bench"}, [])
         n = min(per, keys - month * per)
-        digests = np.sort(np.frombuffer(rnd.randbytes(n * seen.WIDTH), f"S{seen.WIDTH}"))
-        db.executemany(
-            "INSERT INTO billed VALUES (1, ?, ?)",
-            ((d, rowid) for d in seen.as_bytes(digests)),
-        )
-        db.commit()
-    db.close()
+        digests = np.frombuffer(rnd.randbytes(n * seen.WIDTH), f"S{seen.WIDTH}").copy()
+        rows = {"read": n, "matched": n, "unmatched": 0, "skipped": 0}
+        money = {"net": "0.00", "tax": "0.00", "gross": "0.00"}
+        manifest = {"rows": rows, "billed": money, "inputs": [], "currency": "GBP", "reasons": {}}
+        history.commit(batch, manifest, digests)
+    history.close()
 
 
 def main(keys: int, rows: int) -> None:

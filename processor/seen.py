@@ -143,13 +143,6 @@ def _factorize(values: pa.Array) -> tuple[np.ndarray, list[str]]:
     return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 
-def _halves(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A digest's first 8 bytes as a uint64 and its last 4 as a uint32: integers compare
-    and move several times faster than 12-byte strings."""
-    raw = np.ascontiguousarray(keys).view(np.uint8).reshape(-1, WIDTH)
-    return raw[:, :8].copy().view(np.uint64).ravel(), raw[:, 8:].copy().view(np.uint32).ravel()
-
-
 class KeySet:
     """Digests met so far, each with where it was first met (an int64 chosen by the caller).
 
@@ -173,13 +166,9 @@ class KeySet:
         earlier = np.full(n, -1, dtype=np.int64)
         if not n:
             return earlier
-        head, tail = _halves(keys)
-        order = np.argsort(head, kind="stable")  # a key's rows stay in their order
+        head, tail = halves(keys)
+        order = sort_order(head, tail)  # a key's rows stay in their order
         h, t = head[order], tail[order]
-        if ((h[1:] == h[:-1]) & (t[1:] != t[:-1])).any():
-            # two digests alike in their first 8 bytes: sorted by all 12, so equal ones meet
-            order = np.lexsort((tail, head))
-            h, t = head[order], tail[order]
         starts = np.ones(n, dtype=bool)
         starts[1:] = (h[1:] != h[:-1]) | (t[1:] != t[:-1])
         group = np.cumsum(starts) - 1
@@ -216,21 +205,57 @@ def _look_up(
     tail: np.ndarray,
     found: np.ndarray,
 ) -> np.ndarray:
-    """``found`` with the places of the keys (sorted heads) this run holds filled in."""
+    """``found`` with the places of the keys this run holds filled in."""
+    at = positions(run_head, run_tail, head, tail, ~(found >= 0))
+    hit = at >= 0
+    found[hit] = run_places[at[hit]]
+    return found
+
+
+def halves(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A digest's first 8 bytes as a uint64 and its last 4 as a uint32 (both little-endian,
+    as the history stores them): integers compare and move several times faster than
+    12-byte strings."""
+    raw = np.ascontiguousarray(digests).view(np.uint8).reshape(-1, WIDTH)
+    head = raw[:, :8].copy().view("<u8").ravel()
+    tail = raw[:, 8:].copy().view("<u4").ravel()
+    return head, tail
+
+
+def sort_order(head: np.ndarray, tail: np.ndarray) -> np.ndarray:
+    """The order that sorts digests by head, then tail (stable: equal digests keep their
+    order). Sorting by head alone suffices unless two digests share a head (rare)."""
+    order = np.argsort(head, kind="stable")
+    h, t = head[order], tail[order]
+    if ((h[1:] == h[:-1]) & (t[1:] != t[:-1])).any():
+        order = np.lexsort((tail, head))
+    return order
+
+
+def positions(
+    run_head: np.ndarray,
+    run_tail: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    asked: np.ndarray | None = None,
+) -> np.ndarray:
+    """Where each digest (head, tail) is in a run sorted by ``sort_order``, -1 where the
+    run does not hold it (and where ``asked`` is False). Heads sorted ask fastest."""
     at = np.searchsorted(run_head, head)
     inside = at < len(run_head)
     same = np.zeros(len(head), dtype=bool)
     same[inside] = run_head[at[inside]] == head[inside]
-    hit = same & (found < 0)
+    if asked is not None:
+        same &= asked
     exact = np.zeros(len(head), dtype=bool)
-    exact[hit] = run_tail[at[hit]] == tail[hit]
-    found[exact] = run_places[at[exact]]
-    # the rare head the run holds more than once (two digests alike in 8 bytes): each looked at
-    for i in np.flatnonzero(hit & ~exact):
+    exact[same] = run_tail[at[same]] == tail[same]
+    out = np.where(exact, at, -1)
+    # a head the run holds more than once (two digests alike in 8 bytes): each looked at
+    for i in np.flatnonzero(same & ~exact):
         j = at[i] + 1
         while j < len(run_head) and run_head[j] == head[i]:
             if run_tail[j] == tail[i]:
-                found[i] = run_places[j]
+                out[i] = j
                 break
             j += 1
-    return found
+    return out

@@ -380,8 +380,10 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
     h.close()
 
 
-def test_a_version_1_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path):
-    from processor.history import _V1, History
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, version):
+    from processor import seen
+    from processor.history import _V1, _V2, History
 
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
@@ -396,17 +398,32 @@ def test_a_version_1_history_is_migrated_and_its_billed_rows_stay_billed(tmp_pat
         history=tmp_path / "scratch.sqlite",
     )
     keys = parquet(tmp_path / "probe", "charges")["row_key"].tolist()
-    old = tmp_path / "v1.sqlite"
+    old = tmp_path / f"v{version}.sqlite"
     db = sqlite3.connect(old, isolation_level=None)
     db.executescript(f"BEGIN; {_V1}; PRAGMA user_version = 1; COMMIT;")
-    db.execute(
-        "INSERT INTO batches (id, status, location, location_key, application, application_key,"
-        " format, batch_date, folder, created_at) VALUES ('old-1', 'committed', 'London', "
-        "'london', 'PBX', 'pbx', 'generic-csv', '2026-09-30', '/batches/sep', '2026-09-30')"
-    )
-    db.executemany(
-        "INSERT INTO keys VALUES ('pbx', 'london', ?, 'old-1')", [(k,) for k in keys[:2]]
-    )
+    for batch, loc in (("old-1", "london"), ("leeds-1", "leeds")):
+        db.execute(
+            "INSERT INTO batches (id, status, location, location_key, application, "
+            "application_key, format, batch_date, folder, created_at) VALUES (?, 'committed', "
+            "'London', ?, 'PBX', 'pbx', 'generic-csv', '2026-09-30', '/batches/sep', "
+            "'2026-09-30')",
+            (batch, loc),
+        )
+    # old-1 billed the first two rows at London; leeds-1 all three at Leeds
+    held = [("london", k, "old-1") for k in keys[:2]] + [("leeds", k, "leeds-1") for k in keys]
+    if version == 1:
+        db.executemany("INSERT INTO keys VALUES ('pbx', ?, ?, ?)", held)
+    else:
+        db.executescript(f"BEGIN; {_V2}; DROP TABLE keys; PRAGMA user_version = 2; COMMIT;")
+        db.execute("INSERT INTO scopes VALUES (7, 'pbx', 'london'), (9, 'pbx', 'leeds')")
+        digests = seen.as_bytes(seen.digests(pa.array([k for _, k, _ in held])))
+        db.executemany(
+            "INSERT INTO billed VALUES (?, ?, (SELECT rowid FROM batches WHERE id = ?))",
+            [
+                (7 if loc == "london" else 9, d, b)
+                for (loc, _, b), d in zip(held, digests, strict=True)
+            ],
+        )
     db.close()
 
     run_import(
@@ -426,6 +443,7 @@ def test_a_version_1_history_is_migrated_and_its_billed_rows_stay_billed(tmp_pat
     # voiding the old batch releases its two keys, and the new batch's one stays billed
     h = History(old)
     assert h.void("old-1", "test")["released"] == 2
+    assert h.void("leeds-1", "test")["released"] == 3
     h.close()
     run_import(
         folder, "London", "PBX", [export], tmp_path / "b3", dt.date(2026, 10, 31), history=old,
