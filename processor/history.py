@@ -177,14 +177,16 @@ def _to_v3(db: sqlite3.Connection) -> None:
     """Version 2's table of digests becomes each batch's sorted runs."""
     _run(db, _V3)
     groups: dict[tuple[int, int], list[np.ndarray]] = {}
-    rows = db.execute("SELECT scope, batch, digest FROM billed")
+    rows = db.execute("SELECT batch, scope, digest FROM billed")
     while part := rows.fetchmany(100_000):
-        scopes, batches, digests = zip(*part, strict=True)
-        owners = np.array([scopes, batches], dtype=np.int64).T
+        batches, scopes, digests = zip(*part, strict=True)
         held = np.array(digests, dtype=f"S{seen.WIDTH}")
-        names, which = np.unique(owners, axis=0, return_inverse=True)
-        for k, (scope, batch) in enumerate(names.tolist()):
-            groups.setdefault((scope, batch), []).append(held[which.ravel() == k])
+        owners = (np.array(batches, dtype=np.int64) << 32) | np.array(scopes, dtype=np.int64)
+        order = np.argsort(owners, kind="stable")
+        owners, held = owners[order], held[order]
+        cuts = np.flatnonzero(owners[1:] != owners[:-1]) + 1
+        for owner, piece in zip(owners[np.r_[0, cuts]], np.split(held, cuts), strict=True):
+            groups.setdefault((int(owner) & 0xFFFFFFFF, int(owner) >> 32), []).append(piece)
     for (scope, batch), parts in groups.items():
         _insert_runs(db, scope, batch, np.concatenate(parts))
     db.execute("DROP TABLE billed")
