@@ -14,8 +14,7 @@ from processor.formats import registry
 from processor.formats.base import Format
 from processor.validate import split_fields
 from processor.workbooks import Sheet
-from schemas import checks
-from schemas.checks import DELIMITER_NAMES, as_text, key, to_date, to_decimal
+from schemas.checks import DELIMITER_NAMES, as_text, key, to_decimal
 from schemas.currencies import MINOR_UNITS
 
 
@@ -119,43 +118,47 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         )
         for _, r in sheets["Locations"].rows()
     }
+    # accounts and codes (tens of thousands of rows) a column at a time: each column's keys,
+    # texts and dates are those validation worked out (``Sheet.keys`` keeps them)
+    a = sheets["Accounts"]
     accounts = {
-        key(r["Account ID"]): Account(
-            _text(r["Account ID"]),
-            _text(r["Account Name"]),
-            locs[key(r["Location"])].name,
-            key(r["Status"]) == "active",
-            to_date(r["Start Date"]),
-            to_date(r["End Date"]),
+        k: Account(i, n, locs[loc].name, status == "active", start, end)
+        for k, i, n, loc, status, start, end in zip(
+            a.keys("Account ID"),
+            a.texts("Account ID"),
+            a.texts("Account Name").fillna(""),
+            a.keys("Location"),
+            a.keys("Status"),
+            a.dates("Start Date"),
+            a.dates("End Date"),
+            strict=True,
         )
-        for _, r in sheets["Accounts"].rows()
     }
-    # codes in bulk (tens of thousands of rows): keys worked a column at a time
     codes: dict[tuple[str, str, str], str] = {}
-    c = sheets["Account Codes"].frame
-    held = [accounts[a] for a in checks.keys(c["Account ID"])]
+    c = sheets["Account Codes"]
+    held = [accounts[k] for k in c.keys("Account ID")]
     codes.update(
         zip(
             zip(
-                checks.keys(c["Application"]),
-                [key(a.location) for a in held],
-                checks.texts(c["Code"]).fillna("").str.upper(),
+                c.keys("Application"),
+                [key(h.location) for h in held],
+                c.texts("Code").fillna("").str.upper(),
                 strict=True,
             ),
-            [a.account_id for a in held],
+            [h.account_id for h in held],
             strict=True,
         )
     )
-    m = sheets["Device Import Maps"].frame
+    m = sheets["Device Import Maps"]
     codes.update(
         zip(
             zip(
-                checks.keys(m["Application"]),
-                checks.keys(m["Location"]),
-                checks.texts(m["Code"]).fillna("").str.upper(),
+                m.keys("Application"),
+                m.keys("Location"),
+                m.texts("Code").fillna("").str.upper(),
                 strict=True,
             ),
-            [accounts[a].account_id for a in checks.keys(m["Account ID"])],
+            [accounts[k].account_id for k in m.keys("Account ID")],
             strict=True,
         )
     )

@@ -6,6 +6,7 @@ problem becomes a finding row with its workbook, sheet and cell.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
@@ -60,13 +61,13 @@ def reference_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
             if not target or target not in sheets:
                 continue
             target_sheet = sheets[target]
-            known = {key(v) for v in target_sheet.frame[key_column(target)].dropna()}
+            known = set(target_sheet.keys(key_column(target)).dropna())
             extra = ""
             if target == "Formats":
                 known |= {key(n) for n in registry.names()}
                 extra = " or a built-in format (charges formats lists them)"
             values = sheet.frame[name]
-            named = checks.keys(values)
+            named = sheet.keys(name)
             unknown = named.notna() & ~named.isin(known)
             for row, value in values[unknown].items():
                 out.append(
@@ -88,36 +89,42 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     """A code resolves to at most one account per (Application, Location)."""
     if not {"Accounts", "Account Codes", "Device Import Maps"} <= sheets.keys():
         return []
-    accounts = sheets["Accounts"].frame
-    known = accounts["Account ID"].notna() & accounts["Location"].notna()
+    accounts = sheets["Accounts"]
+    a = accounts.frame
+    known = (a["Account ID"].notna() & a["Location"].notna()).to_numpy()
     account_location = dict(
-        zip(
-            checks.keys(accounts["Account ID"][known]),
-            accounts["Location"][known],
-            strict=True,
-        )
+        zip(accounts.keys("Account ID")[known], a["Location"][known], strict=True)
+    )
+    location_key = dict(
+        zip(accounts.keys("Account ID")[known], accounts.keys("Location")[known], strict=True)
     )
     codes, maps = sheets["Account Codes"], sheets["Device Import Maps"]
     c, m = codes.frame, maps.frame
-    c_loc = checks.keys(c["Account ID"]).map(account_location)
-    c_ok = c[["Account ID", "Application", "Code"]].notna().all(axis=1) & c_loc.notna()
-    m_ok = m[["Application", "Location", "Code", "Account ID"]].notna().all(axis=1)
-    # (application, location, code) → holders, in sheet order: Account Codes, then maps
+
+    def present(sheet: Sheet, *columns: str) -> np.ndarray:
+        return np.logical_and.reduce([sheet.keys(col).notna().to_numpy() for col in columns])
+
+    c_loc = codes.keys("Account ID").map(location_key)
+    c_ok = present(codes, "Account ID", "Application", "Code") & c_loc.notna().to_numpy()
+    m_ok = present(maps, "Application", "Location", "Code", "Account ID")
+    # (application, location, code) of each holder, in sheet order: Account Codes, then maps
+    apps = np.concatenate([codes.keys("Application")[c_ok], maps.keys("Application")[m_ok]])
+    locs = np.concatenate([c_loc[c_ok], maps.keys("Location")[m_ok]])
+    named = np.concatenate([codes.keys("Code")[c_ok], maps.keys("Code")[m_ok]])
+    triples = [f"{a}\x1f{lc}\x1f{cd}" for a, lc, cd in zip(apps, locs, named, strict=True)]
+    ids, _ = pd.factorize(np.array(triples, dtype=object))
+    shared = np.flatnonzero(np.bincount(ids)[ids] > 1) if len(ids) else np.zeros(0, int)
     holders = pd.DataFrame(
         {
-            "app": pd.concat(
-                [checks.keys(c["Application"][c_ok]), checks.keys(m["Application"][m_ok])]
-            ),
-            "loc": pd.concat([checks.keys(c_loc[c_ok]), checks.keys(m["Location"][m_ok])]),
-            "code": pd.concat([checks.keys(c["Code"][c_ok]), checks.keys(m["Code"][m_ok])]),
-            "acc": pd.concat([c["Account ID"][c_ok], m["Account ID"][m_ok]]),
-            "sheet": [0] * int(c_ok.sum()) + [1] * int(m_ok.sum()),
-            "row": list(c.index[c_ok]) + list(m.index[m_ok]),
+            "triple": ids,
+            "acc": np.concatenate([c["Account ID"][c_ok], m["Account ID"][m_ok]]),
+            "sheet": np.repeat([0, 1], [int(c_ok.sum()), int(m_ok.sum())]),
+            "row": np.concatenate([c.index[c_ok], m.index[m_ok]]),
         }
-    ).reset_index(drop=True)
+    ).iloc[shared]
     out: list[dict[str, str]] = []
-    owner = checks.keys(m["Account ID"][m_ok]).map(account_location)
-    elsewhere = owner.notna() & (checks.keys(owner) != checks.keys(m["Location"][m_ok]))
+    owner = maps.keys("Account ID")[m_ok].map(location_key)
+    elsewhere = owner.notna() & (owner != maps.keys("Location")[m_ok])
     for row in m.index[m_ok][elsewhere.to_numpy()]:
         acc, loc = m.at[row, "Account ID"], m.at[row, "Location"]
         owner_loc = account_location[key(acc)]
@@ -132,9 +139,9 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 maps.cell("Account ID", row),
             )
         )
-    shared = holders[holders.duplicated(["app", "loc", "code"], keep=False)]
+    shared = holders
     sheet_of = {0: codes, 1: maps}
-    for _, entries in shared.groupby(["app", "loc", "code"], sort=False):
+    for _, entries in shared.groupby("triple", sort=False):
         first = entries.iloc[0]
         first_sheet, first_row = sheet_of[first["sheet"]], first["row"]
         first_acc = checks.as_text(first["acc"])
@@ -204,8 +211,8 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 )
     if "Accounts" in sheets:
         s = sheets["Accounts"]
-        for row, r in s.rows():
-            start, end = checks.to_date(r["Start Date"]), checks.to_date(r["End Date"])
+        dates = zip(s.frame.index, s.dates("Start Date"), s.dates("End Date"), strict=True)
+        for row, start, end in dates:
             if start and end and end < start:
                 add(
                     s,
@@ -336,8 +343,13 @@ def validate_sheets(sheets: dict[str, Sheet]) -> pd.DataFrame:
     rows: list[dict[str, str]] = []
     for sheet in sheets.values():
         rows.extend(cell_findings(sheet))
-    rows.extend(reference_findings(sheets))
+    return fnd.frame(rows + across_sheets(sheets))
+
+
+def across_sheets(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """The findings of the rules across sheets (references, codes, rows, something to bill)."""
+    rows = reference_findings(sheets)
     rows.extend(code_findings(sheets))
     rows.extend(_row_rules(sheets))
     rows.extend(nothing_to_bill(sheets))
-    return fnd.frame(rows)
+    return rows

@@ -21,7 +21,9 @@ import pandas as pd
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
+from processor.ahead import read_ahead
 from processor.findings import column_letter, finding
+from schemas import checks
 from schemas.checks import CellError
 from schemas.workbooks import WORKBOOKS
 
@@ -71,10 +73,30 @@ class Sheet:
     name: str
     frame: pd.DataFrame
     letters: dict[str, str] = field(default_factory=dict)  # column header → letter
+    _columns: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rows(self) -> Iterator[tuple[int, dict[str, object]]]:
         """(row number, {column: value}) with blanks as None (iterrows would make them NaN)."""
         return rows(self.frame)
+
+    # a column's keys, texts and dates are asked for by several rules and by the build:
+    # worked out once (the frame is not changed after it is read)
+    def keys(self, column: str) -> pd.Series:
+        """``schemas.checks.key`` of each cell of a column (None for blanks)."""
+        return self._once("keys", column, checks.keys)
+
+    def texts(self, column: str) -> pd.Series:
+        """Each cell of a column as trimmed text (None for blanks)."""
+        return self._once("texts", column, checks.texts)
+
+    def dates(self, column: str) -> list:
+        """Each cell of a column as a date (None when it is not one)."""
+        return self._once("dates", column, checks.to_dates)
+
+    def _once(self, what: str, column: str, fn):
+        if (what, column) not in self._columns:
+            self._columns[what, column] = fn(self.frame[column])
+        return self._columns[what, column]
 
     def cell(self, column: str, row: int) -> str:
         return f"{self.letters.get(column, '?')}{row}"
@@ -328,6 +350,28 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
     """
     sheets: dict[str, Sheet] = {}
     found: list[dict[str, str]] = []
+    for sheet, problems in iter_sheets(folder):
+        found.extend(problems)
+        if sheet is not None:
+            sheets[sheet.name] = sheet
+    return sheets, found
+
+
+def iter_sheets(folder: Path) -> Iterator[tuple[Sheet | None, list[dict[str, str]]]]:
+    """Each sheet of the contract as it is read, with the findings about it (or about its
+    workbook), in the contract's order. The next sheet is unpacked and parsed in a second
+    thread (calamine lets go of the GIL) while the caller works on this one.
+    """
+    for workbook, schema, rows, facts, problems in read_ahead(_raw_sheets(folder)):
+        if rows is None:
+            yield None, problems
+            continue
+        sheet, more = _frame(workbook, schema, rows, facts)
+        yield sheet, problems + more
+
+
+def _raw_sheets(folder: Path):
+    """(workbook, schema, cells or None, cell facts, findings) for each sheet, in order."""
     for book in WORKBOOKS:
         path = folder / book.filename
         problem = check_file(path)
@@ -340,39 +384,34 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
             except Exception as exc:  # calamine raises its own types for broken files
                 problem = _damaged(exc)
         if problem:
-            found.append(finding("error", "unreadable-workbook", problem, book.filename))
+            failed = finding("error", "unreadable-workbook", problem, book.filename)
+            yield book.filename, None, None, None, [failed]
             continue
         present = {_norm_header(n): n for n in wb.sheet_names}
         for schema in book.sheets:
             real = present.get(_norm_header(schema.name))
             if real is None:
-                found.append(
-                    finding(
-                        "error",
-                        "missing-sheet",
-                        f'has no sheet "{schema.name}"; add it (charges init writes a template)',
-                        book.filename,
-                    )
+                missing = finding(
+                    "error",
+                    "missing-sheet",
+                    f'has no sheet "{schema.name}"; add it (charges init writes a template)',
+                    book.filename,
                 )
+                yield book.filename, schema, None, None, [missing]
                 continue
             try:
                 rows = wb.get_sheet_by_name(real).to_python(skip_empty_area=False)
             except Exception:  # a corrupt member: calamine's own error types
-                found.append(
-                    finding(
-                        "error",
-                        "unreadable-workbook",
-                        f'sheet "{real}" is damaged and cannot be read; open the workbook in '
-                        "Excel, save it as Excel Workbook (.xlsx), and run again",
-                        book.filename,
-                    )
+                damaged = finding(
+                    "error",
+                    "unreadable-workbook",
+                    f'sheet "{real}" is damaged and cannot be read; open the workbook in '
+                    "Excel, save it as Excel Workbook (.xlsx), and run again",
+                    book.filename,
                 )
+                yield book.filename, schema, None, None, [damaged]
                 continue
-            sheet, problems = _frame(book.filename, schema, rows, facts.get(real, CellFacts()))
-            found.extend(problems)
-            if sheet is not None:
-                sheets[schema.name] = sheet
-    return sheets, found
+            yield book.filename, schema, rows, facts.get(real, CellFacts()), []
 
 
 def _frame(
