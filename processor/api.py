@@ -38,16 +38,18 @@ def validate_folder(folder: Path) -> tuple[dict, pd.DataFrame]:
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder; create it with `charges init {folder}`")
-    sheets: dict = {}
-    found: list[dict] = []
-    cells: list[dict] = []
     with _no_cycle_collection():
-        # each sheet's cells are checked while the next sheet is read
-        for sheet, problems in iter_sheets(folder):
-            found.extend(problems)
-            if sheet is not None:
-                sheets[sheet.name] = sheet
-                cells.extend(cell_findings(sheet))
+        # each sheet's cells are checked as soon as it is read, while others are read
+        read = sorted(
+            (
+                (place, sheet, problems, cell_findings(sheet) if sheet is not None else [])
+                for place, sheet, problems in iter_sheets(folder)
+            ),
+            key=lambda r: r[0],
+        )  # then everything in the contract's order
+        sheets = {sheet.name: sheet for _, sheet, _, _ in read if sheet is not None}
+        found = [f for _, _, problems, _ in read for f in problems]
+        cells = [f for _, _, _, checked in read for f in checked]
         return sheets, fnd.concat([fnd.frame(found), fnd.frame(cells + across_sheets(sheets))])
 
 

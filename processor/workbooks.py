@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +23,6 @@ import pandas as pd
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
-from processor.ahead import read_ahead
 from processor.findings import column_letter, finding
 from schemas import checks
 from schemas.checks import CellError
@@ -39,6 +40,48 @@ _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
 
 
+def _extent(
+    text: bytes, pat: dict, max_row: int, max_col: int, exact: bool
+) -> tuple[int, int] | None:
+    """The last row and column (1-based) holding a cell so far, with this block of a sheet;
+    None when only an exact scan can tell whether the sheet is within ``MAX_CELLS``.
+
+    Rows come in order, so the last row is the block's last cell that holds something.
+    Columns need not be exact while the sheet is small: the widest column letters (A to Z,
+    AA to ZZ, AAA...) bound them. ``exact`` looks at every cell.
+    """
+    if exact:
+        cells = pat["cell"].findall(text)
+        if cells:
+            max_row = max(max_row, int(cells[-1][1]))
+        for letters in {c[0] for c in cells}:
+            max_col = max(max_col, _column_index(letters.decode()) + 1)
+        return max_row, max_col
+    last = _last_cell(text, pat)
+    if last is None:
+        return max_row, max_col
+    max_row = max(max_row, int(last[1]))
+    width = next((w for w in (3, 2) if pat[f"letters{w}"].search(text)), 1)
+    max_col = max(max_col, {1: 26, 2: 702, 3: 16_384}[width])
+    return (max_row, max_col) if max_row * max_col <= MAX_CELLS else None
+
+
+def _last_cell(text: bytes, pat: dict) -> tuple[bytes, bytes] | None:
+    """The (column letters, row) of the block's last cell that holds something."""
+    opening = pat["opening"]
+    end = len(text)
+    for _ in range(1000):  # empty styled cells (<c r="B9" s="1"/>) are passed over
+        at = text.rfind(opening, 0, end)
+        if at < 0:
+            return None
+        m = pat["cell"].match(text, at)
+        if m:
+            return m.group(1), m.group(2)
+        end = at
+    cells = pat["cell"].findall(text[:end])  # a long run of empty cells: all looked at
+    return cells[-1] if cells else None
+
+
 def _patterns(prefix: bytes, percent_styles: set[int]) -> dict[str, re.Pattern | None]:
     """The scan's patterns for a sheet whose elements carry ``prefix`` (usually none):
     a literal prefix keeps them fast, where an optional one would be tried at every <."""
@@ -47,6 +90,9 @@ def _patterns(prefix: bytes, percent_styles: set[int]) -> dict[str, re.Pattern |
     return {
         # a cell that holds something (<c .../> is a styled empty cell, which no reader keeps)
         "cell": re.compile(rb'<%sc r="([A-Z]+)(\d+)"[^>/]*>' % p),
+        "opening": b'<%sc r="' % prefix,
+        "letters2": re.compile(rb'<%sc r="[A-Z]{2}\d+"[^>/]*>' % p),
+        "letters3": re.compile(rb'<%sc r="[A-Z]{3}\d+"[^>/]*>' % p),
         "error": re.compile(rb'<%sc [^>]*t="e"[^>]*>' % p),
         "percent": re.compile(rb'<%sc [^>]*s="(?:%s)"[^>]*[^/]>' % (p, styles)) if styles else None,
     }
@@ -228,7 +274,7 @@ def _cell_ref(tag: bytes) -> tuple[int, int] | None:
 
 
 def _scan_sheet(
-    zf: zipfile.ZipFile, member: str, percent_styles: set[int]
+    zf: zipfile.ZipFile, member: str, percent_styles: set[int], exact: bool = False
 ) -> tuple[CellFacts, int]:
     """Error cells, percentage cells and how many cells the data spans, in one streamed pass.
 
@@ -253,12 +299,10 @@ def _scan_sheet(
                     carry = data  # the sheet's data has not started yet
                     continue
                 pat = _patterns((found.group(1) or b"") if found else b"", percent_styles)
-            # the extent: rows are in order, and few distinct column letters exist
-            cells = pat["cell"].findall(text)
-            if cells:
-                max_row = max(max_row, int(cells[-1][1]))  # cells come in row order
-            for letters in {c[0] for c in cells}:
-                max_col = max(max_col, _column_index(letters.decode()) + 1)
+            extent = _extent(text, pat, max_row, max_col, exact)
+            if extent is None:  # over the bound: every cell of the sheet looked at after all
+                return _scan_sheet(zf, member, percent_styles, exact=True)
+            max_row, max_col = extent
             for m in pat["error"].finditer(text):
                 at = _cell_ref(m.group(0))
                 v = _VALUE.search(text, m.end())
@@ -346,72 +390,111 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
 
     Returns:
         The sheets read, by sheet name, and the findings about files, sheets and
-        columns (a sheet with a missing required column is not returned).
+        columns (a sheet with a missing required column is not returned), both in the
+        contract's order.
     """
     sheets: dict[str, Sheet] = {}
     found: list[dict[str, str]] = []
-    for sheet, problems in iter_sheets(folder):
+    for _, sheet, problems in sorted(iter_sheets(folder), key=lambda r: r[0]):
         found.extend(problems)
         if sheet is not None:
             sheets[sheet.name] = sheet
     return sheets, found
 
 
-def iter_sheets(folder: Path) -> Iterator[tuple[Sheet | None, list[dict[str, str]]]]:
-    """Each sheet of the contract as it is read, with the findings about it (or about its
-    workbook), in the contract's order. The next sheet is unpacked and parsed in a second
-    thread (calamine lets go of the GIL) while the caller works on this one.
+_DONE = object()
+
+
+def iter_sheets(folder: Path) -> Iterator[tuple[tuple[int, int], Sheet | None, list[dict]]]:
+    """Each sheet of the contract as soon as it is read, with the findings about it (or about
+    its workbook) and its place in the contract's order (sort by it to list them in order).
+
+    Each workbook is unpacked and parsed in a thread of its own (calamine lets go of the
+    GIL), so the two cores read both while the caller checks the sheets read so far.
     """
-    for workbook, schema, rows, facts, problems in read_ahead(_raw_sheets(folder)):
-        if rows is None:
-            yield None, problems
-            continue
-        sheet, more = _frame(workbook, schema, rows, facts)
-        yield sheet, problems + more
+    ready: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def read(b: int, book) -> None:
+        try:
+            for s, item in enumerate(_raw_book(folder, book)):
+                if stop.is_set():
+                    return
+                ready.put(((b, s), item))
+        except BaseException as exc:  # raised in the caller's thread
+            ready.put((None, exc))
+        finally:
+            ready.put((None, _DONE))
+
+    readers = [
+        threading.Thread(target=read, args=(b, book), name=f"read {book.filename}", daemon=True)
+        for b, book in enumerate(WORKBOOKS)
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        running = len(readers)
+        while running:
+            place, item = ready.get()
+            if item is _DONE:
+                running -= 1
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            workbook, schema, rows, facts, problems = item
+            if rows is None:
+                yield place, None, problems
+                continue
+            sheet, more = _frame(workbook, schema, rows, facts)
+            yield place, sheet, problems + more
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
 
 
-def _raw_sheets(folder: Path):
-    """(workbook, schema, cells or None, cell facts, findings) for each sheet, in order."""
-    for book in WORKBOOKS:
-        path = folder / book.filename
-        problem = check_file(path)
-        facts: dict[str, CellFacts] = {}
-        if problem is None:
-            problem, facts = inspect_xlsx(path, [s.name for s in book.sheets])
-        if problem is None:
-            try:
-                wb = CalamineWorkbook.from_path(str(path))
-            except Exception as exc:  # calamine raises its own types for broken files
-                problem = _damaged(exc)
-        if problem:
-            failed = finding("error", "unreadable-workbook", problem, book.filename)
-            yield book.filename, None, None, None, [failed]
+def _raw_book(folder: Path, book):
+    """(workbook, schema, cells or None, cell facts, findings) for each sheet of a
+    workbook, in order (one item only when the workbook cannot be read)."""
+    path = folder / book.filename
+    problem = check_file(path)
+    facts: dict[str, CellFacts] = {}
+    if problem is None:
+        problem, facts = inspect_xlsx(path, [s.name for s in book.sheets])
+    if problem is None:
+        try:
+            wb = CalamineWorkbook.from_path(str(path))
+        except Exception as exc:  # calamine raises its own types for broken files
+            problem = _damaged(exc)
+    if problem:
+        failed = finding("error", "unreadable-workbook", problem, book.filename)
+        yield book.filename, None, None, None, [failed]
+        return
+    present = {_norm_header(n): n for n in wb.sheet_names}
+    for schema in book.sheets:
+        real = present.get(_norm_header(schema.name))
+        if real is None:
+            missing = finding(
+                "error",
+                "missing-sheet",
+                f'has no sheet "{schema.name}"; add it (charges init writes a template)',
+                book.filename,
+            )
+            yield book.filename, schema, None, None, [missing]
             continue
-        present = {_norm_header(n): n for n in wb.sheet_names}
-        for schema in book.sheets:
-            real = present.get(_norm_header(schema.name))
-            if real is None:
-                missing = finding(
-                    "error",
-                    "missing-sheet",
-                    f'has no sheet "{schema.name}"; add it (charges init writes a template)',
-                    book.filename,
-                )
-                yield book.filename, schema, None, None, [missing]
-                continue
-            try:
-                rows = wb.get_sheet_by_name(real).to_python(skip_empty_area=False)
-            except Exception:  # a corrupt member: calamine's own error types
-                damaged = finding(
-                    "error",
-                    "unreadable-workbook",
-                    f'sheet "{real}" is damaged and cannot be read; open the workbook in '
-                    "Excel, save it as Excel Workbook (.xlsx), and run again",
-                    book.filename,
-                )
-                yield book.filename, schema, None, None, [damaged]
-                continue
-            yield book.filename, schema, rows, facts.get(real, CellFacts()), []
+        try:
+            rows = wb.get_sheet_by_name(real).to_python(skip_empty_area=False)
+        except Exception:  # a corrupt member: calamine's own error types
+            damaged = finding(
+                "error",
+                "unreadable-workbook",
+                f'sheet "{real}" is damaged and cannot be read; open the workbook in '
+                "Excel, save it as Excel Workbook (.xlsx), and run again",
+                book.filename,
+            )
+            yield book.filename, schema, None, None, [damaged]
+            continue
+        yield book.filename, schema, rows, facts.get(real, CellFacts()), []
 
 
 def _frame(

@@ -643,3 +643,103 @@ def test_the_same_problem_in_many_cells_is_one_line(tmp_path, capsys):
         "not on the Applications sheet (devices.xlsx); add it there or correct the spelling",
         "7 errors, 0 warnings",
     ]
+
+
+def _one_sheet_xlsx(path: Path, rows) -> Path:
+    """An .xlsx holding one sheet "Data" whose rows are (row number, [(column, value)])."""
+    import zipfile
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    body = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>{v}</v></c>' for c, v in cells) + "</row>"
+        for r, cells in rows
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>",
+        )
+        zf.writestr(
+            "xl/worksheets/sheet1.xml",
+            f'<worksheet xmlns="{main}"><sheetData>{body}</sheetData></worksheet>',
+        )
+    return path
+
+
+@pytest.mark.parametrize(
+    "rows, refused",
+    [
+        # 400,000 rows of two columns: 800,000 cells, within bounds (26 columns would not be)
+        ((lambda: ((r, [("A", 1), ("B", 2)]) for r in range(1, 400_001))), False),
+        # 5,000 rows reaching column ZZ: 3.5 million cells
+        ((lambda: [(1, [("A", 1)]), (5000, [("ZZ", 1)])]), False),
+        # 1,000 rows reaching the last column: 16 million cells
+        ((lambda: [(1, [("A", 1)]), (1000, [("XFD", 1)])]), True),
+        # far down in the first column: 1 million cells, then 16 million with column AB
+        ((lambda: [(1, [("A", 1)]), (1_000_000, [("A", 1)])]), False),
+        ((lambda: [(1, [("AB", 1)]), (1_000_000, [("A", 1)])]), True),
+    ],
+)
+def test_a_sheet_is_refused_only_when_its_cells_span_more_than_8_million(tmp_path, rows, refused):
+    from processor.workbooks import inspect_xlsx
+
+    path = _one_sheet_xlsx(tmp_path / "big.xlsx", rows())
+    problem, facts = inspect_xlsx(path, ["Data"])
+    assert (problem is not None) == refused
+    if refused:
+        assert problem.startswith('sheet "Data" holds data far beyond its rows')
+    else:
+        assert "Data" in facts
+
+
+def test_sheets_read_in_any_order_are_listed_and_checked_in_the_contracts_order(
+    tmp_path, monkeypatch
+):
+    # each workbook is read in a thread of its own: when devices.xlsx is read first, the
+    # sheets and findings still come in the contract's order, as when read one by one
+    import threading
+    import time
+
+    from processor import workbooks
+    from schemas.workbooks import WORKBOOKS
+
+    data = base()
+    data["Accounts"][0][3] = "Sometimes"  # accounts.xlsx › Accounts: a cell check
+    data["Products"][0][2] = "Costplus"  # devices.xlsx › Products: a cell check
+    data["Account Codes"].append(["A1", "PABX", "9"])  # a rule across sheets
+    folder = write_books(tmp_path / "wb", data)
+    real = workbooks._raw_book
+
+    def accounts_last(folder, book):
+        if book.filename == "accounts.xlsx":
+            time.sleep(0.5)
+        yield from real(folder, book)
+
+    monkeypatch.setattr(workbooks, "_raw_book", accounts_last)
+    arrived = [place for place, _, _ in workbooks.iter_sheets(folder)]
+    assert arrived[0][0] == 1  # devices.xlsx came first
+    sheets, found = validate_folder(folder)
+    assert list(sheets) == [s.name for book in WORKBOOKS for s in book.sheets]
+    assert [(f["sheet"], f["cell"]) for f in found.to_dict("records")] == [
+        ("Accounts", "D2"),
+        ("Products", "C2"),
+        ("Account Codes", "B5"),  # the rules across sheets come after every cell check
+    ]
+
+    def broken(folder, book):
+        if book.filename == "devices.xlsx":
+            raise RuntimeError("reader failed")
+        yield from real(folder, book)
+
+    monkeypatch.setattr(workbooks, "_raw_book", broken)
+    with pytest.raises(RuntimeError, match="reader failed"):
+        validate_folder(folder)
+    assert not [t for t in threading.enumerate() if t.name.startswith("read ")]
