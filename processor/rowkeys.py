@@ -102,19 +102,37 @@ def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
     n = len(rows)
     codes = [_text(rows[c], upper=True) for c in rows if c.startswith("match_")]
     code = _join(codes, "/") if len(codes) > 1 else (codes[0] if codes else _blank(n))
-    when = rows["occurred_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    when = _seconds_text(rows["occurred_at"])
     what = _join([vectors.plain(rows["destination"]), vectors.plain(rows["description"])], "|")
     duration = pc.fill_null(pc.cast(pa.array(rows["duration"], pa.int64()), pa.string()), "")
     parts = [
         pa.repeat(pa.scalar(app, pa.string()), n),
         code,
-        vectors.plain(when),
+        pc.fill_null(when, ""),
         what,
         duration,
         pc.cast(pa.array(rows["quantity"]), pa.string()),
         pc.cast(pa.array(rows["cost"]), pa.string()),
     ]
     return _join(parts, "\x1f")
+
+
+# the seconds since 1970 of 0001-01-01 and 10000-01-01: years Arrow and strftime both
+# write as four digits (a test compares them); any other goes to strftime
+_FOUR_DIGIT_YEARS = (-62_135_596_800, 253_402_300_800)
+
+
+def _seconds_text(when: pd.Series) -> pa.Array:
+    """Each time as ``YYYY-MM-DD HH:MM:SS`` (the second it falls in), null where missing:
+    as strftime writes it, by Arrow's cast (several times faster)."""
+    moments = when.to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(moments)
+    seconds = moments.view(np.int64) // 1_000_000  # floored, before 1970 too
+    known = seconds[~missing]
+    if len(known) and (known.min() < _FOUR_DIGIT_YEARS[0] or known.max() >= _FOUR_DIGIT_YEARS[1]):
+        return pa.array(when.dt.strftime("%Y-%m-%d %H:%M:%S"), pa.string(), from_pandas=True)
+    stamps = pa.array(seconds, pa.timestamp("s"), mask=missing)
+    return pc.cast(stamps, pa.string())
 
 
 def _blank(n: int) -> pa.Array:

@@ -7,10 +7,12 @@ the per-row rules; these tests generate awkward text and compare both, value by 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import re
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -478,3 +480,23 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops_its_reader():
             break
     assert closed == [True] and max(made) <= 4
     assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+        ),
+        max_size=40,
+    )
+)
+def test_a_row_keys_time_is_written_as_strftime_writes_it(moments):
+    # row keys are hashes of this text: a faster writer must write exactly what strftime
+    # did (the second a time falls in, before 1970 too; years of fewer than four digits)
+    from processor.rowkeys import _seconds_text
+
+    when = pd.Series(pd.to_datetime(moments), dtype="datetime64[us]")
+    want = [None if pd.isna(v) else v for v in when.dt.strftime("%Y-%m-%d %H:%M:%S")]
+    assert _seconds_text(when).to_pylist() == want
