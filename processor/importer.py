@@ -8,9 +8,11 @@ summary, manifest → rename the folder into place → commit the batch and its 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +57,11 @@ def check_out(out: Path, files: list[Path], workbooks: Path) -> None:
         raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
 
 
-def _check_usage(ref, location: str, application: str, files: list[Path]) -> dict[str, str]:
-    """Refuse what cannot be imported; returns each input's sha256 by path."""
+def _check_usage(
+    ref, location: str, application: str, files: list[Path], hashed: dict[str, str]
+) -> dict[str, str]:
+    """Refuse what cannot be imported; returns each input's sha256 by path (``hashed``
+    holds those worked out already)."""
     if key(location) not in ref.locations:
         known = ", ".join(v[0] for v in ref.locations.values())
         raise UsageError(
@@ -71,13 +76,24 @@ def _check_usage(ref, location: str, application: str, files: list[Path]) -> dic
     for f in files:
         if not f.is_file():
             raise UsageError(f"{f}: no such file")
-        digest = file_sha256(f)
+        digest = hashed.get(str(f)) or file_sha256(f)
         if digest in seen:
             raise UsageError(
                 f"{f}: has the same content as {seen[digest]}; its rows would be billed twice"
             )
         seen[digest] = f
     return {str(p): d for d, p in seen.items()}
+
+
+def _sha256s(files: list[Path]) -> dict[str, str]:
+    """The sha256 of each input file that can be read, by path (the others are left to
+    ``_check_usage``, which says what is wrong with them)."""
+    out = {}
+    for f in files:
+        with contextlib.suppress(OSError):
+            if f.is_file():
+                out[str(f)] = file_sha256(f)
+    return out
 
 
 def run_import(
@@ -125,11 +141,16 @@ def run_import(
     out = Path(out).resolve()  # absolute and normalised before any check
     check_out(out, files, workbooks)
     clock = Clock()
-    ref, found = load_reference(workbooks)
-    clock.lap("workbooks")
-    if ref is None:
-        raise WorkbookError(found)
-    digests = _check_usage(ref, location, application, files)
+    # the inputs are hashed while the workbooks are read (hashlib lets go of the GIL)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        hashing = pool.submit(_sha256s, files)
+        ref, found = load_reference(workbooks)
+        clock.lap("workbooks")
+        if ref is None:
+            hashing.cancel()
+            raise WorkbookError(found)
+        hashed = hashing.result()
+    digests = _check_usage(ref, location, application, files, hashed)
     batch_date = batch_date or dt.date.today()
     app_name, format_name, _, _ = ref.applications[key(application)]
     fmt = ref.format_for(format_name)
