@@ -216,12 +216,48 @@ def now() -> str:
 
 @dataclass(frozen=True)
 class _Run:
-    """One sorted run of a batch's billed digests (``processor.seen.positions``)."""
+    """A sorted run of billed digests (``processor.seen.positions``): one batch's, or
+    several small batches' merged (``owners`` then says whose each digest is)."""
 
-    batch_id: str
-    folder: str
     heads: np.ndarray
     tails: np.ndarray
+    places: list  # Billed, one a batch
+    owners: np.ndarray | None = None  # index into places, a digest; None: one batch
+
+    def billed(self, at: np.ndarray) -> list:
+        """Where each digest at these positions was billed."""
+        if self.owners is None:
+            return [self.places[0]] * len(at)
+        return [self.places[i] for i in self.owners[at].tolist()]
+
+
+# A scope's runs below this many digests are merged in memory when the key check reads
+# them (each run costs a search a chunk: a year of daily batches would be 365), into runs
+# of up to _MERGED digests; larger runs (a month of a busy site) are searched as they are.
+_SMALL_RUN = 1 << 17
+_MERGED = 1 << 22
+
+
+def _merged(runs: list[_Run]) -> list[_Run]:
+    """The runs, the small ones merged into a few."""
+    big = [r for r in runs if len(r.heads) >= _SMALL_RUN]
+    small = sorted((r for r in runs if len(r.heads) < _SMALL_RUN), key=lambda r: len(r.heads))
+    groups: list[list[_Run]] = []
+    for run in small:
+        if not groups or sum(len(r.heads) for r in groups[-1]) + len(run.heads) > _MERGED:
+            groups.append([])
+        groups[-1].append(run)
+    for group in groups:
+        if len(group) == 1:
+            big.append(group[0])
+            continue
+        heads = np.concatenate([r.heads for r in group])
+        tails = np.concatenate([r.tails for r in group])
+        owners = np.repeat(np.arange(len(group), dtype=np.int32), [len(r.heads) for r in group])
+        order = seen.sort_order(heads, tails)
+        places = [r.places[0] for r in group]
+        big.append(_Run(heads[order], tails[order], places, owners[order]))
+    return big
 
 
 @dataclass(frozen=True)
@@ -498,8 +534,8 @@ class History:
             hit = np.flatnonzero(at >= 0)
             if len(hit):
                 open_[hit] = False
-                place = Billed(run.batch_id, run.folder)
-                out.update(dict.fromkeys(seen.as_bytes(digests[order[hit]]), place))
+                places = run.billed(at[hit])
+                out.update(zip(seen.as_bytes(digests[order[hit]]), places, strict=True))
         return out
 
     def _scope_runs(self, application_key: str, location_key: str) -> list[_Run]:
@@ -513,10 +549,12 @@ class History:
                 "AND b.status = 'committed'",
                 names,
             )
-            self._runs[names] = [
-                _Run(i, f, np.frombuffer(h, dtype="<u8"), np.frombuffer(t, dtype="<u4"))
-                for i, f, h, t in rows
-            ]
+            self._runs[names] = _merged(
+                [
+                    _Run(np.frombuffer(h, "<u8"), np.frombuffer(t, "<u4"), [Billed(i, f)])
+                    for i, f, h, t in rows
+                ]
+            )
         return self._runs[names]
 
     def retried_keys(self, batch_id: str) -> set[str]:

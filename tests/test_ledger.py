@@ -514,3 +514,27 @@ def test_a_history_being_created_by_another_import_is_waited_for(tmp_path):
     assert h.batches() == []
     h.close()
     other.close()
+
+
+def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, monkeypatch):
+    # a year of daily batches: their runs are merged in memory (here the sizes are scaled
+    # down so that small, merged and big runs are all asked)
+    from processor import history
+    from processor.history import Billed, History
+
+    monkeypatch.setattr(history, "_SMALL_RUN", 60)
+    monkeypatch.setattr(history, "_MERGED", 400)
+    rnd = random.Random(9)
+    h = History(tmp_path / "h.sqlite")
+    held = {}
+    for day in range(40):
+        digests = [rnd.randbytes(12) for _ in range(rnd.choice([1, 20, 59, 60, 150]))]
+        batch_id = _commit(h, "pbx", "london", digests, f"/b/{day}")
+        held |= {d: Billed(batch_id, f"/b/{day}") for d in digests}
+    voided = next(iter(held.values())).batch_id
+    h.void(voided, "test")
+    held = {d: b for d, b in held.items() if b.batch_id != voided}
+    asked = [*held, *(rnd.randbytes(12) for _ in range(500))]
+    rnd.shuffle(asked)
+    assert h.billed("pbx", "london", np.array(asked, dtype="S12")) == held
+    h.close()
