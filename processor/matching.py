@@ -146,36 +146,33 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     code_from = np.where(none, np.where(at_other, other_from, first_from), code_from)
     code = _pick(n, code_from, cleaned)
     account = pc.take(here_ids, pa.array(found, mask=found < 0))
-    account = pd.Series(account.to_numpy(zero_copy_only=False), dtype=object)
 
-    # account state, looked up once per distinct account
-    ids = account.to_numpy(dtype=object)
-    found = {a: ref.accounts.get(key(a)) for a in pd.unique(ids[account.notna().to_numpy()])}
-    which, distinct = pd.factorize(pd.Series(ids, dtype=object), use_na_sentinel=True)
-    held = [found.get(a) for a in distinct]
+    # account state, looked up once per distinct account (the columns stay Arrow: a take
+    # from the few distinct values, not a Python string a row)
+    encoded = pc.dictionary_encode(account)
+    distinct = encoded.dictionary.to_pylist()
+    which = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+    held = [ref.accounts.get(key(a)) for a in distinct]
     pick = np.where(which >= 0, which, len(held))  # the last slot: no account
-    names = np.array([a.name if a else None for a in held] + [None], dtype=object)[pick]
+    names = pc.take(pa.array([a.name if a else None for a in held] + [None], pa.string()), pick)
     active = np.array([a is None or a.active for a in held] + [True], dtype=bool)[pick]
     open_ = status == "billed"
     inactive = open_ & ~active
     status[inactive], reason[inactive] = "unmatched", "inactive-account"
     # outside the account's dates: compared as days, for accounts that have dates
-    dated = {a: acc for a, acc in found.items() if acc and (acc.start or acc.end)}
-    if dated:
+    if any(a and (a.start or a.end) for a in held):
         far_past, far_future = np.datetime64("0001-01-01"), np.datetime64("9999-12-31")
         starts = np.array(
-            [np.datetime64(acc.start) if acc.start else far_past for acc in dated.values()]
+            [np.datetime64(a.start) if a and a.start else far_past for a in held] + [far_past]
         )
         ends = np.array(
-            [np.datetime64(acc.end) if acc.end else far_future for acc in dated.values()]
+            [np.datetime64(a.end) if a and a.end else far_future for a in held] + [far_future]
         )
-        which = pd.Index(list(dated)).get_indexer(ids)
         days = out["occurred_at"].to_numpy(dtype="datetime64[D]")
         has = (which >= 0) & (status == "billed")
-        pos = np.where(has, which, 0)
-        outside = has & ((days < starts[pos]) | (days > ends[pos]))
+        outside = has & ((days < starts[pick]) | (days > ends[pick]))
         for i in np.flatnonzero(outside):
-            acc = dated[ids[i]]
+            acc = held[which[i]]
             detail[i] = f"{acc.start or '…'} to {acc.end or '…'}"
         status[outside], reason[outside] = "unmatched", "outside-account-dates"
 
@@ -189,22 +186,21 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         else ctx.default_product
         for it in distinct
     ]
-    options = np.array([*chosen, ctx.default_product], dtype=object)
+    options = [*chosen, ctx.default_product]
     pick = np.where(which >= 0, which, len(chosen))  # the last option: no item
-    products = options[pick]
     known = np.array([key(p) in ref.products for p in options], dtype=bool)
     no_product = (status == "billed") & ~known[pick]
     status[no_product], reason[no_product] = "unmatched", "unknown-product"
-    detail[no_product] = products[no_product]
+    detail[no_product] = np.array(options, dtype=object)[pick[no_product]]
+    products = pc.take(pa.array(options, pa.string()), pick)
 
     for name, values in [
         ("status", status),
         ("reason", reason),
         ("detail", detail),
-        ("account_name", names),
-        ("account_id", ids),
-        ("product", products),
     ]:
         out[name] = vectors.from_objects(values, out.index)
+    for name, values in [("account_name", names), ("account_id", account), ("product", products)]:
+        out[name] = vectors.series(values, out.index)
     out["code"] = vectors.series(code, out.index)
     return out
