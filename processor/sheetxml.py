@@ -29,8 +29,22 @@ EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 (1900 date system)
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|_x[0-9A-Fa-f]{4}_"
 
 
+_SPECIAL = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|_x[0-9A-Fa-f]{4}_"
+
+
 def escape(values: pa.Array) -> pa.Array:
-    """Text as XML character data: & < > escaped; control characters as Excel's _xHHHH_."""
+    """Text as XML character data: & < > escaped; control characters as Excel's _xHHHH_.
+    Only the values that hold such a character are rewritten (most hold none)."""
+    needs = vectors.flags(pc.match_substring_regex(values, _SPECIAL))
+    if not needs.any():
+        return values
+    if needs.all():
+        return _escaped(values)
+    fixed = _escaped(pc.filter(values, pa.array(needs)))
+    return pc.replace_with_mask(values, pa.array(needs), fixed)
+
+
+def _escaped(values: pa.Array) -> pa.Array:
     text = pc.replace_substring(values, "&", "&amp;")
     text = pc.replace_substring(text, "<", "&lt;")
     text = pc.replace_substring(text, ">", "&gt;")

@@ -500,3 +500,35 @@ def test_a_row_keys_time_is_written_as_strftime_writes_it(moments):
     when = pd.Series(pd.to_datetime(moments), dtype="datetime64[us]")
     want = [None if pd.isna(v) else v for v in when.dt.strftime("%Y-%m-%d %H:%M:%S")]
     assert _seconds_text(when).to_pylist() == want
+
+
+def _xml_text(value: str) -> str:
+    """What Excel expects of a cell's text, worked out one character at a time."""
+    value = re.sub(r"_x([0-9A-Fa-f]{4})_", r"_x005F_x\1_", value)
+    out = []
+    for ch in value:
+        if ch in "&<>":
+            out.append({"&": "&amp;", "<": "&lt;", ">": "&gt;"}[ch])
+        elif (ord(ch) < 32 and ch not in "\t\n\r") or 0x7F <= ord(ch) <= 0x9F:
+            out.append(f"_x{ord(ch):04X}_")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=st.sampled_from(list("ab&<>_x0F1\x07\x1b\x85\t é"))),
+            st.sampled_from(["_x0041_", "a_x00ff_b", "<100>", "plain"]),
+        ),
+        max_size=30,
+    )
+)
+def test_cell_text_is_escaped_for_xml_and_excel(values):
+    from processor.sheetxml import escape
+
+    got = escape(pa.array(values, pa.string())).to_pylist()
+    assert got == [None if v is None else _xml_text(v) for v in values]
