@@ -7,6 +7,7 @@ manifest.json from what was added, so their figures agree by construction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter, defaultdict
 from decimal import Decimal
@@ -132,6 +133,12 @@ class BatchWriter:
                 for reason, rpart in part.groupby("reason", sort=False):
                     self.by_reason[reason][0] += len(rpart)
                     self.by_reason[reason][1] += total(rpart["cost"])
+
+    def abandon(self) -> None:
+        """Stop writing (the batch failed): what is being written finishes, files close."""
+        for sink in self.sinks.values():
+            with contextlib.suppress(Exception):  # the failure that got here is the one to tell
+                sink.close()
 
     def billed_digests(self) -> np.ndarray | None:
         """The digests of the row keys written to charges.parquet, for the commit (None

@@ -178,7 +178,7 @@ def run_import(
         ]
         record = batch_record(ref, application, location, fmt, batch_date, workbooks)
         with new_batch(hist, out, record, inputs) as job:
-            writer = BatchWriter.for_batch(job.folder, ref, location, application)
+            writer = job.writes(BatchWriter.for_batch(job.folder, ref, location, application))
             for item in inputs:
                 path = Path(item["path"])
                 file_rows = 0

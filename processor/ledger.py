@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from processor.formats.base import Format
 from processor.history import History
 from processor.rowkeys import row_keys
 from schemas.checks import key
+
+if TYPE_CHECKING:  # batchfiles reads the ledger's digests: imported for the type only
+    from processor.batchfiles import BatchWriter
 
 
 def screen(
@@ -121,6 +125,13 @@ class NewBatch:
     manifest: dict | None = None
     digests: np.ndarray | None = None
     removed: list[Path] = field(default_factory=list)  # leftovers of killed runs cleared
+    writer: BatchWriter | None = None
+
+    def writes(self, writer: BatchWriter) -> BatchWriter:
+        """The writer of this batch's files (stopped, if the batch fails, before its
+        folder is removed)."""
+        self.writer = writer
+        return writer
 
     def finish(self, writer, meta: dict, batch_date: dt.date) -> None:
         """Finish the batch's files (``BatchWriter.finish``) and keep what the commit needs:
@@ -172,7 +183,12 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
     try:
         with outputs.atomic_dir(out, removed, marker=batch_id) as tmp:
             job = NewBatch(batch_id, tmp, removed=removed)
-            yield job
+            try:
+                yield job
+            except BaseException:
+                if job.writer is not None:
+                    job.writer.abandon()  # no thread left writing into the folder
+                raise
         hist.forget_met()  # the keys met are done with: room for the commit's sort
         billed = job.digests if job.digests is not None else billed_digests(out)
         hist.commit(batch_id, job.manifest, billed)

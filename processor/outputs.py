@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
@@ -150,15 +151,32 @@ class ParquetSink:
         # one per page and drop it, which took a third of the writing
         repeats = [n for n in self.schema.names if n in _REPEATING]
         self.writer = pq.ParquetWriter(path, self.schema, use_dictionary=repeats)
+        # a table is encoded and compressed in a thread of its own (Arrow lets go of the
+        # GIL) while the next chunk is worked on; one at a time, so an error (a full disk)
+        # is raised by the next write or by close, and order is kept
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+        self._writing: Future | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
         if len(frame):
-            self.writer.write_table(
-                pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-            )
+            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+            self._written()
+            self._writing = self._pool.submit(self.writer.write_table, table)
+
+    def _written(self) -> None:
+        """Wait for the table being written; raise what went wrong writing it."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def close(self) -> None:
-        self.writer.close()
+        """Finish the file (what is being written first). Also called after a failure:
+        no thread is left writing into a folder that is about to be removed."""
+        try:
+            self._written()
+        finally:
+            self._pool.shutdown()
+            self.writer.close()
 
 
 def read_parquet_chunks(path: Path, limit: int) -> Iterator[pd.DataFrame]:

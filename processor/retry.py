@@ -184,7 +184,7 @@ def run_retry(
             ref, application, location, fmt, batch_date, workbooks, retry_of=source_id
         )
         with new_batch(hist, out, record, inputs) as job:
-            writer = BatchWriter.for_batch(job.folder, ref, location, application)
+            writer = job.writes(BatchWriter.for_batch(job.folder, ref, location, application))
             rows = 0
             for frame in _unmatched(source, done):
                 chunk = _canonical(frame, len(fields))

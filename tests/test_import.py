@@ -727,3 +727,44 @@ def test_batch_xlsx_reads_right_as_opened(tmp_path):
         if r[2].value is not None
     }
     assert set(costs.values()) == {"#,##0.00000"}  # device cost: two places more, every row
+
+
+@pytest.mark.parametrize("where", ["parquet", "pricing"])
+def test_a_failure_while_parquet_is_written_in_its_thread_leaves_nothing(
+    tmp_path, monkeypatch, where
+):
+    # parquet is written in a thread beside the next chunk: a full disk there is told like
+    # any other, and a failure elsewhere stops the writing before the folder is removed
+    import threading
+
+    import pyarrow.parquet as pq
+
+    from processor import importer
+
+    folder = write_books(tmp_path / "wb")
+    rows = [f"100,2026-10-{d:02d},a,1,1" for d in range(1, 29)]
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows])
+    calls = []
+    real_write, real_price = pq.ParquetWriter.write_table, importer.price
+
+    def write_table(self, table, *a, **k):
+        calls.append(1)
+        if where == "parquet" and len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_write(self, table, *a, **k)
+
+    def price(*a, **k):
+        if where == "pricing" and len(calls) >= 2:
+            raise RuntimeError("pricing failed")
+        return real_price(*a, **k)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
+    monkeypatch.setattr(importer, "price", price)
+    if where == "parquet":
+        with pytest.raises(outputs.OutputError, match="is on a disk that is full"):
+            run_import(folder, "London", "PBX", [export], tmp_path / "b", chunk_rows=5)
+    else:
+        with pytest.raises(RuntimeError, match="pricing failed"):
+            run_import(folder, "London", "PBX", [export], tmp_path / "b", chunk_rows=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.csv", "wb"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("parquet")]
