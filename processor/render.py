@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -115,20 +116,25 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
             list(codes["Code"]), ref, batch.manifest["application"], batch.manifest["location"]
         )
         listed = {c: hints[c] for c in codes["Code"].head(TOP_CODES)}
-    for name, params in (
-        ("billing", {"batch_dir": str(batch_dir)}),
-        (
-            "unmatched",
-            {
-                "batch_dir": str(batch_dir),
-                "workbooks": str(workbooks) if workbooks else None,
-                "top_codes": TOP_CODES,
-                "suggestions": listed,
-            },
-        ),
-    ):
+    jobs = {
+        "billing": {"batch_dir": str(batch_dir)},
+        "unmatched": {
+            "batch_dir": str(batch_dir),
+            "workbooks": str(workbooks) if workbooks else None,
+            "top_codes": TOP_CODES,
+            "suggestions": listed,
+        },
+    }
+    # both notebooks run at once, each in its own kernel (a process: the two cores share
+    # the work); an error is raised once both have stopped, the first report's first
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="notebook") as pool:
+        running = {
+            name: pool.submit(_execute, f"{name}.ipynb", out / f"{name}.ipynb", params, out)
+            for name, params in jobs.items()
+        }  # leaving the block waits for both
+    for name, job in running.items():
+        job.result()
         executed = out / f"{name}.ipynb"
-        _execute(f"{name}.ipynb", executed, params, out)
         done.files += [executed, to_html(executed, out / f"{name}.html")]
     done.files += write_statements(batch, out / "statements")
     if hints is not None:

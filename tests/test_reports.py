@@ -506,3 +506,38 @@ def test_every_command_option_says_what_it_does():
         for action in command._actions:
             if action.dest != "help":
                 assert action.help, f"charges {name} {action.option_strings or action.dest}"
+
+
+def test_both_notebooks_run_to_their_end_and_the_first_reports_error_is_told(
+    batch_dir, tmp_path, monkeypatch, capsys
+):
+    # the two report notebooks run at once: when both fail, both executed copies keep
+    # their errors and the billing report's is the one told
+    import contextlib
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for name, error in (("billing", "no totals here"), ("unmatched", "no rows here")):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        params = nbformat.v4.new_code_cell("batch_dir = None")
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [params, nbformat.v4.new_code_cell(f"raise ValueError({error!r})")]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+    @contextlib.contextmanager
+    def broken(name):
+        yield folder / name
+
+    monkeypatch.setattr(render, "notebook", broken)
+    assert main(["report", str(batch_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "billing.ipynb failed in cell 3: ValueError: no totals here" in err
+    for name, error in (("billing", "no totals here"), ("unmatched", "no rows here")):
+        kept = nbformat.read(batch_dir / "reports" / f"{name}.ipynb", as_version=4)
+        told = [o.get("evalue") for c in kept.cells for o in c.get("outputs", [])]
+        assert error in told
