@@ -74,7 +74,15 @@ class TableBook:
     formula on edit (= + - @) carries a quote prefix.
     """
 
-    def __init__(self, path: Path, places: int = 2) -> None:
+    def __init__(self, path: Path, places: int = 2, small: bool = False) -> None:
+        """A workbook to be written at ``path``.
+
+        Args:
+            path: the .xlsx to write.
+            places: decimal places of money cells.
+            small: a few hundred rows (a client statement): built in memory, where a large
+                workbook streams its rows through temporary files (nine a workbook).
+        """
         import xlsxwriter
 
         self.places = places
@@ -83,7 +91,8 @@ class TableBook:
         self.book = xlsxwriter.Workbook(
             str(path),
             {
-                "constant_memory": True,
+                "in_memory": small,
+                "constant_memory": not small,
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
                 "strings_to_urls": False,

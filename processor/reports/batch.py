@@ -3,6 +3,7 @@ which batches are void, and which bill a row twice."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,6 +34,13 @@ class Batch:
     @property
     def currency(self) -> str:
         return self.manifest["currency"]
+
+    @functools.cached_property
+    def services(self) -> dict:
+        """Product → the service name a client reads (the Batch Sheet's description; a
+        batch from before lines.parquet has none, and its product names stand in)."""
+        names = self.lines["description"] if "description" in self.lines else self.lines["product"]
+        return dict(zip(self.lines["product"], names, strict=True))
 
     @property
     def per_line(self) -> bool:

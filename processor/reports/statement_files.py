@@ -46,25 +46,25 @@ def statement_rows(
             (else they are picked out of the batch).
     """
     places = MINOR_UNITS.get(batch.currency, 2)
-    # a batch from before lines.parquet has no descriptions: its product names stand in
-    every = batch.lines
-    names = every["description"] if "description" in every else every["product"]
-    services = dict(zip(every["product"], names, strict=True))
+    services = batch.services
     c = batch.charges[batch.charges["account_id"] == account] if charges is None else charges
     c = c.sort_values(["occurred_at", "line"])
     rows = []
-    for r in c.itertuples(index=False):
-        when = "" if pd.isna(r.occurred_at) else f"{r.occurred_at:%Y-%m-%d %H:%M}"
+    # a column at a time as Python values (a row at a time, pandas boxed every cell)
+    columns = ("occurred_at", "product", "description", "destination", "quantity", "net")
+    for at, product, description, destination, quantity, net, tax, gross in zip(
+        *(c[name].tolist() for name in (*columns, "tax", "gross")), strict=True
+    ):
         rows.append(
             [
-                when,
-                services.get(r.product, r.product),
-                _plain(r.description),
-                _plain(r.destination),
-                _quantity(r.quantity),
-                money(r.net, places),
-                "" if batch.per_line else money(r.tax, places),
-                "" if batch.per_line else money(r.gross, places),
+                "" if pd.isna(at) else f"{at:%Y-%m-%d %H:%M}",
+                services.get(product, product),
+                _plain(description),
+                _plain(destination),
+                _quantity(quantity),
+                money(net, places),
+                "" if batch.per_line else money(tax, places),
+                "" if batch.per_line else money(gross, places),
             ]
         )
     totals = []
@@ -140,7 +140,7 @@ def _xlsx(batch: Batch, account: str, name: str, rows, totals, path: Path) -> Pa
             out[i] = Decimal(r[i].replace(",", "")) if r[i] else None
         return out
 
-    book = TableBook(path, places)
+    book = TableBook(path, places, small=True)
     book.table(
         "Statement",
         cols,
