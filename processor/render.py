@@ -62,7 +62,9 @@ def _execute(name: str, target: Path, parameters: dict, cwd: Path) -> None:
                 kernel_name=KERNEL,
                 execution_timeout=CELL_TIMEOUT,
                 progress_bar=False,
-                cwd=str(cwd),
+                # the kernel starts in ``cwd``; papermill's own cwd= would change this
+                # process's working directory, which two notebooks at once cannot share
+                resources={"metadata": {"path": str(cwd)}},
                 # the kernel's start-up chatter (a TCP warning) is not for billing staff
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )

@@ -541,3 +541,42 @@ def test_both_notebooks_run_to_their_end_and_the_first_reports_error_is_told(
         kept = nbformat.read(batch_dir / "reports" / f"{name}.ipynb", as_version=4)
         told = [o.get("evalue") for c in kept.cells for o in c.get("outputs", [])]
         assert error in told
+
+
+def test_reports_run_in_the_reports_folder_without_moving_the_caller(
+    batch_dir, tmp_path, monkeypatch
+):
+    # the two notebooks run at once: the caller's working directory is never changed (two
+    # changes at once could leave it in a reports folder), yet each kernel starts there
+    import contextlib
+    import os
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for name in ("billing", "unmatched"):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        params = nbformat.v4.new_code_cell("batch_dir = None")
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [params, nbformat.v4.new_code_cell("import os; print(os.getcwd())")]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+    @contextlib.contextmanager
+    def shipped(name):
+        yield folder / name
+
+    monkeypatch.chdir(tmp_path)
+    moves = []
+    real_chdir = os.chdir
+    monkeypatch.setattr(render, "notebook", shipped)
+    monkeypatch.setattr(os, "chdir", lambda path: moves.append(str(path)) or real_chdir(path))
+    render.render_batch(batch_dir)
+    assert set(moves) <= {str(tmp_path)} and os.getcwd() == str(tmp_path)
+    for name in ("billing", "unmatched"):
+        kept = nbformat.read(batch_dir / "reports" / f"{name}.ipynb", as_version=4)
+        printed = [o.get("text", "").strip() for c in kept.cells for o in c.get("outputs", [])]
+        assert str(batch_dir / "reports") in printed
