@@ -378,28 +378,36 @@ def test_the_report_reads_the_workbooks_once_and_gives_the_notebook_its_suggesti
     assert "1000 (O/0 or I/1 mixed up), held by account A4" in utext
 
 
+def use_notebooks(tmp_path: Path, monkeypatch, cells: dict[str, str]) -> None:
+    """Have the reports run these notebooks instead of the shipped ones: by report name,
+    the code of the one cell after the parameters."""
+    import contextlib
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for name, code in cells.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        params = nbformat.v4.new_code_cell("batch_dir = None")
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [params, nbformat.v4.new_code_cell(code)]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+    @contextlib.contextmanager
+    def shipped(name):
+        yield folder / name
+
+    monkeypatch.setattr(render, "notebook", shipped)
+
+
 def test_a_failing_notebook_keeps_its_error_and_exits_non_zero(
     batch_dir, tmp_path, monkeypatch, capsys
 ):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    params = nbformat.v4.new_code_cell("batch_dir = None")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError('no totals here')")]
-    folder = tmp_path / "nbs"
-    folder.mkdir()
-    nbformat.write(nb, folder / "billing.ipynb")
-    import contextlib
-
-    @contextlib.contextmanager
-    def broken(name):
-        yield folder / name
-
-    monkeypatch.setattr(render, "notebook", broken)
+    use_notebooks(tmp_path, monkeypatch, {"billing": "raise ValueError('no totals here')"})
     assert main(["report", str(batch_dir)]) == 1
     err = capsys.readouterr().err
     assert (
@@ -513,27 +521,14 @@ def test_both_notebooks_run_to_their_end_and_the_first_reports_error_is_told(
 ):
     # the two report notebooks run at once: when both fail, both executed copies keep
     # their errors and the billing report's is the one told
-    import contextlib
-
-    folder = tmp_path / "nbs"
-    folder.mkdir()
-    for name, error in (("billing", "no totals here"), ("unmatched", "no rows here")):
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        params = nbformat.v4.new_code_cell("batch_dir = None")
-        params.metadata["tags"] = ["parameters"]
-        nb.cells = [params, nbformat.v4.new_code_cell(f"raise ValueError({error!r})")]
-        nbformat.write(nb, folder / f"{name}.ipynb")
-
-    @contextlib.contextmanager
-    def broken(name):
-        yield folder / name
-
-    monkeypatch.setattr(render, "notebook", broken)
+    use_notebooks(
+        tmp_path,
+        monkeypatch,
+        {
+            "billing": "raise ValueError('no totals here')",
+            "unmatched": "raise ValueError('no rows here')",
+        },
+    )
     assert main(["report", str(batch_dir)]) == 1
     err = capsys.readouterr().err
     assert "billing.ipynb failed in cell 3: ValueError: no totals here" in err
@@ -548,31 +543,16 @@ def test_reports_run_in_the_reports_folder_without_moving_the_caller(
 ):
     # the two notebooks run at once: the caller's working directory is never changed (two
     # changes at once could leave it in a reports folder), yet each kernel starts there
-    import contextlib
     import os
 
-    folder = tmp_path / "nbs"
-    folder.mkdir()
-    for name in ("billing", "unmatched"):
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        params = nbformat.v4.new_code_cell("batch_dir = None")
-        params.metadata["tags"] = ["parameters"]
-        nb.cells = [params, nbformat.v4.new_code_cell("import os; print(os.getcwd())")]
-        nbformat.write(nb, folder / f"{name}.ipynb")
-
-    @contextlib.contextmanager
-    def shipped(name):
-        yield folder / name
-
+    use_notebooks(
+        tmp_path,
+        monkeypatch,
+        {n: "import os; print(os.getcwd())" for n in ("billing", "unmatched")},
+    )
     monkeypatch.chdir(tmp_path)
     moves = []
     real_chdir = os.chdir
-    monkeypatch.setattr(render, "notebook", shipped)
     monkeypatch.setattr(os, "chdir", lambda path: moves.append(str(path)) or real_chdir(path))
     render.render_batch(batch_dir)
     assert set(moves) <= {str(tmp_path)} and os.getcwd() == str(tmp_path)
