@@ -550,6 +550,11 @@ def test_reports_run_in_the_reports_folder_without_moving_the_caller(
         monkeypatch,
         {n: "import os; print(os.getcwd())" for n in ("billing", "unmatched")},
     )
+    # an earlier run elsewhere may have left papermill holding another folder (how this
+    # failed in CI: without clearing it, this test fails in about half its runs)
+    from papermill.iorw import papermill_io
+
+    papermill_io.get_handler("local").cwd(str(batch_dir))
     monkeypatch.chdir(tmp_path)
     moves = []
     real_chdir = os.chdir
