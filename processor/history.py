@@ -224,12 +224,6 @@ class _Run:
     places: list  # Billed, one a batch
     owners: np.ndarray | None = None  # index into places, a digest; None: one batch
 
-    def billed(self, at: np.ndarray) -> list:
-        """Where each digest at these positions was billed."""
-        if self.owners is None:
-            return [self.places[0]] * len(at)
-        return [self.places[i] for i in self.owners[at].tolist()]
-
 
 # A scope's runs below this many digests are merged in memory when the key check reads
 # them (each run costs a search a chunk: a year of daily batches would be 365), into runs
@@ -521,22 +515,34 @@ class History:
     def billed(self, application_key: str, location_key: str, digests: np.ndarray) -> dict:
         """Which row keys (given as their digests) a committed batch billed:
         digest (12 bytes) → Billed."""
+        which, places = self.billed_where(application_key, location_key, digests)
+        hit = np.flatnonzero(which >= 0)
+        return dict(zip(seen.as_bytes(digests[hit]), [places[i] for i in which[hit]], strict=True))
+
+    def billed_where(
+        self, application_key: str, location_key: str, digests: np.ndarray
+    ) -> tuple[np.ndarray, list[Billed]]:
+        """Per row key (given as its digest), the index in the list returned with it of
+        the committed batch that billed it, -1 where none did: a column, for a million
+        keys billed before (a re-import)."""
+        which = np.full(len(digests), -1, dtype=np.int64)
         runs = self._scope_runs(application_key, location_key)
+        places: list[Billed] = []
         if not len(digests) or not runs:
-            return {}
+            return which, places
         head, tail = seen.halves(digests)
         order = np.argsort(head)  # sorted, the searches walk each run in order
         head, tail = head[order], tail[order]
         open_ = np.ones(len(head), dtype=bool)
-        out = {}
         for run in runs:
             at = seen.positions(run.heads, run.tails, head, tail, open_)
             hit = np.flatnonzero(at >= 0)
             if len(hit):
                 open_[hit] = False
-                places = run.billed(at[hit])
-                out.update(zip(seen.as_bytes(digests[order[hit]]), places, strict=True))
-        return out
+                owner = np.zeros(len(hit), np.int64) if run.owners is None else run.owners[at[hit]]
+                which[order[hit]] = owner + len(places)
+                places.extend(run.places)
+        return which, places
 
     def _scope_runs(self, application_key: str, location_key: str) -> list[_Run]:
         """The runs of digests an (application, location)'s committed batches billed."""

@@ -74,13 +74,12 @@ def screen(
         again = met != None  # noqa: E711 (elementwise)
         skip[idx[again]], detail[idx[again]] = "duplicate-row", met[again]
         fresh = np.flatnonzero(~again)
-        billed = history.billed(app_key, loc_key, digests[fresh])
-        if billed:  # the rows billed before found in bulk, then named one by one
-            held = np.array(list(billed), dtype=digests.dtype)
-            hits = fresh[np.isin(digests[fresh], held)]
-            for i, d in zip(idx[hits], seen.as_bytes(digests[hits]), strict=True):
-                b = billed[d]
-                skip[i], detail[i] = "already-billed", f"{b.batch_id} ({b.folder})"
+        which, places = history.billed_where(app_key, loc_key, digests[fresh])
+        hits = np.flatnonzero(which >= 0)
+        if len(hits):  # the rows billed before, named a column at a time
+            named = np.array([f"{b.batch_id} ({b.folder})" for b in places], dtype=object)
+            rows = idx[fresh[hits]]
+            skip[rows], detail[rows] = "already-billed", named[which[hits]]
 
     # the rows of one call: only the first billable one counts (a retry's rows are past this)
     if fmt.call_id is not None and f"field:{fmt.call_id}" in out:
