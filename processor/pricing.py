@@ -186,28 +186,31 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     loc = ref.location(location)
     per_charge = loc.tax_rounding == PER_CHARGE
     n = len(out)
-    status = out["status"].to_numpy().copy()
-    reason = out["reason"].to_numpy().copy()
-    detail = out["detail"].to_numpy().copy()
+    # rows that become unmatched here (no tariff, zero price) are few: they are noted, and
+    # the status, reason and detail columns are rewritten only when there are some
+    unpriced: list[tuple[np.ndarray, str, object]] = []
     tax_rate = np.full(n, None, dtype=object)
     nets: list = []
     taxes: list = []
-    products = out["product"].to_numpy(dtype=object)
-    billed = status == "billed"
-    keys = np.full(n, None, dtype=object)
-    codes, names = pd.factorize(products[billed])  # each product name keyed once
-    keys[billed] = np.array([key(p) for p in names] + [None], dtype=object)[codes]
-    for pkey in dict.fromkeys(keys[billed]):
+    billed = vectors.flags(pc.equal(vectors.text(out["status"]), "billed"))
+    # each product name keyed once: a row's product as an index into the distinct names
+    encoded = pc.dictionary_encode(vectors.text(out["product"]).filter(pa.array(billed)))
+    which = np.full(n, -1, dtype=np.int64)
+    which[billed] = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    by_key: dict[str, list[int]] = {}
+    for i, name in enumerate(encoded.dictionary.to_pylist()):
+        by_key.setdefault(key(name), []).append(i)
+    for pkey, named in by_key.items():
         product = ref.products[pkey]
-        idx = np.flatnonzero(billed & (keys == pkey))
+        idx = np.flatnonzero(np.isin(which, named))
         rows = out[_PRICED_FROM].iloc[idx]  # only what pricing reads: a chunk has many more
         rates: list[Rate] = []
         if product.pricing == "tariff":
             rates = ref.tariffs.get(key(product.tariff), [])
             found = rate_index(rates, pa.array(rows["destination"].to_numpy(), pa.string()))
             none = found < 0
-            status[idx[none]], reason[idx[none]] = "unmatched", "no-tariff"
-            detail[idx[none]] = product.tariff
+            if none.any():
+                unpriced.append((idx[none], "no-tariff", product.tariff))
             idx, rows = idx[~none], rows.iloc[~none].assign(_rate=found[~none])
             if not len(idx):
                 continue
@@ -215,7 +218,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         net = pc.round(value, places, round_mode="half_towards_infinity")
         zero = vectors.flags(pc.equal(net, 0))
         if not product.can_be_zero and zero.any():
-            status[idx[zero]], reason[idx[zero]] = "unmatched", "zero-price"
+            unpriced.append((idx[zero], "zero-price", None))
             idx, net = idx[~zero], net.filter(pa.array(~zero))
         r = product.tax_rate if product.tax_rate is not None else loc.tax_rate
         tax_rate[idx] = r
@@ -229,8 +232,16 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             )
             taxes.append((idx, tax))
     net_col = vectors.scatter(n, nets, pa.scalar(None, HELD))
-    for name, values in [("status", status), ("reason", reason), ("detail", detail)]:
-        out[name] = vectors.from_objects(values, out.index)
+    if unpriced:
+        status = out["status"].to_numpy(dtype=object).copy()
+        reason = out["reason"].to_numpy(dtype=object).copy()
+        detail = out["detail"].to_numpy(dtype=object).copy()
+        for rows_at, why, said in unpriced:
+            status[rows_at], reason[rows_at] = "unmatched", why
+            if said is not None:
+                detail[rows_at] = said
+        for name, values in [("status", status), ("reason", reason), ("detail", detail)]:
+            out[name] = vectors.from_objects(values, out.index)
     out["net"] = pd.Series(net_col, dtype=pd.ArrowDtype(HELD), index=out.index)
     out["tax_rate"] = tax_rate
     if per_charge:
