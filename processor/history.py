@@ -155,22 +155,20 @@ _V3 = """
 _RUN = 1 << 22  # digests a run at most: 32 MiB of heads, far below SQLite's blob limit
 
 
-def _insert_runs(db: sqlite3.Connection, scope: int, batch: int, digests: np.ndarray) -> int:
-    """Store a batch's digests as sorted runs; returns how many. Within a batch a digest is
-    billed once (the import's own key check makes it so): a repeat is refused."""
+def _insert_runs(db: sqlite3.Connection, scope: int, batch: int, digests: np.ndarray) -> None:
+    """Store a batch's digests as sorted runs. Within a batch a digest is billed once (the
+    import's own key check makes it so): a repeat is refused."""
     head, tail = seen.halves(digests)
     order = seen.sort_order(head, tail)
     head, tail = head[order], tail[order]
     if ((head[1:] == head[:-1]) & (tail[1:] == tail[:-1])).any():
         raise HistoryError("a batch would bill a row twice; nothing was written")
     for part, start in enumerate(range(0, len(head), _RUN)):
-        stop = start + _RUN
+        heads, tails = head[start : start + _RUN], tail[start : start + _RUN]
         db.execute(
             "INSERT INTO runs (batch, part, scope, size, heads, tails) VALUES (?, ?, ?, ?, ?, ?)",
-            (batch, part, scope, len(head[start:stop]), head[start:stop].tobytes(),
-             tail[start:stop].tobytes()),
-        )  # fmt: skip
-    return len(head)
+            (batch, part, scope, len(heads), heads.tobytes(), tails.tobytes()),
+        )
 
 
 def _to_v3(db: sqlite3.Connection) -> None:
@@ -237,10 +235,13 @@ def _merged(runs: list[_Run]) -> list[_Run]:
     big = [r for r in runs if len(r.heads) >= _SMALL_RUN]
     small = sorted((r for r in runs if len(r.heads) < _SMALL_RUN), key=lambda r: len(r.heads))
     groups: list[list[_Run]] = []
+    size = 0  # of the last group
     for run in small:
-        if not groups or sum(len(r.heads) for r in groups[-1]) + len(run.heads) > _MERGED:
+        if not groups or size + len(run.heads) > _MERGED:
             groups.append([])
+            size = 0
         groups[-1].append(run)
+        size += len(run.heads)
     for group in groups:
         if len(group) == 1:
             big.append(group[0])

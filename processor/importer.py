@@ -201,7 +201,6 @@ def run_import(
                 clock.lap("read")  # the file's end
                 item["rows"] = file_rows
             job.finish(
-                writer,
                 describe(
                     job.id,
                     ref,

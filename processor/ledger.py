@@ -132,11 +132,11 @@ class NewBatch:
         self.writer = writer
         return writer
 
-    def finish(self, writer, meta: dict, batch_date: dt.date) -> None:
-        """Finish the batch's files (``BatchWriter.finish``) and keep what the commit needs:
-        the manifest and the digests of the keys the writer billed."""
-        self.digests = writer.billed_digests()
-        self.manifest = writer.finish(meta, batch_date)
+    def finish(self, meta: dict, batch_date: dt.date) -> None:
+        """Finish the batch's files (its writer's ``BatchWriter.finish``) and keep what the
+        commit needs: the manifest and the digests of the keys the writer billed."""
+        self.digests = self.writer.billed_digests()
+        self.manifest = self.writer.finish(meta, batch_date)
 
     def notes(self) -> list[str]:
         return [

@@ -149,9 +149,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
 
     # account state, looked up once per distinct account (the columns stay Arrow: a take
     # from the few distinct values, not a Python string a row)
-    encoded = pc.dictionary_encode(account)
-    distinct = encoded.dictionary.to_pylist()
-    which = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+    which, distinct = vectors.factorize(account)
     held = [ref.accounts.get(key(a)) for a in distinct]
     pick = np.where(which >= 0, which, len(held))  # the last slot: no account
     names = pc.take(pa.array([a.name if a else None for a in held] + [None], pa.string()), pick)

@@ -194,11 +194,10 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     taxes: list = []
     billed = vectors.flags(pc.equal(vectors.text(out["status"]), "billed"))
     # each product name keyed once: a row's product as an index into the distinct names
-    encoded = pc.dictionary_encode(vectors.text(out["product"]).filter(pa.array(billed)))
     which = np.full(n, -1, dtype=np.int64)
-    which[billed] = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    which[billed], names = vectors.factorize(vectors.text(out["product"]).filter(pa.array(billed)))
     by_key: dict[str, list[int]] = {}
-    for i, name in enumerate(encoded.dictionary.to_pylist()):
+    for i, name in enumerate(names):
         by_key.setdefault(key(name), []).append(i)
     for pkey, named in by_key.items():
         product = ref.products[pkey]

@@ -53,7 +53,8 @@ def _forget_papermill_cwd() -> None:
     """Papermill's local file handler changes the process's directory to a folder it keeps
     (process-wide) around every read and write, set per run and restored after it. Two runs
     at once can leave a stale folder there, and the next run's reads and writes would move
-    this process into it: cleared here, so that every run sets the current one."""
+    this process into it: cleared before each run, so that every run holds the current one
+    (a run that finds it cleared by another does no move at all)."""
     from papermill.iorw import papermill_io
 
     with contextlib.suppress(Exception):  # a papermill without it has nothing to clear
@@ -64,6 +65,7 @@ def _execute(name: str, target: Path, parameters: dict, cwd: Path) -> None:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    _forget_papermill_cwd()
     try:
         with notebook(name) as source:
             pm.execute_notebook(
@@ -140,7 +142,6 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
     }
     # both notebooks run at once, each in its own kernel (a process: the two cores share
     # the work); an error is raised once both have stopped, the first report's first
-    _forget_papermill_cwd()
     with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="notebook") as pool:
         running = {
             name: pool.submit(_execute, f"{name}.ipynb", out / f"{name}.ipynb", params, out)
@@ -171,7 +172,6 @@ def render_period(batch_dirs: list[Path], out: Path) -> list[Path]:
         raise reports.ReportError("; ".join(problems))
     out.mkdir(parents=True, exist_ok=True)
     executed = out / "period-summary.ipynb"
-    _forget_papermill_cwd()
     _execute(
         "period.ipynb",
         executed,

@@ -194,7 +194,6 @@ def run_retry(
                 rows += len(chunk)
             inputs[0]["rows"] = rows
             job.finish(
-                writer,
                 describe(
                     job.id,
                     ref,

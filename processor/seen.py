@@ -52,7 +52,7 @@ def digests(keys: pa.Array) -> np.ndarray:
     if len(idx):
         held = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
         tags = pc.binary_slice(raw, 0, -2 * WIDTH - 1).cast(pa.string())
-        codes, names = _factorize(tags)
+        codes, names = vectors.factorize(tags)
         masks = np.stack([tag_mask(t) for t in names])
         out[idx] = held ^ masks[codes]
     rest = np.ones(n, dtype=bool)
@@ -136,11 +136,6 @@ def as_bytes(digests: np.ndarray) -> Iterator[bytes]:
     bytes, and a list of ten million would take half a gigabyte)."""
     raw = np.ascontiguousarray(digests).tobytes()
     return (raw[i : i + WIDTH] for i in range(0, len(raw), WIDTH))
-
-
-def _factorize(values: pa.Array) -> tuple[np.ndarray, list[str]]:
-    encoded = pc.dictionary_encode(values)
-    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 
 class KeySet:

@@ -121,7 +121,7 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
             "sheet": np.repeat([0, 1], [int(c_ok.sum()), int(m_ok.sum())]),
             "row": np.concatenate([c.index[c_ok], m.index[m_ok]]),
         }
-    ).iloc[shared]
+    ).iloc[shared]  # the holders of a code another also holds
     out: list[dict[str, str]] = []
     owner = maps.keys("Account ID")[m_ok].map(location_key)
     elsewhere = owner.notna() & (owner != maps.keys("Location")[m_ok])
@@ -139,9 +139,8 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 maps.cell("Account ID", row),
             )
         )
-    shared = holders
     sheet_of = {0: codes, 1: maps}
-    for _, entries in shared.groupby("triple", sort=False):
+    for _, entries in holders.groupby("triple", sort=False):
         first = entries.iloc[0]
         first_sheet, first_row = sheet_of[first["sheet"]], first["row"]
         first_acc = checks.as_text(first["acc"])
@@ -336,14 +335,6 @@ def nothing_to_bill(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 )
             )
     return out
-
-
-def validate_sheets(sheets: dict[str, Sheet]) -> pd.DataFrame:
-    """All findings about the sheets read: cell checks first, then rules across sheets."""
-    rows: list[dict[str, str]] = []
-    for sheet in sheets.values():
-        rows.extend(cell_findings(sheet))
-    return fnd.frame(rows + across_sheets(sheets))
 
 
 def across_sheets(sheets: dict[str, Sheet]) -> list[dict[str, str]]:

@@ -273,6 +273,14 @@ def take_field(
     return pc.if_else(pa.array(has), got, pa.scalar(None, pa.string()))
 
 
+def factorize(values: pa.Array) -> tuple[np.ndarray, list]:
+    """Each value as an index into its distinct values (-1 where null), and those values:
+    a dictionary encoding in C, so that work a value is done once a distinct value."""
+    encoded = pc.dictionary_encode(values)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return np.asarray(codes, dtype=np.int64), encoded.dictionary.to_pylist()
+
+
 def flags(values: pa.Array, null: bool = False) -> np.ndarray:
     """A boolean Arrow column as a numpy mask (``null`` where it is null)."""
     return np.asarray(pc.fill_null(values, null).to_numpy(zero_copy_only=False), dtype=bool)
