@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import product_python  # noqa: E402
 from bench.bench_workbooks import write_pair  # noqa: E402
 
 SITES = 20
@@ -205,7 +206,7 @@ def run_case(
     out = tmp / f"batch-{case}"
     took, mib, printed = measure(
         [
-            sys.executable,
+            product_python(),
             str(ROOT / "bench" / "import_once.py"),
             str(books),
             SITE,

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import product_python
 from processor import findings as fnd
 from processor.api import load_reference
 from schemas.workbooks import WORKBOOKS
@@ -79,7 +80,7 @@ def main() -> None:
         first = [
             float(
                 subprocess.run(
-                    [sys.executable, "-c", _FIRST_LOAD, str(folder), root],
+                    [product_python(), "-c", _FIRST_LOAD, str(folder), root],
                     check=True,
                     capture_output=True,
                     text=True,
