@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from processor import seen
+from processor import keyruns, seen
 from processor.errors import HistoryError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_NAME = "history.sqlite"
 LOCK_WAIT = 600  # seconds an import waits for another one to finish
 
@@ -152,19 +152,16 @@ _V3 = """
     );
     CREATE INDEX runs_scope ON runs (scope)
 """
-_RUN = 1 << 22  # digests a run at most: 32 MiB of heads, far below SQLite's blob limit
 
 
-def _insert_runs(db: sqlite3.Connection, scope: int, batch: int, digests: np.ndarray) -> None:
-    """Store a batch's digests as sorted runs. Within a batch a digest is billed once (the
-    import's own key check makes it so): a repeat is refused."""
-    head, tail = seen.halves(digests)
-    order = seen.sort_order(head, tail)
-    head, tail = head[order], tail[order]
-    if ((head[1:] == head[:-1]) & (tail[1:] == tail[:-1])).any():
-        raise HistoryError("a batch would bill a row twice; nothing was written")
-    for part, start in enumerate(range(0, len(head), _RUN)):
-        heads, tails = head[start : start + _RUN], tail[start : start + _RUN]
+def _insert_v3_runs(db: sqlite3.Connection, scope: int, batch: int, digests: np.ndarray) -> None:
+    """A batch's digests as version 3 stored them (a migration step on the way to 4)."""
+    run = keyruns.of_batch(batch, digests)
+    for part, start in enumerate(range(0, len(run), keyruns.RUN)):
+        heads, tails = (
+            run.heads[start : start + keyruns.RUN],
+            run.tails[start : start + keyruns.RUN],
+        )
         db.execute(
             "INSERT INTO runs (batch, part, scope, size, heads, tails) VALUES (?, ?, ?, ?, ?, ?)",
             (batch, part, scope, len(heads), heads.tobytes(), tails.tobytes()),
@@ -186,12 +183,31 @@ def _to_v3(db: sqlite3.Connection) -> None:
         for owner, piece in zip(owners[np.r_[0, cuts]], np.split(held, cuts), strict=True):
             groups.setdefault((int(owner) & 0xFFFFFFFF, int(owner) >> 32), []).append(piece)
     for (scope, batch), parts in groups.items():
-        _insert_runs(db, scope, batch, np.concatenate(parts))
+        _insert_v3_runs(db, scope, batch, np.concatenate(parts))
     db.execute("DROP TABLE billed")
 
 
+def _to_v4(db: sqlite3.Connection) -> None:
+    """Version 3's runs (one batch each) become version 4's (``processor.keyruns``: runs
+    may hold several batches' digests), and each scope's are compacted."""
+    db.execute("ALTER TABLE runs RENAME TO runs_v3")
+    db.execute("DROP INDEX runs_scope")
+    _run(db, keyruns.TABLE)
+    db.execute(
+        "INSERT INTO runs (scope, size, heads, tails, batches) "
+        "SELECT scope, size, heads, tails, batch FROM runs_v3 ORDER BY batch, part"
+    )
+    # the batch's rowid as the 8 little-endian bytes version 4 holds
+    for (rowid,) in db.execute("SELECT DISTINCT batches FROM runs").fetchall():
+        packed = np.array([rowid], dtype="<i8").tobytes()
+        db.execute("UPDATE runs SET batches = ? WHERE batches = ?", (packed, rowid))
+    db.execute("DROP TABLE runs_v3")
+    for (scope,) in db.execute("SELECT DISTINCT scope FROM runs").fetchall():
+        keyruns.compact(db, scope)
+
+
 # each runs inside one transaction: a migration applies whole or not at all
-_MIGRATIONS = {1: lambda db: _run(db, _V1), 2: _to_v2, 3: _to_v3}
+_MIGRATIONS = {1: lambda db: _run(db, _V1), 2: _to_v2, 3: _to_v3, 4: _to_v4}
 
 
 def _wal(db: sqlite3.Connection, wait: float = 60) -> None:
@@ -212,47 +228,10 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True)
-class _Run:
-    """A sorted run of billed digests (``processor.seen.positions``): one batch's, or
-    several small batches' merged (``owners`` then says whose each digest is)."""
-
-    heads: np.ndarray
-    tails: np.ndarray
-    places: list  # Billed, one a batch
-    owners: np.ndarray | None = None  # index into places, a digest; None: one batch
-
-
-# A scope's runs below this many digests are merged in memory when the key check reads
-# them (each run costs a search a chunk: a year of daily batches would be 365), into runs
-# of up to _MERGED digests; larger runs (a month of a busy site) are searched as they are.
+# A scope's stored runs below this many digests are merged in memory when the key check
+# reads them: compaction (``processor.keyruns``) leaves at most three of each size class, so
+# this is a few hundred thousand digests at most, and one search instead of up to 27.
 _SMALL_RUN = 1 << 17
-_MERGED = 1 << 22
-
-
-def _merged(runs: list[_Run]) -> list[_Run]:
-    """The runs, the small ones merged into a few."""
-    big = [r for r in runs if len(r.heads) >= _SMALL_RUN]
-    small = sorted((r for r in runs if len(r.heads) < _SMALL_RUN), key=lambda r: len(r.heads))
-    groups: list[list[_Run]] = []
-    size = 0  # of the last group
-    for run in small:
-        if not groups or size + len(run.heads) > _MERGED:
-            groups.append([])
-            size = 0
-        groups[-1].append(run)
-        size += len(run.heads)
-    for group in groups:
-        if len(group) == 1:
-            big.append(group[0])
-            continue
-        heads = np.concatenate([r.heads for r in group])
-        tails = np.concatenate([r.tails for r in group])
-        owners = np.repeat(np.arange(len(group), dtype=np.int32), [len(r.heads) for r in group])
-        order = seen.sort_order(heads, tails)
-        places = [r.places[0] for r in group]
-        big.append(_Run(heads[order], tails[order], places, owners[order]))
-    return big
 
 
 @dataclass(frozen=True)
@@ -289,7 +268,7 @@ class History:
         self._file_ids: dict[str, int] = {}
         # (application, location) → the runs of digests its committed batches billed, read
         # once by the key check (the lock is held: no batch commits meanwhile)
-        self._runs: dict[tuple[str, str], list[_Run]] = {}
+        self._runs: dict[tuple[str, str], tuple[list[keyruns.Run], list[Billed]]] = {}
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -419,9 +398,13 @@ class History:
         ).fetchone()
         r, b = manifest["rows"], manifest["billed"]
         self._runs.clear()  # what the key check read is out of date once this commits
+        try:
+            run = keyruns.of_batch(rowid, digests)
+        except ValueError:
+            raise HistoryError("a batch would bill a row twice; nothing was written") from None
         with self.transaction():
             scope = self._scope(app, loc, create=True)
-            _insert_runs(self.db, scope, rowid, digests)
+            keyruns.store(self.db, scope, run)
             for i in manifest["inputs"]:
                 self.db.execute(
                     "UPDATE inputs SET rows = ? WHERE batch_id = ? AND path = ?",
@@ -527,40 +510,51 @@ class History:
         the committed batch that billed it, -1 where none did: a column, for a million
         keys billed before (a re-import)."""
         which = np.full(len(digests), -1, dtype=np.int64)
-        runs = self._scope_runs(application_key, location_key)
-        places: list[Billed] = []
+        runs, places = self._scope_runs(application_key, location_key)
         if not len(digests) or not runs:
             return which, places
         head, tail = seen.halves(digests)
         order = np.argsort(head)  # sorted, the searches walk each run in order
         head, tail = head[order], tail[order]
         open_ = np.ones(len(head), dtype=bool)
-        for run in runs:
+        for run in runs:  # a run's batches are indexes into places here
             at = seen.positions(run.heads, run.tails, head, tail, open_)
             hit = np.flatnonzero(at >= 0)
             if len(hit):
                 open_[hit] = False
-                owner = np.zeros(len(hit), np.int64) if run.owners is None else run.owners[at[hit]]
-                which[order[hit]] = owner + len(places)
-                places.extend(run.places)
+                owner = 0 if run.owners is None else run.owners[at[hit]]
+                which[order[hit]] = run.batches[owner]
         return which, places
 
-    def _scope_runs(self, application_key: str, location_key: str) -> list[_Run]:
-        """The runs of digests an (application, location)'s committed batches billed."""
+    def _scope_runs(
+        self, application_key: str, location_key: str
+    ) -> tuple[list[keyruns.Run], list[Billed]]:
+        """The runs of digests an (application, location)'s committed batches billed, each
+        run's batches given as indexes into the list of those batches returned with them."""
         names = (application_key, location_key)
         if names not in self._runs:
-            rows = self.db.execute(
-                "SELECT b.id, b.folder, r.heads, r.tails FROM scopes s "
-                "JOIN runs r ON r.scope = s.id JOIN batches b ON b.rowid = r.batch "
-                "WHERE s.application_key = ? AND s.location_key = ? "
-                "AND b.status = 'committed'",
+            scope = self._scope(application_key, location_key)
+            stored = [] if scope is None else keyruns.read(self.db, scope)
+            small = [r for r in stored if len(r) < _SMALL_RUN]
+            runs = [r for r in stored if len(r) >= _SMALL_RUN]
+            if small:
+                runs.append(keyruns.merge(small))
+            rowids = np.unique(np.concatenate([r.batches for r in runs])) if runs else []
+            where = {int(b): i for i, b in enumerate(rowids)}
+            places = [Billed("", "")] * len(rowids)
+            for rowid, batch_id, folder in self.db.execute(
+                "SELECT rowid, id, folder FROM batches WHERE application_key = ? "
+                "AND location_key = ? AND status = 'committed'",
                 names,
-            )
-            self._runs[names] = _merged(
+            ):
+                if rowid in where:
+                    places[where[rowid]] = Billed(batch_id, folder)
+            self._runs[names] = (
                 [
-                    _Run(np.frombuffer(h, "<u8"), np.frombuffer(t, "<u4"), [Billed(i, f)])
-                    for i, f, h, t in rows
-                ]
+                    keyruns.Run(r.heads, r.tails, np.searchsorted(rowids, r.batches), r.owners)
+                    for r in runs
+                ],
+                places,
             )
         return self._runs[names]
 
@@ -634,11 +628,10 @@ class History:
                 "voided_at = ? WHERE id = ?",
                 (reason, who, when, batch_id),
             )
-            batch = "(SELECT rowid FROM batches WHERE id = ?)"
-            released = self.db.execute(
-                f"SELECT COALESCE(SUM(size), 0) FROM runs WHERE batch = {batch}", (batch_id,)
+            rowid = self.db.execute(
+                "SELECT rowid FROM batches WHERE id = ?", (batch_id,)
             ).fetchone()[0]
-            self.db.execute(f"DELETE FROM runs WHERE batch = {batch}", (batch_id,))
+            released = keyruns.release(self.db, rowid)
             self._runs.clear()
             # rows retried out of the void batch may be retried again
             self.db.execute("DELETE FROM retried WHERE into_batch = ?", (batch_id,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import os
@@ -516,25 +517,40 @@ def test_a_history_being_created_by_another_import_is_waited_for(tmp_path):
     other.close()
 
 
-def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, monkeypatch):
-    # a year of daily batches: their runs are merged in memory (here the sizes are scaled
-    # down so that small, merged and big runs are all asked)
-    from processor import history
+@pytest.mark.parametrize("voids", [1, 6])
+def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, monkeypatch, voids):
+    # a year of daily batches: their runs are merged as they are committed, and the small
+    # ones again in memory (the sizes are scaled down so that single, merged, settled and
+    # cut runs are all asked, and voids take batches out of merged runs)
+    from processor import history, keyruns
     from processor.history import Billed, History
 
     monkeypatch.setattr(history, "_SMALL_RUN", 60)
-    monkeypatch.setattr(history, "_MERGED", 400)
+    monkeypatch.setattr(keyruns, "SETTLED", 200)
+    monkeypatch.setattr(keyruns, "RUN", 300)
     rnd = random.Random(9)
     h = History(tmp_path / "h.sqlite")
     held = {}
     for day in range(40):
-        digests = [rnd.randbytes(12) for _ in range(rnd.choice([1, 20, 59, 60, 150]))]
+        digests = [rnd.randbytes(12) for _ in range(rnd.choice([1, 20, 59, 60, 150, 450]))]
         batch_id = _commit(h, "pbx", "london", digests, f"/b/{day}")
         held |= {d: Billed(batch_id, f"/b/{day}") for d in digests}
-    voided = next(iter(held.values())).batch_id
-    h.void(voided, "test")
-    held = {d: b for d, b in held.items() if b.batch_id != voided}
+        _commit(h, "pbx", "leeds", [rnd.randbytes(12)], f"/l/{day}")
+    ids = sorted({b.batch_id for b in held.values()})
+    for voided in rnd.sample(ids, voids):
+        count = sum(b.batch_id == voided for b in held.values())
+        assert h.void(voided, "test")["released"] == count
+        held = {d: b for d, b in held.items() if b.batch_id != voided}
     asked = [*held, *(rnd.randbytes(12) for _ in range(500))]
     rnd.shuffle(asked)
     assert h.billed("pbx", "london", np.array(asked, dtype="S12")) == held
+    # the runs were merged as they were committed: fewer than three unsettled runs of a
+    # size class (powers of 4) in a scope, and far fewer runs than batches
+    classes = collections.Counter(
+        (scope, (size.bit_length() - 1) // 2)
+        for scope, size in h.db.execute("SELECT scope, size FROM runs WHERE size < 200")
+    )
+    assert classes and max(classes.values()) < 4, classes
+    assert h.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] < 40
+    assert h.billed("pbx", "leeds", np.array(list(held), dtype="S12")) == {}
     h.close()
