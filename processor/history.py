@@ -268,7 +268,7 @@ class History:
         self._file_ids: dict[str, int] = {}
         # (application, location) → the runs of digests its committed batches billed, read
         # once by the key check (the lock is held: no batch commits meanwhile)
-        self._runs: dict[tuple[str, str], tuple[list[keyruns.Run], list[Billed]]] = {}
+        self._runs: dict[tuple[str, str], tuple] = {}
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -510,27 +510,32 @@ class History:
         the committed batch that billed it, -1 where none did: a column, for a million
         keys billed before (a re-import)."""
         which = np.full(len(digests), -1, dtype=np.int64)
-        runs, places = self._scope_runs(application_key, location_key)
+        runs, filters, places = self._scope_runs(application_key, location_key)
         if not len(digests) or not runs:
             return which, places
         head, tail = seen.halves(digests)
         order = np.argsort(head)  # sorted, the searches walk each run in order
         head, tail = head[order], tail[order]
         open_ = np.ones(len(head), dtype=bool)
-        for run in runs:  # a run's batches are indexes into places here
-            at = seen.positions(run.heads, run.tails, head, tail, open_)
-            hit = np.flatnonzero(at >= 0)
-            if len(hit):
-                open_[hit] = False
+        for run, (bitmap, shift) in zip(runs, filters, strict=True):
+            # a run's batches are indexes into places here; only the keys not found yet
+            # whose bit the run's bitmap sets are searched for in it
+            asked = np.flatnonzero(open_ & seen.may_hold(bitmap, shift, head))
+            at = seen.positions(run.heads, run.tails, head[asked], tail[asked])
+            hit = at >= 0
+            if hit.any():
+                rows = asked[hit]
+                open_[rows] = False
                 owner = 0 if run.owners is None else run.owners[at[hit]]
-                which[order[hit]] = run.batches[owner]
+                which[order[rows]] = run.batches[owner]
         return which, places
 
     def _scope_runs(
         self, application_key: str, location_key: str
-    ) -> tuple[list[keyruns.Run], list[Billed]]:
-        """The runs of digests an (application, location)'s committed batches billed, each
-        run's batches given as indexes into the list of those batches returned with them."""
+    ) -> tuple[list[keyruns.Run], list[tuple[np.ndarray, np.uint64]], list[Billed]]:
+        """The runs of digests an (application, location)'s committed batches billed (each
+        run's batches given as indexes into the list of those batches returned last), and
+        each run's ``seen.presence`` bitmap."""
         names = (application_key, location_key)
         if names not in self._runs:
             scope = self._scope(application_key, location_key)
@@ -554,6 +559,7 @@ class History:
                     keyruns.Run(r.heads, r.tails, np.searchsorted(rowids, r.batches), r.owners)
                     for r in runs
                 ],
+                [seen.presence(r.heads) for r in runs],
                 places,
             )
         return self._runs[names]
