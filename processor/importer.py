@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor.ahead import read_ahead
 from processor.api import UsageError, WorkbookError, load_reference
 from processor.batchfiles import BatchWriter, describe
+from processor.beside import read_ahead
 from processor.exports import read_export
 from processor.history import History, default_path
 from processor.ledger import batch_record, file_sha256, new_batch, screen

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from processor import reasons, vectors
+from processor import beside, reasons, vectors
 from processor.errors import OutputError
 from processor.xlsx import Col, TableBook
 from schemas import charges as sc
@@ -152,30 +151,20 @@ class ParquetSink:
         repeats = [n for n in self.schema.names if n in _REPEATING]
         self.writer = pq.ParquetWriter(path, self.schema, use_dictionary=repeats)
         # a table is encoded and compressed in a thread of its own (Arrow lets go of the
-        # GIL) while the next chunk is worked on; one at a time, so an error (a full disk)
-        # is raised by the next write or by close, and order is kept
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
-        self._writing: Future | None = None
+        # GIL) while the next chunk is worked on; in order, and an error (a full disk) is
+        # raised by a later write or by close
+        self._beside = beside.Beside(self.writer.write_table, depth=1, name="parquet")
 
     def write(self, frame: pd.DataFrame) -> None:
         if len(frame):
-            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-            self._written()
-            self._writing = self._pool.submit(self.writer.write_table, table)
-
-    def _written(self) -> None:
-        """Wait for the table being written; raise what went wrong writing it."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.result()
+            self._beside.put(pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
 
     def close(self) -> None:
-        """Finish the file (what is being written first). Also called after a failure:
+        """Finish the file (what was handed over first). Also called after a failure:
         no thread is left writing into a folder that is about to be removed."""
         try:
-            self._written()
+            self._beside.close()
         finally:
-            self._pool.shutdown()
             self.writer.close()
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import queue
 import re
 import shutil
-import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor import vectors
+from processor import beside, vectors
 
 EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 (1900 date system)
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|_x[0-9A-Fa-f]{4}_"
@@ -153,37 +151,9 @@ def splice(path: Path, sheets: dict[int, tuple[int, Callable[[], Iterator[bytes]
             )
             with dst.open(_info(info), "w", force_zip64=True) as w:
                 w.write(head.encode("utf-8"))
-                _write_beside(w, pieces())
+                beside.consumed(w.write, pieces(), depth=2, name="xlsx-deflate")
                 w.write(("</sheetData>" + tail).encode("utf-8"))
     os.replace(tmp, path)
-
-
-def _write_beside(out, pieces: Iterator[bytes]) -> None:
-    """Write the pieces from a second thread, in order: deflate lets go of the GIL, so a
-    piece is compressed while the next is built (two cores, about half the time)."""
-    todo: queue.Queue = queue.Queue(maxsize=2)
-    failed: list[BaseException] = []
-
-    def drain() -> None:
-        while (piece := todo.get()) is not None:
-            if not failed:
-                try:
-                    out.write(piece)
-                except BaseException as exc:  # told to the builder, which stops
-                    failed.append(exc)
-
-    writer = threading.Thread(target=drain, name="xlsx-deflate")
-    writer.start()
-    try:
-        for piece in pieces:
-            if failed:
-                break
-            todo.put(piece)
-    finally:
-        todo.put(None)
-        writer.join()
-    if failed:
-        raise failed[0]
 
 
 LEVEL = 1  # deflate's fastest: level 6 took 4 s of a million-row Asterisk batch

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
-import queue
 import re
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ import pandas as pd
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
+from processor import beside
 from processor.findings import column_letter, finding
 from schemas import checks
 from schemas.checks import CellError
@@ -402,9 +401,6 @@ def read_workbooks(folder: Path) -> tuple[dict[str, Sheet], list[dict[str, str]]
     return sheets, found
 
 
-_DONE = object()
-
-
 def iter_sheets(folder: Path) -> Iterator[tuple[tuple[int, int], Sheet | None, list[dict]]]:
     """Each sheet of the contract as soon as it is read, with the findings about it (or about
     its workbook) and its place in the contract's order (sort by it to list them in order).
@@ -412,45 +408,16 @@ def iter_sheets(folder: Path) -> Iterator[tuple[tuple[int, int], Sheet | None, l
     Each workbook is unpacked and parsed in a thread of its own (calamine lets go of the
     GIL), so the two cores read both while the caller checks the sheets read so far.
     """
-    ready: queue.Queue = queue.Queue()
-    stop = threading.Event()
-
-    def read(b: int, book) -> None:
-        try:
-            for s, item in enumerate(_raw_book(folder, book)):
-                if stop.is_set():
-                    return
-                ready.put(((b, s), item))
-        except BaseException as exc:  # raised in the caller's thread
-            ready.put((None, exc))
-        finally:
-            ready.put((None, _DONE))
-
-    readers = [
-        threading.Thread(target=read, args=(b, book), name=f"read {book.filename}", daemon=True)
-        for b, book in enumerate(WORKBOOKS)
-    ]
-    for reader in readers:
-        reader.start()
-    try:
-        running = len(readers)
-        while running:
-            place, item = ready.get()
-            if item is _DONE:
-                running -= 1
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            workbook, schema, rows, facts, problems = item
-            if rows is None:
-                yield place, None, problems
-                continue
-            sheet, more = _frame(workbook, schema, rows, facts)
-            yield place, sheet, problems + more
-    finally:
-        stop.set()
-        for reader in readers:
-            reader.join()
+    books = [_raw_book(folder, book) for book in WORKBOOKS]
+    count = [0] * len(books)  # sheets of each workbook handed out so far
+    for b, (workbook, schema, rows, facts, problems) in beside.produced(books, None, "read"):
+        place = (b, count[b])
+        count[b] += 1
+        if rows is None:
+            yield place, None, problems
+            continue
+        sheet, more = _frame(workbook, schema, rows, facts)
+        yield place, sheet, problems + more
 
 
 def _raw_book(folder: Path, book):

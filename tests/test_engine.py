@@ -415,7 +415,7 @@ def test_xlsx_rows_written_beside_keep_order_and_pass_on_failures():
 
     import pytest
 
-    from processor.sheetxml import _write_beside
+    from processor.beside import consumed
 
     class Out:
         def __init__(self, fail_at: int | None = None) -> None:
@@ -428,11 +428,11 @@ def test_xlsx_rows_written_beside_keep_order_and_pass_on_failures():
             self.got.append(piece)
 
     out = Out()
-    _write_beside(out, (b"%d" % i for i in range(50)))
+    consumed(out.write, (b"%d" % i for i in range(50)), name="xlsx-deflate")
     assert out.got == [b"%d" % i for i in range(50)]
 
     with pytest.raises(OSError, match="No space"):  # the disk fills: the builder stops
-        _write_beside(Out(fail_at=3), (b"x" for _ in range(1000)))
+        consumed(Out(fail_at=3).write, (b"x" for _ in range(1000)), name="xlsx-deflate")
 
     def broken():
         yield b"a"
@@ -440,7 +440,7 @@ def test_xlsx_rows_written_beside_keep_order_and_pass_on_failures():
 
     out = Out()
     with pytest.raises(ValueError, match="bad piece"):  # the builder fails: the writer ends
-        _write_beside(out, broken())
+        consumed(out.write, broken(), name="xlsx-deflate")
     assert out.got == [b"a"]
     assert not [t for t in threading.enumerate() if t.name == "xlsx-deflate"]
 
@@ -450,7 +450,7 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops_its_reader():
 
     import pytest
 
-    from processor.ahead import read_ahead
+    from processor.beside import read_ahead
 
     made: list[int] = []
     closed: list[bool] = []
