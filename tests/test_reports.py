@@ -264,6 +264,62 @@ def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
     assert list(first) == ["A1", "A4"] and len(first["A1"]) == 1
 
 
+@pytest.mark.parametrize("rounding", ["Per Line", "Per Charge"])
+def test_each_statement_holds_exactly_its_accounts_charges_in_order(tmp_path, rounding):
+    # every account's csv rows, worked out here from charges.parquet by the README's rules
+    # (date to the minute, the service's name, quantity as written, money to the penny
+    # with thousands separators; tax and gross only when tax is rounded per charge)
+    import csv
+    import random
+
+    from processor.reports import statement_files
+
+    rnd = random.Random(5)
+    data = base()
+    data["Locations"][0][3:4] = [rounding]
+    data["Accounts"] += [[f"A{i}", f"Client {i}", "London", "Active", None, None] for i in (4, 5)]
+    data["Account Codes"] += [["A4", "PBX", "400"], ["A5", "PBX", "500"]]
+    folder = write_books(tmp_path / "wb", data)
+    rows = []
+    for _ in range(120):
+        when = f"2026-10-{rnd.randint(1, 3):02d} 09:{rnd.choice([0, 1, 59]):02d}:{rnd.randint(0, 59):02d}"
+        text = rnd.choice(["", "call", "to Paris, France", "=1+1"])
+        quantity = rnd.choice(["1", "2.5", "10", "0.125"])
+        cost = f"{rnd.randint(0, 2_000_000) / 10 ** rnd.choice([2, 3, 4])}"
+        rows.append(f'{rnd.choice(["100", "400", "500"])},{when},"{text}",{quantity},{cost}')
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows])
+    run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
+    charges = pd.read_parquet(tmp_path / "b" / "charges.parquet")
+    b = reports.load_batch(tmp_path / "b")
+    statement_files.write_statements(b, tmp_path / "st")
+
+    def money(v) -> str:
+        return "" if v is None or pd.isna(v) else f"{Decimal(v).quantize(Decimal('0.01')):,.2f}"
+
+    for account in ("A1", "A4", "A5"):
+        mine = charges[charges["account_id"] == account].sort_values(
+            ["occurred_at", "line"], kind="stable"
+        )
+        want = [
+            [
+                f"{r.occurred_at:%Y-%m-%d %H:%M}",
+                "Calls",
+                r.description or "",
+                "",
+                f"{Decimal(r.quantity).normalize():f}",
+                money(r.net),
+                "" if rounding == "Per Line" else money(r.tax),
+                "" if rounding == "Per Line" else money(r.gross),
+            ]
+            for r in mine.itertuples()
+        ]
+        with (tmp_path / "st" / f"{account}.csv").open(newline="", encoding="utf-8") as fh:
+            got = list(csv.reader(fh))[1:]
+        assert len(want) > 20
+        assert got[: len(want)] == want
+        assert [r[2] for r in got[len(want) :]] == ["Total"]
+
+
 def test_statements_per_charge_carry_each_rows_tax(tmp_path):
     from processor.reports.statement_files import statement_rows
 

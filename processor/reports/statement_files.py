@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from processor.reports.batch import Batch
@@ -42,48 +44,68 @@ def statement_rows(
     """An account's charge rows and its per-service totals, as text for people.
 
     Args:
-        charges, lines: the account's own rows, when the caller has them grouped already
-            (else they are picked out of the batch).
+        charges, lines: the account's own rows, when the caller has them already (else
+            they are picked out of the batch).
     """
+    c = batch.charges[batch.charges["account_id"] == account] if charges is None else charges
+    mine = batch.lines[batch.lines["account_id"] == account] if lines is None else lines
+    texts = _charge_texts(batch, c.sort_values(["occurred_at", "line"], kind="stable"))
+    return _rows(texts, 0, len(c)), _totals(batch, mine)
+
+
+def _per_distinct(values: pd.Series, text: Callable[[object], str]) -> np.ndarray:
+    """``text`` of each value, worked out once per distinct value (a column of a million
+    charges holds far fewer); missing values get ``text(None)``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [text(u) for u in uniques]
+    if (codes < 0).any():
+        texts.append(text(None))
+    return np.array(texts, dtype=object)[codes]
+
+
+def _when(at) -> str:
+    return "" if at is None or pd.isna(at) else f"{at:%Y-%m-%d %H:%M}"
+
+
+def _charge_texts(batch: Batch, c: pd.DataFrame) -> list[list[str]]:
+    """The statement columns of charges (in their order), as text, a column at a time."""
     places = MINOR_UNITS.get(batch.currency, 2)
     services = batch.services
-    c = batch.charges[batch.charges["account_id"] == account] if charges is None else charges
-    c = c.sort_values(["occurred_at", "line"])
-    rows = []
-    # a column at a time as Python values (a row at a time, pandas boxed every cell)
-    columns = ("occurred_at", "product", "description", "destination", "quantity", "net")
-    for at, product, description, destination, quantity, net, tax, gross in zip(
-        *(c[name].tolist() for name in (*columns, "tax", "gross")), strict=True
-    ):
-        rows.append(
-            [
-                "" if pd.isna(at) else f"{at:%Y-%m-%d %H:%M}",
-                services.get(product, product),
-                _plain(description),
-                _plain(destination),
-                _quantity(quantity),
-                money(net, places),
-                "" if batch.per_line else money(tax, places),
-                "" if batch.per_line else money(gross, places),
-            ]
-        )
-    totals = []
-    mine = batch.lines[batch.lines["account_id"] == account] if lines is None else lines
-    mine = mine.sort_values("product")
-    for ln in mine.itertuples(index=False):
-        totals.append(
-            [
-                "",
-                services.get(ln.product, ln.product),
-                "Total",
-                "",
-                _quantity(ln.quantity),
-                money(ln.net, places),
-                money(ln.tax, places),
-                money(ln.gross, places),
-            ]
-        )
-    return rows, totals
+    cols = [
+        _per_distinct(c["occurred_at"], _when),
+        _per_distinct(c["product"], lambda p: services.get(p, p)),
+        _per_distinct(c["description"], _plain),
+        _per_distinct(c["destination"], _plain),
+        _per_distinct(c["quantity"], _quantity),
+        _per_distinct(c["net"], lambda v: money(v, places)),
+    ]
+    if batch.per_line:  # the rows carry no tax: each service's total does
+        cols += [np.full(len(c), "", dtype=object)] * 2
+    else:
+        cols += [_per_distinct(c[n], lambda v: money(v, places)) for n in ("tax", "gross")]
+    return [col.tolist() for col in cols]
+
+
+def _rows(texts: list[list[str]], start: int, end: int) -> list[list]:
+    return [list(r) for r in zip(*(col[start:end] for col in texts), strict=True)]
+
+
+def _totals(batch: Batch, lines: pd.DataFrame) -> list[list]:
+    places = MINOR_UNITS.get(batch.currency, 2)
+    services = batch.services
+    return [
+        [
+            "",
+            services.get(ln.product, ln.product),
+            "Total",
+            "",
+            _quantity(ln.quantity),
+            money(ln.net, places),
+            money(ln.tax, places),
+            money(ln.gross, places),
+        ]
+        for ln in lines.sort_values("product").itertuples(index=False)
+    ]
 
 
 def write_statements(batch: Batch, folder: Path) -> list[Path]:
@@ -91,13 +113,19 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     names = dict(zip(batch.lines["account_id"], batch.lines["account_name"], strict=True))
-    # each account's rows picked out once, not by a pass over the whole batch per account
-    charges = dict(iter(batch.charges.groupby("account_id", sort=False)))
+    # every charge's text worked out once, in account order; an account's rows are a slice
+    c = batch.charges.sort_values(["account_id", "occurred_at", "line"], kind="stable")
+    texts = _charge_texts(batch, c)
+    accounts = c["account_id"].to_numpy(dtype=object)
+    bounds = {}
+    if len(accounts):
+        cuts = np.flatnonzero(accounts[1:] != accounts[:-1]) + 1
+        starts, ends = np.r_[0, cuts], np.r_[cuts, len(accounts)]
+        bounds = dict(zip(accounts[starts], zip(starts, ends, strict=True), strict=True))
     lines = dict(iter(batch.lines.groupby("account_id", sort=False)))
     for account in sorted(names):
-        rows, totals = statement_rows(
-            batch, account, charges.get(account, batch.charges.iloc[:0]), lines[account]
-        )
+        start, end = bounds.get(account, (0, 0))
+        rows, totals = _rows(texts, start, end), _totals(batch, lines[account])
         safe = "".join(ch for ch in str(account) if ch.isalnum()) or "account"
         path = folder / f"{safe}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
