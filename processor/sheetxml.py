@@ -127,7 +127,8 @@ def splice(path: Path, sheets: dict[int, tuple[int, Callable[[], Iterator[bytes]
     Args:
         path: the .xlsx xlsxwriter wrote.
         sheets: sheet number (1-based) → (the last row's number, a function giving the
-            rows' XML in pieces, in order).
+            rows' XML in pieces, in order, and the number of the row they go before, or
+            None: after every row the sheet has).
     """
     tmp = path.with_name(path.name + ".rows")
     with (
@@ -140,9 +141,10 @@ def splice(path: Path, sheets: dict[int, tuple[int, Callable[[], Iterator[bytes]
                 with src.open(info) as r, dst.open(_info(info), "w") as w:
                     shutil.copyfileobj(r, w)
                 continue
-            last, pieces = sheets[number]
+            last, pieces, before = sheets[number]
             xml = src.read(info).decode("utf-8")
-            head, tail = xml.split("</sheetData>", 1)
+            at = _row_at(xml, before)
+            head, tail = xml[:at], xml[at:]
             head = re.sub(
                 r'<dimension ref="([A-Z]+)1:([A-Z]+)\d+"/>',
                 lambda m, last=last: f'<dimension ref="{m[1]}1:{m[2]}{last}"/>',
@@ -152,8 +154,18 @@ def splice(path: Path, sheets: dict[int, tuple[int, Callable[[], Iterator[bytes]
             with dst.open(_info(info), "w", force_zip64=True) as w:
                 w.write(head.encode("utf-8"))
                 beside.consumed(w.write, pieces(), depth=2, name="xlsx-deflate")
-                w.write(("</sheetData>" + tail).encode("utf-8"))
+                w.write(tail.encode("utf-8"))
     os.replace(tmp, path)
+
+
+def _row_at(xml: str, before: int | None) -> int:
+    """Where the rows go in a sheet's XML: before its first row numbered ``before`` or
+    more, else at the end of its sheetData."""
+    if before is not None:
+        for m in re.finditer(r'<row r="(\d+)"', xml):
+            if int(m[1]) >= before:
+                return m.start()
+    return xml.index("</sheetData>")
 
 
 LEVEL = 1  # deflate's fastest: level 6 took 4 s of a million-row Asterisk batch

@@ -87,7 +87,7 @@ class TableBook:
 
         self.places = places
         self.path = Path(path)
-        self.pending: dict[int, tuple[int, Callable[[], Iterator[bytes]]]] = {}
+        self.pending: dict[int, tuple[int, Callable[[], Iterator[bytes]], int | None]] = {}
         self.book = xlsxwriter.Workbook(
             str(path),
             {
@@ -153,9 +153,7 @@ class TableBook:
         ws = self.book.add_worksheet(name)
         title = list(title)
         widths = _header_widths(cols)
-        bold = self.book.add_format({"bold": True})
-        for t, text in enumerate(title):
-            ws.write_string(t, 0, text, bold if t == 0 else None)
+        self._title(ws, title)
         top = len(title)
         self._header(ws, cols, top)
         r, count = top, 0
@@ -170,26 +168,7 @@ class TableBook:
                 )
                 if lines > 1:
                     ws.set_row(r, 15 * min(lines, 20))
-            for i, (c, v) in enumerate(zip(cols, row, strict=True)):
-                if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-                    continue
-                if c.kind == "text" or isinstance(v, str):
-                    v = str(v)
-                    if len(v) > 32_767:  # a cell's limit: never let Excel truncate silently
-                        v = v[:32_700] + " … [cut: too long for a cell]"
-                    style = self.wrapped if c.wrap else self.text
-                    ws.write_string(
-                        r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else style
-                    )
-                    if not c.wrap:
-                        widths[i] = max(widths[i], min(len(v) + 3, MAX_WIDTH))
-                elif isinstance(v, dt.date):
-                    ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
-                    widths[i] = max(widths[i], 21 if c.kind == "datetime" else 13)
-                else:
-                    f = float(v)
-                    ws.write_number(r, i, f, self.formats[c.kind])
-                    biggest[i] = max(biggest[i], abs(f))  # its width is worked out once
+            self._row(ws, r, cols, row, widths, biggest)
         self._number_widths(widths, biggest)
         if not count and empty:  # an empty table says so in words
             r += 1
@@ -201,6 +180,33 @@ class TableBook:
         ws.set_row(top, 32 if wraps else None)
         ws.autofilter(top, 0, r, len(cols) - 1)
         return count
+
+    def _row(self, ws, r: int, cols: list[Col], row, widths: list, biggest: list) -> None:
+        """One row's cells (missing values left empty), widening ``widths`` for its text and
+        ``biggest`` for its numbers."""
+        for i, (c, v) in enumerate(zip(cols, row, strict=True)):
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+                continue
+            if c.kind == "text" or isinstance(v, str):
+                v = str(v)
+                if len(v) > 32_767:  # a cell's limit: never let Excel truncate silently
+                    v = v[:32_700] + " … [cut: too long for a cell]"
+                style = self.wrapped if c.wrap else self.text
+                ws.write_string(r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else style)
+                if not c.wrap:
+                    widths[i] = max(widths[i], min(len(v) + 3, MAX_WIDTH))
+            elif isinstance(v, dt.date):
+                ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
+                widths[i] = max(widths[i], 21 if c.kind == "datetime" else 13)
+            else:
+                f = float(v)
+                ws.write_number(r, i, f, self.formats[c.kind])
+                biggest[i] = max(biggest[i], abs(f))  # its width is worked out once
+
+    def _title(self, ws, title: list[str]) -> None:
+        bold = self.book.add_format({"bold": True})
+        for t, text in enumerate(title):
+            ws.write_string(t, 0, text, bold if t == 0 else None)
 
     def _header(self, ws, cols: list[Col], top: int) -> None:
         """Frozen header row ``top``, print setup, header cells and their comments."""
@@ -228,16 +234,22 @@ class TableBook:
         cols: list[Col],
         batches: Callable[[], Iterator[list[pa.Array]]],
         empty: str = "",
+        title: Iterable[str] = (),
+        after: Iterable[Iterable[object]] = (),
     ) -> int:
-        """A table of many rows given as Arrow columns: header, widths, filter and print
-        setup as ``table``; the rows' XML is made a column at a time (``sheetxml``) and put
-        into the sheet when the book is closed.
+        """A table of many rows given as Arrow columns: title, header, widths, filter and
+        print setup as ``table``; the rows' XML is made a column at a time (``sheetxml``)
+        and put into the sheet when the book is closed.
 
         Args:
             batches: called twice (to size the columns, then to write): each time yields
                 batches of rows as one Arrow array per column. Text must fit a cell.
+            title: lines above the header, the first in bold.
+            after: a few rows below the table's (totals), written as ``table`` writes rows.
         """
         ws = self.book.add_worksheet(name)
+        title, after = list(title), list(after)
+        top = len(title)  # the header's row (0-based)
         widths = _header_widths(cols)
         count = 0
         biggest = [0.0] * len(cols)
@@ -253,18 +265,26 @@ class TableBook:
                 elif c.kind != "text":
                     top_ = pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0.0
                     biggest[i] = max(biggest[i], top_)
+        for row in after:  # written below, once their place is known: measured now
+            self._row(_Sizer(), 0, cols, row, widths, biggest)
         self._number_widths(widths, biggest)
+        self._title(ws, title)
         # set before the header is written: constant-memory rows cannot change after
-        ws.set_row(0, 32 if any(len(c.header) > widths[i] for i, c in enumerate(cols)) else None)
-        self._header(ws, cols, 0)
+        wraps = any(len(c.header) > widths[i] for i, c in enumerate(cols))
+        ws.set_row(top, 32 if wraps else None)
+        self._header(ws, cols, top)
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
-        if not count:
+        if not count and not after:
             if empty:
-                ws.write_string(1, 0, empty, self.text)
-            ws.autofilter(0, 0, 1 if empty else 0, len(cols) - 1)
+                ws.write_string(top + 1, 0, empty, self.text)
+            ws.autofilter(top, 0, top + (1 if empty else 0), len(cols) - 1)
             return 0
-        ws.autofilter(0, 0, count, len(cols) - 1)
+        for k, row in enumerate(after):
+            self._row(ws, top + 1 + count + k, cols, row, [0] * len(cols), [0.0] * len(cols))
+        ws.autofilter(top, 0, top + count + len(after), len(cols) - 1)
+        if not count:
+            return 0
         styles = {k: f._get_xf_index() for k, f in self.formats.items()}
         text, wrapped, quoted = (
             self.text._get_xf_index(),
@@ -273,7 +293,7 @@ class TableBook:
         )
 
         def pieces() -> Iterator[bytes]:
-            row = 2
+            row = top + 2  # the first data row, 1-based
             for batch in batches():
                 n = len(batch[0])
                 numbers = sheetxml.row_numbers(row, n)
@@ -296,13 +316,22 @@ class TableBook:
                 yield sheetxml.rows_xml(numbers, cells, heights)
                 row += n
 
-        self.pending[len(self.book.worksheets())] = (count + 1, pieces)
+        last = top + 1 + count + len(after)  # 1-based
+        before = top + 2 + count if after else None  # the rows below come after the data
+        self.pending[len(self.book.worksheets())] = (last, pieces, before)
         return count
 
     def close(self) -> None:
         self.book.close()
         if self.pending:
             sheetxml.splice(self.path, self.pending)
+
+
+class _Sizer:
+    """Stands in for a worksheet when a row is only measured."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: None
 
 
 def _header_widths(cols: list[Col]) -> list[int]:

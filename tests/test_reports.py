@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -265,7 +266,9 @@ def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
 
 
 @pytest.mark.parametrize("rounding", ["Per Line", "Per Charge"])
-def test_each_statement_holds_exactly_its_accounts_charges_in_order(tmp_path, rounding):
+def test_each_statement_holds_exactly_its_accounts_charges_in_order(
+    tmp_path, monkeypatch, rounding
+):
     # every account's csv rows, worked out here from charges.parquet by the README's rules
     # (date to the minute, the service's name, quantity as written, money to the penny
     # with thousands separators; tax and gross only when tax is rounded per charge)
@@ -318,6 +321,31 @@ def test_each_statement_holds_exactly_its_accounts_charges_in_order(tmp_path, ro
         assert len(want) > 20
         assert got[: len(want)] == want
         assert [r[2] for r in got[len(want) :]] == ["Total"]
+
+    # a long statement's rows are made a column at a time, a short one's cell by cell:
+    # the same workbook either way (values, formats, widths, filter, frozen header)
+    monkeypatch.setattr(statement_files, "ARROW_ROWS", 0)
+    statement_files.write_statements(b, tmp_path / "st-arrow")
+    for account in ("A1", "A4", "A5"):
+        one = load_workbook(tmp_path / "st" / f"{account}.xlsx")["Statement"]
+        two = load_workbook(tmp_path / "st-arrow" / f"{account}.xlsx")["Statement"]
+        assert one.max_row == two.max_row > 20
+
+        def look(ws):
+            cells = [
+                (c.coordinate, c.value, c.data_type, c.number_format, c.font.b, c.quotePrefix,
+                 c.alignment.horizontal)
+                for row in ws.iter_rows() for c in row if c.value is not None
+            ]  # fmt: skip
+            widths = {k: round(d.width, 2) for k, d in ws.column_dimensions.items()}
+            return cells, widths, ws.auto_filter.ref, ws.freeze_panes, ws.print_title_rows
+
+        assert look(one) == look(two)
+        for folder in ("st", "st-arrow"):  # Excel refuses a sheet whose rows are out of order
+            with zipfile.ZipFile(tmp_path / folder / f"{account}.xlsx") as z:
+                xml = z.read("xl/worksheets/sheet1.xml").decode()
+            numbers = [int(n) for n in re.findall(r'<row r="(\d+)"', xml)]
+            assert numbers == sorted(set(numbers)) and len(numbers) > 20
 
 
 def test_statements_per_charge_carry_each_rows_tax(tmp_path):

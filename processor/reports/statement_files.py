@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from processor.reports.batch import Batch
 from processor.reports.figures import money
@@ -116,6 +117,7 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
     # every charge's text worked out once, in account order; an account's rows are a slice
     c = batch.charges.sort_values(["account_id", "occurred_at", "line"], kind="stable")
     texts = _charge_texts(batch, c)
+    cells = _cells(texts, c, batch.per_line)
     accounts = c["account_id"].to_numpy(dtype=object)
     bounds = {}
     if len(accounts):
@@ -133,12 +135,39 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
             w.writerow(HEADERS)
             w.writerows(itertools.chain(rows, totals))
         written.append(path)
-        written.append(_xlsx(batch, account, names[account], rows, totals, folder / f"{safe}.xlsx"))
+        mine = (
+            [col.slice(start, end - start) for col in cells] if end - start >= ARROW_ROWS else rows
+        )
+        written.append(_xlsx(batch, account, names[account], mine, totals, folder / f"{safe}.xlsx"))
     return written
 
 
-def _xlsx(batch: Batch, account: str, name: str, rows, totals, path: Path) -> Path:
-    """The statement as a workbook a clerk can send: a heading, the lines, the totals."""
+def _cells(texts: list[list[str]], c: pd.DataFrame, per_line: bool) -> list[pa.Array]:
+    """The statement's columns as the workbook holds them: text, and the
+    charges' own decimals for quantity and money (Excel reads them as numbers)."""
+    out = [pa.array(col, pa.string()) for col in texts[:4]]
+    for name in ("quantity", "net", "tax", "gross"):
+        arr = pa.array(c[name].array)
+        if per_line and name in ("tax", "gross"):  # the rows carry none: the totals do
+            arr = pa.nulls(len(c), arr.type)
+        out.append(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
+    return out
+
+
+# A statement of this many charges or more has its rows' XML made a column at a time
+# (``TableBook.arrow_table``: about 10 ms a workbook whatever its size); a smaller one is
+# written cell by cell (``TableBook.table``: about 20 µs a cell). 2,000 statements of 500
+# charges: 91 s cell by cell, 34 s a column at a time; of 50 charges: 14 s and 21 s.
+ARROW_ROWS = 150
+
+
+def _xlsx(batch: Batch, account: str, name: str, lines: list, totals, path: Path) -> Path:
+    """The statement as a workbook a clerk can send: a heading, the lines, the totals.
+
+    Args:
+        lines: the charges' rows as text (``statement_rows``), or their columns as the
+            workbook holds them (``_cells``).
+    """
     from processor.xlsx import Col, TableBook
 
     m = batch.manifest
@@ -168,12 +197,11 @@ def _xlsx(batch: Batch, account: str, name: str, rows, totals, path: Path) -> Pa
             out[i] = Decimal(r[i].replace(",", "")) if r[i] else None
         return out
 
+    below = [[None] * 8, *map(typed, totals)]
     book = TableBook(path, places, small=True)
-    book.table(
-        "Statement",
-        cols,
-        [*[typed(r) for r in rows], [None] * 8, *[typed(t) for t in totals]],
-        title,
-    )
+    if lines and isinstance(lines[0], pa.Array):
+        book.arrow_table("Statement", cols, lambda: iter([lines]), title=title, after=below)
+    else:
+        book.table("Statement", cols, [*map(typed, lines), *below], title)
     book.close()
     return path
