@@ -545,15 +545,16 @@ class History:
             if small:
                 runs.append(keyruns.merge(small))
             rowids = np.unique(np.concatenate([r.batches for r in runs])) if runs else []
-            where = {int(b): i for i, b in enumerate(rowids)}
-            places = [Billed("", "")] * len(rowids)
-            for rowid, batch_id, folder in self.db.execute(
-                "SELECT rowid, id, folder FROM batches WHERE application_key = ? "
-                "AND location_key = ? AND status = 'committed'",
-                names,
-            ):
-                if rowid in where:
-                    places[where[rowid]] = Billed(batch_id, folder)
+            # only committed batches hold runs (a commit writes them, a void removes them)
+            committed = {
+                rowid: Billed(batch_id, folder)
+                for rowid, batch_id, folder in self.db.execute(
+                    "SELECT rowid, id, folder FROM batches WHERE application_key = ? "
+                    "AND location_key = ? AND status = 'committed'",
+                    names,
+                )
+            }
+            places = [committed[int(b)] for b in rowids]
             self._runs[names] = (
                 [
                     keyruns.Run(r.heads, r.tails, np.searchsorted(rowids, r.batches), r.owners)

@@ -81,8 +81,6 @@ def without(run: Run, batch: int) -> Run | None:
     keep = run.batches != batch
     if keep.all():
         return run
-    if not keep.any():
-        return None
     gone = int(np.flatnonzero(~keep)[0])
     owner = run.owner()
     kept = owner != gone

@@ -183,7 +183,7 @@ class TableBook:
 
     def _row(self, ws, r: int, cols: list[Col], row, widths: list, biggest: list) -> None:
         """One row's cells (missing values left empty), widening ``widths`` for its text and
-        ``biggest`` for its numbers."""
+        ``biggest`` for its numbers; with no worksheet (None), the row is only measured."""
         for i, (c, v) in enumerate(zip(cols, row, strict=True)):
             if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
                 continue
@@ -191,16 +191,21 @@ class TableBook:
                 v = str(v)
                 if len(v) > 32_767:  # a cell's limit: never let Excel truncate silently
                     v = v[:32_700] + " … [cut: too long for a cell]"
-                style = self.wrapped if c.wrap else self.text
-                ws.write_string(r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else style)
+                if ws is not None:
+                    style = self.wrapped if c.wrap else self.text
+                    ws.write_string(
+                        r, i, v, self.quoted if v.startswith(FORMULA_LEADERS) else style
+                    )
                 if not c.wrap:
                     widths[i] = max(widths[i], min(len(v) + 3, MAX_WIDTH))
             elif isinstance(v, dt.date):
-                ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
+                if ws is not None:
+                    ws.write_datetime(r, i, _plain(v), self.formats[c.kind])
                 widths[i] = max(widths[i], 21 if c.kind == "datetime" else 13)
             else:
                 f = float(v)
-                ws.write_number(r, i, f, self.formats[c.kind])
+                if ws is not None:
+                    ws.write_number(r, i, f, self.formats[c.kind])
                 biggest[i] = max(biggest[i], abs(f))  # its width is worked out once
 
     def _title(self, ws, title: list[str]) -> None:
@@ -266,7 +271,7 @@ class TableBook:
                     top_ = pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0.0
                     biggest[i] = max(biggest[i], top_)
         for row in after:  # written below, once their place is known: measured now
-            self._row(_Sizer(), 0, cols, row, widths, biggest)
+            self._row(None, 0, cols, row, widths, biggest)
         self._number_widths(widths, biggest)
         self._title(ws, title)
         # set before the header is written: constant-memory rows cannot change after
@@ -281,7 +286,7 @@ class TableBook:
             ws.autofilter(top, 0, top + (1 if empty else 0), len(cols) - 1)
             return 0
         for k, row in enumerate(after):
-            self._row(ws, top + 1 + count + k, cols, row, [0] * len(cols), [0.0] * len(cols))
+            self._row(ws, top + 1 + count + k, cols, row, widths, biggest)
         ws.autofilter(top, 0, top + count + len(after), len(cols) - 1)
         if not count:
             return 0
@@ -325,13 +330,6 @@ class TableBook:
         self.book.close()
         if self.pending:
             sheetxml.splice(self.path, self.pending)
-
-
-class _Sizer:
-    """Stands in for a worksheet when a row is only measured."""
-
-    def __getattr__(self, name: str):
-        return lambda *args, **kwargs: None
 
 
 def _header_widths(cols: list[Col]) -> list[int]:

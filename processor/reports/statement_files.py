@@ -117,13 +117,14 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
     # every charge's text worked out once, in account order; an account's rows are a slice
     c = batch.charges.sort_values(["account_id", "occurred_at", "line"], kind="stable")
     texts = _charge_texts(batch, c)
-    cells = _cells(texts, c, batch.per_line)
     accounts = c["account_id"].to_numpy(dtype=object)
     bounds = {}
     if len(accounts):
         cuts = np.flatnonzero(accounts[1:] != accounts[:-1]) + 1
         starts, ends = np.r_[0, cuts], np.r_[cuts, len(accounts)]
         bounds = dict(zip(accounts[starts], zip(starts, ends, strict=True), strict=True))
+    long = any(end - start >= ARROW_ROWS for start, end in bounds.values())
+    cells = _cells(texts, c, batch.per_line) if long else []
     lines = dict(iter(batch.lines.groupby("account_id", sort=False)))
     for account in sorted(names):
         start, end = bounds.get(account, (0, 0))
@@ -135,10 +136,11 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
             w.writerow(HEADERS)
             w.writerows(itertools.chain(rows, totals))
         written.append(path)
-        mine = (
-            [col.slice(start, end - start) for col in cells] if end - start >= ARROW_ROWS else rows
+        columns = (
+            [col.slice(start, end - start) for col in cells] if end - start >= ARROW_ROWS else None
         )
-        written.append(_xlsx(batch, account, names[account], mine, totals, folder / f"{safe}.xlsx"))
+        path = folder / f"{safe}.xlsx"
+        written.append(_xlsx(batch, account, names[account], rows, totals, path, columns))
     return written
 
 
@@ -161,12 +163,21 @@ def _cells(texts: list[list[str]], c: pd.DataFrame, per_line: bool) -> list[pa.A
 ARROW_ROWS = 150
 
 
-def _xlsx(batch: Batch, account: str, name: str, lines: list, totals, path: Path) -> Path:
+def _xlsx(
+    batch: Batch,
+    account: str,
+    name: str,
+    rows: list[list],
+    totals: list[list],
+    path: Path,
+    columns: list[pa.Array] | None = None,
+) -> Path:
     """The statement as a workbook a clerk can send: a heading, the lines, the totals.
 
     Args:
-        lines: the charges' rows as text (``statement_rows``), or their columns as the
-            workbook holds them (``_cells``).
+        rows, totals: the charges' rows and the totals as text (``statement_rows``).
+        columns: the charges' rows as the workbook holds them (``_cells``): when given,
+            written a column at a time instead of ``rows`` cell by cell.
     """
     from processor.xlsx import Col, TableBook
 
@@ -199,9 +210,9 @@ def _xlsx(batch: Batch, account: str, name: str, lines: list, totals, path: Path
 
     below = [[None] * 8, *map(typed, totals)]
     book = TableBook(path, places, small=True)
-    if lines and isinstance(lines[0], pa.Array):
-        book.arrow_table("Statement", cols, lambda: iter([lines]), title=title, after=below)
+    if columns is not None:
+        book.arrow_table("Statement", cols, lambda: iter([columns]), title=title, after=below)
     else:
-        book.table("Statement", cols, [*map(typed, lines), *below], title)
+        book.table("Statement", cols, [*map(typed, rows), *below], title)
     book.close()
     return path
