@@ -21,12 +21,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
-from processor import seen
-from processor.exports import read_export
-from processor.history import History
-from processor.importer import run_import
-from processor.reference import build
-from processor.workbooks import read_workbooks
+from processor import row_digests
+from processor.history.sqlite_store import History
+from processor.ingest.reading import read_export
+from processor.recipes.importing import run_import
+from processor.reference.reading import read_workbooks
+from processor.reference.records import build
 
 
 def fill_history(path: Path, keys: int, per: int = 1_000_000) -> None:
@@ -42,7 +42,9 @@ def fill_history(path: Path, keys: int, per: int = 1_000_000) -> None:
         }  # fmt: skip
         batch = history.begin({**record, "id": f"2025{month + 1:02d}-bench"}, [])
         n = min(per, keys - month * per)
-        digests = np.frombuffer(rnd.randbytes(n * seen.WIDTH), f"S{seen.WIDTH}").copy()
+        digests = np.frombuffer(
+            rnd.randbytes(n * row_digests.WIDTH), f"S{row_digests.WIDTH}"
+        ).copy()
         rows = {"read": n, "matched": n, "unmatched": 0, "skipped": 0}
         money = {"net": "0.00", "tax": "0.00", "gross": "0.00"}
         manifest = {"rows": rows, "billed": money, "inputs": [], "currency": "GBP", "reasons": {}}

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
-from processor import render
+from processor.reports import render
 from processor.reports.statement_files import write_statements
 from schemas import charges as sc
 

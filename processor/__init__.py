@@ -1,27 +1,33 @@
 """device-charges: bill device usage from device exports and Excel workbooks.
 
-The command line (``charges``) is a thin layer over these functions:
+The command line (``charges``) is a thin layer over the functions named here, which are
+the public API: tests, notebooks and scripts use these names, not the modules behind them.
 
-- ``load_reference(folder)``: read and validate the workbooks.
-- ``run_import(...)``: import exports into a batch folder.
+- ``load_reference(folder)``, ``validate_folder(folder)``: read and validate the workbooks.
+- ``run_import(...)``, ``run_retry(...)``, ``void_batch(...)``, ``apply_codes(...)``: the
+  commands' recipes.
 - ``write_templates(folder)``: empty template workbooks.
+- ``render_batch(...)``, ``render_period(...)``: the reports.
 """
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 
+# name -> module that defines it; imported on first use so `import processor` stays light
+_PUBLIC = {
+    "load_reference": "processor.reference.loading",
+    "validate_folder": "processor.reference.loading",
+    "WorkbookError": "processor.errors",
+    "UsageError": "processor.errors",
+    "run_import": "processor.recipes.importing",
+    "write_templates": "processor.reference.templates",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
 
 def __getattr__(name: str):
-    # the public API, imported on first use so `import processor` stays light
-    if name in {"load_reference", "validate_folder", "WorkbookError", "UsageError"}:
-        from processor import api
-
-        return getattr(api, name)
-    if name == "run_import":
-        from processor.importer import run_import
-
-        return run_import
-    if name == "write_templates":
-        from processor.templates import write_templates
-
-        return write_templates
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name]), name)
     raise AttributeError(name)

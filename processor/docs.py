@@ -53,7 +53,7 @@ def workbook_reference() -> str:
 
 def formats_reference() -> str:
     """Markdown: each built-in format, its fields, Match On default and Item."""
-    from processor.formats import registry
+    from processor.ingest.formats import registry
 
     out = ["| Format | What it reads | Match On default | Item | Notes |", "|---|---|---|---|---|"]
     for fmt in sorted(registry.all_formats(), key=lambda f: f.name):

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor import vectors
-from processor.numbers import excerpt
+from processor import arrow
+from processor.ingest.numbers import excerpt
 
 
 @dataclass(frozen=True)
@@ -213,11 +213,11 @@ def render(rows: pd.DataFrame, application: str, location: str) -> pa.Array:
             "code": lambda p: _excerpts(p["code"], 40),
             "application": lambda p: application,
             "location": lambda p: location,
-            "account": lambda p: vectors.plain(p["account_id"]) if "account_id" in p else "",
+            "account": lambda p: arrow.plain(p["account_id"]) if "account_id" in p else "",
             "detail": lambda p: _excerpts(p["detail"], 300),
             "destination": lambda p: _excerpts(p["destination"], 40),
-            "product": lambda p: vectors.plain(p["product"]) if "product" in p else "",
-            "date": lambda p: vectors.plain(p["occurred_at"].dt.strftime("%Y-%m-%d")),
+            "product": lambda p: arrow.plain(p["product"]) if "product" in p else "",
+            "date": lambda p: arrow.plain(p["occurred_at"].dt.strftime("%Y-%m-%d")),
         }
         pieces: list = []
         for literal, field, _, _ in string.Formatter().parse(REASONS[code].template):
@@ -230,12 +230,12 @@ def render(rows: pd.DataFrame, application: str, location: str) -> pa.Array:
         ]
         text = pc.binary_join_element_wise(*arrays, "") if len(arrays) > 1 else arrays[0]
         parts.append((idx, text))
-    return vectors.scatter(n, parts, pa.scalar("", pa.string()))
+    return arrow.scatter(n, parts, pa.scalar("", pa.string()))
 
 
 def _excerpts(values: pd.Series, limit: int) -> pa.Array:
     """``excerpt`` of each value: most are short and printable and pass as they are."""
-    arr = vectors.text(values)
+    arr = arrow.text(values)
     plain = pc.and_(
         # printable ASCII is printable to Python too; anything else goes through excerpt
         pc.fill_null(pc.match_substring_regex(arr, r"^[ -~]*$"), False),
@@ -243,7 +243,7 @@ def _excerpts(values: pd.Series, limit: int) -> pa.Array:
     )
     plain = pc.or_(pc.fill_null(plain, False), pc.equal(pc.fill_null(arr, ""), ""))
     out = pc.fill_null(arr, "")
-    odd = np.flatnonzero(~vectors.flags(plain))
+    odd = np.flatnonzero(~arrow.flags(plain))
     if len(odd):
         fixed = [excerpt(v, limit) for v in pc.take(arr, pa.array(odd)).to_pylist()]
         mask = np.zeros(len(arr), dtype=bool)

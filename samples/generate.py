@@ -11,7 +11,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from processor.templates import write_templates
+from processor.reference.templates import write_templates
 
 HERE = Path(__file__).parent
 WB = HERE / "workbooks"

@@ -17,10 +17,11 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processor import exports, vectors
-from processor.exports import Block, _rows, _split, held_durations, held_numbers, iter_blocks
-from processor.formats import registry
-from processor.numbers import parse_number
+from processor import arrow
+from processor.ingest import reading
+from processor.ingest.formats import registry
+from processor.ingest.numbers import parse_number
+from processor.ingest.reading import Block, _rows, _split, held_durations, held_numbers, iter_blocks
 
 NUMBER_BITS = [
     "0",
@@ -74,7 +75,7 @@ def test_bulk_durations_equal_the_per_row_parser(texts):
 
     stripped = [t.strip() for t in texts]
     got, errors = held_durations(pa.array(stripped, pa.string()))
-    want, want_errors = exports.parse_durations(
+    want, want_errors = reading.parse_durations(
         pd.Series([t or None for t in stripped], dtype=object)
     )
     for i in range(len(stripped)):
@@ -110,7 +111,7 @@ def _reference_lines(data: bytes, encoding: str | None) -> list[tuple[str, str]]
         parts.pop()
     return [
         (ln.text, ln.note)
-        for ln in (exports._decode(i + 1, p, encoding) for i, p in enumerate(parts))
+        for ln in (reading._decode(i + 1, p, encoding) for i, p in enumerate(parts))
     ]
 
 
@@ -150,22 +151,22 @@ def test_lines_all_quoted_are_read_as_columns_equal_to_csv():
     same = ['"a","b,c",""', '"""Desk"" <1>","x",""""', '"","","é"']
     block = Block(1, pa.array(same, pa.string()), None)
     fields, counts = _rows(fmt, block)
-    assert isinstance(fields, vectors.Columns)  # one parse, no lists built
+    assert isinstance(fields, arrow.Columns)  # one parse, no lists built
     assert fields.to_pylist() == [_split(fmt, t) for t in same]
-    assert vectors.take_field(fields, counts, 1).to_pylist() == ["b,c", "x", ""]
-    assert vectors.take_field(fields, counts, 3).to_pylist() == [None, None, None]
+    assert arrow.take_field(fields, counts, 1).to_pylist() == ["b,c", "x", ""]
+    assert arrow.take_field(fields, counts, 3).to_pylist() == [None, None, None]
     # another width, or quoting csv reads its own way: row by row, as before
     for odd in ['"a","b"', '"a"x,"b","c"']:
         texts = [*same, odd]
         fields, counts = _rows(fmt, Block(1, pa.array(texts, pa.string()), None))
-        assert not isinstance(fields, vectors.Columns)
+        assert not isinstance(fields, arrow.Columns)
         assert fields.to_pylist() == [_split(fmt, t) for t in texts]
         assert counts.tolist() == [len(_split(fmt, t)) for t in texts]
 
 
 def test_plain_numbers_are_taken_in_bulk():
     # the bulk path is the common path: plain numbers never reach the per-row parser
-    _, blank, slow = vectors.decimals(pa.array(["1.50", "-0.0049999", "", "1,234.50"]), ".")
+    _, blank, slow = arrow.decimals(pa.array(["1.50", "-0.0049999", "", "1,234.50"]), ".")
     assert blank.tolist() == [False, False, True, False]
     assert slow.tolist() == [False, False, False, True]
 
@@ -177,14 +178,14 @@ def test_plain_numbers_are_taken_in_bulk():
     )
 )
 def test_keys_met_across_chunks_name_where_they_were_first_met(chunks):
-    from processor import seen
+    from processor import row_digests
 
-    met, expected_first = seen.KeySet(), {}
+    met, expected_first = row_digests.KeySet(), {}
     place = 0
     for chunk in chunks:
         keys = [f"row:{ord(k):024x}" for k in chunk]
         places = np.arange(place, place + len(keys), dtype=np.int64)
-        got = met.meet(seen.digests(pa.array(keys, pa.string())), places)
+        got = met.meet(row_digests.digests(pa.array(keys, pa.string())), places)
         in_chunk = {}
         for i, k in enumerate(keys):
             # the per-row rule: a repeat in the chunk names its first row there, a key of
@@ -200,13 +201,13 @@ def test_keys_met_across_chunks_name_where_they_were_first_met(chunks):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), max_size=12), max_size=8))
 def test_digests_alike_in_their_first_8_bytes_are_still_told_apart(chunks):
-    from processor import seen
+    from processor import row_digests
 
     # digests built to share their first 8 bytes (the runs' sort key) and differ after
     def digest(head: int, tail: int) -> bytes:
         return bytes([head]) * 8 + bytes([0, 0, 0, tail])
 
-    met, expected_first = seen.KeySet(), {}
+    met, expected_first = row_digests.KeySet(), {}
     place = 0
     for chunk in chunks:
         keys = np.array([digest(*k) for k in chunk], dtype="S12")
@@ -222,17 +223,17 @@ def test_digests_alike_in_their_first_8_bytes_are_still_told_apart(chunks):
 
 
 def test_digests_tell_tags_and_texts_apart():
-    from processor import seen
+    from processor import row_digests
 
     same = "0123456789abcdef01234567"
-    d = seen.digests(pa.array([f"row:{same}", f"uniqueid:{same}", f"row:{same}", "call:7"]))
+    d = row_digests.digests(pa.array([f"row:{same}", f"uniqueid:{same}", f"row:{same}", "call:7"]))
     assert len({d[0], d[1], d[3]}) == 3 and d[0] == d[2]
 
 
 def test_only_a_tag_colon_and_24_hex_digits_read_as_a_row_key():
     import hashlib
 
-    from processor import seen
+    from processor import row_digests
 
     def blake(t: str) -> bytes:
         return hashlib.blake2b(t.encode(), digest_size=12).digest()
@@ -253,30 +254,30 @@ def test_only_a_tag_colon_and_24_hex_digits_read_as_a_row_key():
         "call:7": blake("call:7"),
         "": blake(""),
     }
-    got = seen.digests(pa.array(["pad", *cases]).slice(1))
+    got = row_digests.digests(pa.array(["pad", *cases]).slice(1))
     assert [bytes(g).ljust(12, b"\0") for g in got] == list(cases.values())
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(max_size=80), min_size=1, max_size=40), st.integers(0, 5))
 def test_text_digests_are_equal_exactly_when_the_texts_are(texts, cut):
-    from processor import seen
+    from processor import row_digests
 
     # a slice (an offset into Arrow's buffers) must not change a text's digest
     arr = pa.array(["pad"] * cut + texts).slice(cut)
-    d = seen.text_digests(arr, "call")
-    one_by_one = [seen.text_digests(pa.array([t]), "call")[0] for t in texts]
+    d = row_digests.text_digests(arr, "call")
+    one_by_one = [row_digests.text_digests(pa.array([t]), "call")[0] for t in texts]
     assert list(d) == one_by_one
     assert len(set(d.tolist())) == len(set(texts))
 
 
 def test_text_digests_tell_padding_length_and_tag_apart():
-    from processor import seen
+    from processor import row_digests
 
     texts = ["a", "a\x00", "a\x00" * 8, "", "x" * 64, "x" * 65, "x" * 200, "1730000000.11"]
-    d = seen.text_digests(pa.array(texts), "call")
+    d = row_digests.text_digests(pa.array(texts), "call")
     assert len(set(d.tolist())) == len(texts)
-    assert set(d.tolist()).isdisjoint(seen.text_digests(pa.array(texts), "other").tolist())
+    assert set(d.tolist()).isdisjoint(row_digests.text_digests(pa.array(texts), "other").tolist())
 
 
 def _modules_after(args: list[str]) -> set[str]:
@@ -314,7 +315,7 @@ def test_an_import_does_not_pay_for_reports_or_openpyxl():
     import subprocess
     import sys
 
-    code = "import sys, json, processor.importer; print(json.dumps(sorted(sys.modules)))"
+    code = "import sys, json, processor.recipes.importing; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     used = {m.split(".")[0] for m in json.loads(done.stdout)}
     assert not used & {"matplotlib", "papermill", "nbconvert", "openpyxl"}
@@ -323,7 +324,7 @@ def test_an_import_does_not_pay_for_reports_or_openpyxl():
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(min_value=14, max_value=23), min_size=1, max_size=30))
 def test_asterisk_layouts_move_whole_columns_as_the_row_rule_would(widths):
-    from processor.exports import _normalised
+    from processor.ingest.reading import _normalised
 
     fmt = registry.get("asterisk-cdr-csv")
     texts = [",".join(f"f{w}_{i}" for i in range(w)) for w in widths]
@@ -370,7 +371,7 @@ def test_column_keys_equal_key_of_each_value():
 def test_offsets_are_found_in_bulk_as_the_per_row_pattern_finds_them():
     import pandas as pd
 
-    from processor.exports import parse_dates
+    from processor.ingest.reading import parse_dates
 
     text = pd.Series(
         [
@@ -415,7 +416,7 @@ def test_xlsx_rows_written_beside_keep_order_and_pass_on_failures():
 
     import pytest
 
-    from processor.beside import consumed
+    from processor.threads import consumed
 
     class Out:
         def __init__(self, fail_at: int | None = None) -> None:
@@ -450,7 +451,7 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops_its_reader():
 
     import pytest
 
-    from processor.beside import read_ahead
+    from processor.threads import read_ahead
 
     made: list[int] = []
     closed: list[bool] = []
@@ -495,7 +496,7 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops_its_reader():
 def test_a_row_keys_time_is_written_as_strftime_writes_it(moments):
     # row keys are hashes of this text: a faster writer must write exactly what strftime
     # did (the second a time falls in, before 1970 too; years of fewer than four digits)
-    from processor.rowkeys import _seconds_text
+    from processor.ledger.row_keys import _seconds_text
 
     when = pd.Series(pd.to_datetime(moments), dtype="datetime64[us]")
     want = [None if pd.isna(v) else v for v in when.dt.strftime("%Y-%m-%d %H:%M:%S")]
@@ -528,7 +529,7 @@ def _xml_text(value: str) -> str:
     )
 )
 def test_cell_text_is_escaped_for_xml_and_excel(values):
-    from processor.sheetxml import escape
+    from processor.outputs.xlsx.sheet_xml import escape
 
     got = escape(pa.array(values, pa.string())).to_pylist()
     assert got == [None if v is None else _xml_text(v) for v in values]

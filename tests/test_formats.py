@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from processor.cli import main
-from processor.formats import registry
-from processor.importer import run_import
-from processor.sniff import sniff
+from processor.ingest.formats import registry
+from processor.ingest.sniff import sniff
+from processor.recipes.importing import run_import
 from tests.conftest import base, write_books
 
 ROOT = Path(__file__).parent.parent

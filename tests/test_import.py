@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor import outputs
 from processor.cli import main
-from processor.importer import run_import
+from processor.outputs import files
+from processor.recipes.importing import run_import
 from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books, write_csv
 
 D = Decimal
@@ -135,10 +135,10 @@ def test_every_unmatched_reason(tmp_path):
 
 
 def test_no_tariff_and_unknown_product(tmp_path):
-    from processor.formats import registry
-    from processor.matching import context, match
-    from processor.reference import build
-    from processor.workbooks import read_workbooks
+    from processor.ingest.formats import registry
+    from processor.rating.matching import context, match
+    from processor.reference.reading import read_workbooks
+    from processor.reference.records import build
 
     data = base()
     data["Products"].append(
@@ -471,8 +471,8 @@ def test_a_run_that_fails_half_way_leaves_no_batch_dir(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outputs, "write_batch_xlsx", boom)
-    with pytest.raises(outputs.OutputError) as err:
+    monkeypatch.setattr(files, "write_batch_xlsx", boom)
+    with pytest.raises(files.OutputError) as err:
         run_import(folder, "London", "PBX", [export], tmp_path / "batch")
     assert str(err.value) == (
         f"{tmp_path}: is on a disk that is full; nothing was written. Choose another --out "
@@ -593,7 +593,7 @@ def test_blank_values_are_blank_cells_not_placeholders(tmp_path):
 
 
 def test_xlsx_sheets_beyond_the_row_limit_say_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "XLSX_ROW_LIMIT", 2)
+    monkeypatch.setattr(files, "XLSX_ROW_LIMIT", 2)
     _, out = run(tmp_path, [GENERIC_HEADER] + [f"999,2026-10-0{d},a,1,1" for d in (1, 2, 3)])
     wb = load_workbook(out / "batch.xlsx")
     assert wb["Unmatched"].max_row == 3  # header and 2 rows
@@ -661,7 +661,7 @@ def test_the_same_export_twice_is_refused(tmp_path, capsys):
 
 
 def test_progress_reports_rows_and_share_read(tmp_path):
-    from processor.cli import Progress
+    from processor.cli.main import Progress
 
     folder = write_books(tmp_path / "wb")
     export = write_csv(
@@ -739,13 +739,13 @@ def test_a_failure_while_parquet_is_written_in_its_thread_leaves_nothing(
 
     import pyarrow.parquet as pq
 
-    from processor import importer
+    from processor.recipes import importing
 
     folder = write_books(tmp_path / "wb")
     rows = [f"100,2026-10-{d:02d},a,1,1" for d in range(1, 29)]
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows])
     calls = []
-    real_write, real_price = pq.ParquetWriter.write_table, importer.price
+    real_write, real_price = pq.ParquetWriter.write_table, importing.price
 
     def write_table(self, table, *a, **k):
         calls.append(1)
@@ -759,9 +759,9 @@ def test_a_failure_while_parquet_is_written_in_its_thread_leaves_nothing(
         return real_price(*a, **k)
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
-    monkeypatch.setattr(importer, "price", price)
+    monkeypatch.setattr(importing, "price", price)
     if where == "parquet":
-        with pytest.raises(outputs.OutputError, match="is on a disk that is full"):
+        with pytest.raises(files.OutputError, match="is on a disk that is full"):
             run_import(folder, "London", "PBX", [export], tmp_path / "b", chunk_rows=5)
     else:
         with pytest.raises(RuntimeError, match="pricing failed"):

@@ -22,7 +22,7 @@ import pytest
 
 from processor import reports
 from processor.cli import main
-from processor.importer import run_import
+from processor.recipes.importing import run_import
 from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
 
 D = Decimal
@@ -341,7 +341,7 @@ def _commit(h, app: str, loc: str, digests: list[bytes], folder: str) -> str:
 def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tmp_path):
     # how fast the check is against a large history is measured (bench/bench_history.py);
     # what it answers is pinned here, through the public API
-    from processor.history import Billed, History
+    from processor.history.sqlite_store import Billed, History
 
     rnd = random.Random(5)
 
@@ -383,8 +383,8 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, version):
-    from processor import seen
-    from processor.history import _V1, _V2, History
+    from processor import row_digests
+    from processor.history.sqlite_store import _V1, _V2, History
 
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
@@ -417,7 +417,7 @@ def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, 
     else:
         db.executescript(f"BEGIN; {_V2}; DROP TABLE keys; PRAGMA user_version = 2; COMMIT;")
         db.execute("INSERT INTO scopes VALUES (7, 'pbx', 'london'), (9, 'pbx', 'leeds')")
-        digests = seen.as_bytes(seen.digests(pa.array([k for _, k, _ in held])))
+        digests = row_digests.as_bytes(row_digests.digests(pa.array([k for _, k, _ in held])))
         db.executemany(
             "INSERT INTO billed VALUES (?, ?, (SELECT rowid FROM batches WHERE id = ?))",
             [
@@ -473,23 +473,25 @@ def test_row_keys_stay_the_keys_the_history_holds(tmp_path):
 def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monkeypatch, kept):
     # the import hands the commit the digests it wrote; without them (kept=False) the
     # commit reads them back from charges.parquet: both ways, the same keys
-    from processor import batchfiles, ledger, seen
-    from processor.history import History
+    from processor import row_digests
+    from processor.batch import writer
+    from processor.history.sqlite_store import History
+    from processor.ledger import screening
 
     if not kept:
-        monkeypatch.setattr(batchfiles.BatchWriter, "billed_digests", lambda self: None)
+        monkeypatch.setattr(writer.BatchWriter, "billed_digests", lambda self: None)
     folder = write_books(tmp_path / "wb")
     rows = [*rows_for(range(1, 29)), *rows_for(range(1, 5), code="999"), ""]
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows])
     run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
-    billed = ledger.billed_digests(tmp_path / "b")
+    billed = screening.billed_digests(tmp_path / "b")
     unbilled = np.concatenate(
-        [seen.digests(pa.array(parquet(tmp_path / "b", n)["row_key"].dropna())) for n in
+        [row_digests.digests(pa.array(parquet(tmp_path / "b", n)["row_key"].dropna())) for n in
          ("unmatched", "skipped")]
     )  # fmt: skip
     h = History(folder / "history.sqlite")
     held = h.billed("pbx", "london", np.concatenate([billed, unbilled]))
-    assert len(billed) == 28 and sorted(held) == sorted(seen.as_bytes(billed))
+    assert len(billed) == 28 and sorted(held) == sorted(row_digests.as_bytes(billed))
     batch_id = json.loads((tmp_path / "b" / "manifest.json").read_text())["batch_id"]
     assert {b.batch_id for b in held.values()} == {batch_id}
     h.close()
@@ -504,7 +506,7 @@ def test_a_history_being_created_by_another_import_is_waited_for(tmp_path):
     # does not run the first's migrations again
     import threading
 
-    from processor.history import History
+    from processor.history.sqlite_store import History
 
     path = tmp_path / "h.sqlite"
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -522,12 +524,12 @@ def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, mon
     # a year of daily batches: their runs are merged as they are committed, and the small
     # ones again in memory (the sizes are scaled down so that single, merged, settled and
     # cut runs are all asked, and voids take batches out of merged runs)
-    from processor import history, keyruns
-    from processor.history import Billed, History
+    from processor.history import key_runs, sqlite_store
+    from processor.history.sqlite_store import Billed, History
 
-    monkeypatch.setattr(history, "_SMALL_RUN", 60)
-    monkeypatch.setattr(keyruns, "SETTLED", 200)
-    monkeypatch.setattr(keyruns, "RUN", 300)
+    monkeypatch.setattr(sqlite_store, "_SMALL_RUN", 60)
+    monkeypatch.setattr(key_runs, "SETTLED", 200)
+    monkeypatch.setattr(key_runs, "RUN", 300)
     rnd = random.Random(9)
     h = History(tmp_path / "h.sqlite")
     held = {}

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor.importer import run_import
+from processor.recipes.importing import run_import
 from tests.conftest import base, write_books
 
 D = Decimal

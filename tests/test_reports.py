@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor import render, reports
+from processor import reports
 from processor.cli import main
-from processor.importer import run_import
-from processor.reference import build
-from processor.workbooks import read_workbooks
+from processor.recipes.importing import run_import
+from processor.reference.reading import read_workbooks
+from processor.reference.records import build
+from processor.reports import render
 from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
 
 D = Decimal
@@ -590,7 +591,7 @@ def test_the_top_accounts_chart_stays_legible_with_2000_accounts():
 def test_every_command_option_says_what_it_does():
     import argparse
 
-    from processor.cli import build_parser
+    from processor.cli.main import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

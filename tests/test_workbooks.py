@@ -13,9 +13,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from processor import findings as fnd
-from processor.api import validate_folder
 from processor.cli import main
-from processor.templates import write_templates
+from processor.reference.loading import validate_folder
+from processor.reference.templates import write_templates
 from tests.conftest import base, write_books
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "workbooks"
@@ -56,7 +56,7 @@ def test_init_then_validate_exits_zero_and_says_there_is_nothing_to_bill(tmp_pat
 
 
 def test_template_comments_say_each_thing_once_and_headers_fit(tmp_path):
-    from processor.templates import header_comment
+    from processor.reference.templates import header_comment
     from schemas.workbooks import SHEETS
 
     for sheet in SHEETS.values():
@@ -581,7 +581,7 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
     ]
     lists = dev["Lists"]
     assert lists.sheet_state == "hidden"
-    from processor.formats import registry
+    from processor.ingest.formats import registry
 
     names = registry.names()
     assert [lists.cell(i, 1).value for i in range(2, len(names) + 2)] == names
@@ -689,7 +689,7 @@ def _one_sheet_xlsx(path: Path, rows) -> Path:
     ],
 )
 def test_a_sheet_is_refused_only_when_its_cells_span_more_than_8_million(tmp_path, rows, refused):
-    from processor.workbooks import inspect_xlsx
+    from processor.reference.reading import inspect_xlsx
 
     path = _one_sheet_xlsx(tmp_path / "big.xlsx", rows())
     problem, facts = inspect_xlsx(path, ["Data"])
@@ -708,7 +708,7 @@ def test_sheets_read_in_any_order_are_listed_and_checked_in_the_contracts_order(
     import threading
     import time
 
-    from processor import workbooks
+    from processor.reference import reading
     from schemas.workbooks import WORKBOOKS
 
     data = base()
@@ -716,15 +716,15 @@ def test_sheets_read_in_any_order_are_listed_and_checked_in_the_contracts_order(
     data["Products"][0][2] = "Costplus"  # devices.xlsx › Products: a cell check
     data["Account Codes"].append(["A1", "PABX", "9"])  # a rule across sheets
     folder = write_books(tmp_path / "wb", data)
-    real = workbooks._raw_book
+    real = reading._raw_book
 
     def accounts_last(folder, book):
         if book.filename == "accounts.xlsx":
             time.sleep(0.5)
         yield from real(folder, book)
 
-    monkeypatch.setattr(workbooks, "_raw_book", accounts_last)
-    arrived = [place for place, _, _ in workbooks.iter_sheets(folder)]
+    monkeypatch.setattr(reading, "_raw_book", accounts_last)
+    arrived = [place for place, _, _ in reading.iter_sheets(folder)]
     assert arrived[0][0] == 1  # devices.xlsx came first
     sheets, found = validate_folder(folder)
     assert list(sheets) == [s.name for book in WORKBOOKS for s in book.sheets]
@@ -739,7 +739,7 @@ def test_sheets_read_in_any_order_are_listed_and_checked_in_the_contracts_order(
             raise RuntimeError("reader failed")
         yield from real(folder, book)
 
-    monkeypatch.setattr(workbooks, "_raw_book", broken)
+    monkeypatch.setattr(reading, "_raw_book", broken)
     with pytest.raises(RuntimeError, match="reader failed"):
         validate_folder(folder)
     assert not [t for t in threading.enumerate() if t.name.startswith("read ")]

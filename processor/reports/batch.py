@@ -96,7 +96,7 @@ def load_batch(path: Path | str) -> Batch:
 
 def void_banner(batch: Batch) -> str:
     """The VOID notice a report shows at its top (empty for a batch in use)."""
-    from processor.void import banner
+    from processor.recipes.void import banner
 
     return banner(batch.void) if batch.void else ""
 
@@ -212,7 +212,7 @@ def manifest_problem(m: object) -> str | None:
 
 def reference_for(batch: Batch, workbooks: str | Path | None):
     """The workbooks' reference data for suggestions, or None when they cannot be loaded."""
-    from processor.api import load_reference
+    from processor.reference.loading import load_reference
 
     folder = workbooks or batch.manifest.get("workbooks")
     if not folder or not Path(folder).is_dir():

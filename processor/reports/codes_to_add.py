@@ -58,7 +58,7 @@ def write_codes_to_add(
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from processor.xlsx import header_style, set_text
+    from processor.outputs.xlsx.workbook import header_style, set_text
     from schemas.checks import key
 
     m = batch.manifest

@@ -179,7 +179,7 @@ def _xlsx(
         columns: the charges' rows as the workbook holds them (``_cells``): when given,
             written a column at a time instead of ``rows`` cell by cell.
     """
-    from processor.xlsx import Col, TableBook
+    from processor.outputs.xlsx.workbook import Col, TableBook
 
     m = batch.manifest
     places = MINOR_UNITS.get(batch.currency, 2)

@@ -1,0 +1,1 @@
+"""The batch folder: its files, manifest, life and Batch Sheet."""

@@ -1,0 +1,1 @@
+"""The import history: batches, billed row keys and their stores."""

@@ -1,0 +1,1 @@
+"""Reading device exports into rows: formats, blocks, decoding, dates, numbers."""

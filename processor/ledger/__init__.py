@@ -1,0 +1,1 @@
+"""Row keys and screening rows against this import and the history."""

@@ -1,0 +1,1 @@
+"""xlsx workbooks written as SpreadsheetML."""

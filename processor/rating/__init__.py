@@ -1,0 +1,1 @@
+"""Matching rows to accounts and pricing them."""

@@ -1,0 +1,204 @@
+"""Match canonical charges to accounts and products (pure functions).
+
+Input: a canonical chunk (see ``processor.exports``). Output: the same rows with
+``status`` (billed | unmatched | skipped), ``reason``, ``detail``, ``code``,
+``account_id``, ``account_name`` and ``product`` set; pricing comes next.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from processor import arrow
+from processor.ingest.formats.base import Format
+from processor.reference.records import Reference
+from schemas.checks import key
+
+VALID_CODE = re.compile(r"^[A-Za-z0-9]+\Z")  # ASCII only: ı, ſ, K (Kelvin) never match
+_VALID_CODE = r"^[A-Za-z0-9]+$"  # the same for Arrow's RE2 ($ is the text's end there)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The lookups for one (application, location) import."""
+
+    application: str
+    location: str
+    codes: dict[str, str]  # CODE → account id, at this location
+    elsewhere: dict[str, str]  # CODE → "account A1 at Leeds", other locations
+    match_fields: tuple[str | int, ...]  # names, or 0-based positions
+    default_product: str
+
+    @functools.cached_property
+    def lookups(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+        """``codes`` and ``elsewhere`` as Arrow (keys, values), for joins."""
+        return (
+            pa.array(list(self.codes), pa.string()),
+            pa.array(list(self.codes.values()), pa.string()),
+            pa.array(list(self.elsewhere), pa.string()),
+            pa.array(list(self.elsewhere.values()), pa.string()),
+        )
+
+
+def context(ref: Reference, application: str, location: str, fmt: Format) -> Context:
+    """Lookups for one import, built once."""
+    app_key, loc_key = key(application), key(location)
+    app_name, _, product, match_on = ref.applications[app_key]
+    here, other = {}, {}
+    for (a, loc, code), account in ref.codes.items():
+        if a != app_key:
+            continue
+        if loc == loc_key:
+            here[code] = account
+        else:
+            other.setdefault(code, f"account {account} at {ref.locations[loc][0]}")
+    fields = tuple(match_on) if match_on else tuple(fmt.match_on)
+    return Context(app_name, ref.locations[loc_key][0], here, other, fields, product)
+
+
+def _where(keys: pa.Array, values: pa.Array, ok: np.ndarray) -> np.ndarray:
+    """Per value, its place in ``keys`` (-1 where absent or not ``ok``): a hash join."""
+    at = pc.fill_null(pc.index_in(values, value_set=keys), -1).to_numpy(zero_copy_only=False)
+    return np.where(ok, at, -1)
+
+
+def _pick(n: int, source: np.ndarray, candidates: list[pa.Array]) -> pa.Array:
+    """Per row, the value of candidate ``source[i]`` (null where -1)."""
+    parts = [(np.flatnonzero(source == j), c) for j, c in enumerate(candidates)]
+    parts = [(idx, pc.take(c, pa.array(idx))) for idx, c in parts if len(idx)]
+    return arrow.scatter(n, parts, pa.scalar(None, pa.string()))
+
+
+def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.DataFrame:
+    """Set status, reason and account on every row of a canonical chunk."""
+    n = len(chunk)
+    out = chunk.copy()
+    status = np.full(n, "billed", dtype=object)
+    reason = np.full(n, None, dtype=object)
+    detail = np.full(n, None, dtype=object)
+
+    error = out["error"].notna().to_numpy()
+    status[error], reason[error], detail[error] = (
+        "unmatched",
+        "unparseable-row",
+        out["error"][error],
+    )
+    skip = out["skip"].notna().to_numpy() & ~error
+    status[skip], reason[skip] = "skipped", out["skip"][skip]
+    skip_detail = out["skip_detail"] if "skip_detail" in out else pd.Series([None] * n)
+    detail[skip] = skip_detail.to_numpy()[skip]
+
+    # each Match On field: stripped, cleaned by the format, upper-cased where it is a
+    # valid code (ASCII only: str.upper() would turn ı into I and ſ into S)
+    cleaned, valid = [], []
+    for c in [c for c in out.columns if c.startswith("match_")]:
+        s = arrow.strip(arrow.plain(out[c]))
+        if fmt.clean_code is not None:
+            s = arrow.plain(fmt.clean_code(arrow.series(s)))
+        ok = arrow.flags(pc.match_substring_regex(s, _VALID_CODE))
+        cleaned.append(pc.if_else(pa.array(ok), pc.ascii_upper(s), s))
+        valid.append(ok)
+    here_keys, here_ids, other_keys, other_text = ctx.lookups
+    # the first field that resolves wins; when none does, a code held at another location
+    # names that location, else the first non-empty field's own reason
+    found = np.full(n, -1, dtype=np.int64)  # place in here_keys
+    code_from = np.full(n, -1, dtype=np.int64)  # which field gave the code
+    first_from = np.full(n, -1, dtype=np.int64)  # the first non-empty field
+    other = np.full(n, -1, dtype=np.int64)  # place in other_keys
+    other_from = np.full(n, -1, dtype=np.int64)
+    for j, (s, ok) in enumerate(zip(cleaned, valid, strict=True)):
+        at = _where(here_keys, s, ok)
+        take = (found < 0) & (at >= 0)
+        found[take], code_from[take] = at[take], j
+        first_from[(first_from < 0) & arrow.flags(pc.not_equal(s, ""))] = j
+        at = _where(other_keys, s, ok)
+        take = (other < 0) & (at >= 0)
+        other[take], other_from[take] = at[take], j
+    first_text = _pick(n, first_from, cleaned)
+    open_ = status == "billed"
+    none = (found < 0) & open_
+    missing = none & (first_from < 0)
+    status[none] = "unmatched"
+    reason[missing] = "missing-code"
+    detail[missing] = " or ".join(
+        f"column {f + 1}" if isinstance(f, int) else f for f in ctx.match_fields
+    )
+    at_other = none & ~missing & (other >= 0)
+    reason[at_other] = "code-at-other-location"
+    detail[at_other] = pc.take(other_text, pa.array(other[at_other])).to_numpy(zero_copy_only=False)
+    invalid = (
+        none
+        & ~missing
+        & ~at_other
+        & ~arrow.flags(pc.match_substring_regex(pc.fill_null(first_text, ""), _VALID_CODE))
+    )
+    reason[invalid] = "invalid-code"
+    unknown = none & ~missing & ~at_other & ~invalid
+    reason[unknown] = "unknown-code"
+    # the code that matched; else the code held at another location; else the first one
+    code_from = np.where(none, np.where(at_other, other_from, first_from), code_from)
+    code = _pick(n, code_from, cleaned)
+    account = pc.take(here_ids, pa.array(found, mask=found < 0))
+
+    # account state, looked up once per distinct account (the columns stay Arrow: a take
+    # from the few distinct values, not a Python string a row)
+    which, distinct = arrow.factorize(account)
+    held = [ref.accounts.get(key(a)) for a in distinct]
+    pick = np.where(which >= 0, which, len(held))  # the last slot: no account
+    names = pc.take(pa.array([a.name if a else None for a in held] + [None], pa.string()), pick)
+    active = np.array([a is None or a.active for a in held] + [True], dtype=bool)[pick]
+    open_ = status == "billed"
+    inactive = open_ & ~active
+    status[inactive], reason[inactive] = "unmatched", "inactive-account"
+    # outside the account's dates: compared as days, for accounts that have dates
+    if any(a and (a.start or a.end) for a in held):
+        far_past, far_future = np.datetime64("0001-01-01"), np.datetime64("9999-12-31")
+        starts = np.array(
+            [np.datetime64(a.start) if a and a.start else far_past for a in held] + [far_past]
+        )
+        ends = np.array(
+            [np.datetime64(a.end) if a and a.end else far_future for a in held] + [far_future]
+        )
+        days = out["occurred_at"].to_numpy(dtype="datetime64[D]")
+        has = (which >= 0) & (status == "billed")
+        outside = has & ((days < starts[pick]) | (days > ends[pick]))
+        for i in np.flatnonzero(outside):
+            acc = held[which[i]]
+            detail[i] = f"{acc.start or '…'} to {acc.end or '…'}"
+        status[outside], reason[outside] = "unmatched", "outside-account-dates"
+
+    # product: an item rule, else the application's default
+    app_key = key(ctx.application)
+    # each distinct item looked up once; no item (blank or missing) takes the default
+    which, distinct = pd.factorize(out["item"].to_numpy(dtype=object), use_na_sentinel=True)
+    chosen = [
+        ref.rules.get((app_key, key(it)), ctx.default_product)
+        if isinstance(it, str) and it
+        else ctx.default_product
+        for it in distinct
+    ]
+    options = [*chosen, ctx.default_product]
+    pick = np.where(which >= 0, which, len(chosen))  # the last option: no item
+    known = np.array([key(p) in ref.products for p in options], dtype=bool)
+    no_product = (status == "billed") & ~known[pick]
+    status[no_product], reason[no_product] = "unmatched", "unknown-product"
+    detail[no_product] = np.array(options, dtype=object)[pick[no_product]]
+    products = pc.take(pa.array(options, pa.string()), pick)
+
+    for name, values in [
+        ("status", status),
+        ("reason", reason),
+        ("detail", detail),
+    ]:
+        out[name] = arrow.from_objects(values, out.index)
+    for name, values in [("account_name", names), ("account_id", account), ("product", products)]:
+        out[name] = arrow.series(values, out.index)
+    out["code"] = arrow.series(code, out.index)
+    return out

@@ -1,0 +1,1 @@
+"""The commands' recipes: import, retry, void and apply codes."""

@@ -1,0 +1,233 @@
+"""`charges import`: the recipe from exports to a batch folder.
+
+load workbooks → resolve location and application → lock the history, refuse files
+imported before → record the batch as pending → for each file, for each chunk: read →
+ledger (row keys, duplicates, already billed) → match → price → write → batch sheet,
+summary, manifest → rename the folder into place → commit the batch and its keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from processor.batch.writer import BatchWriter, describe
+from processor.history.sqlite_store import History, default_path
+from processor.ingest.reading import read_export
+from processor.ledger.screening import batch_record, file_sha256, new_batch, screen
+from processor.rating.matching import context, match
+from processor.rating.pricing import price
+from processor.reference.loading import UsageError, WorkbookError, load_reference
+from processor.threads import read_ahead
+from schemas.checks import key
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote and counted."""
+
+    batch_dir: Path
+    manifest: dict
+    warnings: pd.DataFrame
+    notes: list[str] = field(default_factory=list)  # things done on the way, for the user
+    # seconds spent in each step (workbooks, read, ledger, match, price, write, finish)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def check_out(out: Path, files: list[Path], workbooks: Path) -> None:
+    """Refuse a batch folder that is, holds, or sits inside an input or the workbooks
+    folder, or that already holds something."""
+    wb = Path(workbooks).resolve()
+    for f in [*(p.resolve() for p in files), wb]:
+        what = "the workbooks folder" if f == wb else f"the input {f}"
+        if out == f or out.is_relative_to(f) or f.is_relative_to(out):
+            how = "is" if out == f else ("is inside" if out.is_relative_to(f) else "holds")
+            raise UsageError(
+                f"--out {out}: {how} {what}; choose a batch folder apart from the inputs and "
+                "the workbooks, e.g. batches/2026-10"
+            )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
+
+
+def _check_usage(
+    ref, location: str, application: str, files: list[Path], hashed: dict[str, str]
+) -> dict[str, str]:
+    """Refuse what cannot be imported; returns each input's sha256 by path (``hashed``
+    holds those worked out already)."""
+    if key(location) not in ref.locations:
+        known = ", ".join(v[0] for v in ref.locations.values())
+        raise UsageError(
+            f'location "{location}" is not on the Locations sheet; choose one of: {known}'
+        )
+    if key(application) not in ref.applications:
+        known = ", ".join(v[0] for v in ref.applications.values())
+        raise UsageError(
+            f'application "{application}" is not on the Applications sheet; choose one of: {known}'
+        )
+    seen: dict[str, Path] = {}
+    for f in files:
+        if not f.is_file():
+            raise UsageError(f"{f}: no such file")
+        digest = hashed.get(str(f)) or file_sha256(f)
+        if digest in seen:
+            raise UsageError(
+                f"{f}: has the same content as {seen[digest]}; its rows would be billed twice"
+            )
+        seen[digest] = f
+    return {str(p): d for d, p in seen.items()}
+
+
+def _sha256s(files: list[Path]) -> dict[str, str]:
+    """The sha256 of each input file that can be read, by path (the others are left to
+    ``_check_usage``, which says what is wrong with them)."""
+    out = {}
+    for f in files:
+        with contextlib.suppress(OSError):
+            if f.is_file():
+                out[str(f)] = file_sha256(f)
+    return out
+
+
+def run_import(
+    workbooks: Path,
+    location: str,
+    application: str,
+    files: list[Path],
+    out: Path,
+    batch_date: dt.date | None = None,
+    progress: Callable[[str, int, float], None] | None = None,
+    chunk_rows: int | None = None,
+    day_first: bool = True,
+    history: Path | None = None,
+    reimport: bool = False,
+    waiting: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import device exports into a batch folder, billing each row once, ever.
+
+    Args:
+        workbooks: folder with accounts.xlsx and devices.xlsx.
+        location: the Location the import is for.
+        application: the Application whose exports these are.
+        files: the export files.
+        out: the batch folder to create (must not exist, or be empty).
+        batch_date: the batch date on the Batch Sheet (default: today).
+        progress: called with (file name, rows done, share of the file read) as chunks
+            finish.
+        chunk_rows: rows per chunk (default: exports.CHUNK_ROWS).
+        day_first: read ambiguous spreadsheet dates (10/02/20) day first.
+        history: the import history (default: history.sqlite in the workbooks folder).
+        reimport: import a file whose content was imported before (its rows still go
+            through the key check, so nothing is billed twice).
+        waiting: told when another import holds the history and this one waits.
+
+    Returns:
+        The batch folder, its manifest, the workbooks' warnings and notes for the user.
+
+    Raises:
+        WorkbookError: the workbooks have errors (nothing is written).
+        UsageError: unknown location or application, missing file, non-empty folder, a
+            file imported before.
+        ExportError: a file cannot be read as its format (nothing is written).
+        HistoryError: the history cannot be used.
+    """
+    out = Path(out).resolve()  # absolute and normalised before any check
+    check_out(out, files, workbooks)
+    clock = Clock()
+    # the inputs are hashed while the workbooks are read (hashlib lets go of the GIL)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        hashing = pool.submit(_sha256s, files)
+        ref, found = load_reference(workbooks)
+        clock.lap("workbooks")
+        if ref is None:
+            hashing.cancel()
+            raise WorkbookError(found)
+        hashed = hashing.result()
+    digests = _check_usage(ref, location, application, files, hashed)
+    batch_date = batch_date or dt.date.today()
+    app_name, format_name, _, _ = ref.applications[key(application)]
+    fmt = ref.format_for(format_name)
+    ctx = context(ref, application, location, fmt)
+    loc = ref.location(location)
+    kwargs = {"chunk_rows": chunk_rows} if chunk_rows else {}
+    kwargs |= {"day_first": day_first, "time_zone": loc.time_zone}
+    app_key, loc_key = key(application), key(location)
+
+    hist = History(Path(history) if history else default_path(workbooks))
+    try:
+        notes = hist.lock(waiting=waiting)
+        if not reimport:
+            for path in files:
+                earlier = hist.imported_file(digests[str(path)], app_key, loc_key)
+                if earlier:
+                    raise UsageError(
+                        f"{path}: was imported already for {app_name} at {loc.name}, in batch "
+                        f"{earlier[0]} ({earlier[1]}); its rows are billed. Use --reimport "
+                        "to import it again (rows billed before are skipped as "
+                        "already-billed)"
+                    )
+        inputs = [
+            {"path": str(p), "sha256": digests[str(p)], "size": p.stat().st_size} for p in files
+        ]
+        record = batch_record(ref, application, location, fmt, batch_date, workbooks)
+        with new_batch(hist, out, record, inputs) as job:
+            writer = job.writes(BatchWriter.for_batch(job.folder, ref, location, application))
+            for item in inputs:
+                path = Path(item["path"])
+                file_rows = 0
+                size, done = max(path.stat().st_size, 1), [0]
+                clock.lap("setup")
+                chunks = read_export(path, fmt, ctx.match_fields, done=done, **kwargs)
+                for chunk in read_ahead(chunks):
+                    clock.lap("read")
+                    chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
+                    clock.lap("ledger")
+                    matched = match(chunk, ref, ctx, fmt)
+                    clock.lap("match")
+                    priced = price(matched, ref, location)
+                    clock.lap("price")
+                    writer.add(priced)
+                    clock.lap("write")
+                    file_rows += len(chunk)
+                    if progress:
+                        progress(path.name, file_rows, min(done[0] / size, 1.0))
+                clock.lap("read")  # the file's end
+                item["rows"] = file_rows
+            job.finish(
+                describe(
+                    job.id,
+                    ref,
+                    location,
+                    application,
+                    fmt,
+                    inputs,
+                    ctx.match_fields,
+                    workbooks,
+                    hist.path,
+                ),
+                batch_date,
+            )
+    finally:
+        hist.close()
+    clock.lap("finish")
+    return ImportResult(out, job.manifest, found, notes + job.notes(), clock.laps)
+
+
+class Clock:
+    """Seconds spent in each named step, added up over chunks."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = self.laps.get(step, 0.0) + now - self.last
+        self.last = now

@@ -1,0 +1,219 @@
+"""`charges retry`: bill the unmatched rows of a committed batch that match now.
+
+The recipe: read the batch's unmatched.parquet (it keeps every canonical field) → drop
+rows already retried → ledger (their own row keys) → match and price against today's
+workbooks → a new batch folder, committed with its keys → the earlier batch's rows that
+are now billed are marked as retried into the new batch, so a second retry does not bill
+them again. Rows that still do not match are reported as unmatched again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from processor.batch.writer import BatchWriter, describe
+from processor.history.sqlite_store import History, HistoryError, default_path
+from processor.ingest.reading import HELD_DTYPE, ZERO_HELD
+from processor.ledger.screening import batch_record, billed_row_keys, file_sha256, new_batch, screen
+from processor.rating.matching import context, match
+from processor.rating.pricing import price
+from processor.recipes.importing import ImportResult, check_out
+from processor.reference.loading import UsageError, WorkbookError, load_reference
+from schemas.checks import key
+
+CHUNK = 50_000
+
+
+def read_manifest(batch_dir: Path) -> dict:
+    """A batch folder's manifest, or a UsageError saying why it cannot be used."""
+    path = Path(batch_dir) / "manifest.json"
+    if not path.is_file():
+        raise UsageError(f"{batch_dir}: is not a batch folder (no manifest.json)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"{path}: cannot be read ({str(exc)[:80]})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("batch_id"), str):
+        raise UsageError(
+            f"{path}: names no batch id: the batch was imported before the history was kept, "
+            "so it cannot be retried or voided here"
+        )
+    return manifest
+
+
+def history_for(manifest: dict, history: Path | None) -> Path:
+    """The history a batch was recorded in (unless another is named)."""
+    if history:
+        return Path(history)
+    if manifest.get("history"):
+        return Path(manifest["history"])
+    return default_path(Path(manifest["workbooks"]))
+
+
+def _opt(column: pd.Series) -> np.ndarray:
+    """Text values with blanks as None (as the reader makes them)."""
+    return column.astype(object).where(column.notna(), None).to_numpy()
+
+
+def _held(column: pd.Series) -> pd.Series:
+    values = pa.array(column.to_numpy(dtype=object), HELD_DTYPE.pyarrow_dtype, from_pandas=True)
+    return pd.Series(pc.fill_null(values, ZERO_HELD), dtype=HELD_DTYPE)
+
+
+def _canonical(frame: pd.DataFrame, fields: int) -> pd.DataFrame:
+    """Unmatched rows as the canonical chunk the reader would have made of them."""
+    n = len(frame)
+    unreadable = (frame["reason"] == "unparseable-row").to_numpy()
+    out = pd.DataFrame(
+        {
+            "source_file": frame["source_file"].to_numpy(dtype=object),
+            "line": frame["line"].to_numpy(dtype=np.int64),
+            "raw": frame["raw"].to_numpy(dtype=object),
+            "note": _opt(frame["note"]),
+            "occurred_at": pd.to_datetime(frame["occurred_at"]).astype("datetime64[us]"),
+            # held values as the reader holds them: Arrow decimals (a blank quantity is 0)
+            "quantity": _held(frame["quantity"]),
+            "cost": _held(frame["cost"]),
+            "duration": pd.array(frame["duration"], dtype="Int64"),
+            "destination": frame["destination"]
+            .astype(object)
+            .where(frame["destination"].notna(), None)
+            .to_numpy(),
+            "description": frame["description"].fillna("").astype(str).to_numpy(),
+            "item": _opt(frame["item"]),
+        }
+    )
+    values = [
+        (v.split("\x1f") if isinstance(v, str) else [])
+        for v in frame["match_values"].astype(object)
+    ]
+    for i in range(fields):
+        out[f"match_{i}"] = [v[i] if i < len(v) else None for v in values]
+    detail = _opt(frame["detail"])
+    out["error"] = np.where(unreadable, detail, None)
+    out["skip"] = np.full(n, None, dtype=object)
+    out["skip_detail"] = np.full(n, None, dtype=object)
+    return out
+
+
+def _unmatched(path: Path, done: set[str]) -> Iterator[pd.DataFrame]:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK):
+        frame = batch.to_pandas()
+        if done:
+            frame = frame[~frame["row_key"].isin(done)]
+        if len(frame):
+            yield frame.reset_index(drop=True)
+
+
+def run_retry(
+    batch_dir: Path,
+    out: Path,
+    workbooks: Path | None = None,
+    history: Path | None = None,
+    batch_date: dt.date | None = None,
+) -> ImportResult:
+    """Bill the unmatched rows of a committed batch that match today's workbooks.
+
+    Args:
+        batch_dir: the earlier batch folder.
+        out: the new batch folder (must not exist, or be empty).
+        workbooks: the workbooks to match against (default: those the batch used).
+        history: the import history (default: the one the batch was recorded in).
+        batch_date: the new batch's date (default: the earlier batch's).
+
+    Returns:
+        The new batch folder, its manifest, the workbooks' warnings and notes.
+
+    Raises:
+        UsageError: not a batch folder, void, or not in the history; a bad --out.
+        WorkbookError: the workbooks have errors.
+        HistoryError: the history cannot be used.
+    """
+    batch_dir = Path(batch_dir).resolve()
+    manifest = read_manifest(batch_dir)
+    source = batch_dir / "unmatched.parquet"
+    if not source.is_file():
+        raise UsageError(f"{batch_dir}: has no unmatched.parquet; import again into a new folder")
+    workbooks = Path(workbooks or manifest["workbooks"])
+    out = Path(out).resolve()
+    check_out(out, [source], workbooks)
+    ref, found = load_reference(workbooks)
+    if ref is None:
+        raise WorkbookError(found)
+    location, application = manifest["location"], manifest["application"]
+    if key(location) not in ref.locations or key(application) not in ref.applications:
+        raise UsageError(
+            f"{application} at {location} is no longer on the workbooks' Locations and "
+            "Applications sheets; add it back to retry this batch"
+        )
+    fmt = ref.format_for(manifest["format"]) or ref.format_for(
+        ref.applications[key(application)][1]
+    )
+    ctx = context(ref, application, location, fmt)
+    fields = manifest.get("match_on") or [str(f) for f in ctx.match_fields]
+    ctx = dataclasses.replace(ctx, match_fields=tuple(fields))
+    app_key, loc_key = key(application), key(location)
+    batch_date = batch_date or dt.date.fromisoformat(manifest["batch_date"])
+    source_id = manifest["batch_id"]
+
+    hist = History(history_for(manifest, history))
+    try:
+        notes = hist.lock()
+        record = hist.batch(source_id)
+        if record is None or record["status"] != "committed":
+            state = "not in" if record is None else f"{record['status']} in"
+            raise HistoryError(
+                f"batch {source_id} ({batch_dir}) is {state} the history {hist.path}; only a "
+                "committed batch can be retried"
+            )
+        done = hist.retried_keys(source_id)
+        inputs = [
+            {"path": str(source), "sha256": file_sha256(source), "size": source.stat().st_size}
+        ]
+        record = batch_record(
+            ref, application, location, fmt, batch_date, workbooks, retry_of=source_id
+        )
+        with new_batch(hist, out, record, inputs) as job:
+            writer = job.writes(BatchWriter.for_batch(job.folder, ref, location, application))
+            rows = 0
+            for frame in _unmatched(source, done):
+                chunk = _canonical(frame, len(fields))
+                keys = _opt(frame["row_key"])
+                chunk = screen(chunk, fmt, hist, application, app_key, loc_key, keys=keys)
+                writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
+                rows += len(chunk)
+            inputs[0]["rows"] = rows
+            job.finish(
+                describe(
+                    job.id,
+                    ref,
+                    location,
+                    application,
+                    fmt,
+                    inputs,
+                    list(fields),
+                    workbooks,
+                    hist.path,
+                    retry_of=source_id,
+                ),
+                batch_date,
+            )
+        # the earlier batch's rows now billed are retried: a second retry leaves them out
+        hist.mark_retried(
+            source_id, (k for part in billed_row_keys(out) for k in part.to_pylist()), job.id
+        )
+    finally:
+        hist.close()
+    if done:
+        notes.append(f"{len(done):,} rows of batch {source_id} were retried before; left out")
+    return ImportResult(out, job.manifest, found, notes + job.notes())

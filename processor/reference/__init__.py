@@ -1,0 +1,1 @@
+"""The workbooks: reading, validation, typed records and templates."""

@@ -1,0 +1,252 @@
+"""Reference data: the validated workbooks as typed lookups for one import.
+
+Built only from sheets that passed validation, so conversions here cannot fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from processor.ingest.formats import registry
+from processor.ingest.formats.base import Format
+from processor.reference.reading import Sheet
+from processor.reference.validation import split_fields
+from schemas.checks import DELIMITER_NAMES, as_text, key, to_decimal
+from schemas.currencies import MINOR_UNITS
+
+
+class Location(NamedTuple):
+    name: str
+    currency: str
+    tax_rate: Decimal
+    tax_rounding: str  # "per line" | "per charge"
+    time_zone: str | None  # IANA name, or None: wall-clock times are kept
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    description: str
+    pricing: str  # cost plus | unit price | tariff
+    unit_price: Decimal | None
+    markup_pct: Decimal
+    markup_fixed: Decimal
+    minimum: Decimal | None
+    tax_rate: Decimal | None
+    gl_code: str
+    tariff: str | None
+    can_be_zero: bool
+
+
+@dataclass(frozen=True)
+class Rate:
+    prefix: str
+    destination: str
+    per_minute: Decimal
+    connection: Decimal
+    minimum_seconds: int
+    increment_seconds: int
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    name: str
+    location: str
+    active: bool
+    start: dt.date | None
+    end: dt.date | None
+
+
+@dataclass
+class Reference:
+    """Everything an import needs from the workbooks, keyed for lookup."""
+
+    locations: dict[str, Location]
+    accounts: dict[str, Account]
+    # (application key, location key, CODE) → account id; from both code sheets
+    codes: dict[tuple[str, str, str], str]
+    applications: dict[str, tuple[str, str, str, list[str]]]  # key → (name, format, product, match)
+    products: dict[str, Product]
+    rules: dict[tuple[str, str], str]  # (application key, item key) → product
+    formats: dict[str, Format] = field(default_factory=dict)  # defined on the Formats sheet
+    tariffs: dict[str, list[Rate]] = field(default_factory=dict)
+
+    def currency(self, location: str) -> str:
+        return self.locations[key(location)][1]
+
+    def minor_unit(self, location: str) -> int:
+        return MINOR_UNITS[self.currency(location)]
+
+    def location(self, location: str) -> Location:
+        return self.locations[key(location)]
+
+    def format_for(self, name: str) -> Format | None:
+        return self.formats.get(key(name)) or registry.get(name)
+
+
+def _text(v: object) -> str:
+    return "" if v is None else as_text(v).strip()
+
+
+def _dec(v: object, default: Decimal | None = None) -> Decimal | None:
+    d = to_decimal(v)
+    return default if d is None else d
+
+
+def _int(v: object, default: int) -> int:
+    d = to_decimal(v)
+    return default if d is None else int(d)
+
+
+def build(sheets: dict[str, Sheet]) -> Reference:
+    """Typed lookups from validated sheets.
+
+    Every name is held in the spelling of its own sheet (a product named ``cp`` on
+    Applications and ``CP`` on Products is ``CP`` everywhere), so outputs carry one spelling.
+    """
+    locs = {
+        key(r["Location"]): Location(
+            _text(r["Location"]),
+            _text(r["Currency"]).upper(),
+            _dec(r["Tax Rate %"]),
+            key(r["Tax Rounding"]) if r["Tax Rounding"] is not None else "per line",
+            _text(r["Time Zone"]) or None,
+        )
+        for _, r in sheets["Locations"].rows()
+    }
+    # accounts and codes (tens of thousands of rows) a column at a time: each column's keys,
+    # texts and dates are those validation worked out (``Sheet.keys`` keeps them)
+    a = sheets["Accounts"]
+    accounts = {
+        k: Account(i, n, locs[loc].name, status == "active", start, end)
+        for k, i, n, loc, status, start, end in zip(
+            a.keys("Account ID"),
+            a.texts("Account ID"),
+            a.texts("Account Name").fillna(""),
+            a.keys("Location"),
+            a.keys("Status"),
+            a.dates("Start Date"),
+            a.dates("End Date"),
+            strict=True,
+        )
+    }
+    codes: dict[tuple[str, str, str], str] = {}
+    c = sheets["Account Codes"]
+    held = [accounts[k] for k in c.keys("Account ID")]
+    codes.update(
+        zip(
+            zip(
+                c.keys("Application"),
+                [key(h.location) for h in held],
+                c.texts("Code").fillna("").str.upper(),
+                strict=True,
+            ),
+            [h.account_id for h in held],
+            strict=True,
+        )
+    )
+    m = sheets["Device Import Maps"]
+    codes.update(
+        zip(
+            zip(
+                m.keys("Application"),
+                m.keys("Location"),
+                m.texts("Code").fillna("").str.upper(),
+                strict=True,
+            ),
+            [accounts[k].account_id for k in m.keys("Account ID")],
+            strict=True,
+        )
+    )
+    tariff_names: dict[str, str] = {}
+    for _, r in sheets["Tariffs"].rows():
+        tariff_names.setdefault(key(r["Tariff"]), _text(r["Tariff"]))
+    products = {
+        key(r["Product"]): Product(
+            name=_text(r["Product"]),
+            description=_text(r["Description"]),
+            pricing=key(r["Pricing"]),
+            unit_price=_dec(r["Unit Price"]),
+            markup_pct=_dec(r["Markup %"], Decimal(0)),
+            markup_fixed=_dec(r["Markup Fixed"], Decimal(0)),
+            minimum=_dec(r["Minimum Charge"]),
+            tax_rate=_dec(r["Tax Rate %"]),
+            gl_code=_text(r["GL Code"]),
+            tariff=tariff_names.get(key(r["Tariff"]), _text(r["Tariff"])) if r["Tariff"] else None,
+            can_be_zero=key(r["Can Be Zero Price"]) == "yes" if r["Can Be Zero Price"] else False,
+        )
+        for _, r in sheets["Products"].rows()
+    }
+    apps = {
+        key(r["Application"]): (
+            _text(r["Application"]),
+            _text(r["Format"]),
+            products[key(r["Product"])].name,
+            split_fields(r["Match On"]) if r["Match On"] is not None else [],
+        )
+        for _, r in sheets["Applications"].rows()
+    }
+    rules = {
+        (key(r["Application"]), key(r["Item"])): products[key(r["Product"])].name
+        for _, r in sheets["Product Rules"].rows()
+    }
+    tariffs: dict[str, list[Rate]] = {}
+    for _, r in sheets["Tariffs"].rows():
+        tariffs.setdefault(key(r["Tariff"]), []).append(
+            Rate(
+                prefix=_text(r["Prefix"]),
+                destination=_text(r["Destination"]),
+                per_minute=_dec(r["Rate Per Minute"]),
+                connection=_dec(r["Connection Fee"], Decimal(0)),
+                minimum_seconds=_int(r["Minimum Seconds"], 0),
+                increment_seconds=max(_int(r["Increment Seconds"], 1), 1),
+            )
+        )
+    for rates in tariffs.values():
+        rates.sort(key=lambda rt: len(rt.prefix), reverse=True)  # longest prefix first
+    formats = {key(r["Format"]): sheet_format(r) for _, r in sheets["Formats"].rows()}
+    return Reference(locs, accounts, codes, apps, products, rules, formats, tariffs)
+
+
+def _colref(v: object) -> str | int | None:
+    if v is None:
+        return None
+    if isinstance(v, (int, float)) or (isinstance(v, str) and v.strip().isdigit()):
+        return int(to_decimal(v)) - 1  # positions are 1-based on the sheet
+    return _text(v)
+
+
+def sheet_format(r: dict) -> Format:
+    """A Format from one row of the Formats sheet."""
+    has_header = r["Has Header"] is None or key(r["Has Header"]) == "yes"
+    delim = _text(r["Delimiter"]) if r["Delimiter"] is not None else ","
+    delim = DELIMITER_NAMES.get(delim.casefold(), delim) if len(delim) != 1 else delim
+    code = _colref(r["Code Column"])
+    fmt_text = _text(r["Date Format"])
+    return Format(
+        name=_text(r["Format"]),
+        description="defined on the Formats sheet",
+        fields=(),  # taken from the file's header, or positions
+        match_on=(code,),
+        date=_colref(r["Date Column"]),
+        time=_colref(r["Time Column"]),
+        date_formats=(fmt_text,) if fmt_text else (),
+        delimiter=delim,
+        encoding=_text(r["Encoding"]) or None,
+        has_header=has_header,
+        header_rows=_int(r["Header Rows"], 1 if has_header else 0),
+        footer_rows=_int(r["Footer Rows"], 0),
+        quantity=_colref(r["Quantity Column"]),
+        cost=_colref(r["Cost Column"]),
+        duration=_colref(r["Duration Column"]),
+        destination=_colref(r["Destination Column"]),
+        description_field=_colref(r["Description Column"]),
+        item=_colref(r["Item Column"]),
+        ignore_zero=key(r["Ignore Zero Values"]) == "yes" if r["Ignore Zero Values"] else False,
+        decimal_separator=_text(r["Decimal Separator"]) or ".",
+        sheet_defined=True,
+    )

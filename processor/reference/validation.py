@@ -1,0 +1,346 @@
+"""Validate the workbooks: cell checks (pandera) and rules across sheets.
+
+Pure functions over the raw sheets that ``processor.workbooks`` reads; every
+problem becomes a finding row with its workbook, sheet and cell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+
+from processor import findings as fnd
+from processor.ingest.formats import registry
+from processor.reference.reading import Sheet
+from schemas import checks
+from schemas.checks import key
+from schemas.workbooks import SHEETS, key_column
+
+
+def cell_findings(sheet: Sheet) -> list[dict[str, str]]:
+    """Run the sheet's pandera schema and turn its failure cases into findings."""
+    schema: pa.DataFrameSchema = SHEETS[sheet.name]
+    try:
+        schema.validate(sheet.frame, lazy=True, inplace=True)  # no coercion: a check, no copy
+        return []
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    out = []
+    cases = cases.dropna(subset=["index"])
+    # a formula error is the one thing to say about its cell
+    bad = cases[cases["check"] == "formula-error"]
+    errored = set(zip(bad["column"], bad["index"], strict=True))
+    for column, check, index in zip(cases["column"], cases["check"], cases["index"], strict=True):
+        if check != "formula-error" and (column, index) in errored:
+            continue
+        meta = schema.columns[column].metadata
+        severity, template = checks.MESSAGES.get(check, ("error", "{label} is not valid ({check})"))
+        value = sheet.frame.at[int(index), column]
+        text = "" if value is None else checks.as_text(value)
+        choices = [c if c[:1].isalnum() else f'"{c}"' for c in meta["choices"] or []]
+        message = template.format(
+            label=meta["label"], value=text, check=check, choices=", ".join(choices)
+        )
+        code = "required" if check == "not_nullable" else check
+        out.append(
+            fnd.finding(
+                severity, code, message, sheet.workbook, sheet.name, sheet.cell(column, int(index))
+            )
+        )
+    return out
+
+
+def reference_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """Every Location, Account ID, Application, Product, Tariff and Format named must exist."""
+    out = []
+    for sheet in sheets.values():
+        for name, column in SHEETS[sheet.name].columns.items():
+            target = column.metadata["ref"]
+            if not target or target not in sheets:
+                continue
+            target_sheet = sheets[target]
+            known = set(target_sheet.keys(key_column(target)).dropna())
+            extra = ""
+            if target == "Formats":
+                known |= {key(n) for n in registry.names()}
+                extra = " or a built-in format (charges formats lists them)"
+            values = sheet.frame[name]
+            named = sheet.keys(name)
+            unknown = named.notna() & ~named.isin(known)
+            for row, value in values[unknown].items():
+                out.append(
+                    fnd.finding(
+                        "error",
+                        "unknown-reference",
+                        f'{column.metadata["label"]} "{checks.as_text(value)}" is not on the '
+                        f"{target} sheet ({target_sheet.workbook}){extra}; add it there or "
+                        "correct the spelling",
+                        sheet.workbook,
+                        sheet.name,
+                        sheet.cell(name, row),
+                    )
+                )
+    return out
+
+
+def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """A code resolves to at most one account per (Application, Location)."""
+    if not {"Accounts", "Account Codes", "Device Import Maps"} <= sheets.keys():
+        return []
+    accounts = sheets["Accounts"]
+    a = accounts.frame
+    known = (a["Account ID"].notna() & a["Location"].notna()).to_numpy()
+    account_location = dict(
+        zip(accounts.keys("Account ID")[known], a["Location"][known], strict=True)
+    )
+    location_key = dict(
+        zip(accounts.keys("Account ID")[known], accounts.keys("Location")[known], strict=True)
+    )
+    codes, maps = sheets["Account Codes"], sheets["Device Import Maps"]
+    c, m = codes.frame, maps.frame
+
+    def present(sheet: Sheet, *columns: str) -> np.ndarray:
+        return np.logical_and.reduce([sheet.keys(col).notna().to_numpy() for col in columns])
+
+    c_loc = codes.keys("Account ID").map(location_key)
+    c_ok = present(codes, "Account ID", "Application", "Code") & c_loc.notna().to_numpy()
+    m_ok = present(maps, "Application", "Location", "Code", "Account ID")
+    # (application, location, code) of each holder, in sheet order: Account Codes, then maps
+    apps = np.concatenate([codes.keys("Application")[c_ok], maps.keys("Application")[m_ok]])
+    locs = np.concatenate([c_loc[c_ok], maps.keys("Location")[m_ok]])
+    named = np.concatenate([codes.keys("Code")[c_ok], maps.keys("Code")[m_ok]])
+    triples = [f"{a}\x1f{lc}\x1f{cd}" for a, lc, cd in zip(apps, locs, named, strict=True)]
+    ids, _ = pd.factorize(np.array(triples, dtype=object))
+    shared = np.flatnonzero(np.bincount(ids)[ids] > 1) if len(ids) else np.zeros(0, int)
+    holders = pd.DataFrame(
+        {
+            "triple": ids,
+            "acc": np.concatenate([c["Account ID"][c_ok], m["Account ID"][m_ok]]),
+            "sheet": np.repeat([0, 1], [int(c_ok.sum()), int(m_ok.sum())]),
+            "row": np.concatenate([c.index[c_ok], m.index[m_ok]]),
+        }
+    ).iloc[shared]  # the holders of a code another also holds
+    out: list[dict[str, str]] = []
+    owner = maps.keys("Account ID")[m_ok].map(location_key)
+    elsewhere = owner.notna() & (owner != maps.keys("Location")[m_ok])
+    for row in m.index[m_ok][elsewhere.to_numpy()]:
+        acc, loc = m.at[row, "Account ID"], m.at[row, "Location"]
+        owner_loc = account_location[key(acc)]
+        out.append(
+            fnd.finding(
+                "error",
+                "account-at-other-location",
+                f'account {checks.as_text(acc)} belongs to location "{owner_loc}", not '
+                f'"{loc}"; map the code at the account\'s location or correct the Account ID',
+                maps.workbook,
+                maps.name,
+                maps.cell("Account ID", row),
+            )
+        )
+    sheet_of = {0: codes, 1: maps}
+    for _, entries in holders.groupby("triple", sort=False):
+        first = entries.iloc[0]
+        first_sheet, first_row = sheet_of[first["sheet"]], first["row"]
+        first_acc = checks.as_text(first["acc"])
+        first_place = fnd.where(
+            {
+                "workbook": first_sheet.workbook,
+                "sheet": first_sheet.name,
+                "cell": first_sheet.cell("Code", first_row),
+            }
+        )
+        for acc, sheet_id, row in entries[["acc", "sheet", "row"]].iloc[1:].itertuples(index=False):
+            sheet = sheet_of[sheet_id]
+            acc = checks.as_text(acc)
+            code_text = checks.as_text(sheet.frame.at[row, "Code"])
+            app_text = checks.as_text(sheet.frame.at[row, "Application"])
+            if key(acc) == key(first_acc):
+                sev, rc = "warning", "duplicate-code"
+                msg = (
+                    f'code "{code_text}" for {app_text} is given to account {acc} again '
+                    f"(also at {first_place}); remove one of them"
+                )
+            else:
+                sev, rc = "error", "conflicting-code"
+                msg = (
+                    f'code "{code_text}" for {app_text} at this location belongs to account '
+                    f"{acc} here and to account {first_acc} at {first_place}; a code may "
+                    "belong to one account only: remove or correct one"
+                )
+            out.append(
+                fnd.finding(sev, rc, msg, sheet.workbook, sheet.name, sheet.cell("Code", row))
+            )
+    return out
+
+
+def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """Rules within a row and duplicates of compound keys."""
+    out = []
+
+    def add(sheet: Sheet, column: str, row: int, code: str, message: str, severity="error"):
+        out.append(
+            fnd.finding(
+                severity, code, message, sheet.workbook, sheet.name, sheet.cell(column, row)
+            )
+        )
+
+    if "Products" in sheets:
+        s = sheets["Products"]
+        for row, r in s.rows():
+            pricing = key(r["Pricing"]) if r["Pricing"] is not None else ""
+            if pricing == "unit price" and r["Unit Price"] is None:
+                add(
+                    s,
+                    "Unit Price",
+                    row,
+                    "missing-unit-price",
+                    f'product "{r["Product"]}" is priced by Unit Price but has no Unit Price; '
+                    "fill it in",
+                )
+            if pricing == "tariff" and r["Tariff"] is None:
+                add(
+                    s,
+                    "Tariff",
+                    row,
+                    "missing-tariff",
+                    f'product "{r["Product"]}" is priced by Tariff but names no Tariff; '
+                    "name one from the Tariffs sheet",
+                )
+    if "Accounts" in sheets:
+        s = sheets["Accounts"]
+        dates = zip(s.frame.index, s.dates("Start Date"), s.dates("End Date"), strict=True)
+        for row, start, end in dates:
+            if start and end and end < start:
+                add(
+                    s,
+                    "End Date",
+                    row,
+                    "end-before-start",
+                    f"End Date {end.isoformat()} is before Start Date {start.isoformat()}",
+                )
+    for name, cols, what in (
+        ("Product Rules", ["Application", "Item"], "a rule for this application and item"),
+        ("Tariffs", ["Tariff", "Prefix"], "a rate for this tariff and prefix"),
+    ):
+        if name not in sheets:
+            continue
+        s = sheets[name]
+        keys = s.frame[cols].map(lambda v: key(v) if v is not None else None)
+        seen: dict[tuple, int] = {}
+        for row, values in zip(keys.index, keys.itertuples(index=False), strict=True):
+            if None in values:
+                continue
+            if values in seen:
+                add(
+                    s,
+                    cols[-1],
+                    row,
+                    "duplicate",
+                    f"there is already {what} in row {seen[values]}; keep one",
+                )
+            else:
+                seen[values] = row
+    if "Formats" in sheets:
+        out.extend(_format_rules(sheets["Formats"]))
+    if "Applications" in sheets:
+        s = sheets["Applications"]
+        custom = (
+            {key(v) for v in sheets["Formats"].frame["Format"].dropna()}
+            if ("Formats" in sheets)
+            else set()
+        )
+        for row, r in s.rows():
+            if r["Match On"] is None or r["Format"] is None or key(r["Format"]) in custom:
+                continue
+            fmt = registry.get(checks.as_text(r["Format"]))
+            if fmt is None:
+                continue
+            for f in split_fields(r["Match On"]):
+                if f.casefold() not in {x.casefold() for x in fmt.fields}:
+                    add(
+                        s,
+                        "Match On",
+                        row,
+                        "unknown-field",
+                        f'Match On names "{f}", which format {fmt.name} does not have; it has: '
+                        f"{', '.join(fmt.fields)}",
+                    )
+    return out
+
+
+def split_fields(value: object) -> list[str]:
+    """`accountcode, src` → ["accountcode", "src"]."""
+    return [p.strip() for p in checks.as_text(value).replace(";", ",").split(",") if p.strip()]
+
+
+_COLUMN_FIELDS = [c for c in SHEETS["Formats"].columns if c.endswith(" Column")]
+
+
+def _format_rules(s: Sheet) -> list[dict[str, str]]:
+    out = []
+    for row, r in s.rows():
+        has_header = r["Has Header"] is None or key(r["Has Header"]) == "yes"
+        header_rows = checks.to_decimal(r["Header Rows"])
+        if has_header and header_rows is not None and header_rows < 1:
+            out.append(
+                fnd.finding(
+                    "error",
+                    "inconsistent-format",
+                    "Header Rows is 0 but Has Header is Yes; the header line is one of the skipped "
+                    "lines, so use 1 or more (or set Has Header to No)",
+                    s.workbook,
+                    s.name,
+                    s.cell("Header Rows", row),
+                )
+            )
+        if has_header:
+            continue
+        for column in _COLUMN_FIELDS:
+            v = r[column]
+            if v is not None and checks.to_decimal(v) is None:
+                out.append(
+                    fnd.finding(
+                        "error",
+                        "inconsistent-format",
+                        f'{column} "{checks.as_text(v)}" names a header, but Has Header is No; '
+                        "use the column's position (1 = first column)",
+                        s.workbook,
+                        s.name,
+                        s.cell(column, row),
+                    )
+                )
+    return out
+
+
+def nothing_to_bill(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """Workbooks with no accounts, or no applications, are valid but bill nothing yet."""
+    out = []
+    for name, what, book in (
+        ("Locations", "locations", "accounts.xlsx"),
+        ("Accounts", "accounts", "accounts.xlsx"),
+        ("Applications", "applications (devices)", "devices.xlsx"),
+        ("Products", "products", "devices.xlsx"),
+    ):
+        if name in sheets and sheets[name].frame.empty:
+            out.append(
+                fnd.finding(
+                    "warning",
+                    "nothing-to-bill",
+                    f"has no {what} yet, so there is nothing to bill: fill in the {name} "
+                    "sheet (its header comments say what each column holds)",
+                    book,
+                    name,
+                )
+            )
+    return out
+
+
+def across_sheets(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
+    """The findings of the rules across sheets (references, codes, rows, something to bill)."""
+    rows = reference_findings(sheets)
+    rows.extend(code_findings(sheets))
+    rows.extend(_row_rules(sheets))
+    rows.extend(nothing_to_bill(sheets))
+    return rows
