@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from schemas import checks
+from schemas.money import HELD
 
 # what str.strip() removes: the per-row rules strip fields with it
 SPACE = checks.SPACE
-HELD = pa.decimal128(38, 6)
 _WIDE = pa.decimal128(38, 14)  # 12 integer digits + 14 decimals: held exactly, then rounded
 _SIMPLE = {
     # 1 to 12 integer digits (below 10^12, so never out of range) and up to 14 decimals

@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor import arrow
-from processor.ingest.numbers import excerpt
+
+
+def excerpt(text: object, limit: int = 40) -> str:
+    """A short printable excerpt of data text for a message (no control characters)."""
+    if not isinstance(text, str):
+        return ""  # None, NaN: nothing to quote
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
+    return clean[:limit] + "…" if len(text) > limit else clean
 
 
 @dataclass(frozen=True)

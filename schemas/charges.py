@@ -10,7 +10,9 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 
-DECIMAL = pd.ArrowDtype(pyarrow.decimal128(38, 6))
+from schemas.money import HELD
+
+DECIMAL = pd.ArrowDtype(HELD)
 TEXT = pd.ArrowDtype(pyarrow.string())
 INT = pd.ArrowDtype(pyarrow.int64())
 TIMESTAMP = pd.ArrowDtype(pyarrow.timestamp("us"))

@@ -23,6 +23,7 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
 from schemas.currencies import MINOR_UNITS
+from schemas.money import LIMIT
 
 # severity, template. Placeholders: {label} (the column's label), {value}
 # (the cell's value as the user typed it), {choices}.
@@ -80,8 +81,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         '{label} "{value}" is not a date format like %d/%m/%Y %H:%M (strftime codes)',
     ),
 }
-
-LIMIT = Decimal(10) ** 12  # the largest magnitude any number may have
 
 
 class CellError(str):

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from processor.batch import writer
 from processor.cli import main
-from processor.outputs import files
 from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books
 from tests.test_import import import_args
 
@@ -283,12 +283,12 @@ def full_disk(r: Run) -> str:
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    original = files.write_manifest
-    files.write_manifest = full
+    original = writer.write_manifest
+    writer.write_manifest = full
     try:
         return r.refused(*r.charges(books=books, files=[export]))
     finally:
-        files.write_manifest = original
+        writer.write_manifest = original
 
 
 def leftover_partial(r: Run) -> str:

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from processor.batch import workbook
 from processor.cli import main
-from processor.outputs import files
+from processor.errors import OutputError
 from processor.recipes.importing import run_import
 from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books, write_csv
 
@@ -471,8 +472,8 @@ def test_a_run_that_fails_half_way_leaves_no_batch_dir(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(files, "write_batch_xlsx", boom)
-    with pytest.raises(files.OutputError) as err:
+    monkeypatch.setattr(workbook, "write_batch_xlsx", boom)
+    with pytest.raises(OutputError) as err:
         run_import(folder, "London", "PBX", [export], tmp_path / "batch")
     assert str(err.value) == (
         f"{tmp_path}: is on a disk that is full; nothing was written. Choose another --out "
@@ -593,7 +594,7 @@ def test_blank_values_are_blank_cells_not_placeholders(tmp_path):
 
 
 def test_xlsx_sheets_beyond_the_row_limit_say_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "XLSX_ROW_LIMIT", 2)
+    monkeypatch.setattr(workbook, "XLSX_ROW_LIMIT", 2)
     _, out = run(tmp_path, [GENERIC_HEADER] + [f"999,2026-10-0{d},a,1,1" for d in (1, 2, 3)])
     wb = load_workbook(out / "batch.xlsx")
     assert wb["Unmatched"].max_row == 3  # header and 2 rows
@@ -761,7 +762,7 @@ def test_a_failure_while_parquet_is_written_in_its_thread_leaves_nothing(
     monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
     monkeypatch.setattr(importing, "price", price)
     if where == "parquet":
-        with pytest.raises(files.OutputError, match="is on a disk that is full"):
+        with pytest.raises(OutputError, match="is on a disk that is full"):
             run_import(folder, "London", "PBX", [export], tmp_path / "b", chunk_rows=5)
     else:
         with pytest.raises(RuntimeError, match="pricing failed"):

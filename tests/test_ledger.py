@@ -474,9 +474,8 @@ def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monk
     # the import hands the commit the digests it wrote; without them (kept=False) the
     # commit reads them back from charges.parquet: both ways, the same keys
     from processor import row_digests
-    from processor.batch import writer
+    from processor.batch import life, writer
     from processor.history.sqlite_store import History
-    from processor.ledger import screening
 
     if not kept:
         monkeypatch.setattr(writer.BatchWriter, "billed_digests", lambda self: None)
@@ -484,7 +483,7 @@ def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monk
     rows = [*rows_for(range(1, 29)), *rows_for(range(1, 5), code="999"), ""]
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows])
     run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
-    billed = screening.billed_digests(tmp_path / "b")
+    billed = life.billed_digests(tmp_path / "b")
     unbilled = np.concatenate(
         [row_digests.digests(pa.array(parquet(tmp_path / "b", n)["row_key"].dropna())) for n in
          ("unmatched", "skipped")]

@@ -19,19 +19,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor import __version__, row_digests
+from processor.batch import workbook
+from processor.batch.folder import CHARGES, LINES, SKIPPED, UNMATCHED, WORKBOOK
+from processor.batch.manifest import write_manifest
 from processor.batch.sheet import BatchSheet, sheet_rows
 from processor.ledger.screening import DIGEST, digests_of
-from processor.outputs import files
+from processor.outputs import parquet
 from processor.reasons import REASONS
 from schemas import charges as sc
 from schemas.checks import key
+from schemas.money import HELD
 
 ZERO = Decimal(0)
 
 
 def total(values: pd.Series) -> Decimal:
     """The exact sum of a column of held values (a sum of nothing, or zero, is 0)."""
-    got = pc.sum(pa.array(values, type=pa.decimal128(38, 6))).as_py()
+    got = pc.sum(pa.array(values, type=HELD)).as_py()
     return ZERO if got is None or got == 0 else got
 
 
@@ -97,9 +101,9 @@ class BatchWriter:
         self.last: pd.Timestamp | None = None
         self._digests: list[np.ndarray] | None = []  # None: a billed chunk came without
         self.sinks = {
-            "billed": files.ParquetSink(folder / "charges.parquet", sc.CHARGES),
-            "unmatched": files.ParquetSink(folder / "unmatched.parquet", sc.UNMATCHED),
-            "skipped": files.ParquetSink(folder / "skipped.parquet", sc.SKIPPED),
+            "billed": parquet.ParquetSink(folder / CHARGES, sc.CHARGES),
+            "unmatched": parquet.ParquetSink(folder / UNMATCHED, sc.UNMATCHED),
+            "skipped": parquet.ParquetSink(folder / SKIPPED, sc.SKIPPED),
         }
 
     def add(self, priced: pd.DataFrame) -> None:
@@ -114,7 +118,7 @@ class BatchWriter:
             self.rows[status] += len(part)
             self.cost[status] += total(part["cost"])
             if status == "billed":
-                self.sinks[status].write(files.billed_frame(part))
+                self.sinks[status].write(parquet.billed_frame(part))
                 if self._digests is not None and DIGEST in part:
                     self._digests.append(digests_of(part))
                 else:
@@ -127,7 +131,9 @@ class BatchWriter:
                     self.last = hi if self.last is None else max(self.last, hi)
             else:
                 self.sinks[status].write(
-                    files.unbilled_frame(part, self.application, self.location, status == "skipped")
+                    parquet.unbilled_frame(
+                        part, self.application, self.location, status == "skipped"
+                    )
                 )
                 for reason, rpart in part.groupby("reason", sort=False):
                     self.by_reason[reason][0] += len(rpart)
@@ -194,16 +200,16 @@ class BatchWriter:
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": __version__,
         }
-        files.write_lines(self.folder / "lines.parquet", lines)
-        files.write_batch_xlsx(
-            self.folder / "batch.xlsx",
+        parquet.write_lines(self.folder / LINES, lines)
+        workbook.write_batch_xlsx(
+            self.folder / WORKBOOK,
             sheet_rows(lines, batch_date),
             summary_rows(manifest, self.by_reason),
-            self.folder / "unmatched.parquet",
-            self.folder / "skipped.parquet",
+            self.folder / UNMATCHED,
+            self.folder / SKIPPED,
             self.sheet.places,
         )
-        files.write_manifest(self.folder / "manifest.json", manifest)
+        write_manifest(self.folder, manifest)
         return manifest
 
 
@@ -246,10 +252,10 @@ def summary_rows(manifest: dict, by_reason: dict) -> list[list]:
             [f"{reason.status.capitalize()}: {reason.title} ({code})", n, cost, None, None, None]
         )
     for sheet, key_ in (("Unmatched", "unmatched"), ("Skipped", "skipped")):
-        if r[key_] > files.XLSX_ROW_LIMIT:
+        if r[key_] > workbook.XLSX_ROW_LIMIT:
             out.append(
                 _note(
-                    f"The {sheet} sheet shows the first {files.XLSX_ROW_LIMIT:,} of "
+                    f"The {sheet} sheet shows the first {workbook.XLSX_ROW_LIMIT:,} of "
                     f"{r[key_]:,} rows; all are in {key_}.parquet"
                 )
             )

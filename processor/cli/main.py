@@ -444,12 +444,12 @@ def cmd_void(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from processor.history.sqlite_store import History, HistoryError, default_path
+    from processor.history import HistoryError, default_path, open_history
 
     path = args.history or default_path(args.workbooks)
     if not Path(path).is_file():
         raise HistoryError(f"{path}: no import history yet; `charges import` starts one")
-    hist = History(path)
+    hist = open_history(path)
     try:
         if args.batch_id:
             one = hist.batch(args.batch_id)

@@ -676,8 +676,3 @@ def _belongs(folder: Path, batch_id: str) -> bool:
             except ValueError:
                 return False
     return False
-
-
-def default_path(workbooks: Path) -> Path:
-    """Where the history lives unless --history names another file."""
-    return Path(workbooks) / DEFAULT_NAME

@@ -10,11 +10,11 @@ Anything else, and any value whose magnitude is above 10^12, is an error naming 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
-HELD = Decimal("0.000001")
-LIMIT = Decimal(10) ** 12
-_CTX = Context(prec=80, rounding=ROUND_HALF_UP)
+from processor.reasons import excerpt
+from schemas.money import EXACT, LIMIT, QUANTUM
+
 _EXP = r"(?:[eE][+-]?\d{1,6})?"
 
 
@@ -30,17 +30,9 @@ def _pattern(point: str, group: str) -> re.Pattern:
 _PATTERNS = {".": _pattern(".", ","), ",": _pattern(",", ".")}
 
 
-def excerpt(text: object, limit: int = 40) -> str:
-    """A short printable excerpt of data text for a message (no control characters)."""
-    if not isinstance(text, str):
-        return ""  # None, NaN: nothing to quote
-    clean = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
-    return clean[:limit] + "…" if len(text) > limit else clean
-
-
 def hold(value: Decimal) -> Decimal:
     """Round to the held 6 decimal places, half away from zero."""
-    return value.quantize(HELD, rounding=ROUND_HALF_UP, context=_CTX)
+    return value.quantize(QUANTUM, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def parse_number(text: str, what: str, separator: str = ".", hint: str = "") -> Decimal | str:

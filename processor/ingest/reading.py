@@ -31,7 +31,9 @@ import pyarrow.compute as pc
 from processor import arrow
 from processor.errors import ExportError
 from processor.ingest.formats.base import Format
-from processor.ingest.numbers import LIMIT, excerpt, parse_number, whole_seconds
+from processor.ingest.numbers import parse_number, whole_seconds
+from processor.reasons import excerpt
+from schemas.money import HELD, LIMIT
 
 csv.field_size_limit(sys.maxsize)  # a field of any size is read (device text can be huge)
 
@@ -756,8 +758,8 @@ def _fields_kept(row: list[str], most: int, trailing: int) -> int:
     return n
 
 
-HELD_DTYPE = pd.ArrowDtype(arrow.HELD)
-ZERO_HELD = pa.scalar(Decimal(0), arrow.HELD)
+HELD_DTYPE = pd.ArrowDtype(HELD)
+ZERO_HELD = pa.scalar(Decimal(0), HELD)
 
 
 def held_numbers(
@@ -769,7 +771,7 @@ def held_numbers(
     held, blank, slow = arrow.decimals(values, separator)
     errors = np.full(n, None, dtype=object)
     if blank.any():
-        held = pc.if_else(pa.array(blank), pa.scalar(default, arrow.HELD), held)
+        held = pc.if_else(pa.array(blank), pa.scalar(default, HELD), held)
     idx = np.flatnonzero(slow)
     if len(idx):
         what = _ROLE_WORDS.get(role, role)
@@ -780,7 +782,7 @@ def held_numbers(
                 errors[i] = g
             else:
                 full[i] = g
-        held = pc.if_else(pa.array(slow), pa.array(full, arrow.HELD), held)
+        held = pc.if_else(pa.array(slow), pa.array(full, HELD), held)
     return held, errors
 
 
@@ -799,7 +801,7 @@ def multiply(a: pa.Array, b: pa.Array) -> tuple[pa.Array, np.ndarray]:
         x, y = a[int(i)].as_py(), b[int(i)].as_py()
         errors[i] = f"quantity {x} × {y} is out of range (more than 10^12)"
     inside = pc.if_else(over, pa.scalar(None, product.type), product)
-    return pc.cast(inside, arrow.HELD), errors
+    return pc.cast(inside, HELD), errors
 
 
 def held_durations(

@@ -15,7 +15,7 @@ The rules (README "Matching and pricing"):
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 import pandas as pd
@@ -25,12 +25,12 @@ import pyarrow.compute as pc
 from processor import arrow
 from processor.reference.records import Product, Rate, Reference
 from schemas.checks import key
+from schemas.money import EXACT, HELD
 
 HUNDRED = Decimal(100)
 SIXTY = Decimal(60)
 ZERO = Decimal(0)
 # wide enough that no intermediate product or quotient of held values is ever rounded
-EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
 PER_LINE, PER_CHARGE = "per line", "per charge"
 
 
@@ -86,7 +86,6 @@ def unrounded(
     return value, credit
 
 
-HELD = pa.decimal128(38, 6)
 _WIDE = pa.decimal256(76, 6)
 SUM = pa.decimal128(37, 6)  # room for one more digit in a sum of two
 

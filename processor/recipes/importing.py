@@ -13,48 +13,19 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
+from processor.batch.folder import check_out
+from processor.batch.life import ImportResult, batch_record, file_sha256, new_batch
 from processor.batch.writer import BatchWriter, describe
-from processor.history.sqlite_store import History, default_path
+from processor.history import default_path, open_history
 from processor.ingest.reading import read_export
-from processor.ledger.screening import batch_record, file_sha256, new_batch, screen
+from processor.ledger.screening import screen
 from processor.rating.matching import context, match
 from processor.rating.pricing import price
 from processor.reference.loading import UsageError, WorkbookError, load_reference
 from processor.threads import read_ahead
 from schemas.checks import key
-
-
-@dataclass
-class ImportResult:
-    """What an import wrote and counted."""
-
-    batch_dir: Path
-    manifest: dict
-    warnings: pd.DataFrame
-    notes: list[str] = field(default_factory=list)  # things done on the way, for the user
-    # seconds spent in each step (workbooks, read, ledger, match, price, write, finish)
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-def check_out(out: Path, files: list[Path], workbooks: Path) -> None:
-    """Refuse a batch folder that is, holds, or sits inside an input or the workbooks
-    folder, or that already holds something."""
-    wb = Path(workbooks).resolve()
-    for f in [*(p.resolve() for p in files), wb]:
-        what = "the workbooks folder" if f == wb else f"the input {f}"
-        if out == f or out.is_relative_to(f) or f.is_relative_to(out):
-            how = "is" if out == f else ("is inside" if out.is_relative_to(f) else "holds")
-            raise UsageError(
-                f"--out {out}: {how} {what}; choose a batch folder apart from the inputs and "
-                "the workbooks, e.g. batches/2026-10"
-            )
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")
 
 
 def _check_usage(
@@ -160,7 +131,7 @@ def run_import(
     kwargs |= {"day_first": day_first, "time_zone": loc.time_zone}
     app_key, loc_key = key(application), key(location)
 
-    hist = History(Path(history) if history else default_path(workbooks))
+    hist = open_history(Path(history) if history else default_path(workbooks))
     try:
         notes = hist.lock(waiting=waiting)
         if not reimport:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,43 +20,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from processor.batch.folder import UNMATCHED, check_out
+from processor.batch.life import (
+    ImportResult,
+    batch_record,
+    billed_row_keys,
+    file_sha256,
+    new_batch,
+)
+from processor.batch.manifest import read_manifest
 from processor.batch.writer import BatchWriter, describe
-from processor.history.sqlite_store import History, HistoryError, default_path
+from processor.history import HistoryError, open_history, recorded_in
 from processor.ingest.reading import HELD_DTYPE, ZERO_HELD
-from processor.ledger.screening import batch_record, billed_row_keys, file_sha256, new_batch, screen
+from processor.ledger.screening import screen
 from processor.rating.matching import context, match
 from processor.rating.pricing import price
-from processor.recipes.importing import ImportResult, check_out
 from processor.reference.loading import UsageError, WorkbookError, load_reference
 from schemas.checks import key
 
 CHUNK = 50_000
-
-
-def read_manifest(batch_dir: Path) -> dict:
-    """A batch folder's manifest, or a UsageError saying why it cannot be used."""
-    path = Path(batch_dir) / "manifest.json"
-    if not path.is_file():
-        raise UsageError(f"{batch_dir}: is not a batch folder (no manifest.json)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise UsageError(f"{path}: cannot be read ({str(exc)[:80]})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("batch_id"), str):
-        raise UsageError(
-            f"{path}: names no batch id: the batch was imported before the history was kept, "
-            "so it cannot be retried or voided here"
-        )
-    return manifest
-
-
-def history_for(manifest: dict, history: Path | None) -> Path:
-    """The history a batch was recorded in (unless another is named)."""
-    if history:
-        return Path(history)
-    if manifest.get("history"):
-        return Path(manifest["history"])
-    return default_path(Path(manifest["workbooks"]))
 
 
 def _opt(column: pd.Series) -> np.ndarray:
@@ -140,10 +121,10 @@ def run_retry(
         HistoryError: the history cannot be used.
     """
     batch_dir = Path(batch_dir).resolve()
-    manifest = read_manifest(batch_dir)
-    source = batch_dir / "unmatched.parquet"
+    manifest = read_manifest(batch_dir, need_id=True)
+    source = batch_dir / UNMATCHED
     if not source.is_file():
-        raise UsageError(f"{batch_dir}: has no unmatched.parquet; import again into a new folder")
+        raise UsageError(f"{batch_dir}: has no {UNMATCHED}; import again into a new folder")
     workbooks = Path(workbooks or manifest["workbooks"])
     out = Path(out).resolve()
     check_out(out, [source], workbooks)
@@ -166,7 +147,7 @@ def run_retry(
     batch_date = batch_date or dt.date.fromisoformat(manifest["batch_date"])
     source_id = manifest["batch_id"]
 
-    hist = History(history_for(manifest, history))
+    hist = open_history(recorded_in(manifest, history))
     try:
         notes = hist.lock()
         record = hist.batch(source_id)

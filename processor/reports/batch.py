@@ -4,19 +4,19 @@ which batches are void, and which bill a row twice."""
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute
 
+from processor.batch.folder import CHARGES, LINES, MANIFEST, SKIPPED, UNMATCHED
+from processor.batch.manifest import read_manifest
+from processor.batch.void_mark import banner, read_void
 from processor.errors import ReportError
-from schemas.currencies import MINOR_UNITS
 
-FILES = ("manifest.json", "charges.parquet", "unmatched.parquet", "skipped.parquet")
+FILES = (MANIFEST, CHARGES, UNMATCHED, SKIPPED)
 
 
 @dataclass
@@ -63,41 +63,25 @@ def load_batch(path: Path | str) -> Batch:
             f"{path}: is not a complete batch folder (missing {', '.join(missing)}); "
             "import again into a new folder"
         )
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ReportError(
-            f"{path / 'manifest.json'}: is not valid JSON ({str(exc)[:80]}); import again into "
-            "a new folder"
-        ) from None
-    problem = manifest_problem(manifest)
-    if problem:
-        raise ReportError(
-            f"{path / 'manifest.json'}: {problem}; it was changed or damaged after the import: "
-            "import again into a new folder"
-        )
+    manifest = read_manifest(path, ReportError)
     frames = {}
-    for name in ("charges", "unmatched", "skipped"):
+    for name, file in (("charges", CHARGES), ("unmatched", UNMATCHED), ("skipped", SKIPPED)):
         try:
-            frames[name] = pd.read_parquet(path / f"{name}.parquet", dtype_backend="pyarrow")
+            frames[name] = pd.read_parquet(path / file, dtype_backend="pyarrow")
         except (OSError, pa.ArrowException) as exc:
             raise ReportError(
-                f"{path / (name + '.parquet')}: cannot be read ({exc}); import again into a "
-                "new folder"
+                f"{path / file}: cannot be read ({exc}); import again into a new folder"
             ) from None
-    if (path / "lines.parquet").is_file():
-        frames["lines"] = pd.read_parquet(path / "lines.parquet", dtype_backend="pyarrow")
+    if (path / LINES).is_file():
+        frames["lines"] = pd.read_parquet(path / LINES, dtype_backend="pyarrow")
     else:  # a batch from before lines.parquet: its tax was rounded per charge
         frames["lines"] = _lines_from_charges(frames["charges"])
-    void = path / "VOID.txt"
-    frames["void"] = void.read_text(encoding="utf-8") if void.is_file() else None
+    frames["void"] = read_void(path)
     return Batch(path, manifest, **frames)
 
 
 def void_banner(batch: Batch) -> str:
     """The VOID notice a report shows at its top (empty for a batch in use)."""
-    from processor.recipes.void import banner
-
     return banner(batch.void) if batch.void else ""
 
 
@@ -147,67 +131,6 @@ def _lines_from_charges(c: pd.DataFrame) -> pd.DataFrame:
         gross=("gross", "sum"),
         rows=("line", "size"),
     )
-
-
-# what each manifest entry must be, for reports to trust it
-_TEXT_KEYS = ("currency", "location", "application", "format", "batch_date")
-
-
-_COUNT_KEYS = ("read", "matched", "unmatched", "skipped")
-
-
-_MONEY_KEYS = {
-    "cost": ("read", "matched", "unmatched", "skipped"),
-    "billed": ("net", "tax", "gross"),
-}
-
-
-def _is_money(v: object) -> bool:
-    if not isinstance(v, str):
-        return False
-    try:
-        return Decimal(v).is_finite()
-    except ArithmeticError:
-        return False
-
-
-def manifest_problem(m: object) -> str | None:
-    """What is wrong with a manifest's shape or types (None when it can be reported on)."""
-    if not isinstance(m, dict):
-        return "is not a JSON object"
-    for k in _TEXT_KEYS:
-        if not isinstance(m.get(k), str):
-            return f'"{k}" is missing or not text'
-    if m["currency"] not in MINOR_UNITS:
-        return f'"currency" is not a currency code ({str(m["currency"])[:12]})'
-    rows = m.get("rows")
-    if not isinstance(rows, dict):
-        return '"rows" is missing or not an object'
-    for k in _COUNT_KEYS:
-        v = rows.get(k)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            return f'"rows.{k}" is missing or not a whole number'
-    for section, keys in _MONEY_KEYS.items():
-        part = m.get(section)
-        if not isinstance(part, dict):
-            return f'"{section}" is missing or not an object'
-        for k in keys:
-            if not _is_money(part.get(k)):
-                return f'"{section}.{k}" is missing or not an amount written as text'
-    reasons = m.get("reasons", {})
-    if not isinstance(reasons, dict) or not all(
-        isinstance(v, dict) and isinstance(v.get("rows"), int) and _is_money(v.get("cost"))
-        for v in reasons.values()
-    ):
-        return '"reasons" is not a table of rows and cost by reason'
-    credits = m.get("credits", {"rows": 0, "net": "0"})
-    if not (
-        isinstance(credits, dict)
-        and isinstance(credits.get("rows"), int)
-        and _is_money(credits.get("net"))
-    ):
-        return '"credits" is not rows and a net amount'
-    return None
 
 
 def reference_for(batch: Batch, workbooks: str | Path | None):

@@ -14,6 +14,7 @@ import pyarrow.compute
 from processor.reasons import REASONS
 from processor.reports.batch import Batch, unique_batches
 from schemas.currencies import MINOR_UNITS
+from schemas.money import HELD
 
 ZERO = Decimal(0)
 
@@ -67,7 +68,7 @@ def headline(batch: Batch) -> dict[str, str]:
 def credits(batch: Batch) -> pd.DataFrame:
     """The billed credits (charges with a negative net), for a clerk to see before approving."""
     c = batch.charges
-    net = pa.array(c["net"].array) if len(c) else pa.array([], pa.decimal128(38, 6))
+    net = pa.array(c["net"].array) if len(c) else pa.array([], HELD)
     below = pa.compute.less(net, pa.scalar(Decimal(0), type=net.type))  # exact, vectorised
     neg = c[below.to_numpy(zero_copy_only=False)]
     cols = {

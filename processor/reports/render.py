@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from processor import reports
+from processor.batch.folder import REPORTS
 from processor.errors import RenderError
 from processor.reports.statement_files import write_statements
 
@@ -118,7 +119,7 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
     """
     batch_dir = Path(batch_dir).resolve()
     batch = reports.load_batch(batch_dir)  # fails early, with a clear message
-    out = batch_dir / "reports"
+    out = batch_dir / REPORTS
     out.mkdir(exist_ok=True)
     done = Rendered(batch_dir)
     # the workbooks are read once, here: the unmatched notebook is given the suggestions

@@ -1,0 +1,134 @@
+"""batch.xlsx, the workbook people open: Batch Sheet, Unmatched, Skipped and Summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from processor import arrow
+from processor.outputs.xlsx.workbook import Col, TableBook
+
+XLSX_ROW_LIMIT = 1_000_000
+
+
+BATCH_COLS = [
+    Col("Account ID", width=12),
+    Col("Account Name", width=30),
+    Col("Product", width=14),
+    Col("Description", width=26),
+    Col("Quantity", "decimal", 10),
+    Col("Net", "money", 12),
+    Col("Tax Rate %", "percent", 12),
+    Col("Tax", "money", 11),
+    Col("Gross", "money", 13),
+    Col("GL Code", width=11),
+    Col("Batch Date", "date", 12),
+]
+
+
+SUMMARY_COLS = [
+    Col("Item", width=52),
+    Col("Rows", "int", 10),
+    Col("Cost", "cost", 14),
+    Col("Net", "money", 14),
+    Col("Tax", "money", 14),
+    Col("Gross", "money", 14),
+]
+
+
+UNBILLED_COLS = [
+    Col("Source File", width=22),
+    Col("Line", "int", 8),
+    Col("Code", width=14),
+    Col("Reason Code", width=20),
+    Col("Reason", width=70, wrap=True),
+    Col("Date", "datetime", 19),
+    Col("Description", width=26),
+    Col("Cost", "cost", 10),
+    Col("Raw Row", width=60),
+]
+
+
+CELL_LIMIT = 32_767  # characters an Excel cell holds
+
+
+def fit_cell(text: object, where: str) -> object:
+    """Text longer than a cell can hold, cut, saying so and where the whole of it is."""
+    if not isinstance(text, str) or len(text) <= CELL_LIMIT:
+        return text
+    tail = f" … [cut: {len(text):,} characters in all; the whole is {where}]"
+    return text[: CELL_LIMIT - len(tail)] + tail
+
+
+_UNBILLED_FIELDS = (
+    "source_file",
+    "line",
+    "code",
+    "reason",
+    "message",
+    "occurred_at",
+    "description",
+    "cost",
+    "raw",
+)
+
+
+def _unbilled_columns(path: Path) -> Iterator[list[pa.Array]]:
+    """The Unmatched or Skipped sheet's columns, a batch at a time (at most
+    XLSX_ROW_LIMIT rows); text longer than a cell is cut and says where the whole is."""
+    left = XLSX_ROW_LIMIT
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=20_000, columns=_UNBILLED_FIELDS):
+        if left <= 0:
+            return
+        batch = batch.slice(0, left)
+        left -= batch.num_rows
+        cols = [batch.column(f) for f in _UNBILLED_FIELDS]
+        for i in (2, 4, 6, 8):  # code, message, description, raw
+            cols[i] = _fit_column(cols[i], batch, path)
+        yield cols
+
+
+def _fit_column(values: pa.Array, batch: pa.RecordBatch, path: Path) -> pa.Array:
+    long = pc.fill_null(pc.greater(pc.utf8_length(values), CELL_LIMIT), False)
+    idx = np.flatnonzero(arrow.flags(long))
+    if not len(idx):
+        return values
+    lines, files = batch.column("line"), batch.column("source_file")
+    fixed = [
+        fit_cell(
+            values[int(i)].as_py(), f"line {lines[int(i)]} of {files[int(i)]}, and in {path.name}"
+        )
+        for i in idx
+    ]
+    mask = np.zeros(len(values), dtype=bool)
+    mask[idx] = True
+    return pc.replace_with_mask(values, pa.array(mask), pa.array(fixed, pa.string()))
+
+
+def write_batch_xlsx(
+    path: Path,
+    batch_lines: list[list],
+    summary: list[list],
+    unmatched: Path,
+    skipped: Path,
+    places: int,
+) -> None:
+    """batch.xlsx: Batch Sheet, Unmatched, Skipped, Summary."""
+    book = TableBook(path, places)
+    book.table("Batch Sheet", BATCH_COLS, batch_lines)
+    book.arrow_table(
+        "Unmatched",
+        UNBILLED_COLS,
+        lambda: _unbilled_columns(unmatched),
+        empty="No unmatched rows: every row was billed or skipped.",
+    )
+    book.arrow_table(
+        "Skipped", UNBILLED_COLS, lambda: _unbilled_columns(skipped), empty="No skipped rows."
+    )
+    book.table("Summary", SUMMARY_COLS, summary)
+    book.close()
