@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
 from processor import row_digests
-from processor.history.sqlite_store import History
+from processor.history import open_history
 from processor.ingest.reading import read_export
 from processor.recipes.importing import run_import
 from processor.reference.reading import read_workbooks
@@ -33,7 +33,7 @@ def fill_history(path: Path, keys: int, per: int = 1_000_000) -> None:
     """A history with ``keys`` billed keys (random digests) in batches of ``per``, each
     committed through the history's API as an import commits."""
     rnd = random.Random(1)
-    history = History(path)
+    history = open_history(path)
     for month in range((keys + per - 1) // per):
         record = {
             "location": "London", "location_key": "london", "application": "PBX",

@@ -341,7 +341,7 @@ def _commit(h, app: str, loc: str, digests: list[bytes], folder: str) -> str:
 def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tmp_path):
     # how fast the check is against a large history is measured (bench/bench_history.py);
     # what it answers is pinned here, through the public API
-    from processor.history.sqlite_store import Billed, History
+    from processor.history import Billed, open_history
 
     rnd = random.Random(5)
 
@@ -356,7 +356,7 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
     elsewhere = [digest() for _ in range(500)]
     never = [digest() for _ in range(1000)] + [twin[:8] + b"\0" * 4]
 
-    h = History(tmp_path / "h.sqlite")
+    h = open_history(tmp_path / "h.sqlite")
     one = _commit(h, "pbx", "london", first, "/b/one")
     two = _commit(h, "pbx", "london", second, "/b/two")
     other = _commit(h, "pbx", "leeds", elsewhere, "/b/other")
@@ -364,18 +364,18 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
     asked = [*first, *second, *elsewhere, *never]
     rnd.shuffle(asked)
     want = {d: Billed(one, "/b/one") for d in first} | {d: Billed(two, "/b/two") for d in second}
-    assert h.billed("pbx", "london", np.array(asked, dtype="S12")) == want
-    assert h.billed("pbx", "leeds", np.array(asked, dtype="S12")) == {
+    assert billed_by(h, "pbx", "london", np.array(asked, dtype="S12")) == want
+    assert billed_by(h, "pbx", "leeds", np.array(asked, dtype="S12")) == {
         d: Billed(other, "/b/other") for d in elsewhere
     }
-    assert h.billed("fax", "london", np.array(asked, dtype="S12")) == {}
+    assert billed_by(h, "fax", "london", np.array(asked, dtype="S12")) == {}
     assert pending not in {b.batch_id for b in want.values()}
     h.close()
 
     # a void releases exactly its batch's keys, and a history opened anew answers the same
-    h = History(tmp_path / "h.sqlite")
+    h = open_history(tmp_path / "h.sqlite")
     assert h.void(one, "test")["released"] == len(first)
-    assert h.billed("pbx", "london", np.array(asked, dtype="S12")) == {
+    assert billed_by(h, "pbx", "london", np.array(asked, dtype="S12")) == {
         d: Billed(two, "/b/two") for d in second
     }
     h.close()
@@ -384,7 +384,8 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
 @pytest.mark.parametrize("version", [1, 2])
 def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, version):
     from processor import row_digests
-    from processor.history.sqlite_store import _V1, _V2, History
+    from processor.history import open_history
+    from processor.history.sqlite.schema import _V1, _V2
 
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
@@ -442,7 +443,7 @@ def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, 
     )  # fmt: skip
     assert parquet(tmp_path / "b2", "skipped")["reason"].tolist() == ["already-billed"] * 3
     # voiding the old batch releases its two keys, and the new batch's one stays billed
-    h = History(old)
+    h = open_history(old)
     assert h.void("old-1", "test")["released"] == 2
     assert h.void("leeds-1", "test")["released"] == 3
     h.close()
@@ -475,7 +476,7 @@ def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monk
     # commit reads them back from charges.parquet: both ways, the same keys
     from processor import row_digests
     from processor.batch import life, writer
-    from processor.history.sqlite_store import History
+    from processor.history import open_history
 
     if not kept:
         monkeypatch.setattr(writer.BatchWriter, "billed_digests", lambda self: None)
@@ -488,8 +489,8 @@ def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monk
         [row_digests.digests(pa.array(parquet(tmp_path / "b", n)["row_key"].dropna())) for n in
          ("unmatched", "skipped")]
     )  # fmt: skip
-    h = History(folder / "history.sqlite")
-    held = h.billed("pbx", "london", np.concatenate([billed, unbilled]))
+    h = open_history(folder / "history.sqlite")
+    held = billed_by(h, "pbx", "london", np.concatenate([billed, unbilled]))
     assert len(billed) == 28 and sorted(held) == sorted(row_digests.as_bytes(billed))
     batch_id = json.loads((tmp_path / "b" / "manifest.json").read_text())["batch_id"]
     assert {b.batch_id for b in held.values()} == {batch_id}
@@ -505,14 +506,14 @@ def test_a_history_being_created_by_another_import_is_waited_for(tmp_path):
     # does not run the first's migrations again
     import threading
 
-    from processor.history.sqlite_store import History
+    from processor.history import open_history
 
     path = tmp_path / "h.sqlite"
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # as a new file is while its journal mode is set
     other.execute("CREATE TABLE early (x)")
     threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
-    h = History(path)
+    h = open_history(path)
     assert h.batches() == []
     h.close()
     other.close()
@@ -523,14 +524,14 @@ def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, mon
     # a year of daily batches: their runs are merged as they are committed, and the small
     # ones again in memory (the sizes are scaled down so that single, merged, settled and
     # cut runs are all asked, and voids take batches out of merged runs)
-    from processor.history import key_runs, sqlite_store
-    from processor.history.sqlite_store import Billed, History
+    from processor.history import Billed, key_runs, open_history
+    from processor.history.sqlite import store as sqlite_store
 
     monkeypatch.setattr(sqlite_store, "_SMALL_RUN", 60)
     monkeypatch.setattr(key_runs, "SETTLED", 200)
     monkeypatch.setattr(key_runs, "RUN", 300)
     rnd = random.Random(9)
-    h = History(tmp_path / "h.sqlite")
+    h = open_history(tmp_path / "h.sqlite")
     held = {}
     for day in range(40):
         digests = [rnd.randbytes(12) for _ in range(rnd.choice([1, 20, 59, 60, 150, 450]))]
@@ -544,7 +545,7 @@ def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, mon
         held = {d: b for d, b in held.items() if b.batch_id != voided}
     asked = [*held, *(rnd.randbytes(12) for _ in range(500))]
     rnd.shuffle(asked)
-    assert h.billed("pbx", "london", np.array(asked, dtype="S12")) == held
+    assert billed_by(h, "pbx", "london", np.array(asked, dtype="S12")) == held
     # the runs were merged as they were committed: fewer than three unsettled runs of a
     # size class (powers of 4) in a scope, and far fewer runs than batches
     classes = collections.Counter(
@@ -553,5 +554,17 @@ def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, mon
     )
     assert classes and max(classes.values()) < 4, classes
     assert h.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] < 40
-    assert h.billed("pbx", "leeds", np.array(list(held), dtype="S12")) == {}
+    assert billed_by(h, "pbx", "leeds", np.array(list(held), dtype="S12")) == {}
     h.close()
+
+
+def billed_by(h, application_key: str, location_key: str, digests: np.ndarray) -> dict:
+    """Which row keys (given as their digests) a committed batch billed, as the history's
+    key check names them: digest (12 bytes) -> Billed."""
+    from processor import row_digests
+
+    which, places = h.billed_where(application_key, location_key, digests)
+    hit = np.flatnonzero(which >= 0)
+    return dict(
+        zip(row_digests.as_bytes(digests[hit]), [places[i] for i in which[hit]], strict=True)
+    )

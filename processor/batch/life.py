@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from processor import row_digests
-from processor.batch.folder import CHARGES, MARKER, atomic_dir, partial_path
+from processor.batch.folder import CHARGES, MANIFEST, MARKER, atomic_dir, partial_path
 from processor.batch.writer import BatchWriter
-from processor.history.sqlite_store import History
+from processor.history import HistoryStore
 from processor.ingest.formats.base import Format
+from processor.ledger.key_set import MetKeys
 from schemas.checks import key
 
 
@@ -36,6 +38,7 @@ class NewBatch:
     digests: np.ndarray | None = None
     removed: list[Path] = field(default_factory=list)  # leftovers of killed runs cleared
     writer: BatchWriter | None = None
+    met: MetKeys | None = field(default_factory=MetKeys)  # the keys this batch's rows met
 
     def writes(self, writer: BatchWriter) -> BatchWriter:
         """The writer of this batch's files (stopped, if the batch fails, before its
@@ -78,8 +81,50 @@ def batch_record(
     }
 
 
+def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> list[str]:
+    """Hold the history's lock for this command, then clear what killed imports left: their
+    pending records and the folders those name (only a folder that says it is that batch's).
+
+    Returns:
+        What was cleared, for the user.
+    """
+    hist.lock(waiting=waiting)
+    cleared = []
+    for stopped in hist.pending():  # the lock is held: none is a live import's
+        for place in (stopped.partial, stopped.folder):
+            p = Path(place) if place else None
+            if p is not None and p.is_dir() and _belongs(p, stopped.batch_id):
+                shutil.rmtree(p, ignore_errors=True)
+                cleared.append(f"removed {p}, left by an import that was stopped")
+        hist.forget_pending(stopped.batch_id)
+        cleared.append(
+            f"removed the unfinished record of batch {stopped.batch_id} from the history"
+        )
+    return cleared
+
+
+def _belongs(folder: Path, batch_id: str) -> bool:
+    """A folder is this batch's when its marker (or manifest) names the batch."""
+    for name in (MARKER, MANIFEST):
+        f = folder / name
+        if f.is_file():
+            try:
+                text = f.read_text(encoding="utf-8")
+            except OSError:
+                return False
+            if name == MARKER:
+                return text.strip() == batch_id
+            try:
+                return json.loads(text).get("batch_id") == batch_id
+            except ValueError:
+                return False
+    return False
+
+
 @contextlib.contextmanager
-def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Iterator[NewBatch]:
+def new_batch(
+    hist: HistoryStore, out: Path, record: dict, inputs: list[dict]
+) -> Iterator[NewBatch]:
     """The life of a batch, for every recipe that makes one (import, retry).
 
     Records it pending, yields the hidden folder to write into, renames the folder into
@@ -97,7 +142,7 @@ def new_batch(hist: History, out: Path, record: dict, inputs: list[dict]) -> Ite
                 if job.writer is not None:
                     job.writer.abandon()  # no thread left writing into the folder
                 raise
-        hist.forget_met()  # the keys met are done with: room for the commit's sort
+        job.met = None  # the keys met are done with: room for the commit's sort
         billed = job.digests if job.digests is not None else billed_digests(out)
         hist.commit(batch_id, job.manifest, billed)
     except BaseException:

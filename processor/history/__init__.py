@@ -1,7 +1,8 @@
 """The import history: batches, the row keys they billed, and the stores that keep them.
 
 Every command opens it through ``open_history``, which picks the store from what
-``--history`` names (a file path: the SQLite store).
+``--history`` names: a file path is the SQLite store (``sqlite``). A new backend is one
+package here implementing ``store.HistoryStore``, and one branch in ``open_history``.
 """
 
 from __future__ import annotations
@@ -9,9 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from processor.errors import HistoryError
-from processor.history.sqlite_store import DEFAULT_NAME, Billed, History
+from processor.history.sqlite import DEFAULT_NAME, SQLiteHistory
+from processor.history.store import Billed, HistoryStore, Pending
 
-__all__ = ["Billed", "History", "HistoryError", "default_path", "open_history", "recorded_in"]
+__all__ = [
+    "Billed",
+    "HistoryError",
+    "HistoryStore",
+    "Pending",
+    "default_path",
+    "open_history",
+    "recorded_in",
+]
 
 
 def default_path(workbooks: Path) -> Path:
@@ -28,10 +38,10 @@ def recorded_in(manifest: dict, given: Path | str | None = None) -> Path:
     return default_path(Path(manifest["workbooks"]))
 
 
-def open_history(where: Path | str) -> History:
+def open_history(where: Path | str) -> HistoryStore:
     """Open (or start) the history ``where`` names; the one way every command opens it.
 
     Raises:
         HistoryError: it cannot be used as a history (nothing is billed).
     """
-    return History(Path(where))
+    return SQLiteHistory(Path(where))

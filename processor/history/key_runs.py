@@ -1,4 +1,5 @@
-"""A history's billed digests as sorted runs, and their upkeep (history schema 4).
+"""A history's billed digests as sorted runs: made, merged, cut and searched in memory, the
+same for every store (the SQLite store keeps them as blobs, schema 4).
 
 A run is a sorted array of row-key digests (``processor.seen``: the first 8 bytes as
 little-endian uint64 heads, the last 4 as uint32 tails), the batches whose digests it holds
@@ -13,7 +14,6 @@ them would cost a commit seconds for little.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,7 +98,7 @@ def _owned(heads: np.ndarray, tails: np.ndarray, batches: np.ndarray, owner: np.
     return Run(heads, tails, batches, owner.astype(width))
 
 
-def _pieces(run: Run) -> list[Run]:
+def pieces(run: Run) -> list[Run]:
     """The run cut into stored runs of at most RUN digests, each naming only its own batches."""
     if len(run) <= RUN:
         return [run]
@@ -116,101 +116,31 @@ def size_class(size: int) -> int:
     return (int(size).bit_length() - 1) // 2
 
 
-# --- storage ---------------------------------------------------------------------------------
+def search(
+    runs: list[Run], filters: list[tuple[np.ndarray, np.uint64]], digests: np.ndarray
+) -> np.ndarray:
+    """Per digest, the entry of its run's ``batches`` that billed it, -1 where none did.
 
-TABLE = """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        scope INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        heads BLOB NOT NULL,
-        tails BLOB NOT NULL,
-        batches BLOB NOT NULL,
-        owners BLOB
-    );
-    CREATE INDEX runs_scope ON runs (scope)
-"""
-
-
-def _write(db: sqlite3.Connection, scope: int, run: Run) -> None:
-    for piece in _pieces(run):
-        db.execute(
-            "INSERT INTO runs (scope, size, heads, tails, batches, owners)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                scope,
-                len(piece),
-                piece.heads.astype("<u8").tobytes(),
-                piece.tails.astype("<u4").tobytes(),
-                piece.batches.astype("<i8").tobytes(),
-                None if piece.owners is None else piece.owners.tobytes(),
-            ),
-        )
-
-
-def _run(size: int, heads: bytes, tails: bytes, batches: bytes, owners: bytes | None) -> Run:
-    named = np.frombuffer(batches, "<i8")
-    owner = None
-    if owners is not None:
-        owner = np.frombuffer(owners, "<u2" if len(owners) == 2 * size else "<u4")
-    return Run(np.frombuffer(heads, "<u8"), np.frombuffer(tails, "<u4"), named, owner)
-
-
-def read(db: sqlite3.Connection, scope: int) -> list[Run]:
-    """A scope's stored runs."""
-    rows = db.execute(
-        "SELECT size, heads, tails, batches, owners FROM runs WHERE scope = ?", (scope,)
-    )
-    return [_run(*row) for row in rows]
-
-
-def store(db: sqlite3.Connection, scope: int, run: Run) -> None:
-    """Add a run to a scope, then merge what that leaves too many of (``compact``)."""
-    _write(db, scope, run)
-    compact(db, scope)
-
-
-def compact(db: sqlite3.Connection, scope: int) -> None:
-    """Merge the scope's unsettled runs while FAN_IN or more share a size class (the
-    smallest class first: a merge may fill the next)."""
-    while True:
-        classes: dict[int, list[int]] = {}
-        for rowid, size in db.execute(
-            "SELECT id, size FROM runs WHERE scope = ? AND size < ? ORDER BY id", (scope, SETTLED)
-        ):
-            classes.setdefault(size_class(size), []).append(rowid)
-        full = [ids for _, ids in sorted(classes.items()) if len(ids) >= FAN_IN]
-        if not full:
-            return
-        ids = full[0]
-        marks = ",".join("?" * len(ids))
-        rows = db.execute(
-            f"SELECT size, heads, tails, batches, owners FROM runs WHERE id IN ({marks})", ids
-        ).fetchall()
-        db.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
-        _write(db, scope, merge([_run(*row) for row in rows]))
-
-
-def release(db: sqlite3.Connection, batch: int) -> int:
-    """Remove a batch's digests from every run that holds them (then compact what that
-    shrank); how many were removed."""
-    released, touched = 0, set()
-    packed = np.array([batch], dtype="<i8").tobytes()
-    rows = db.execute(
-        "SELECT id, scope, size, heads, tails, batches, owners FROM runs"
-        " WHERE instr(batches, ?) > 0",
-        (packed,),
-    ).fetchall()
-    for rowid, scope, *stored in rows:
-        run = _run(*stored)
-        if batch not in run.batches:  # the bytes matched across two rowids
-            continue
-        left = without(run, batch)
-        released += len(run) - (0 if left is None else len(left))
-        db.execute("DELETE FROM runs WHERE id = ?", (rowid,))
-        if left is not None:
-            _write(db, scope, left)
-        touched.add(scope)
-    for scope in touched:
-        compact(db, scope)
-    return released
+    Args:
+        runs: a scope's runs (their ``batches`` as the caller numbers them).
+        filters: each run's ``row_digests.presence`` bitmap, which spares most searches.
+        digests: the keys asked about (dtype S12).
+    """
+    which = np.full(len(digests), -1, dtype=np.int64)
+    if not len(digests) or not runs:
+        return which
+    head, tail = row_digests.halves(digests)
+    order = np.argsort(head)  # sorted, the searches walk each run in order
+    head, tail = head[order], tail[order]
+    open_ = np.ones(len(head), dtype=bool)
+    for run, (bitmap, shift) in zip(runs, filters, strict=True):
+        # only the keys not found yet whose bit the run's bitmap sets are searched for in it
+        asked = np.flatnonzero(open_ & row_digests.may_hold(bitmap, shift, head))
+        at = row_digests.positions(run.heads, run.tails, head[asked], tail[asked])
+        hit = at >= 0
+        if hit.any():
+            rows = asked[hit]
+            open_[rows] = False
+            owner = 0 if run.owners is None else run.owners[at[hit]]
+            which[order[rows]] = run.batches[owner]
+    return which

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor import arrow, row_digests
-from processor.history.sqlite_store import History
+from processor.history import HistoryStore
 from processor.ingest.formats.base import Format
+from processor.ledger.key_set import MetKeys
 from processor.ledger.row_keys import row_keys
 
 if TYPE_CHECKING:  # batchfiles reads the ledger's digests: imported for the type only
@@ -28,7 +29,8 @@ if TYPE_CHECKING:  # batchfiles reads the ledger's digests: imported for the typ
 def screen(
     chunk: pd.DataFrame,
     fmt: Format,
-    history: History,
+    history: HistoryStore,
+    met: MetKeys,
     application: str,
     app_key: str,
     loc_key: str,
@@ -41,6 +43,7 @@ def screen(
         chunk: a canonical chunk (``processor.exports``).
         fmt: its format (record ids, call id).
         history: the open history (its lock held).
+        met: the keys this import has met so far (this chunk's are added).
         application, app_key, loc_key: the import's application, and the keys of the
             (application, location) the row keys are scoped by.
         keys: the rows' keys when they are known already (a retry), else worked out.
@@ -59,11 +62,11 @@ def screen(
     idx = np.flatnonzero(np.asarray(keys.is_valid()))
     if len(idx):
         digests = digests[idx]
-        met = history.first_seen(
+        met_at = met.first_seen(
             digests, out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx]
         )
-        again = met != None  # noqa: E711 (elementwise)
-        skip[idx[again]], detail[idx[again]] = "duplicate-row", met[again]
+        again = met_at != None  # noqa: E711 (elementwise)
+        skip[idx[again]], detail[idx[again]] = "duplicate-row", met_at[again]
         fresh = np.flatnonzero(~again)
         which, places = history.billed_where(app_key, loc_key, digests[fresh])
         hits = np.flatnonzero(which >= 0)
@@ -79,8 +82,8 @@ def screen(
         open_ = np.flatnonzero(out["error"].isna().to_numpy() & pd.isna(skip) & named)
         if len(open_):
             ids = pc.take(calls, pa.array(open_))
-            met = history.first_seen(row_digests.text_digests(ids, "call"))
-            later = met != None  # noqa: E711 (elementwise)
+            legs = met.first_seen(row_digests.text_digests(ids, "call"))
+            later = legs != None  # noqa: E711 (elementwise)
             skip[open_[later]] = "duplicate-leg"
             detail[open_[later]] = ids.filter(pa.array(later)).to_numpy(zero_copy_only=False)
     out["skip"] = arrow.from_objects(skip, out.index)

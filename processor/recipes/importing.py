@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from processor.batch.folder import check_out
-from processor.batch.life import ImportResult, batch_record, file_sha256, new_batch
+from processor.batch.life import ImportResult, batch_record, file_sha256, hold, new_batch
 from processor.batch.writer import BatchWriter, describe
 from processor.history import default_path, open_history
 from processor.ingest.reading import read_export
@@ -133,7 +133,7 @@ def run_import(
 
     hist = open_history(Path(history) if history else default_path(workbooks))
     try:
-        notes = hist.lock(waiting=waiting)
+        notes = hold(hist, waiting)
         if not reimport:
             for path in files:
                 earlier = hist.imported_file(digests[str(path)], app_key, loc_key)
@@ -158,7 +158,7 @@ def run_import(
                 chunks = read_export(path, fmt, ctx.match_fields, done=done, **kwargs)
                 for chunk in read_ahead(chunks):
                     clock.lap("read")
-                    chunk = screen(chunk, fmt, hist, app_name, app_key, loc_key)
+                    chunk = screen(chunk, fmt, hist, job.met, app_name, app_key, loc_key)
                     clock.lap("ledger")
                     matched = match(chunk, ref, ctx, fmt)
                     clock.lap("match")

@@ -26,6 +26,7 @@ from processor.batch.life import (
     batch_record,
     billed_row_keys,
     file_sha256,
+    hold,
     new_batch,
 )
 from processor.batch.manifest import read_manifest
@@ -149,7 +150,7 @@ def run_retry(
 
     hist = open_history(recorded_in(manifest, history))
     try:
-        notes = hist.lock()
+        notes = hold(hist)
         record = hist.batch(source_id)
         if record is None or record["status"] != "committed":
             state = "not in" if record is None else f"{record['status']} in"
@@ -170,7 +171,7 @@ def run_retry(
             for frame in _unmatched(source, done):
                 chunk = _canonical(frame, len(fields))
                 keys = _opt(frame["row_key"])
-                chunk = screen(chunk, fmt, hist, application, app_key, loc_key, keys=keys)
+                chunk = screen(chunk, fmt, hist, job.met, application, app_key, loc_key, keys=keys)
                 writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
                 rows += len(chunk)
             inputs[0]["rows"] = rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from processor.batch.life import hold
 from processor.batch.manifest import read_manifest
 from processor.batch.void_mark import mark_void, void_text
 from processor.history import open_history, recorded_in
@@ -30,7 +31,7 @@ def void_batch(batch_dir: Path, reason: str, history: Path | None = None) -> dic
     reason = " ".join(reason.split())
     hist = open_history(recorded_in(manifest, history))
     try:
-        hist.lock()
+        hold(hist)
         info = hist.void(batch_id, reason)
     finally:
         hist.close()

@@ -1,0 +1,321 @@
+"""The import history in one SQLite file, by default ``history.sqlite`` beside the workbooks.
+
+WAL mode, a schema version and migrations (``schema``), billed digests as sorted runs
+(``runs``), and a lock file beside it (``lock``). It is the default store: right for one
+clerk on one machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from processor import row_digests
+from processor.errors import HistoryError
+from processor.history import key_runs
+from processor.history.sqlite import runs
+from processor.history.sqlite.lock import FileLock
+from processor.history.sqlite.schema import migrate, wal
+from processor.history.store import LOCK_WAIT, Billed, HistoryStore, Pending, new_id, now, user
+
+DEFAULT_NAME = "history.sqlite"
+
+# A scope's stored runs below this many digests are merged in memory when the key check
+# reads them: compaction (``processor.keyruns``) leaves at most three of each size class, so
+# this is a few hundred thousand digests at most, and one search instead of up to 27.
+_SMALL_RUN = 1 << 17
+
+
+class SQLiteHistory(HistoryStore):
+    """A history in one SQLite file (WAL mode), its lock a file beside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).resolve()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            wal(self.db)
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA temp_store=FILE")  # SQLite's own sorts stay off the heap
+            self.db.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per database
+            # the key check probes a large table at random: read it through the OS's page
+            # cache (memory-mapped) rather than copying pages into SQLite's own
+            self.db.execute("PRAGMA mmap_size=4294967296")
+            migrate(self.db, self.path)
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(
+                f"{self.path}: is not an import history this program can read ({exc}); "
+                "name another file with --history, or restore it from a backup"
+            ) from None
+        self._lock = FileLock(self.path)
+        # (application, location) → the runs of digests its committed batches billed, read
+        # once by the key check (the lock is held: no batch commits meanwhile)
+        self._runs: dict[tuple[str, str], tuple] = {}
+
+    def close(self) -> None:
+        self.unlock()
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- the import lock ------------------------------------------------------------------
+
+    def lock(self, wait: float = LOCK_WAIT, waiting=None) -> None:
+        self._lock.acquire(wait, waiting)
+
+    def unlock(self) -> None:
+        self._lock.release()
+
+    def pending(self) -> list[Pending]:
+        rows = self.db.execute("SELECT id, folder, partial FROM batches WHERE status = 'pending'")
+        return [Pending(*row) for row in rows.fetchall()]
+
+    def forget_pending(self, batch_id: str) -> None:
+        with self.transaction():  # a pending batch holds no keys: they come at commit
+            self.db.execute("DELETE FROM inputs WHERE batch_id = ?", (batch_id,))
+            self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+
+    # --- an import's life -----------------------------------------------------------------
+
+    def begin(self, record: dict, inputs: list[dict]) -> str:
+        """Record a batch as pending (before its folder is written); returns its id."""
+        batch_id = record.get("id") or new_id()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO batches (id, status, location, location_key, application, "
+                "application_key, format, batch_date, folder, partial, created_at, "
+                "workbooks_fingerprint, retry_of) "
+                "VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    batch_id,
+                    record["location"],
+                    record["location_key"],
+                    record["application"],
+                    record["application_key"],
+                    record["format"],
+                    record["batch_date"],
+                    record["folder"],
+                    record["partial"],
+                    now(),
+                    record.get("workbooks_fingerprint"),
+                    record.get("retry_of"),
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO inputs (batch_id, path, sha256, size, rows) VALUES (?, ?, ?, ?, 0)",
+                [(batch_id, i["path"], i["sha256"], i["size"]) for i in inputs],
+            )
+        return batch_id
+
+    def commit(self, batch_id: str, manifest: dict, digests: np.ndarray) -> None:
+        """Mark the batch committed with the digests of the row keys it billed (stored as
+        sorted runs), in one transaction.
+
+        Raises:
+            HistoryError: a key is billed twice in the batch (cannot happen: the import's
+                key check skips repeats).
+        """
+        rowid, app, loc = self.db.execute(
+            "SELECT rowid, application_key, location_key FROM batches WHERE id = ?", (batch_id,)
+        ).fetchone()
+        r, b = manifest["rows"], manifest["billed"]
+        self._runs.clear()  # what the key check read is out of date once this commits
+        try:
+            run = key_runs.of_batch(rowid, digests)
+        except ValueError:
+            raise HistoryError("a batch would bill a row twice; nothing was written") from None
+        with self.transaction():
+            scope = self._scope(app, loc, create=True)
+            runs.store(self.db, scope, run)
+            for i in manifest["inputs"]:
+                self.db.execute(
+                    "UPDATE inputs SET rows = ? WHERE batch_id = ? AND path = ?",
+                    (i["rows"], batch_id, i["path"]),
+                )
+            self.db.execute(
+                "UPDATE batches SET status = 'committed', committed_at = ?, partial = NULL,"
+                " rows_read = ?, rows_billed = ?, rows_unmatched = ?, rows_skipped = ?,"
+                " net = ?, tax = ?, gross = ?, currency = ?, period_from = ?, period_to = ?,"
+                " reasons = ? WHERE id = ?",
+                (
+                    now(),
+                    r["read"],
+                    r["matched"],
+                    r["unmatched"],
+                    r["skipped"],
+                    b["net"],
+                    b["tax"],
+                    b["gross"],
+                    manifest["currency"],
+                    manifest.get("period", {}).get("from"),
+                    manifest.get("period", {}).get("to"),
+                    json.dumps(manifest["reasons"]),
+                    batch_id,
+                ),
+            )
+
+    def abandon(self, batch_id: str) -> None:
+        """Forget a pending batch whose import failed (its folder was not kept)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM inputs WHERE batch_id = ?", (batch_id,))
+            self.db.execute("DELETE FROM batches WHERE id = ? AND status = 'pending'", (batch_id,))
+
+    # --- questions an import asks -----------------------------------------------------------
+
+    def imported_file(self, sha256: str, application_key: str, location_key: str):
+        """The committed batch that imported this file for this application and location."""
+        return self.db.execute(
+            "SELECT b.id, b.folder, i.path FROM inputs i JOIN batches b ON b.id = i.batch_id "
+            "WHERE i.sha256 = ? AND b.application_key = ? AND b.location_key = ? "
+            "AND b.status = 'committed' ORDER BY b.created_at LIMIT 1",
+            (sha256, application_key, location_key),
+        ).fetchone()
+
+    def _scope(self, application_key: str, location_key: str, create: bool = False):
+        """The integer id of an (application, location), None when it has none yet."""
+        if create:
+            self.db.execute(
+                "INSERT OR IGNORE INTO scopes (application_key, location_key) VALUES (?, ?)",
+                (application_key, location_key),
+            )
+        row = self.db.execute(
+            "SELECT id FROM scopes WHERE application_key = ? AND location_key = ?",
+            (application_key, location_key),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def billed_where(
+        self, application_key: str, location_key: str, digests: np.ndarray
+    ) -> tuple[np.ndarray, list[Billed]]:
+        """Per row key (given as its digest), the index in the list returned with it of
+        the committed batch that billed it, -1 where none did: a column, for a million
+        keys billed before (a re-import)."""
+        held, filters, places = self._scope_runs(application_key, location_key)
+        return key_runs.search(held, filters, digests), places
+
+    def _scope_runs(
+        self, application_key: str, location_key: str
+    ) -> tuple[list[key_runs.Run], list[tuple[np.ndarray, np.uint64]], list[Billed]]:
+        """The runs of digests an (application, location)'s committed batches billed (each
+        run's batches given as indexes into the list of those batches returned last), and
+        each run's ``row_digests.presence`` bitmap."""
+        names = (application_key, location_key)
+        if names not in self._runs:
+            scope = self._scope(application_key, location_key)
+            stored = [] if scope is None else runs.read(self.db, scope)
+            small = [r for r in stored if len(r) < _SMALL_RUN]
+            held = [r for r in stored if len(r) >= _SMALL_RUN]
+            if small:
+                held.append(key_runs.merge(small))
+            rowids = np.unique(np.concatenate([r.batches for r in held])) if held else []
+            # only committed batches hold runs (a commit writes them, a void removes them)
+            committed = {
+                rowid: Billed(batch_id, folder)
+                for rowid, batch_id, folder in self.db.execute(
+                    "SELECT rowid, id, folder FROM batches WHERE application_key = ? "
+                    "AND location_key = ? AND status = 'committed'",
+                    names,
+                )
+            }
+            places = [committed[int(b)] for b in rowids]
+            self._runs[names] = (
+                [
+                    key_runs.Run(r.heads, r.tails, np.searchsorted(rowids, r.batches), r.owners)
+                    for r in held
+                ],
+                [row_digests.presence(r.heads) for r in held],
+                places,
+            )
+        return self._runs[names]
+
+    def retried_keys(self, batch_id: str) -> set[str]:
+        return {
+            k
+            for (k,) in self.db.execute(
+                "SELECT row_key FROM retried WHERE batch_id = ?", (batch_id,)
+            )
+        }
+
+    def mark_retried(self, batch_id: str, keys: Iterable[str], into: str) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO retried (batch_id, row_key, into_batch) VALUES (?, ?, ?)",
+                ((batch_id, k, into) for k in keys),
+            )
+
+    # --- what people ask ---------------------------------------------------------------------
+
+    def batch(self, batch_id: str) -> dict | None:
+        cur = self.db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        out = dict(zip([d[0] for d in cur.description], row, strict=True))
+        out["inputs"] = [
+            dict(zip(("path", "sha256", "size", "rows"), r, strict=True))
+            for r in self.db.execute(
+                "SELECT path, sha256, size, rows FROM inputs WHERE batch_id = ?", (batch_id,)
+            )
+        ]
+        out["reasons"] = json.loads(out["reasons"] or "{}")
+        out["retried_rows"] = self.db.execute(
+            "SELECT COUNT(*) FROM retried WHERE batch_id = ?", (batch_id,)
+        ).fetchone()[0]
+        return out
+
+    def batches(self) -> list[dict]:
+        """Every committed or void batch, newest first."""
+        cur = self.db.execute(
+            "SELECT id, status, location, application, format, batch_date, folder, created_at,"
+            " period_from, period_to, rows_read, rows_billed, rows_unmatched, rows_skipped,"
+            " net, tax, gross, currency, retry_of, void_reason"
+            " FROM batches WHERE status != 'pending' ORDER BY created_at DESC, rowid DESC"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def void(self, batch_id: str, reason: str) -> dict:
+        """Mark a committed batch void and release its keys.
+
+        Raises:
+            HistoryError: no such batch, or it is void already.
+        """
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT status, voided_at, voided_by, void_reason FROM batches WHERE id = ?",
+                (batch_id,),
+            ).fetchone()
+            if row is None:
+                raise HistoryError(f"batch {batch_id} is not in the history {self.path}")
+            if row[0] == "void":
+                raise HistoryError(
+                    f"batch {batch_id} was voided already, on {row[1]} by {row[2]} "
+                    f'("{row[3]}"); nothing was changed'
+                )
+            who, when = user(), now()
+            self.db.execute(
+                "UPDATE batches SET status = 'void', void_reason = ?, voided_by = ?, "
+                "voided_at = ? WHERE id = ?",
+                (reason, who, when, batch_id),
+            )
+            rowid = self.db.execute(
+                "SELECT rowid FROM batches WHERE id = ?", (batch_id,)
+            ).fetchone()[0]
+            released = runs.release(self.db, rowid)
+            self._runs.clear()
+            # rows retried out of the void batch may be retried again
+            self.db.execute("DELETE FROM retried WHERE into_batch = ?", (batch_id,))
+        return {"by": who, "at": when, "released": released}

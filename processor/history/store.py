@@ -1,0 +1,134 @@
+"""What every history store keeps and answers: the interface a backend implements.
+
+A store records batches (pending → committed → void), the inputs each imported, and the
+row keys (as 12-byte digests, ``processor.row_digests``) each committed batch billed, per
+application and location. A command holds the store's lock from its key check to its
+commit, so two imports of one scope never bill a row twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LOCK_WAIT = 600  # seconds a command waits for another one to finish
+
+
+@dataclass(frozen=True)
+class Billed:
+    """Where a row key was billed."""
+
+    batch_id: str
+    folder: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A batch recorded pending: its import was stopped before it committed (when no live
+    command holds the lock), and its folders may be left on disk."""
+
+    batch_id: str
+    folder: str | None
+    partial: str | None
+
+
+class HistoryStore(ABC):
+    """An open import history."""
+
+    path: Path  # what --history named, as the user reads it in messages and manifests
+
+    # --- the lock and the connection ----------------------------------------------------
+
+    @abstractmethod
+    def lock(self, wait: float = LOCK_WAIT, waiting: Callable[[str], None] | None = None) -> None:
+        """Hold the history for one command (until ``unlock``, ``close`` or its end)."""
+
+    @abstractmethod
+    def unlock(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the lock and the connection."""
+
+    # --- a batch's life -------------------------------------------------------------------
+
+    @abstractmethod
+    def pending(self) -> list[Pending]:
+        """The batches recorded pending (with the lock held: none is a live import's)."""
+
+    @abstractmethod
+    def forget_pending(self, batch_id: str) -> None:
+        """Remove a pending batch's record (it holds no keys: they come at commit)."""
+
+    @abstractmethod
+    def begin(self, record: dict, inputs: list[dict]) -> str:
+        """Record a batch as pending (before its folder is written); returns its id."""
+
+    @abstractmethod
+    def commit(self, batch_id: str, manifest: dict, digests: np.ndarray) -> None:
+        """Mark the batch committed, with the digests of the row keys it billed, at once."""
+
+    @abstractmethod
+    def abandon(self, batch_id: str) -> None:
+        """Forget a pending batch whose import failed (its folder was not kept)."""
+
+    # --- questions an import asks -----------------------------------------------------------
+
+    @abstractmethod
+    def imported_file(self, sha256: str, application_key: str, location_key: str):
+        """The committed batch (id, folder, path) that imported this file for this
+        application and location, or None."""
+
+    @abstractmethod
+    def billed_where(
+        self, application_key: str, location_key: str, digests: np.ndarray
+    ) -> tuple[np.ndarray, list[Billed]]:
+        """Per row key (given as its digest), the index in the list returned with it of
+        the committed batch that billed it, -1 where none did."""
+
+    @abstractmethod
+    def retried_keys(self, batch_id: str) -> set[str]:
+        """The row keys of a batch's unmatched rows that a retry billed."""
+
+    @abstractmethod
+    def mark_retried(self, batch_id: str, keys: Iterable[str], into: str) -> None: ...
+
+    # --- what people ask ----------------------------------------------------------------------
+
+    @abstractmethod
+    def batch(self, batch_id: str) -> dict | None:
+        """One batch's record, its inputs, reasons and retried rows."""
+
+    @abstractmethod
+    def batches(self) -> list[dict]:
+        """Every committed or void batch, newest first."""
+
+    @abstractmethod
+    def void(self, batch_id: str, reason: str) -> dict:
+        """Mark a committed batch void and release its keys: {"by", "at", "released"}."""
+
+
+def now() -> str:
+    """The time a record is made, in UTC to the second."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def new_id() -> str:
+    """A batch id people can read and quote: the date and a short random part."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def user() -> str:
+    """Who is running the command (the OS user)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
