@@ -18,10 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processor import arrow
-from processor.ingest import reading
+from processor.ingest import blocks, numbers
+from processor.ingest.blocks import Block, iter_blocks
 from processor.ingest.formats import registry
-from processor.ingest.numbers import parse_number
-from processor.ingest.reading import Block, _rows, _split, held_durations, held_numbers, iter_blocks
+from processor.ingest.numbers import held_durations, held_numbers, parse_number
+from processor.ingest.splitting import split_line, split_rows
 
 NUMBER_BITS = [
     "0",
@@ -75,7 +76,7 @@ def test_bulk_durations_equal_the_per_row_parser(texts):
 
     stripped = [t.strip() for t in texts]
     got, errors = held_durations(pa.array(stripped, pa.string()))
-    want, want_errors = reading.parse_durations(
+    want, want_errors = numbers.parse_durations(
         pd.Series([t or None for t in stripped], dtype=object)
     )
     for i in range(len(stripped)):
@@ -111,7 +112,7 @@ def _reference_lines(data: bytes, encoding: str | None) -> list[tuple[str, str]]
         parts.pop()
     return [
         (ln.text, ln.note)
-        for ln in (reading._decode(i + 1, p, encoding) for i, p in enumerate(parts))
+        for ln in (blocks._decode(i + 1, p, encoding) for i, p in enumerate(parts))
     ]
 
 
@@ -141,27 +142,27 @@ def test_bulk_lines_equal_the_per_line_reader(tmp_path_factory, data, piece):
 def test_bulk_fields_equal_csv(texts, name):
     fmt = registry.get(name)
     block = Block(1, pa.array(texts, pa.string()), None)
-    lists, counts = _rows(fmt, block)
-    assert lists.to_pylist() == [_split(fmt, t) for t in texts]
-    assert counts.tolist() == [len(_split(fmt, t)) for t in texts]
+    lists, counts = split_rows(fmt, block)
+    assert lists.to_pylist() == [split_line(fmt, t) for t in texts]
+    assert counts.tolist() == [len(split_line(fmt, t)) for t in texts]
 
 
 def test_lines_all_quoted_are_read_as_columns_equal_to_csv():
     fmt = registry.get("asterisk-cdr-csv")
     same = ['"a","b,c",""', '"""Desk"" <1>","x",""""', '"","","é"']
     block = Block(1, pa.array(same, pa.string()), None)
-    fields, counts = _rows(fmt, block)
+    fields, counts = split_rows(fmt, block)
     assert isinstance(fields, arrow.Columns)  # one parse, no lists built
-    assert fields.to_pylist() == [_split(fmt, t) for t in same]
+    assert fields.to_pylist() == [split_line(fmt, t) for t in same]
     assert arrow.take_field(fields, counts, 1).to_pylist() == ["b,c", "x", ""]
     assert arrow.take_field(fields, counts, 3).to_pylist() == [None, None, None]
     # another width, or quoting csv reads its own way: row by row, as before
     for odd in ['"a","b"', '"a"x,"b","c"']:
         texts = [*same, odd]
-        fields, counts = _rows(fmt, Block(1, pa.array(texts, pa.string()), None))
+        fields, counts = split_rows(fmt, Block(1, pa.array(texts, pa.string()), None))
         assert not isinstance(fields, arrow.Columns)
-        assert fields.to_pylist() == [_split(fmt, t) for t in texts]
-        assert counts.tolist() == [len(_split(fmt, t)) for t in texts]
+        assert fields.to_pylist() == [split_line(fmt, t) for t in texts]
+        assert counts.tolist() == [len(split_line(fmt, t)) for t in texts]
 
 
 def test_plain_numbers_are_taken_in_bulk():
@@ -324,15 +325,15 @@ def test_an_import_does_not_pay_for_reports_or_openpyxl():
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(min_value=14, max_value=23), min_size=1, max_size=30))
 def test_asterisk_layouts_move_whole_columns_as_the_row_rule_would(widths):
-    from processor.ingest.reading import _normalised
+    from processor.ingest.splitting import normalised
 
     fmt = registry.get("asterisk-cdr-csv")
     texts = [",".join(f"f{w}_{i}" for i in range(w)) for w in widths]
     block = Block(1, pa.array(texts, pa.string()), None)
-    lists, counts = _rows(fmt, block)
+    lists, counts = split_rows(fmt, block)
     todo = (counts >= 16) & (counts <= 21)
     error = np.full(len(texts), None, dtype=object)
-    got, _ = _normalised(fmt, lists, counts, todo, error)
+    got, _ = normalised(fmt, lists, counts, todo, error)
     for i, t in enumerate(texts):
         row = t.split(",")
         assert got[i].as_py() == (fmt.normalise(row) if todo[i] else row)
@@ -371,7 +372,7 @@ def test_column_keys_equal_key_of_each_value():
 def test_offsets_are_found_in_bulk_as_the_per_row_pattern_finds_them():
     import pandas as pd
 
-    from processor.ingest.reading import parse_dates
+    from processor.ingest.dates import parse_dates
 
     text = pd.Series(
         [

@@ -546,7 +546,8 @@ def cmd_sniff(args) -> int:
 
     if not args.file.is_file():
         raise UsageError(f"{args.file}: no such file")
-    from processor.ingest.reading import ExportError, open_blocks
+    from processor.errors import ExportError
+    from processor.ingest.blocks import open_blocks
 
     try:  # a workbook, an archive or a binary file is no format's: say so once
         open_blocks(args.file, None)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from processor.errors import ExportError
 from processor.ingest.formats import registry
 from processor.ingest.formats.base import Format
-from processor.ingest.reading import ExportError, read_export
+from processor.ingest.reading import read_export
 
 SAMPLE_ROWS = 50
 PLAUSIBLE = 0.5  # share of rows a format must read to be worth listing

@@ -32,7 +32,7 @@ from processor.batch.life import (
 from processor.batch.manifest import read_manifest
 from processor.batch.writer import BatchWriter, describe
 from processor.history import HistoryError, open_history, recorded_in
-from processor.ingest.reading import HELD_DTYPE, ZERO_HELD
+from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD
 from processor.ledger.screening import screen
 from processor.rating.matching import context, match
 from processor.rating.pricing import price

@@ -23,11 +23,11 @@ from python_calamine import CalamineWorkbook
 
 from processor import threads
 from processor.findings import column_letter, finding
+from processor.ingest.binary import OLE_MAGIC
 from schemas import checks
 from schemas.checks import CellError
 from schemas.workbooks import WORKBOOKS
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and password-protected .xlsx
 # A workbook that unpacks out of proportion (a "zip bomb", or a cell far beyond the data
 # that makes every reader build a huge grid) is refused before it is read.
 MAX_UNPACKED = 512 << 20  # bytes, all members together
