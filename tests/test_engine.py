@@ -10,6 +10,7 @@ import codecs
 import datetime as dt
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ from processor.ingest.blocks import Block, iter_blocks
 from processor.ingest.formats import registry
 from processor.ingest.numbers import held_durations, held_numbers, parse_number
 from processor.ingest.splitting import split_line, split_rows
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NUMBER_BITS = [
     "0",
@@ -534,3 +537,23 @@ def test_cell_text_is_escaped_for_xml_and_excel(values):
 
     got = escape(pa.array(values, pa.string())).to_pylist()
     assert got == [None if v is None else _xml_text(v) for v in values]
+
+
+def test_every_reader_makes_the_canonical_chunk_the_schema_declares():
+    # the readers and retry share one shape: schemas.rows.CANONICAL types every column;
+    # each sample export's chunks already have those types (the schema changes nothing)
+    from processor import load_reference
+    from processor.ingest.reading import read_export
+    from schemas.rows import CANONICAL
+
+    ref, _ = load_reference(ROOT / "samples" / "workbooks")
+    lines = (ROOT / "samples" / "demo-imports.txt").read_text().splitlines()
+    read = 0
+    for app, _, file in (line.split("|") for line in lines if not line.startswith("#")):
+        application = ref.applications[app.casefold()]
+        fmt = ref.format_for(application.format)
+        for chunk in read_export(ROOT / "samples" / "exports" / file, fmt, application.match_on):
+            typed = CANONICAL.validate(chunk.copy())
+            assert typed.dtypes.to_dict() == chunk.dtypes.to_dict(), file
+            read += len(chunk)
+    assert read > 300

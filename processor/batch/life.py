@@ -72,7 +72,7 @@ def batch_record(
     return {
         "location": ref.location(location).name,
         "location_key": key(location),
-        "application": ref.applications[key(application)][0],
+        "application": ref.applications[key(application)].name,
         "application_key": key(application),
         "format": fmt.name,
         "batch_date": batch_date.isoformat(),

@@ -58,7 +58,7 @@ def describe(
         "batch_id": batch_id,
         **extra,
         "location": loc.name,
-        "application": ref.applications[key(application)][0],
+        "application": ref.applications[key(application)].name,
         "format": fmt.name,
         "currency": ref.currency(location),
         "time_zone": loc.time_zone,
@@ -88,7 +88,7 @@ class BatchWriter:
         and its Tax Rounding)."""
         loc = ref.location(location)
         sheet = BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding)
-        return cls(folder, sheet, ref.applications[key(application)][0], loc.name)
+        return cls(folder, sheet, ref.applications[key(application)].name, loc.name)
 
     def __init__(self, folder: Path, sheet: BatchSheet, application: str, location: str):
         self.folder = folder

@@ -19,6 +19,7 @@ from processor.ingest.header_plan import Plan
 from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD, held_durations, held_numbers, multiply
 from processor.ingest.splitting import normalised, split_rows
 from processor.reasons import excerpt
+from schemas.rows import TEXT
 
 
 def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.DataFrame:
@@ -74,7 +75,7 @@ def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.Dat
             "source_file": path.name,
             "line": np.arange(block.first, block.first + n, dtype=np.int64),
             "raw": arrow.series(block.texts),
-            "note": [x or None for x in block.notes] if block.notes else None,
+            "note": pd.array([x or None for x in block.notes] if block.notes else [None] * n, TEXT),
         }
     )
     for f, pos in plan.named.items():
@@ -94,10 +95,13 @@ def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.Dat
     ]
     frame["occurred_at"] = occurred
     if zone_note.notna().any():
-        frame["note"] = [
-            "; ".join(x for x in (a, b) if isinstance(x, str) and x) or None
-            for a, b in zip(frame["note"], zone_note, strict=True)
-        ]
+        frame["note"] = pd.array(
+            [
+                "; ".join(x for x in (a, b) if isinstance(x, str) and x) or None
+                for a, b in zip(frame["note"], zone_note, strict=True)
+            ],
+            TEXT,
+        )
 
     def numbers(role: str, default: Decimal) -> tuple[pa.Array, np.ndarray]:
         return held_numbers(text(positions[role]), role, default, fmt.decimal_separator, plan.hint)

@@ -50,7 +50,8 @@ class Context:
 def context(ref: Reference, application: str, location: str, fmt: Format) -> Context:
     """Lookups for one import, built once."""
     app_key, loc_key = key(application), key(location)
-    app_name, _, product, match_on = ref.applications[app_key]
+    app = ref.applications[app_key]
+    app_name, product, match_on = app.name, app.product, app.match_on
     here, other = {}, {}
     for (a, loc, code), account in ref.codes.items():
         if a != app_key:
@@ -58,9 +59,9 @@ def context(ref: Reference, application: str, location: str, fmt: Format) -> Con
         if loc == loc_key:
             here[code] = account
         else:
-            other.setdefault(code, f"account {account} at {ref.locations[loc][0]}")
+            other.setdefault(code, f"account {account} at {ref.locations[loc].name}")
     fields = tuple(match_on) if match_on else tuple(fmt.match_on)
-    return Context(app_name, ref.locations[loc_key][0], here, other, fields, product)
+    return Context(app_name, ref.locations[loc_key].name, here, other, fields, product)
 
 
 def _where(keys: pa.Array, values: pa.Array, ok: np.ndarray) -> np.ndarray:

@@ -34,12 +34,12 @@ def _check_usage(
     """Refuse what cannot be imported; returns each input's sha256 by path (``hashed``
     holds those worked out already)."""
     if key(location) not in ref.locations:
-        known = ", ".join(v[0] for v in ref.locations.values())
+        known = ", ".join(v.name for v in ref.locations.values())
         raise UsageError(
             f'location "{location}" is not on the Locations sheet; choose one of: {known}'
         )
     if key(application) not in ref.applications:
-        known = ", ".join(v[0] for v in ref.applications.values())
+        known = ", ".join(v.name for v in ref.applications.values())
         raise UsageError(
             f'application "{application}" is not on the Applications sheet; choose one of: {known}'
         )
@@ -123,7 +123,8 @@ def run_import(
         hashed = hashing.result()
     digests = _check_usage(ref, location, application, files, hashed)
     batch_date = batch_date or dt.date.today()
-    app_name, format_name, _, _ = ref.applications[key(application)]
+    app = ref.applications[key(application)]
+    app_name, format_name = app.name, app.format
     fmt = ref.format_for(format_name)
     ctx = context(ref, application, location, fmt)
     loc = ref.location(location)

@@ -38,6 +38,7 @@ from processor.rating.matching import context, match
 from processor.rating.pricing import price
 from processor.reference.loading import UsageError, WorkbookError, load_reference
 from schemas.checks import key
+from schemas.rows import CANONICAL
 
 CHUNK = 50_000
 
@@ -53,39 +54,28 @@ def _held(column: pd.Series) -> pd.Series:
 
 
 def _canonical(frame: pd.DataFrame, fields: int) -> pd.DataFrame:
-    """Unmatched rows as the canonical chunk the reader would have made of them."""
+    """Unmatched rows as the canonical chunk the reader would have made of them: the
+    values they kept, each column typed by ``schemas.rows.CANONICAL``."""
     n = len(frame)
     unreadable = (frame["reason"] == "unparseable-row").to_numpy()
-    out = pd.DataFrame(
-        {
-            "source_file": frame["source_file"].to_numpy(dtype=object),
-            "line": frame["line"].to_numpy(dtype=np.int64),
-            "raw": frame["raw"].to_numpy(dtype=object),
-            "note": _opt(frame["note"]),
-            "occurred_at": pd.to_datetime(frame["occurred_at"]).astype("datetime64[us]"),
-            # held values as the reader holds them: Arrow decimals (a blank quantity is 0)
-            "quantity": _held(frame["quantity"]),
-            "cost": _held(frame["cost"]),
-            "duration": pd.array(frame["duration"], dtype="Int64"),
-            "destination": frame["destination"]
-            .astype(object)
-            .where(frame["destination"].notna(), None)
-            .to_numpy(),
-            "description": frame["description"].fillna("").astype(str).to_numpy(),
-            "item": _opt(frame["item"]),
-        }
-    )
+    kept = ["source_file", "line", "raw", "occurred_at", "duration", "destination", "item"]
+    out = frame[kept].copy()
+    out["occurred_at"] = pd.to_datetime(frame["occurred_at"]).astype("datetime64[us]")
+    out["note"] = _opt(frame["note"])
+    # held values as the reader holds them: Arrow decimals (a blank quantity is 0)
+    out["quantity"] = _held(frame["quantity"])
+    out["cost"] = _held(frame["cost"])
+    out["description"] = frame["description"].fillna("")
     values = [
         (v.split("\x1f") if isinstance(v, str) else [])
         for v in frame["match_values"].astype(object)
     ]
     for i in range(fields):
         out[f"match_{i}"] = [v[i] if i < len(v) else None for v in values]
-    detail = _opt(frame["detail"])
-    out["error"] = np.where(unreadable, detail, None)
+    out["error"] = np.where(unreadable, _opt(frame["detail"]), None)
     out["skip"] = np.full(n, None, dtype=object)
     out["skip_detail"] = np.full(n, None, dtype=object)
-    return out
+    return CANONICAL.validate(out)
 
 
 def _unmatched(path: Path, done: set[str]) -> Iterator[pd.DataFrame]:
@@ -139,7 +129,7 @@ def run_retry(
             "Applications sheets; add it back to retry this batch"
         )
     fmt = ref.format_for(manifest["format"]) or ref.format_for(
-        ref.applications[key(application)][1]
+        ref.applications[key(application)].format
     )
     ctx = context(ref, application, location, fmt)
     fields = manifest.get("match_on") or [str(f) for f in ctx.match_fields]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
 
 from processor.ingest.formats import registry
 from processor.ingest.formats.base import Format
@@ -18,12 +17,25 @@ from schemas.checks import DELIMITER_NAMES, as_text, key, to_decimal
 from schemas.currencies import MINOR_UNITS
 
 
-class Location(NamedTuple):
+@dataclass(frozen=True)
+class Location:
+    """A row of the Locations sheet."""
+
     name: str
     currency: str
     tax_rate: Decimal
     tax_rounding: str  # "per line" | "per charge"
     time_zone: str | None  # IANA name, or None: wall-clock times are kept
+
+
+@dataclass(frozen=True)
+class Application:
+    """A row of the Applications sheet: whose exports, read how, billed as what."""
+
+    name: str
+    format: str  # a built-in format's name, or one on the Formats sheet
+    product: str  # the product a row is billed as unless a Product Rule names another
+    match_on: list[str]  # the fields carrying the code, in order of preference
 
 
 @dataclass(frozen=True)
@@ -69,14 +81,14 @@ class Reference:
     accounts: dict[str, Account]
     # (application key, location key, CODE) → account id; from both code sheets
     codes: dict[tuple[str, str, str], str]
-    applications: dict[str, tuple[str, str, str, list[str]]]  # key → (name, format, product, match)
+    applications: dict[str, Application]
     products: dict[str, Product]
     rules: dict[tuple[str, str], str]  # (application key, item key) → product
     formats: dict[str, Format] = field(default_factory=dict)  # defined on the Formats sheet
     tariffs: dict[str, list[Rate]] = field(default_factory=dict)
 
     def currency(self, location: str) -> str:
-        return self.locations[key(location)][1]
+        return self.locations[key(location)].currency
 
     def minor_unit(self, location: str) -> int:
         return MINOR_UNITS[self.currency(location)]
@@ -182,7 +194,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         for _, r in sheets["Products"].rows()
     }
     apps = {
-        key(r["Application"]): (
+        key(r["Application"]): Application(
             _text(r["Application"]),
             _text(r["Format"]),
             products[key(r["Product"])].name,

@@ -72,8 +72,8 @@ def suggestions(
     for (ap, lo, c), a in ref.codes.items():
         if (ap, lo) != (app_k, loc_k):
             elsewhere.setdefault(c, []).append((ap, lo, a))
-    apps = {k: v[0] for k, v in ref.applications.items()}
-    locs = {k: v[0] for k, v in ref.locations.items()}
+    apps = {k: v.name for k, v in ref.applications.items()}
+    locs = {k: v.name for k, v in ref.locations.items()}
 
     out = {}
     for code in codes:
