@@ -117,3 +117,19 @@ def test_the_layer_check_sees_a_violation(tmp_path: Path) -> None:
     assert layer_of("processor.reports.render") > layer_of("processor.reference.loading")
     with pytest.raises(AssertionError, match="belongs to no layer"):
         layer_of("processor.nowhere")
+
+
+def test_every_pricing_on_the_products_sheet_has_a_mode_and_no_mode_is_unlisted() -> None:
+    from processor.rating import modes
+    from schemas.workbooks import PRICINGS
+
+    assert sorted(modes.names()) == sorted(PRICINGS)
+
+
+
+def test_every_mode_module_registers_one_mode() -> None:
+    # a new pricing mode is one module in processor/rating/modes, registered by name
+    from processor.rating import modes
+
+    mode_files = {p.stem for p in (ROOT / "processor" / "rating" / "modes").glob("*.py")}
+    assert len(modes.names()) == len(mode_files - {"__init__"})

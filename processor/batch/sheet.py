@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from processor.rating.pricing import PER_CHARGE, tax_on
+from processor.rating.tax import PER_CHARGE, tax_on
 from processor.reference.records import Product
 from schemas.checks import key
 

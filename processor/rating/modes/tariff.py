@@ -1,0 +1,83 @@
+"""Tariff: a call priced by the tariff's rate for the longest prefix of the number dialled:
+billable seconds × Rate Per Minute / 60 + Connection Fee, rounded to the currency."""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from processor.rating.modes import Priced, PricingMode, register
+from processor.rating.tax import round_money
+from processor.reference.records import Product, Rate, Reference
+from schemas.checks import key
+from schemas.money import EXACT
+
+SIXTY = Decimal(60)
+_WIDE = pa.decimal256(76, 6)
+
+
+def rate_index(rates: list[Rate], destinations: pa.Array) -> np.ndarray:
+    """Per row, the index in ``rates`` (sorted longest prefix first) of the rate with the
+    longest prefix of the dialled number's digits; -1 where none (or no digits)."""
+    digits = pc.replace_substring_regex(pc.fill_null(destinations, ""), r"[^0-9]", "")
+    length = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
+    found = np.full(len(digits), -1, dtype=np.int64)
+    by_length: dict[int, list[int]] = {}
+    for i, r in enumerate(rates):
+        by_length.setdefault(len(r.prefix), []).append(i)
+    for size in sorted(by_length, reverse=True):
+        todo = (found < 0) & (length >= max(size, 1))
+        if not todo.any():
+            continue
+        head = pc.utf8_slice_codeunits(digits, 0, size)
+        which = by_length[size]
+        got = pc.index_in(head, pa.array([rates[i].prefix for i in which], pa.string()))
+        pos = pc.fill_null(got, -1).to_numpy(zero_copy_only=False)
+        take = todo & (pos >= 0)
+        found[take] = np.asarray(which)[pos[take]]
+    return found
+
+
+def billable(duration: np.ndarray, minimum: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Seconds raised to the minimum, then rounded up to a multiple of the increment."""
+    secs = np.maximum(duration, minimum)
+    return -(-secs // step) * step
+
+
+def charge(product: Product, rate: Rate, seconds: int, places: int) -> tuple[Decimal, bool]:
+    """One call's charge, rounded, and whether it is a credit (a negative Connection Fee)."""
+    with localcontext(EXACT):
+        value = Decimal(seconds) * rate.per_minute / SIXTY + rate.connection
+    credit = value < 0
+    if not credit and product.minimum is not None and value < product.minimum:
+        value = product.minimum
+    # a per-minute rate over 60 need not end: rounded here, as every charge is rounded
+    return round_money(value, places), credit
+
+
+def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> Priced:
+    """Each call's charge, worked once per distinct (rate, billable seconds) by the exact
+    rules; calls whose number no rate's prefix begins are ``no-tariff``."""
+    rates = ref.tariffs.get(key(product.tariff), [])
+    found = rate_index(rates, pa.array(rows["destination"].to_numpy(), pa.string()))
+    priced = found >= 0
+    idx = found[priced]
+    duration = rows["duration"].to_numpy(dtype="float64", na_value=0).astype(np.int64)[priced]
+    minimum = np.array([r.minimum_seconds for r in rates], dtype=np.int64)[idx]
+    step = np.array([r.increment_seconds for r in rates], dtype=np.int64)[idx]
+    seconds = billable(duration, minimum, step)
+    pairs, inverse = np.unique(np.stack([idx, seconds]), axis=1, return_inverse=True)
+    worked = [
+        charge(product, rates[int(i)], int(s), places)
+        for i, s in zip(pairs[0], pairs[1], strict=True)
+    ]
+    values = pa.array([v for v, _ in worked], _WIDE).take(pa.array(inverse.ravel()))
+    credit = np.array([c for _, c in worked], dtype=bool)[inverse.ravel()]
+    return Priced(values, credit, priced, "no-tariff", product.tariff)
+
+
+MODE = register(PricingMode("Tariff", price, ("Tariff", "Minimum Charge")))
