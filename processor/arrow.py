@@ -2,7 +2,7 @@
 
 Each function takes the common case in bulk (pyarrow compute, numpy) and says which rows
 it could not take, so the caller hands just those to the exact per-row rules in
-``processor.numbers`` and ``processor.exports``. The bulk path accepts only text that the
+``processor.numbers`` and ``processor.ingest``. The bulk path accepts only text that the
 per-row rules read the same way, so a row's value and message never depend on the path.
 """
 

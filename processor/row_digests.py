@@ -1,6 +1,6 @@
 """The keys one import has met so far, in memory: 96-bit digests in sorted runs.
 
-A row key is ``TAG:`` and 24 hex digits (``processor.rowkeys``): its 12 bytes, mixed with
+A row key is ``TAG:`` and 24 hex digits (``processor.ledger.row_keys``): its 12 bytes, mixed with
 a digest of the tag, are the row's identity here (any other text is hashed to 12 bytes).
 Each chunk's new digests become a run sorted by their first 8 bytes (as integers), with
 where each was first met; runs of like size merge, so a chunk is checked against a

@@ -26,7 +26,7 @@ _ROW_SOURCE = {
     "source_file": _col(TEXT, False),
     "line": _col(INT, False, checks=pa.Check.ge(1)),
     "occurred_at": _col(TIMESTAMP),
-    # what makes the row the same row in another export (processor.rowkeys); empty for
+    # what makes the row the same row in another export (processor.ledger.row_keys); empty for
     # blank and unreadable lines
     "row_key": _col(TEXT),
 }

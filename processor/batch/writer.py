@@ -1,6 +1,6 @@
 """Writing one batch folder's files: the sinks, the tally, the manifest, the Summary sheet.
 
-Shared by every recipe that makes a batch (``importer`` and ``retry``): each priced chunk
+Shared by every recipe that makes a batch (import and retry): each priced chunk
 goes to ``BatchWriter.add``; ``finish`` writes lines.parquet, batch.xlsx and
 manifest.json from what was added, so their figures agree by construction.
 """

@@ -1,7 +1,7 @@
 """A history's billed digests as sorted runs: made, merged, cut and searched in memory, the
 same for every store (the SQLite store keeps them as blobs, schema 4).
 
-A run is a sorted array of row-key digests (``processor.seen``: the first 8 bytes as
+A run is a sorted array of row-key digests (``processor.row_digests``: the first 8 bytes as
 little-endian uint64 heads, the last 4 as uint32 tails), the batches whose digests it holds
 (their history rowids) and, when it holds more than one batch's, the owner of each digest
 (an index into its batches). The key check searches every run of a scope once a chunk, so

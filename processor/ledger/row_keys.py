@@ -24,7 +24,7 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def _digests(tag: str, texts: pa.Array) -> tuple[pa.StringArray, np.ndarray]:
-    """``tag:`` and the hex digest of each text, and the digest as ``processor.seen`` holds
+    """``tag:`` and the hex digest of each text, and the digest as ``processor.row_digests`` holds
     it (mixed with the tag's). hashlib is the one step that runs per row."""
     mask = row_digests.tag_mask(tag)
     tag += ":"
@@ -65,7 +65,7 @@ def _join(parts: list[pa.Array], sep: str) -> pa.Array:
 
 def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> tuple[pa.Array, np.ndarray]:
     """One key per row of a canonical chunk (null for blank and unreadable lines), and its
-    digest as ``processor.seen`` holds it (zeros where there is no key)."""
+    digest as ``processor.row_digests`` holds it (zeros where there is no key)."""
     n = len(chunk)
     parts: list[tuple[np.ndarray, pa.Array]] = []
     held = np.zeros(n, dtype=f"S{row_digests.WIDTH}")

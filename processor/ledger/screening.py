@@ -3,7 +3,7 @@
 For each canonical chunk: give every row its key; skip a row already met in this import
 as ``duplicate-row``, and one a committed batch billed as ``already-billed`` (naming
 that batch); then bill only the first billable row of a call (``duplicate-leg``). The
-keys an import has met are held as 12-byte digests (``processor.seen``); the history
+keys an import has met are held as 12-byte digests (``processor.row_digests``); the history
 holds the billed ones the same way.
 """
 
@@ -40,7 +40,7 @@ def screen(
     skipped with their reasons.
 
     Args:
-        chunk: a canonical chunk (``processor.exports``).
+        chunk: a canonical chunk (``processor.ingest``).
         fmt: its format (record ids, call id).
         history: the open history (its lock held).
         met: the keys this import has met so far (this chunk's are added).

@@ -133,7 +133,7 @@ class ParquetSink:
         self.path = path
         self.schema = pa.Schema.from_pandas(empty, preserve_index=False)
         # dictionaries only where values repeat: on keys and raw lines Arrow would build
-        # one per page and drop it, which took a third of the writing
+        # one per page and drop it, at a large share of the writing time
         repeats = [n for n in self.schema.names if n in _REPEATING]
         self.writer = pq.ParquetWriter(path, self.schema, use_dictionary=repeats)
         # a table is encoded and compressed in a thread of its own (Arrow lets go of the

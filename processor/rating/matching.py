@@ -1,6 +1,6 @@
 """Match canonical charges to accounts and products (pure functions).
 
-Input: a canonical chunk (see ``processor.exports``). Output: the same rows with
+Input: a canonical chunk (see ``processor.ingest``). Output: the same rows with
 ``status`` (billed | unmatched | skipped), ``reason``, ``detail``, ``code``,
 ``account_id``, ``account_name`` and ``product`` set; pricing comes next.
 """

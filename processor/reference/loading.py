@@ -19,7 +19,8 @@ from processor.reference.validation import across_sheets, cell_findings
 def _no_cycle_collection() -> Iterator[None]:
     """Pause Python's cycle collector: reading workbooks makes a few hundred thousand cell
     values and records, none of them in a cycle, and each collection it set off walked
-    every object the libraries hold (a tenth of the load). Freed memory is still freed."""
+    every object the libraries hold (a noticeable share of the load). Freed memory is still
+    freed."""
     was = gc.isenabled()
     gc.disable()
     try:

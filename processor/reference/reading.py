@@ -162,7 +162,7 @@ def _norm_header(value: object) -> str:
 def _cleaned(cells: list[object]) -> list[object]:
     """A column's cells: blanks become None; text is trimmed; a bare time (timedelta) is
     text; whole-day datetimes stay datetimes. One comprehension a column: a function call
-    a cell was a third of reading the workbooks."""
+    a cell was a large share of reading the workbooks."""
     return [
         (v.strip() or None) if type(v) is str else (str(v) if type(v) is _TIME else v)
         for v in cells

@@ -1,6 +1,6 @@
 """Validate the workbooks: cell checks (pandera) and rules across sheets.
 
-Pure functions over the raw sheets that ``processor.workbooks`` reads; every
+Pure functions over the raw sheets that ``processor.reference.reading`` reads; every
 problem becomes a finding row with its workbook, sheet and cell.
 """
 

@@ -157,9 +157,9 @@ def _cells(texts: list[list[str]], c: pd.DataFrame, per_line: bool) -> list[pa.A
 
 
 # A statement of this many charges or more has its rows' XML made a column at a time
-# (``TableBook.arrow_table``: about 10 ms a workbook whatever its size); a smaller one is
-# written cell by cell (``TableBook.table``: about 20 µs a cell). 2,000 statements of 500
-# charges: 91 s cell by cell, 34 s a column at a time; of 50 charges: 14 s and 21 s.
+# (``TableBook.arrow_table``: a fixed cost a workbook, whatever its size); a smaller one is
+# written cell by cell (``TableBook.table``: a cost a cell). Where the two cross is measured
+# in the README's bench table (client statements).
 ARROW_ROWS = 150
 
 

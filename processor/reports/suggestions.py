@@ -50,7 +50,7 @@ def suggestions(
 
     Args:
         codes: the unknown codes (as the export wrote them, upper case).
-        ref: the workbooks' reference data (``processor.reference.Reference``).
+        ref: the workbooks' reference data (``processor.reference.records.Reference``).
         application, location: the batch's.
 
     Returns:

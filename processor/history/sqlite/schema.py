@@ -67,10 +67,9 @@ _V1 = """
 """
 
 
-# version 2 holds each billed row as a 12-byte digest (``processor.seen``) under an integer
+# version 2 holds each billed row as a 12-byte digest (``processor.row_digests``) under an integer
 # scope and batch: a third of the bytes of version 1's text keys, and no index by batch
-# (only ``void`` asks by batch, and it may scan), so committing a batch's keys costs
-# about half as much
+# (only ``void`` asks by batch, and it may scan), so committing a batch's keys costs less
 _V2 = """
     CREATE TABLE scopes (
         id INTEGER PRIMARY KEY,
@@ -116,12 +115,11 @@ def _to_v2(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE keys")
 
 
-# version 3 holds each batch's billed digests as sorted runs (``processor.seen``): the first
+# version 3 holds each batch's billed digests as sorted runs (``processor.row_digests``): the first
 # 8 bytes of each digest (little-endian uint64s end to end) in one blob, the last 4 in
 # another. A commit is one insert a run instead of a B-tree insert a key at a random place;
 # the key check reads a scope's runs once and searches them in memory; a void deletes its
-# batch's runs. Version 2's B-tree made the key check against 12 million keys cost 1.6
-# times the read of the file.
+# batch's runs (the README's history bench compares the two).
 _V3 = """
     CREATE TABLE runs (
         batch INTEGER NOT NULL,
@@ -170,7 +168,7 @@ def _to_v3(db: sqlite3.Connection) -> None:
 
 
 def _to_v4(db: sqlite3.Connection) -> None:
-    """Version 3's runs (one batch each) become version 4's (``processor.keyruns``: runs
+    """Version 3's runs (one batch each) become version 4's (``processor.history.key_runs``: runs
     may hold several batches' digests), and each scope's are compacted."""
     db.execute("ALTER TABLE runs RENAME TO runs_v3")
     db.execute("DROP INDEX runs_scope")

@@ -26,8 +26,8 @@ from processor.history.store import LOCK_WAIT, Billed, HistoryStore, Pending, ne
 DEFAULT_NAME = "history.sqlite"
 
 # A scope's stored runs below this many digests are merged in memory when the key check
-# reads them: compaction (``processor.keyruns``) leaves at most three of each size class, so
-# this is a few hundred thousand digests at most, and one search instead of up to 27.
+# reads them: compaction (``sqlite.runs.compact``) leaves at most three of each size class,
+# so this is a few hundred thousand digests at most, and one search instead of up to 27.
 _SMALL_RUN = 1 << 17
 
 

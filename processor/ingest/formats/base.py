@@ -3,7 +3,7 @@
 A format names its fields (by position, or by header text when the file has a
 header), says which field holds the date, the duration, the cost and so on, and
 may add a ``classify`` step that skips rows on purpose (unanswered calls,
-duplicate legs). ``processor.exports`` does the reading; a format only describes.
+duplicate legs). ``processor.ingest`` does the reading; a format only describes.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Format:
             billable row of a call is kept, the others are skipped.
         record_ids: fields holding the export's own record id, as alternatives (the
             first whose fields are all filled wins); a row without one is keyed by a
-            hash of its normalised content (see ``processor.rowkeys``).
+            hash of its normalised content (see ``processor.ledger.row_keys``).
         decimal_separator: "." (1,234.50) or "," (1.234,50); the other is accepted only
             as a thousands separator.
         trailing_fields: how many empty fields a row may carry beyond the header or

@@ -243,7 +243,7 @@ class TableBook:
         after: Iterable[Iterable[object]] = (),
     ) -> int:
         """A table of many rows given as Arrow columns: title, header, widths, filter and
-        print setup as ``table``; the rows' XML is made a column at a time (``sheetxml``)
+        print setup as ``table``; the rows' XML is made a column at a time (``sheet_xml``)
         and put into the sheet when the book is closed.
 
         Args:
