@@ -10,42 +10,131 @@ from openpyxl import Workbook
 
 from schemas.workbooks import WORKBOOKS
 
-# A minimal valid pair: two locations, three accounts, one device of each pricing.
-BASE: dict[str, list[list]] = {
-    "Locations": [["London", "GBP", 20], ["Leeds", "GBP", 20]],
-    "Accounts": [
-        ["A1", "Acme Ltd", "London", "Active", None, None],
-        ["A2", "Beta Ltd", "London", "Inactive", None, None],
-        ["A3", "Gamma Ltd", "Leeds", "Active", None, None],
-    ],
-    "Account Codes": [
-        ["A1", "PBX", "100"],
-        ["A2", "PBX", "200"],
-        ["A3", "PBX", "300"],
-    ],
-    "Applications": [
-        ["PBX", "generic-csv", "CALLS", None],
-    ],
-    "Device Import Maps": [["PBX", "London", "EXT1", "A1"]],
+# The column order of the positional rows some tests still write (a list per row):
+# write_books places every value by its column's name, through this order, so a column
+# added to a sheet's schema (anywhere) changes no test. New rows are written with ``row``.
+ROW_ORDER: dict[str, list[str]] = {
+    "Locations": ["Location", "Currency", "Tax Rate %", "Tax Rounding", "Time Zone"],
+    "Accounts": ["Account ID", "Account Name", "Location", "Status", "Start Date", "End Date"],
+    "Account Codes": ["Account ID", "Application", "Code"],
+    "Applications": ["Application", "Format", "Product", "Match On"],
+    "Device Import Maps": ["Application", "Location", "Code", "Account ID"],
     "Products": [
-        ["CALLS", "Calls", "Cost Plus", None, 10, 0, None, None, "4000", None, "No"],
+        *("Product", "Description", "Pricing", "Unit Price", "Markup %", "Markup Fixed"),
+        *("Minimum Charge", "Tax Rate %", "GL Code", "Tariff", "Can Be Zero Price"),
     ],
-    "Product Rules": [],
-    "Formats": [],
-    "Tariffs": [["Std", "01", "UK", 0.06, None, None, None]],
+    "Product Rules": ["Application", "Item", "Product"],
+    "Formats": [
+        *("Format", "Delimiter", "Encoding", "Header Rows", "Footer Rows", "Has Header"),
+        *("Code Column", "Date Column", "Date Format", "Time Column", "Description Column"),
+        *("Quantity Column", "Cost Column", "Duration Column", "Destination Column"),
+        *("Item Column", "Ignore Zero Values", "Decimal Separator"),
+    ],
+    "Tariffs": [
+        *("Tariff", "Prefix", "Destination", "Rate Per Minute", "Connection Fee"),
+        *("Minimum Seconds", "Increment Seconds"),
+    ],
 }
 
 
-def base() -> dict[str, list[list]]:
+def row(sheet: str, cells: dict | None = None, **named) -> dict:
+    """One workbook row by column name: ``row("Accounts", {"Account ID": "A1"})`` or
+    ``row("Accounts", Account_ID="A1")`` (underscores for spaces). Columns not given are
+    blank; a name the sheet does not have is an error."""
+    out = {**(cells or {}), **{k.replace("_", " "): v for k, v in named.items()}}
+    unknown = set(out) - set(_columns(sheet))
+    assert not unknown, f"{sheet} has no column {sorted(unknown)}"
+    return out
+
+
+def put(data: dict[str, list], sheet: str, index: int, cells: dict) -> None:
+    """Set cells of one row of ``data`` by column name (a named or a positional row)."""
+    target = data[sheet][index]
+    if isinstance(target, dict):
+        target.update(row(sheet, cells))
+        return
+    order = ROW_ORDER[sheet]
+    for name, value in cells.items():
+        at = order.index(name)
+        target.extend([None] * (at + 1 - len(target)))
+        target[at] = value
+
+
+def _columns(sheet: str) -> list[str]:
+    return next(list(s.columns) for b in WORKBOOKS for s in b.sheets if s.name == sheet)
+
+
+def _named(sheet: str, values: dict | list) -> dict:
+    if isinstance(values, dict):
+        return values
+    order = ROW_ORDER[sheet]
+    assert len(values) <= len(order), f"{sheet}: a row of {len(values)} values: {values}"
+    return dict(zip(order, values, strict=False))
+
+
+# A minimal valid pair: two locations, three accounts, one device of each pricing.
+BASE: dict[str, list] = {
+    "Locations": [
+        row("Locations", Location="London", Currency="GBP", **{"Tax Rate %": 20}),
+        row("Locations", Location="Leeds", Currency="GBP", **{"Tax Rate %": 20}),
+    ],
+    "Accounts": [
+        row(
+            "Accounts", Account_ID="A1", Account_Name="Acme Ltd", Location="London", Status="Active"
+        ),
+        row(
+            "Accounts",
+            Account_ID="A2",
+            Account_Name="Beta Ltd",
+            Location="London",
+            Status="Inactive",
+        ),
+        row(
+            "Accounts", Account_ID="A3", Account_Name="Gamma Ltd", Location="Leeds", Status="Active"
+        ),
+    ],
+    "Account Codes": [
+        row("Account Codes", Account_ID="A1", Application="PBX", Code="100"),
+        row("Account Codes", Account_ID="A2", Application="PBX", Code="200"),
+        row("Account Codes", Account_ID="A3", Application="PBX", Code="300"),
+    ],
+    "Applications": [
+        row("Applications", Application="PBX", Format="generic-csv", Product="CALLS"),
+    ],
+    "Device Import Maps": [
+        row(
+            "Device Import Maps", Application="PBX", Location="London", Code="EXT1", Account_ID="A1"
+        )
+    ],
+    "Products": [
+        row(
+            "Products",
+            {"Markup %": 10, "Markup Fixed": 0},
+            Product="CALLS",
+            Description="Calls",
+            Pricing="Cost Plus",
+            GL_Code="4000",
+            Can_Be_Zero_Price="No",
+        ),
+    ],
+    "Product Rules": [],
+    "Formats": [],
+    "Tariffs": [row("Tariffs", Tariff="Std", Prefix="01", Destination="UK", Rate_Per_Minute=0.06)],
+}
+
+
+def base() -> dict[str, list]:
     return copy.deepcopy(BASE)
 
 
 def write_books(
     folder: Path,
-    data: dict[str, list[list]] | None = None,
+    data: dict[str, list] | None = None,
     headers: dict[str, list[str]] | None = None,
 ) -> Path:
-    """Write accounts.xlsx and devices.xlsx with the contract's headers and these rows."""
+    """Write accounts.xlsx and devices.xlsx with the contract's headers and these rows
+    (each named, or positional in ROW_ORDER), every value under its column's name; under
+    a sheet's own ``headers``, positional rows are written as they are."""
     data = base() if data is None else data
     folder.mkdir(parents=True, exist_ok=True)
     for book in WORKBOOKS:
@@ -55,9 +144,18 @@ def write_books(
             if schema.name not in data:
                 continue
             ws = wb.create_sheet(schema.name)
-            ws.append((headers or {}).get(schema.name, list(schema.columns)))
-            for row in data[schema.name]:
-                ws.append(row)
+            columns = list(schema.columns)
+            header = (headers or {}).get(schema.name)
+            ws.append(header or columns)
+            for values in data[schema.name]:
+                if header is not None and isinstance(values, list):
+                    ws.append(values)  # the test's own header: its rows as they are
+                    continue
+                named = _named(schema.name, values)
+                cells = [named.get(c) for c in columns]
+                while cells and cells[-1] is None:
+                    cells.pop()  # as a positional row short of the last columns was written
+                ws.append(cells)
         wb.save(folder / book.filename)
     return folder
 
@@ -81,4 +179,4 @@ def use_sheet_format(data: dict[str, list[list]], name: str, **columns) -> None:
     from tests.test_workbooks import fmt_row
 
     data["Formats"] = [fmt_row(Format=name, **columns)]
-    data["Applications"][0][1] = name
+    put(data, "Applications", 0, {"Format": name})

@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 
 from processor.batch import writer
 from processor.cli import main
-from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books
+from tests.conftest import GENERIC_HEADER, base, put, use_sheet_format, write_books
 from tests.test_import import import_args
 
 DOC = Path(__file__).parent.parent / "docs" / "broken-inputs.md"
@@ -137,25 +137,16 @@ def zip_bytes() -> bytes:
 
 def product(**over) -> Callable[[dict], None]:
     """Change the CALLS product (Cost Plus, 10 % markup) for a case."""
-    cols = ["Product", "Description", "Pricing", "Unit Price", "Markup %", "Markup Fixed"]
-    cols += ["Minimum Charge", "Tax Rate %", "GL Code", "Tariff", "Can Be Zero Price"]
 
     def change(data: dict) -> None:
-        row = data["Products"][0]
-        for k, v in over.items():
-            row[cols.index(k.replace("_", " "))] = v
+        put(data, "Products", 0, {k.replace("_", " "): v for k, v in over.items()})
 
     return change
 
 
 def location(**over) -> Callable[[dict], None]:
-    cols = ["Location", "Currency", "Tax Rate %", "Tax Rounding", "Time Zone"]
-
     def change(data: dict) -> None:
-        row = data["Locations"][0]
-        row.extend([None] * (len(cols) - len(row)))
-        for k, v in over.items():
-            row[cols.index(k.replace("_", " "))] = v
+        put(data, "Locations", 0, {k.replace("_", " "): v for k, v in over.items()})
 
     return change
 
@@ -175,7 +166,7 @@ def comma_format(data: dict) -> None:
 
 
 def papercut(data: dict) -> None:
-    data["Applications"][0][1] = "papercut-print-logger"
+    put(data, "Applications", 0, {"Format": "papercut-print-logger"})
     data["Products"][0] = ["CALLS", "Print", "Unit Price", 0.1, None, None, None, None, None]
     data["Products"][0] += [None, "No"]
 
@@ -1027,7 +1018,7 @@ def held_code(code: str) -> Callable[[dict], None]:
 
 def bad_separator(data: dict) -> None:
     comma_format(data)
-    data["Formats"][0][-1] = ";"
+    put(data, "Formats", 0, {"Decimal Separator": ";"})
 
 
 def header_only(r: Run) -> str:

@@ -16,7 +16,7 @@ from processor.batch import workbook
 from processor.cli import main
 from processor.errors import OutputError
 from processor.recipes.importing import run_import
-from tests.conftest import GENERIC_HEADER, base, use_sheet_format, write_books, write_csv
+from tests.conftest import GENERIC_HEADER, base, put, use_sheet_format, write_books, write_csv
 
 D = Decimal
 
@@ -145,7 +145,7 @@ def test_no_tariff_and_unknown_product(tmp_path):
     data["Products"].append(
         ["T", "Calls", "Tariff", None, None, None, None, None, None, "Std", "Yes"]
     )
-    data["Applications"][0][2] = "T"
+    put(data, "Applications", 0, {"Product": "T"})
     _, out = run(
         tmp_path,
         [
@@ -181,7 +181,7 @@ def test_no_tariff_and_unknown_product(tmp_path):
 
 def test_match_on_prefers_the_first_field_that_resolves(tmp_path):
     data = base()
-    data["Applications"][0][3] = "Item, Code"  # item column holds an extension here
+    put(data, "Applications", 0, {"Match On": "Item, Code"})  # item column holds an extension here
     _, out = run(
         tmp_path,
         [
@@ -219,10 +219,15 @@ def priced(
 ):
     data = base()
     data["Products"] = [product_row]
-    data["Locations"][0][1:4] = [currency, location_rate, rounding]
+    put(
+        data,
+        "Locations",
+        0,
+        {"Currency": currency, "Tax Rate %": location_rate, "Tax Rounding": rounding},
+    )
     if tariffs is not None:
         data["Tariffs"] = tariffs
-    data["Applications"][0][2] = product_row[0]
+    put(data, "Applications", 0, {"Product": product_row[0]})
     result, out = run(tmp_path, lines, data)
     return read(out, "charges"), result
 
@@ -353,7 +358,7 @@ def test_sheet_format_positions_delimiter_header_footer_and_date_format(tmp_path
             Decimal_Separator=",",
         )
     ]
-    data["Applications"][0][1] = "Semi"
+    put(data, "Applications", 0, {"Format": "Semi"})
     _, out = run(
         tmp_path,
         [
@@ -387,7 +392,7 @@ def test_export_missing_a_needed_column_is_an_error_and_writes_nothing(tmp_path,
 
 def test_batch_xlsx_sheets_and_text_never_becomes_a_formula(tmp_path):
     data = base()
-    data["Accounts"][0][1] = "@Acme"
+    put(data, "Accounts", 0, {"Account Name": "@Acme"})
     danger = ["=1+1", "@SUM(A1)", "+44 20 7946 0000", "-5"]
     lines = [GENERIC_HEADER] + [f"100,2026-10-01,{d},1,1.00" for d in danger]
     lines += [f"999,2026-10-01,{d},1,1.00" for d in danger]
@@ -510,7 +515,7 @@ def test_exit_codes(tmp_path, capsys):
 
 def test_workbook_errors_stop_the_import(tmp_path, capsys):
     data = base()
-    data["Account Codes"][0][2] = "AB-12"
+    put(data, "Account Codes", 0, {"Code": "AB-12"})
     folder = write_books(tmp_path / "wb", data)
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
     out = tmp_path / "batch"
@@ -702,7 +707,7 @@ def test_batch_xlsx_reads_right_as_opened(tmp_path):
     """One number format per column, padding between neighbours, widths that fit, and an
     empty sheet that says so in words."""
     data = base()
-    data["Locations"][0][1] = "KWD"  # three minor units: money at three places
+    put(data, "Locations", 0, {"Currency": "KWD"})  # three minor units: money at three places
     _, out = run(
         tmp_path,
         [GENERIC_HEADER, "100,2026-10-01,call,1.5,0.036", "100,2026-10-02,call,3,6.1456"],

@@ -126,7 +126,6 @@ def test_every_pricing_on_the_products_sheet_has_a_mode_and_no_mode_is_unlisted(
     assert sorted(modes.names()) == sorted(PRICINGS)
 
 
-
 def test_every_mode_module_registers_one_mode() -> None:
     # a new pricing mode is one module in processor/rating/modes, registered by name
     from processor.rating import modes

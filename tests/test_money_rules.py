@@ -12,7 +12,7 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from processor.recipes.importing import run_import
-from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
+from tests.conftest import GENERIC_HEADER, base, put, write_books, write_csv
 
 D = Decimal
 
@@ -39,7 +39,7 @@ def unit_price(price, minimum=None, tax=None, zero="No") -> list:
 
 def test_held_values_are_what_is_priced_stored_and_summed(tmp_path):
     data = base()
-    data["Products"][0][4] = 0  # no markup: net = the held cost, rounded
+    put(data, "Products", 0, {"Markup %": 0})  # no markup: net = the held cost, rounded
     m, out = run(
         tmp_path,
         [
@@ -64,9 +64,9 @@ def test_a_product_named_in_another_case_is_one_product(tmp_path):
     data["Products"] = [
         ["CP", "Calls", "Cost Plus", None, 0, 0, None, None, "4000", None, "No"],
     ]
-    data["Applications"][0][2] = "cp"  # the default product, spelled differently
+    put(data, "Applications", 0, {"Product": "cp"})  # the default product, spelled differently
     data["Product Rules"] = [["pbx", "mono", " Cp "]]
-    data["Locations"][0][0] = "London"
+    put(data, "Locations", 0, {"Location": "London"})
     _, out = run(
         tmp_path,
         [GENERIC_HEADER + ",Item", "100,2026-10-01,a,1,1.00,mono", "100,2026-10-02,b,1,2.00,"],
@@ -79,7 +79,7 @@ def test_a_product_named_in_another_case_is_one_product(tmp_path):
 def test_location_and_tariff_names_carry_their_own_sheets_spelling(tmp_path):
     data = base()
     data["Products"] = [["T", "Calls", "Tariff", None, None, None, None, None, None, "std", "No"]]
-    data["Applications"][0][2] = "T"
+    put(data, "Applications", 0, {"Product": "T"})
     folder = write_books(tmp_path / "wb", data)
     export = write_csv(
         tmp_path / "e.csv", [GENERIC_HEADER + ",Destination", "100,2026-10-01,a,1,0,999"]
@@ -93,7 +93,7 @@ def test_location_and_tariff_names_carry_their_own_sheets_spelling(tmp_path):
 
 def test_credits_are_billed_negative_never_raised_and_netted(tmp_path):
     data = base()
-    data["Products"][0][6] = 0.10  # Minimum Charge
+    put(data, "Products", 0, {"Minimum Charge": 0.10})  # Minimum Charge
     m, out = run(
         tmp_path,
         [
@@ -125,7 +125,7 @@ def test_credits_are_billed_negative_never_raised_and_netted(tmp_path):
 def test_minimum_charge_raises_zero_too(tmp_path):
     data = base()
     data["Products"] = [unit_price(0, minimum=0.25)]
-    data["Applications"][0][2] = "UP"
+    put(data, "Applications", 0, {"Product": "UP"})
     _, out = run(tmp_path, [GENERIC_HEADER, "100,2026-10-01,a,3,0"], data)
     assert [D(str(v)) for v in frame(out, "charges")["net"]] == [D("0.25")]
 
@@ -137,8 +137,8 @@ def test_per_line_tax_is_worked_on_the_line_as_the_bill_run_invoices(tmp_path):
     for rounding, tax, charge_tax in (("Per Line", 0.08, None), ("Per Charge", 0.09, D("0.03"))):
         data = base()
         data["Products"] = [unit_price(0.13)]
-        data["Applications"][0][2] = "UP"
-        data["Locations"][0][3:4] = [rounding]
+        put(data, "Applications", 0, {"Product": "UP"})
+        put(data, "Locations", 0, {"Tax Rounding": rounding})
         tmp = tmp_path / rounding
         m, out = run(tmp, lines, data)
         ((*_, net, rate, t, gross, _, _),) = sheet(out)
@@ -197,7 +197,7 @@ def test_percent_formatted_cells_read_as_people_typed_them(tmp_path):
 
 def test_which_reason_when_no_field_matches(tmp_path):
     data = base()
-    data["Applications"][0][3] = "Item, Code"  # two Match On fields: Item first
+    put(data, "Applications", 0, {"Match On": "Item, Code"})  # two Match On fields: Item first
     _, out = run(
         tmp_path,
         [
@@ -227,6 +227,8 @@ def test_which_reason_when_no_field_matches(tmp_path):
 
 def test_the_first_reason_in_the_table_wins(tmp_path):
     data = base()
-    data["Accounts"][1][4] = dt.date(2026, 11, 1)  # A2 inactive AND starts after the charge
+    put(
+        data, "Accounts", 1, {"Start Date": dt.date(2026, 11, 1)}
+    )  # A2 inactive AND starts after the charge
     _, out = run(tmp_path, [GENERIC_HEADER, "200,2026-10-01,a,1,1.00"], data)
     assert frame(out, "unmatched")["reason"].tolist() == ["inactive-account"]

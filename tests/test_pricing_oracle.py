@@ -21,7 +21,7 @@ import pytest
 from openpyxl import load_workbook
 
 from processor.recipes.importing import run_import
-from tests.conftest import base, write_books
+from tests.conftest import base, put, write_books
 
 D = Decimal
 HEADER = "Code,Date,Description,Quantity,Cost,Item,Duration,Destination"
@@ -171,7 +171,7 @@ def write_scenario(tmp: Path, sc: dict) -> tuple[Path, Path]:
         ]
         for p in sc["products"]
     ]
-    data["Applications"][0][2] = "CP"
+    put(data, "Applications", 0, {"Product": "CP"})
     data["Product Rules"] = [["PBX", "up", "UP"], ["PBX", "tr", "TR"]]
     data["Tariffs"] = [
         ["Std", t["prefix"], "dest", t["rate"], t["fee"], t["min"], t["inc"]] for t in sc["tariffs"]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from processor.recipes.importing import run_import
-from tests.conftest import GENERIC_HEADER, base, write_books
+from tests.conftest import GENERIC_HEADER, base, put, write_books
 
 codes = st.sampled_from(["100", "200", "300", "EXT1", "ext1", "999", "1-0", "", " 100 "])
 amounts = st.decimals(min_value=-50, max_value=500, places=7, allow_nan=False, allow_infinity=False)
@@ -59,10 +59,10 @@ def money_sum(values) -> Decimal:
 def test_rows_and_money_reconcile(rows, product, a2_active, start, rounding):
     data = base()
     data["Products"] = [product]
-    data["Applications"][0][2] = "P"
-    data["Accounts"][1][3] = "Active" if a2_active else "Inactive"
-    data["Accounts"][0][4] = start
-    data["Locations"][0][3:4] = [rounding]
+    put(data, "Applications", 0, {"Product": "P"})
+    put(data, "Accounts", 1, {"Status": "Active" if a2_active else "Inactive"})
+    put(data, "Accounts", 0, {"Start Date": start})
+    put(data, "Locations", 0, {"Tax Rounding": rounding})
     with TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = write_books(tmp / "wb", data)
@@ -155,8 +155,8 @@ def test_same_inputs_same_batch_and_shuffled_rows_same_batch_sheet(
 
     data = base()
     data["Products"] = [product]
-    data["Applications"][0][2] = "P"
-    data["Locations"][0][3:4] = [rounding]
+    put(data, "Applications", 0, {"Product": "P"})
+    put(data, "Locations", 0, {"Tax Rounding": rounding})
     with TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = write_books(tmp / "wb", data)

@@ -20,7 +20,7 @@ from processor.recipes.importing import run_import
 from processor.reference.reading import read_workbooks
 from processor.reference.records import build
 from processor.reports import render
-from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
+from tests.conftest import GENERIC_HEADER, base, put, write_books, write_csv
 
 D = Decimal
 
@@ -280,7 +280,7 @@ def test_each_statement_holds_exactly_its_accounts_charges_in_order(
 
     rnd = random.Random(5)
     data = base()
-    data["Locations"][0][3:4] = [rounding]
+    put(data, "Locations", 0, {"Tax Rounding": rounding})
     data["Accounts"] += [[f"A{i}", f"Client {i}", "London", "Active", None, None] for i in (4, 5)]
     data["Account Codes"] += [["A4", "PBX", "400"], ["A5", "PBX", "500"]]
     folder = write_books(tmp_path / "wb", data)
@@ -353,7 +353,7 @@ def test_statements_per_charge_carry_each_rows_tax(tmp_path):
     from processor.reports.statement_files import statement_rows
 
     data = base()
-    data["Locations"][0][3:4] = ["Per Charge"]
+    put(data, "Locations", 0, {"Tax Rounding": "Per Charge"})
     folder = write_books(tmp_path / "wb", data)
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1.00"])
     run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))

@@ -16,7 +16,7 @@ from processor import findings as fnd
 from processor.cli import main
 from processor.reference.loading import validate_folder
 from processor.reference.templates import write_templates
-from tests.conftest import base, write_books
+from tests.conftest import base, put, write_books
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "workbooks"
 
@@ -28,9 +28,9 @@ def lines(folder: Path, severity: str | None = None) -> list[str]:
     return [fnd.render(r) for r in found.to_dict("records")]
 
 
-def broken(tmp_path: Path, sheet: str, row: int, col: int, value) -> Path:
+def broken(tmp_path: Path, sheet: str, row: int, column: str, value) -> Path:
     data = base()
-    data[sheet][row][col] = value
+    put(data, sheet, row, {column: value})
     return write_books(tmp_path / "wb", data)
 
 
@@ -82,12 +82,12 @@ def test_init_never_overwrites(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("sheet", "row", "col", "value", "expected"),
+    ("sheet", "row", "column", "value", "expected"),
     [
         (
             "Account Codes",
             0,
-            2,
+            "Code",
             "AB-12",
             'accounts.xlsx › Account Codes › C2: code "AB-12" has characters other than letters '
             "and digits",
@@ -95,7 +95,7 @@ def test_init_never_overwrites(tmp_path):
         (
             "Accounts",
             1,
-            0,
+            "Account ID",
             "A 2",
             'accounts.xlsx › Accounts › A3: Account ID "A 2" has characters other than letters '
             "and digits",
@@ -103,21 +103,21 @@ def test_init_never_overwrites(tmp_path):
         (
             "Accounts",
             0,
-            1,
+            "Account Name",
             None,
             "accounts.xlsx › Accounts › B2: Account Name is required; fill it in",
         ),
         (
             "Accounts",
             0,
-            3,
+            "Status",
             "Closed",
             'accounts.xlsx › Accounts › D2: Status "Closed" is not one of: Active, Inactive',
         ),
         (
             "Accounts",
             0,
-            4,
+            "Start Date",
             "soon",
             'accounts.xlsx › Accounts › E2: Start Date "soon" is not a date; type it as a date such '
             "as 2026-01-31",
@@ -125,49 +125,49 @@ def test_init_never_overwrites(tmp_path):
         (
             "Locations",
             0,
-            1,
+            "Currency",
             "QQQ",
             'accounts.xlsx › Locations › B2: Currency "QQQ" is not an ISO 4217 currency code (e.g. GBP)',
         ),
         (
             "Locations",
             0,
-            2,
+            "Tax Rate %",
             120,
             "accounts.xlsx › Locations › C2: Tax Rate % 120 is not a percentage from 0 to 100",
         ),
         (
             "Locations",
             0,
-            2,
+            "Tax Rate %",
             "twenty",
             'accounts.xlsx › Locations › C2: Tax Rate % "twenty" is not a number',
         ),
         (
             "Products",
             0,
-            6,
+            "Minimum Charge",
             -1,
             "devices.xlsx › Products › G2: Minimum Charge -1 is negative; use 0 or more",
         ),
         (
             "Products",
             0,
-            2,
+            "Pricing",
             "Free",
             'devices.xlsx › Products › C2: Pricing "Free" is not one of: Cost Plus, Unit Price, Tariff',
         ),
         (
             "Tariffs",
             0,
-            6,
+            "Increment Seconds",
             1.5,
             "devices.xlsx › Tariffs › G2: Increment Seconds 1.5 is not a whole number of 0 or more",
         ),
         (
             "Accounts",
             0,
-            2,
+            "Location",
             "Londn",
             'accounts.xlsx › Accounts › C2: Location "Londn" is not on the Locations sheet '
             "(accounts.xlsx); add it there or correct the spelling",
@@ -175,7 +175,7 @@ def test_init_never_overwrites(tmp_path):
         (
             "Account Codes",
             0,
-            1,
+            "Application",
             "PABX",
             'accounts.xlsx › Account Codes › B2: Application "PABX" is not on the Applications sheet '
             "(devices.xlsx); add it there or correct the spelling",
@@ -183,7 +183,7 @@ def test_init_never_overwrites(tmp_path):
         (
             "Device Import Maps",
             0,
-            3,
+            "Account ID",
             "A9",
             'devices.xlsx › Device Import Maps › D2: Account ID "A9" is not on the Accounts sheet '
             "(accounts.xlsx); add it there or correct the spelling",
@@ -191,7 +191,7 @@ def test_init_never_overwrites(tmp_path):
         (
             "Applications",
             0,
-            1,
+            "Format",
             "mystery",
             'devices.xlsx › Applications › B2: Format "mystery" is not on the Formats sheet '
             "(devices.xlsx) or a built-in format (charges formats lists them); add it there or "
@@ -200,7 +200,7 @@ def test_init_never_overwrites(tmp_path):
         (
             "Applications",
             0,
-            2,
+            "Product",
             "NOPE",
             'devices.xlsx › Applications › C2: Product "NOPE" is not on the Products sheet '
             "(devices.xlsx); add it there or correct the spelling",
@@ -208,7 +208,7 @@ def test_init_never_overwrites(tmp_path):
         (
             "Applications",
             0,
-            3,
+            "Match On",
             "Code, Extension",
             'devices.xlsx › Applications › D2: Match On names "Extension", which format generic-csv '
             "does not have; it has: Code, Date, Description, Quantity, Cost, Item, Duration, "
@@ -216,12 +216,12 @@ def test_init_never_overwrites(tmp_path):
         ),
     ],
 )
-def test_cell_rule(tmp_path, sheet, row, col, value, expected):
-    assert expected in lines(broken(tmp_path, sheet, row, col, value), "error")
+def test_cell_rule(tmp_path, sheet, row, column, value, expected):
+    assert expected in lines(broken(tmp_path, sheet, row, column, value), "error")
 
 
 def test_unformatted_fraction_percent_is_an_error(tmp_path):
-    folder = broken(tmp_path, "Locations", 0, 2, 0.2)
+    folder = broken(tmp_path, "Locations", 0, "Tax Rate %", 0.2)
     assert lines(folder, "error") == [
         "accounts.xlsx › Locations › C2: Tax Rate % 0.2 is between 0 and 1: write 20% as 20 "
         "(or format the cell as a percentage, so that it shows 20 %)"
@@ -302,7 +302,7 @@ def test_unit_price_and_tariff_products_need_their_price(tmp_path):
 
 def test_end_date_before_start(tmp_path):
     data = base()
-    data["Accounts"][0][4:6] = [dt.date(2026, 5, 1), dt.date(2026, 4, 1)]
+    put(data, "Accounts", 0, {"Start Date": dt.date(2026, 5, 1), "End Date": dt.date(2026, 4, 1)})
     assert lines(write_books(tmp_path / "wb", data), "error") == [
         "accounts.xlsx › Accounts › F2: End Date 2026-04-01 is before Start Date 2026-05-01"
     ]
@@ -373,7 +373,7 @@ def test_formats_sheet_rules(tmp_path, over, expected):
 def test_applications_may_name_a_format_from_the_formats_sheet(tmp_path):
     data = base()
     data["Formats"] = [fmt_row()]
-    data["Applications"][0][1] = "mine"
+    put(data, "Applications", 0, {"Format": "mine"})
     assert lines(write_books(tmp_path / "wb", data)) == []
 
 
@@ -381,7 +381,7 @@ def test_applications_may_name_a_format_from_the_formats_sheet(tmp_path):
 
 
 def test_code_stored_as_number_is_a_warning(tmp_path):
-    folder = broken(tmp_path, "Account Codes", 0, 2, 100)
+    folder = broken(tmp_path, "Account Codes", 0, "Code", 100)
     assert lines(folder) == [
         "accounts.xlsx › Account Codes › C2: code 100 is stored as a number, so leading zeros may "
         "have been lost; format the column as Text and type the code again"
@@ -390,7 +390,10 @@ def test_code_stored_as_number_is_a_warning(tmp_path):
 
 def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_path):
     data = base()
-    data["Accounts"] = [[r[1], r[0], r[2], r[3], "note", None, None] for r in data["Accounts"]]
+    data["Accounts"] = [
+        [r["Account Name"], r["Account ID"], r["Location"], r["Status"], "note", None, None]
+        for r in data["Accounts"]
+    ]
     data["Accounts"].insert(1, [None] * 7)
     data["Accounts"] += [[None] * 7, [None] * 7]
     headers = {
@@ -406,7 +409,7 @@ def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_
     }
     folder = write_books(tmp_path / "wb", data, headers)
     assert lines(folder) == []
-    data["Accounts"][0][1] = "A-1"
+    data["Accounts"][0][1] = "A-1"  # under this test's own header: the Account ID
     folder = write_books(tmp_path / "wb2", data, headers)
     assert lines(folder, "error")[0].startswith('accounts.xlsx › Accounts › B2: Account ID "A-1"')
 
@@ -458,8 +461,8 @@ def test_missing_optional_column_is_a_warning(tmp_path):
     from schemas.workbooks import ACCOUNTS
 
     data = base()
-    data["Accounts"] = [r[:5] for r in data["Accounts"]]
     headers = {"Accounts": list(ACCOUNTS.columns)[:5]}
+    data["Accounts"] = [[r.get(c) for c in headers["Accounts"]] for r in data["Accounts"]]
     assert lines(write_books(tmp_path / "wb", data, headers)) == [
         'accounts.xlsx › Accounts: missing optional column "End Date" (read as blank); add a '
         'column headed "End Date" in row 1'
@@ -514,7 +517,7 @@ def test_unreadable_workbook_files(tmp_path, setup, expected):
 
 
 def test_validate_json_and_exit_code(tmp_path, capsys):
-    folder = broken(tmp_path, "Account Codes", 0, 2, "AB-12")
+    folder = broken(tmp_path, "Account Codes", 0, "Code", "AB-12")
     assert main(["validate", "--workbooks", str(folder), "--format", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["errors"] == 1 and doc["warnings"] == 0
@@ -532,8 +535,8 @@ def test_validate_json_and_exit_code(tmp_path, capsys):
 
 def test_validate_text_lists_errors_and_warnings_apart(tmp_path, capsys):
     data = base()
-    data["Account Codes"][0][2] = "AB-12"
-    data["Account Codes"][1][2] = 200
+    put(data, "Account Codes", 0, {"Code": "AB-12"})
+    put(data, "Account Codes", 1, {"Code": 200})
     assert main(["validate", "--workbooks", str(write_books(tmp_path / "wb", data))]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Errors (1):"
@@ -712,8 +715,8 @@ def test_sheets_read_in_any_order_are_listed_and_checked_in_the_contracts_order(
     from schemas.workbooks import WORKBOOKS
 
     data = base()
-    data["Accounts"][0][3] = "Sometimes"  # accounts.xlsx › Accounts: a cell check
-    data["Products"][0][2] = "Costplus"  # devices.xlsx › Products: a cell check
+    put(data, "Accounts", 0, {"Status": "Sometimes"})  # accounts.xlsx › Accounts: a cell check
+    put(data, "Products", 0, {"Pricing": "Costplus"})  # devices.xlsx › Products: a cell check
     data["Account Codes"].append(["A1", "PABX", "9"])  # a rule across sheets
     folder = write_books(tmp_path / "wb", data)
     real = reading._raw_book
