@@ -190,7 +190,7 @@ import hashlib, sys
 import pandera.pandas, pyarrow.parquet  # the output contract, and the files' library
 books, export, root = sys.argv[1:]
 sys.path.insert(0, root)
-from processor.reference.loading import load_reference
+from processor import load_reference
 ref, _ = load_reference(books)
 assert ref is not None
 blake = hashlib.blake2b

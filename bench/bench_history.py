@@ -21,10 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
-from processor import row_digests
-from processor.history import open_history
-from processor.ingest.reading import read_export
-from processor.recipes.importing import run_import
+from processor import open_history, read_export, row_digests, run_import
 from processor.reference.reading import read_workbooks
 from processor.reference.records import build
 

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
-from processor.recipes.importing import run_import
+from processor import run_import
 
 
 def main(rows: int) -> None:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import product_python
 from processor import findings as fnd
-from processor.reference.loading import load_reference
+from processor import load_reference
 from schemas.workbooks import WORKBOOKS
 
 ACCOUNTS = 10_000
@@ -64,7 +64,7 @@ def write_pair(folder: Path, data: dict[str, list[list]]) -> None:
 _FIRST_LOAD = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
-from processor.reference.loading import load_reference
+from processor import load_reference
 start = time.perf_counter()
 ref, _ = load_reference(sys.argv[1])
 assert ref is not None

@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from processor.recipes.importing import run_import  # noqa: E402
+from processor import run_import  # noqa: E402
 
 
 def main(argv: list[str]) -> None:

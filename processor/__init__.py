@@ -7,7 +7,8 @@ the public API: tests, notebooks and scripts use these names, not the modules be
 - ``run_import(...)``, ``run_retry(...)``, ``void_batch(...)``, ``apply_codes(...)``: the
   commands' recipes.
 - ``write_templates(folder)``: empty template workbooks.
-- ``render_batch(...)``, ``render_period(...)``: the reports.
+- ``render_batch(...)``, ``render_period(...)``, ``load_batch(folder)``: the reports.
+- ``open_history(path)``: the import history; ``read_export(...)``, ``sniff(...)``: exports.
 """
 
 from importlib import import_module
@@ -20,8 +21,22 @@ _PUBLIC = {
     "validate_folder": "processor.reference.loading",
     "WorkbookError": "processor.errors",
     "UsageError": "processor.errors",
+    "ExportError": "processor.errors",
+    "HistoryError": "processor.errors",
+    "OutputError": "processor.errors",
+    "ReportError": "processor.errors",
+    "RenderError": "processor.errors",
     "run_import": "processor.recipes.importing",
+    "run_retry": "processor.recipes.retry",
+    "void_batch": "processor.recipes.void",
+    "apply_codes": "processor.recipes.apply_codes",
     "write_templates": "processor.reference.templates",
+    "render_batch": "processor.reports.render",
+    "render_period": "processor.reports.render",
+    "load_batch": "processor.reports.batch",
+    "open_history": "processor.history",
+    "read_export": "processor.ingest.reading",
+    "sniff": "processor.ingest.sniff",
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -23,7 +23,6 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor.batch import writer
 from processor.cli import main
 from tests.conftest import GENERIC_HEADER, base, put, use_sheet_format, write_books
 from tests.test_import import import_args
@@ -271,15 +270,18 @@ def parent_is_a_file(r: Run) -> str:
 def full_disk(r: Run) -> str:
     books, export = r.books(), r.export(generic(ROW))
 
-    def full(*a, **k):
-        raise OSError(28, "No space left on device")
+    real = Path.write_text
 
-    original = writer.write_manifest
-    writer.write_manifest = full
+    def full(self, *a, **k):
+        if self.name == "manifest.json":  # the disk fills as the manifest is written
+            raise OSError(28, "No space left on device")
+        return real(self, *a, **k)
+
+    Path.write_text = full
     try:
         return r.refused(*r.charges(books=books, files=[export]))
     finally:
-        writer.write_manifest = original
+        Path.write_text = real
 
 
 def leftover_partial(r: Run) -> str:

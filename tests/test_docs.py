@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from processor.docs import SECTIONS, _markers, workbook_reference
+from processor.docs import SECTIONS, markers, workbook_reference
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -12,7 +12,7 @@ README = Path(__file__).parent.parent / "README.md"
 @pytest.mark.parametrize("name", sorted(SECTIONS))
 def test_readme_generated_sections_are_current(name):
     text = README.read_text(encoding="utf-8")
-    start, end = _markers(name)
+    start, end = markers(name)
     section = text[text.index(start) + len(start) : text.index(end)]
     assert section.strip() == SECTIONS[name]().strip(), "run `make docs`"
 

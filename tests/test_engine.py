@@ -115,7 +115,7 @@ def _reference_lines(data: bytes, encoding: str | None) -> list[tuple[str, str]]
         parts.pop()
     return [
         (ln.text, ln.note)
-        for ln in (blocks._decode(i + 1, p, encoding) for i, p in enumerate(parts))
+        for ln in (blocks.decode_line(i + 1, p, encoding) for i, p in enumerate(parts))
     ]
 
 
@@ -500,11 +500,11 @@ def test_read_ahead_keeps_order_raises_in_place_and_stops_its_reader():
 def test_a_row_keys_time_is_written_as_strftime_writes_it(moments):
     # row keys are hashes of this text: a faster writer must write exactly what strftime
     # did (the second a time falls in, before 1970 too; years of fewer than four digits)
-    from processor.ledger.row_keys import _seconds_text
+    from processor.ledger.row_keys import seconds_text
 
     when = pd.Series(pd.to_datetime(moments), dtype="datetime64[us]")
     want = [None if pd.isna(v) else v for v in when.dt.strftime("%Y-%m-%d %H:%M:%S")]
-    assert _seconds_text(when).to_pylist() == want
+    assert seconds_text(when).to_pylist() == want
 
 
 def _xml_text(value: str) -> str:
@@ -542,8 +542,7 @@ def test_cell_text_is_escaped_for_xml_and_excel(values):
 def test_every_reader_makes_the_canonical_chunk_the_schema_declares():
     # the readers and retry share one shape: schemas.rows.CANONICAL types every column;
     # each sample export's chunks already have those types (the schema changes nothing)
-    from processor import load_reference
-    from processor.ingest.reading import read_export
+    from processor import load_reference, read_export
     from schemas.rows import CANONICAL
 
     ref, _ = load_reference(ROOT / "samples" / "workbooks")

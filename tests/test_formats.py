@@ -10,10 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from processor import run_import, sniff
 from processor.cli import main
 from processor.ingest.formats import registry
-from processor.ingest.sniff import sniff
-from processor.recipes.importing import run_import
 from tests.conftest import base, write_books
 
 ROOT = Path(__file__).parent.parent

@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from processor import OutputError, run_import
 from processor.batch import workbook
 from processor.cli import main
-from processor.errors import OutputError
-from processor.recipes.importing import run_import
 from tests.conftest import GENERIC_HEADER, base, put, use_sheet_format, write_books, write_csv
 
 D = Decimal
@@ -474,10 +473,13 @@ def test_a_run_that_fails_half_way_leaves_no_batch_dir(tmp_path, monkeypatch):
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
 
+    import xlsxwriter
+
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(workbook, "write_batch_xlsx", boom)
+    # batch.xlsx cannot be finished: the disk filled while it was written
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", boom)
     with pytest.raises(OutputError) as err:
         run_import(folder, "London", "PBX", [export], tmp_path / "batch")
     assert str(err.value) == (
@@ -667,7 +669,7 @@ def test_the_same_export_twice_is_refused(tmp_path, capsys):
 
 
 def test_progress_reports_rows_and_share_read(tmp_path):
-    from processor.cli.main import Progress
+    from processor.cli.printing import Progress
 
     folder = write_books(tmp_path / "wb")
     export = write_csv(

@@ -132,3 +132,17 @@ def test_every_mode_module_registers_one_mode() -> None:
 
     mode_files = {p.stem for p in (ROOT / "processor" / "rating" / "modes").glob("*.py")}
     assert len(modes.names()) == len(mode_files - {"__init__"})
+
+
+def test_every_command_is_one_module_with_a_run() -> None:
+    import argparse
+    from importlib import import_module
+
+    from processor.cli.main import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(sub.choices) == sorted(COMMANDS)
+    modules = {p.stem for p in (ROOT / "processor" / "cli" / "commands").glob("*.py")}
+    assert sorted(modules - {"__init__"}) == sorted(COMMANDS.values())
+    for module in COMMANDS.values():
+        assert callable(import_module(f"processor.cli.commands.{module}").run)

@@ -20,9 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from processor import reports
+from processor import reports, run_import
 from processor.cli import main
-from processor.recipes.importing import run_import
 from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
 
 D = Decimal
@@ -383,9 +382,8 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, version):
-    from processor import row_digests
-    from processor.history import open_history
-    from processor.history.sqlite.schema import _V1, _V2
+    from processor import open_history, row_digests
+    from processor.history.sqlite.schema import V1, V2
 
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
@@ -402,7 +400,7 @@ def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, 
     keys = parquet(tmp_path / "probe", "charges")["row_key"].tolist()
     old = tmp_path / f"v{version}.sqlite"
     db = sqlite3.connect(old, isolation_level=None)
-    db.executescript(f"BEGIN; {_V1}; PRAGMA user_version = 1; COMMIT;")
+    db.executescript(f"BEGIN; {V1}; PRAGMA user_version = 1; COMMIT;")
     for batch, loc in (("old-1", "london"), ("leeds-1", "leeds")):
         db.execute(
             "INSERT INTO batches (id, status, location, location_key, application, "
@@ -416,7 +414,7 @@ def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, 
     if version == 1:
         db.executemany("INSERT INTO keys VALUES ('pbx', ?, ?, ?)", held)
     else:
-        db.executescript(f"BEGIN; {_V2}; DROP TABLE keys; PRAGMA user_version = 2; COMMIT;")
+        db.executescript(f"BEGIN; {V2}; DROP TABLE keys; PRAGMA user_version = 2; COMMIT;")
         db.execute("INSERT INTO scopes VALUES (7, 'pbx', 'london'), (9, 'pbx', 'leeds')")
         digests = row_digests.as_bytes(row_digests.digests(pa.array([k for _, k, _ in held])))
         db.executemany(
@@ -474,9 +472,8 @@ def test_row_keys_stay_the_keys_the_history_holds(tmp_path):
 def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monkeypatch, kept):
     # the import hands the commit the digests it wrote; without them (kept=False) the
     # commit reads them back from charges.parquet: both ways, the same keys
-    from processor import row_digests
+    from processor import open_history, row_digests
     from processor.batch import life, writer
-    from processor.history import open_history
 
     if not kept:
         monkeypatch.setattr(writer.BatchWriter, "billed_digests", lambda self: None)
@@ -506,7 +503,7 @@ def test_a_history_being_created_by_another_import_is_waited_for(tmp_path):
     # does not run the first's migrations again
     import threading
 
-    from processor.history import open_history
+    from processor import open_history
 
     path = tmp_path / "h.sqlite"
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import load_workbook
 
-from processor.recipes.importing import run_import
+from processor import run_import
 from tests.conftest import GENERIC_HEADER, base, put, write_books, write_csv
 
 D = Decimal

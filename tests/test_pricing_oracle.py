@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor.recipes.importing import run_import
+from processor import run_import
 from tests.conftest import base, put, write_books
 
 D = Decimal

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from processor.recipes.importing import run_import
+from processor import run_import
 from tests.conftest import GENERIC_HEADER, base, put, write_books
 
 codes = st.sampled_from(["100", "200", "300", "EXT1", "ext1", "999", "1-0", "", " 100 "])

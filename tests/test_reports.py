@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor import reports
+from processor import reports, run_import
 from processor.cli import main
-from processor.recipes.importing import run_import
 from processor.reference.reading import read_workbooks
 from processor.reference.records import build
 from processor.reports import render

@@ -13,9 +13,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from processor import findings as fnd
+from processor import validate_folder, write_templates
 from processor.cli import main
-from processor.reference.loading import validate_folder
-from processor.reference.templates import write_templates
 from tests.conftest import base, put, write_books
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "workbooks"

@@ -173,14 +173,16 @@ def _lines(first: int, piece: bytes, encoding: str | None) -> Block:
     # the per-line reader: CR-only breaks, bytes not in the encoding (flagged in the note)
     parts = LINE_BREAK.split(piece)
     parts.pop()  # after the final break
-    lines = [_decode(first + i, raw, encoding) for i, raw in enumerate(parts)]
+    lines = [decode_line(first + i, raw, encoding) for i, raw in enumerate(parts)]
     notes = [ln.note for ln in lines]
     return Block(
         first, pa.array([ln.text for ln in lines], pa.string()), notes if any(notes) else None
     )
 
 
-def _decode(number: int, raw: bytes, encoding: str | None) -> Line:
+def decode_line(number: int, raw: bytes, encoding: str | None) -> Line:
+    """One line, one at a time (the reference the block decoder is tested against): in its
+    encoding, else with replacement (or cp1252 when none is declared), noted."""
     try:
         return Line(number, raw.decode(encoding or "utf-8"), "")
     except UnicodeDecodeError:

@@ -75,7 +75,11 @@ def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.Dat
             "source_file": path.name,
             "line": np.arange(block.first, block.first + n, dtype=np.int64),
             "raw": arrow.series(block.texts),
-            "note": pd.array([x or None for x in block.notes] if block.notes else [None] * n, TEXT),
+            "note": (  # most blocks have no note at all: no value is made then
+                pd.array([x or None for x in block.notes], TEXT)
+                if block.notes
+                else pd.array(pa.nulls(n, pa.large_string()), TEXT)
+            ),
         }
     )
     for f, pos in plan.named.items():

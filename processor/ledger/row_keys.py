@@ -103,7 +103,7 @@ def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
     n = len(rows)
     codes = [_text(rows[c], upper=True) for c in rows if c.startswith("match_")]
     code = _join(codes, "/") if len(codes) > 1 else (codes[0] if codes else _blank(n))
-    when = _seconds_text(rows["occurred_at"])
+    when = seconds_text(rows["occurred_at"])
     what = _join([arrow.plain(rows["destination"]), arrow.plain(rows["description"])], "|")
     duration = pc.fill_null(pc.cast(pa.array(rows["duration"], pa.int64()), pa.string()), "")
     parts = [
@@ -123,7 +123,7 @@ def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
 _FOUR_DIGIT_YEARS = (-62_135_596_800, 253_402_300_800)
 
 
-def _seconds_text(when: pd.Series) -> pa.Array:
+def seconds_text(when: pd.Series) -> pa.Array:
     """Each time as ``YYYY-MM-DD HH:MM:SS`` (the second it falls in), null where missing:
     as strftime writes it, by Arrow's cast (several times faster)."""
     moments = when.to_numpy(dtype="datetime64[us]")

@@ -20,7 +20,7 @@ from processor.history.sqlite import runs
 
 SCHEMA_VERSION = 4
 
-_V1 = """
+V1 = """
         CREATE TABLE batches (
             id TEXT PRIMARY KEY,
             status TEXT NOT NULL CHECK (status IN ('pending', 'committed', 'void')),
@@ -70,7 +70,7 @@ _V1 = """
 # version 2 holds each billed row as a 12-byte digest (``processor.row_digests``) under an integer
 # scope and batch: a third of the bytes of version 1's text keys, and no index by batch
 # (only ``void`` asks by batch, and it may scan), so committing a batch's keys costs less
-_V2 = """
+V2 = """
     CREATE TABLE scopes (
         id INTEGER PRIMARY KEY,
         application_key TEXT NOT NULL,
@@ -95,7 +95,7 @@ def _run(db: sqlite3.Connection, script: str) -> None:
 
 def _to_v2(db: sqlite3.Connection) -> None:
     """Version 1's text keys become digests (inside the migration's transaction)."""
-    _run(db, _V2)
+    _run(db, V2)
     db.execute(
         "INSERT INTO scopes (application_key, location_key) "
         "SELECT DISTINCT application_key, location_key FROM keys"
@@ -120,7 +120,7 @@ def _to_v2(db: sqlite3.Connection) -> None:
 # another. A commit is one insert a run instead of a B-tree insert a key at a random place;
 # the key check reads a scope's runs once and searches them in memory; a void deletes its
 # batch's runs (the README's history bench compares the two).
-_V3 = """
+V3 = """
     CREATE TABLE runs (
         batch INTEGER NOT NULL,
         part INTEGER NOT NULL,
@@ -150,7 +150,7 @@ def _insert_v3_runs(db: sqlite3.Connection, scope: int, batch: int, digests: np.
 
 def _to_v3(db: sqlite3.Connection) -> None:
     """Version 2's table of digests becomes each batch's sorted runs."""
-    _run(db, _V3)
+    _run(db, V3)
     groups: dict[tuple[int, int], list[np.ndarray]] = {}
     rows = db.execute("SELECT batch, scope, digest FROM billed")
     while part := rows.fetchmany(100_000):
@@ -187,7 +187,7 @@ def _to_v4(db: sqlite3.Connection) -> None:
 
 
 # each runs inside one transaction: a migration applies whole or not at all
-_MIGRATIONS = {1: lambda db: _run(db, _V1), 2: _to_v2, 3: _to_v3, 4: _to_v4}
+_MIGRATIONS = {1: lambda db: _run(db, V1), 2: _to_v2, 3: _to_v3, 4: _to_v4}
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:

@@ -1,0 +1,53 @@
+"""`charges history`: the batches of an import history, or one of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from processor.cli.exit_codes import EXIT_OK
+from processor.cli.printing import print_history_batch
+
+
+def run(args) -> int:
+    from processor.history import HistoryError, default_path, open_history
+
+    path = args.history or default_path(args.workbooks)
+    if not Path(path).is_file():
+        raise HistoryError(f"{path}: no import history yet; `charges import` starts one")
+    hist = open_history(path)
+    try:
+        if args.batch_id:
+            one = hist.batch(args.batch_id)
+            if one is None:
+                raise HistoryError(f"batch {args.batch_id} is not in the history {path}")
+            if args.format == "json":
+                print(json.dumps(one, indent=2, ensure_ascii=False))
+                return EXIT_OK
+            print_history_batch(one)
+            return EXIT_OK
+        rows = hist.batches()
+    finally:
+        hist.close()
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("No batches yet.")
+    for b in rows:
+        period = f"{(b['period_from'] or '')[:10]} to {(b['period_to'] or '')[:10]}"
+        retry = f", retry of {b['retry_of']}" if b["retry_of"] else ""
+        print(
+            f"{b['id']}  {b['status'].upper():9} {b['application']} at {b['location']}, "
+            f"batch {b['batch_date']}{retry}"
+        )
+        print(
+            f"    charges {period}; rows {b['rows_read'] or 0:,}: billed "
+            f"{b['rows_billed'] or 0:,}, unmatched {b['rows_unmatched'] or 0:,}, "
+            f"skipped {b['rows_skipped'] or 0:,}; "
+            f"{b['currency'] or ''} net {b['net']}, tax {b['tax']}, gross {b['gross']}"
+        )
+        print(f"    {b['folder']}")
+        if b["status"] == "void":
+            print(f"    void: {b['void_reason']}")
+    return EXIT_OK

@@ -1,0 +1,37 @@
+"""`charges report`: a batch's reports, and a period summary of several."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from processor.cli.exit_codes import EXIT_OK
+
+
+def render_reports(batches: list[Path], workbooks: Path | None) -> None:
+    from processor.reports.render import render_batch
+
+    for b in batches:
+        done = render_batch(b, workbooks)
+        for note in done.notes:
+            print(f"charges: {note}", file=sys.stderr)
+        print(
+            f"  reports: {done.batch / 'reports' / 'billing.html'}, "
+            f"{done.batch / 'reports' / 'unmatched.html'}"
+        )
+
+
+def run(args) -> int:
+    from processor import reports
+    from processor.reports.render import render_period
+
+    if len(args.batches) > 1:  # refuse a double-billed period before rendering anything
+        problems = reports.double_billed([reports.load_batch(b) for b in args.batches])
+        if problems:
+            raise reports.ReportError("; ".join(problems))
+    render_reports(args.batches, args.workbooks)
+    if len(args.batches) > 1:
+        out = args.summary_dir or args.batches[0].resolve().parent
+        files = render_period(args.batches, out)
+        print(f"  period summary: {files[-1]}")
+    return EXIT_OK

@@ -1,0 +1,17 @@
+"""`charges void`: mark a batch void, so its rows can be billed again."""
+
+from __future__ import annotations
+
+from processor.cli.exit_codes import EXIT_OK
+from processor.cli.printing import plural
+
+
+def run(args) -> int:
+    from processor.recipes.void import void_batch
+
+    info = void_batch(args.batch, args.reason, args.history)
+    print(
+        f"batch {info['batch_id']} is void (by {info['by']}, {info['at']}); "
+        f"{plural(info['released'], 'row')} may be billed again. {args.batch}/VOID.txt says so."
+    )
+    return EXIT_OK
