@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from processor.batch.folder import REPORTS
 from processor.cli.exit_codes import EXIT_OK
 
 
@@ -16,8 +17,8 @@ def render_reports(batches: list[Path], workbooks: Path | None) -> None:
         for note in done.notes:
             print(f"charges: {note}", file=sys.stderr)
         print(
-            f"  reports: {done.batch / 'reports' / 'billing.html'}, "
-            f"{done.batch / 'reports' / 'unmatched.html'}"
+            f"  reports: {done.batch / REPORTS / 'billing.html'}, "
+            f"{done.batch / REPORTS / 'unmatched.html'}"
         )
 
 
