@@ -487,6 +487,14 @@ CASES: list[Case] = [
         lambda r: r.rows([PAPERCUT_HEADER, papercut_row("oops")], papercut),
     ),
     Case(
+        "papercut-cut-short",
+        "Rows that do not fit the layout",
+        "A PaperCut row cut short after its Paper Size field",
+        "unmatched unparseable-row: the line cannot be read: has 8 fields; format "
+        "papercut-print-logger needs at least 14; check this line of the file",
+        lambda r: r.rows([PAPERCUT_HEADER, papercut_row().split(",A4,")[0] + ",A4"], papercut),
+    ),
+    Case(
         "duplicate-export-header",
         "Rows that do not fit the layout",
         "Two columns headed Cost in an export",

@@ -127,7 +127,9 @@ def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.Dat
     frame["description"] = column(positions["description_field"]).fillna("")
     item = column(positions["item"])
     if fmt.item_map:
-        item = item.map(lambda v: fmt.item_map.get(v.casefold(), v) if v else v)
+        # a column at a time; a row without the field keeps its blank
+        mapped = item.str.casefold().map(fmt.item_map)
+        item = mapped.where(mapped.notna(), item)
     frame["item"] = item
 
     # rows ignored on purpose: the format's own rules, zero values, further legs of a call

@@ -36,6 +36,8 @@ PRINT_LOGGER = register(
         has_header=True,
         header_rows=1,
         title_line="PaperCut Print Logger",
+        # real rows always carry all 14 fields: a shorter one was cut short, not guessed at
+        min_fields=14,
         trailing_fields=1,  # every row ends in a comma
         quantity="Pages",
         quantity_factor="Copies",
