@@ -26,6 +26,7 @@ YES_NO = ["Yes", "No"]
 STATUSES = ["Active", "Inactive"]
 PRICINGS = ["Cost Plus", "Unit Price", "Tariff"]
 TAX_ROUNDINGS = ["Per Line", "Per Charge"]
+FALL_BACKS = ["When Empty", "When Unmatched"]
 DECIMAL_SEPARATORS = [".", ","]
 
 ACCOUNTS_BOOK = "accounts.xlsx"
@@ -248,6 +249,16 @@ APPLICATIONS = sheet(
         "Optional: the export fields that carry the code, in order of "
         "preference, separated by commas (e.g. accountcode, src). Blank = the format's default.",
         width=24,
+    ),
+    col(
+        "Fall Back",
+        "choice",
+        "When the next Match On field is tried. When Empty: only when this one is empty, so a "
+        "code that is there but matches no account is reported, never billed to whoever owns "
+        "the next field. When Unmatched: also when this one matches nothing here. Blank = "
+        "When Empty.",
+        choices=FALL_BACKS,
+        width=14,
     ),
 )
 

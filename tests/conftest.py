@@ -17,7 +17,7 @@ ROW_ORDER: dict[str, list[str]] = {
     "Locations": ["Location", "Currency", "Tax Rate %", "Tax Rounding", "Time Zone"],
     "Accounts": ["Account ID", "Account Name", "Location", "Status", "Start Date", "End Date"],
     "Account Codes": ["Account ID", "Application", "Code"],
-    "Applications": ["Application", "Format", "Product", "Match On"],
+    "Applications": ["Application", "Format", "Product", "Match On", "Fall Back"],
     "Device Import Maps": ["Application", "Location", "Code", "Account ID"],
     "Products": [
         *("Product", "Description", "Pricing", "Unit Price", "Markup %", "Markup Fixed"),

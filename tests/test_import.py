@@ -179,8 +179,9 @@ def test_no_tariff_and_unknown_product(tmp_path):
 
 
 def test_match_on_prefers_the_first_field_that_resolves(tmp_path):
+    # Fall Back When Unmatched: a field that matches nothing here passes to the next
     data = base()
-    put(data, "Applications", 0, {"Match On": "Item, Code"})  # item column holds an extension here
+    put(data, "Applications", 0, {"Match On": "Item, Code", "Fall Back": "When Unmatched"})
     _, out = run(
         tmp_path,
         [

@@ -196,8 +196,9 @@ def test_percent_formatted_cells_read_as_people_typed_them(tmp_path):
 
 
 def test_which_reason_when_no_field_matches(tmp_path):
+    # Fall Back When Unmatched: every field is tried before a reason is given
     data = base()
-    put(data, "Applications", 0, {"Match On": "Item, Code"})  # two Match On fields: Item first
+    put(data, "Applications", 0, {"Match On": "Item, Code", "Fall Back": "When Unmatched"})
     _, out = run(
         tmp_path,
         [
@@ -223,6 +224,49 @@ def test_which_reason_when_no_field_matches(tmp_path):
         (7, "missing-code", None),
     ]
     assert frame(out, "charges")["line"].tolist() == [8]
+
+
+def test_a_code_that_is_there_decides_the_row_and_only_an_empty_one_falls_back(tmp_path):
+    # Fall Back When Empty (the default): the account code typed on the phone decides; the
+    # extension (the Item column here, EXT1 is A1's on the Device Import Map) is tried
+    # only when no code was typed, so nobody is billed for a code they do not hold
+    data = base()
+    put(data, "Applications", 0, {"Match On": "Code, Item"})
+    _, out = run(
+        tmp_path,
+        [
+            GENERIC_HEADER + ",Item",
+            "0113,2026-10-01,a,1,1.00,EXT1",  # a new client's code, held by nobody yet
+            "01O4,2026-10-01,b,1,1.00,EXT1",  # a mistyped code (letter O)
+            "300,2026-10-01,c,1,1.00,EXT1",  # a code of Leeds, imported at London
+            "1-2,2026-10-01,d,1,1.00,EXT1",  # not a code at all
+            "200,2026-10-01,e,1,1.00,EXT1",  # A2's code: A2 is Inactive
+            ",2026-10-01,f,1,1.00,EXT1",  # no code typed: the extension decides
+            "100,2026-10-01,g,1,1.00,",  # A1's code
+            ",2026-10-01,h,1,1.00,",  # nothing at all
+        ],
+        data,
+    )
+    u = frame(out, "unmatched")
+    codes = [None if pd.isna(c) else c for c in u["code"]]
+    assert list(zip(u["line"], u["reason"], codes, strict=True)) == [
+        (2, "unknown-code", "0113"),
+        (3, "unknown-code", "01O4"),
+        (4, "code-at-other-location", "300"),
+        (5, "invalid-code", "1-2"),
+        (6, "inactive-account", "200"),
+        (9, "missing-code", None),
+    ]
+    charges = frame(out, "charges")
+    assert charges[["line", "code", "account_id"]].values.tolist() == [
+        [7, "EXT1", "A1"],
+        [8, "100", "A1"],
+    ]
+    # the new client's code is one to add, not a charge of the extension's owner
+    from processor import load_batch, reports
+
+    listed = reports.unknown_codes(load_batch(out))["Code"].tolist()
+    assert sorted(listed) == ["0113", "01O4"]
 
 
 def test_the_first_reason_in_the_table_wins(tmp_path):

@@ -35,6 +35,9 @@ class Context:
     elsewhere: dict[str, str]  # CODE → "account A1 at Leeds", other locations
     match_fields: tuple[str | int, ...]  # names, or 0-based positions
     default_product: str
+    # the next Match On field is tried only when this one is empty (True), or also when
+    # it matches no account at this location (False: the Applications sheet's When Unmatched)
+    only_when_empty: bool = True
 
     @functools.cached_property
     def lookups(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
@@ -61,7 +64,10 @@ def context(ref: Reference, application: str, location: str, fmt: Format) -> Con
         else:
             other.setdefault(code, f"account {account} at {ref.locations[loc].name}")
     fields = tuple(match_on) if match_on else tuple(fmt.match_on)
-    return Context(app_name, ref.locations[loc_key].name, here, other, fields, product)
+    only_when_empty = app.fall_back != "when unmatched"
+    return Context(
+        app_name, ref.locations[loc_key].name, here, other, fields, product, only_when_empty
+    )
 
 
 def _where(keys: pa.Array, values: pa.Array, ok: np.ndarray) -> np.ndarray:
@@ -107,19 +113,22 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         cleaned.append(pc.if_else(pa.array(ok), pc.ascii_upper(s), s))
         valid.append(ok)
     here_keys, here_ids, other_keys, other_text = ctx.lookups
-    # the first field that resolves wins; when none does, a code held at another location
-    # names that location, else the first non-empty field's own reason
+    # the first non-empty field decides (with When Unmatched: the first field that resolves
+    # wins); when none resolves, a code held at another location names that location, else
+    # the first non-empty field's own reason
     found = np.full(n, -1, dtype=np.int64)  # place in here_keys
     code_from = np.full(n, -1, dtype=np.int64)  # which field gave the code
     first_from = np.full(n, -1, dtype=np.int64)  # the first non-empty field
     other = np.full(n, -1, dtype=np.int64)  # place in other_keys
     other_from = np.full(n, -1, dtype=np.int64)
     for j, (s, ok) in enumerate(zip(cleaned, valid, strict=True)):
-        at = _where(here_keys, s, ok)
+        first = (first_from < 0) & arrow.flags(pc.not_equal(s, ""))  # its first non-empty
+        asked = first if ctx.only_when_empty else np.ones(n, dtype=bool)
+        at = _where(here_keys, s, ok & asked)
         take = (found < 0) & (at >= 0)
         found[take], code_from[take] = at[take], j
-        first_from[(first_from < 0) & arrow.flags(pc.not_equal(s, ""))] = j
-        at = _where(other_keys, s, ok)
+        first_from[first] = j
+        at = _where(other_keys, s, ok & asked)
         take = (other < 0) & (at >= 0)
         other[take], other_from[take] = at[take], j
     first_text = _pick(n, first_from, cleaned)

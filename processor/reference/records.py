@@ -36,6 +36,9 @@ class Application:
     format: str  # a built-in format's name, or one on the Formats sheet
     product: str  # the product a row is billed as unless a Product Rule names another
     match_on: list[str]  # the fields carrying the code, in order of preference
+    # the next Match On field is tried only when this one is empty ("when empty"), or also
+    # when it matches nothing at this location ("when unmatched")
+    fall_back: str = "when empty"
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             _text(r["Format"]),
             products[key(r["Product"])].name,
             split_fields(r["Match On"]) if r["Match On"] is not None else [],
+            key(r["Fall Back"]) if r.get("Fall Back") is not None else "when empty",
         )
         for _, r in sheets["Applications"].rows()
     }
