@@ -777,3 +777,31 @@ def test_a_failure_while_parquet_is_written_in_its_thread_leaves_nothing(
             run_import(folder, "London", "PBX", [export], tmp_path / "b", chunk_rows=5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.csv", "wb"]
     assert not [t for t in threading.enumerate() if t.name.startswith("parquet")]
+
+
+def test_an_export_of_another_location_is_refused_unless_told(tmp_path, capsys):
+    # London's codes (100: A1) imported as Leeds: 6 rows belong to London, none to Leeds
+    folder = write_books(tmp_path / "wb")
+    rows = [f"100,2026-10-{d:02d},a,1,1.00" for d in range(1, 7)]
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows, "300,2026-10-09,b,1,1.00"])
+    args = ["import", "--workbooks", str(folder), "--location", "Leeds", "--application", "PBX"]
+    assert main([*args, "--out", str(tmp_path / "b"), str(export)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "charges: 6 rows have a code of London and 1 a code of Leeds: is this an export of "
+        'London? Import it with --location "London", or give --any-location to import it at '
+        "Leeds anyway; nothing was written"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.csv", "wb"]
+    assert main(["history", "--workbooks", str(folder), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    # told: imported at Leeds, London's rows reported as such
+    assert main([*args, "--any-location", "--out", str(tmp_path / "b"), str(export)]) == 0
+    assert reasons_of(tmp_path / "b") == [(n, "code-at-other-location") for n in range(2, 8)]
+
+
+def test_a_few_rows_of_another_location_do_not_stop_an_import(tmp_path):
+    # 4 rows of London at Leeds (fewer than 5): imported, each reported
+    rows = [f"100,2026-10-{d:02d},a,1,1.00" for d in range(1, 5)]
+    result, out = run(tmp_path, [GENERIC_HEADER, *rows], location="Leeds")
+    assert result.manifest["rows"]["unmatched"] == 4
+    assert reasons_of(out) == [(n, "code-at-other-location") for n in range(2, 6)]

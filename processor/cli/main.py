@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="import a file whose content was imported before (rows billed then are skipped "
         "as already-billed)",
     )
+    s.add_argument(
+        "--any-location",
+        action="store_true",
+        help="import even when more rows have a code of one other location than of --location",
+    )
     _history_option(s)
     s.add_argument("files", type=Path, nargs="+", metavar="FILE", help="the device's exports")
 

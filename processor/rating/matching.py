@@ -32,7 +32,7 @@ class Context:
     application: str
     location: str
     codes: dict[str, str]  # CODE → account id, at this location
-    elsewhere: dict[str, str]  # CODE → "account A1 at Leeds", other locations
+    elsewhere: dict[str, tuple[str, str]]  # CODE → (account id, location), other locations
     match_fields: tuple[str | int, ...]  # names, or 0-based positions
     default_product: str
     # the next Match On field is tried only when this one is empty (True), or also when
@@ -40,13 +40,15 @@ class Context:
     only_when_empty: bool = True
 
     @functools.cached_property
-    def lookups(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-        """``codes`` and ``elsewhere`` as Arrow (keys, values), for joins."""
+    def lookups(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array, pa.Array]:
+        """``codes`` and ``elsewhere`` as Arrow (keys, values), for joins: the codes here
+        and their accounts, the codes elsewhere, "account A1 at Leeds" and "Leeds"."""
         return (
             pa.array(list(self.codes), pa.string()),
             pa.array(list(self.codes.values()), pa.string()),
             pa.array(list(self.elsewhere), pa.string()),
-            pa.array(list(self.elsewhere.values()), pa.string()),
+            pa.array([f"account {a} at {loc}" for a, loc in self.elsewhere.values()], pa.string()),
+            pa.array([loc for _, loc in self.elsewhere.values()], pa.string()),
         )
 
 
@@ -62,7 +64,7 @@ def context(ref: Reference, application: str, location: str, fmt: Format) -> Con
         if loc == loc_key:
             here[code] = account
         else:
-            other.setdefault(code, f"account {account} at {ref.locations[loc].name}")
+            other.setdefault(code, (account, ref.locations[loc].name))
     fields = tuple(match_on) if match_on else tuple(fmt.match_on)
     only_when_empty = app.fall_back != "when unmatched"
     return Context(
@@ -112,7 +114,7 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         ok = arrow.flags(pc.match_substring_regex(s, _VALID_CODE))
         cleaned.append(pc.if_else(pa.array(ok), pc.ascii_upper(s), s))
         valid.append(ok)
-    here_keys, here_ids, other_keys, other_text = ctx.lookups
+    here_keys, here_ids, other_keys, other_text, other_location = ctx.lookups
     # the first non-empty field decides (with When Unmatched: the first field that resolves
     # wins); when none resolves, a code held at another location names that location, else
     # the first non-empty field's own reason
@@ -156,6 +158,13 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     code_from = np.where(none, np.where(at_other, other_from, first_from), code_from)
     code = _pick(n, code_from, cleaned)
     account = pc.take(here_ids, pa.array(found, mask=found < 0))
+    # the location the deciding code belongs to: here, another one, or none (the wrong
+    # --location shows as most codes belonging to another one)
+    code_location = pc.if_else(
+        pa.array(found >= 0),
+        pa.scalar(ctx.location),
+        pc.take(other_location, pa.array(other, mask=~at_other)),
+    )
 
     # account state, looked up once per distinct account (the columns stay Arrow: a take
     # from the few distinct values, not a Python string a row)
@@ -211,4 +220,5 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     for name, values in [("account_name", names), ("account_id", account), ("product", products)]:
         out[name] = arrow.series(values, out.index)
     out["code"] = arrow.series(code, out.index)
+    out["code_location"] = arrow.series(code_location, out.index)
     return out

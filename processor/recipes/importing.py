@@ -21,6 +21,7 @@ from processor.batch.writer import BatchWriter, describe
 from processor.history import default_path, open_history
 from processor.ingest.reading import read_export
 from processor.ledger.screening import screen
+from processor.rating.code_locations import CodeLocations
 from processor.rating.matching import context, match
 from processor.rating.pricing import price
 from processor.reference.loading import UsageError, WorkbookError, load_reference
@@ -80,6 +81,7 @@ def run_import(
     history: Path | None = None,
     reimport: bool = False,
     waiting: Callable[[str], None] | None = None,
+    any_location: bool = False,
 ) -> ImportResult:
     """Import device exports into a batch folder, billing each row once, ever.
 
@@ -98,6 +100,7 @@ def run_import(
         reimport: import a file whose content was imported before (its rows still go
             through the key check, so nothing is billed twice).
         waiting: told when another import holds the history and this one waits.
+        any_location: import even when most codes belong to another location.
 
     Returns:
         The batch folder, its manifest, the workbooks' warnings and notes for the user.
@@ -105,7 +108,7 @@ def run_import(
     Raises:
         WorkbookError: the workbooks have errors (nothing is written).
         UsageError: unknown location or application, missing file, non-empty folder, a
-            file imported before.
+            file imported before, most codes belonging to another location.
         ExportError: a file cannot be read as its format (nothing is written).
         HistoryError: the history cannot be used.
     """
@@ -149,6 +152,7 @@ def run_import(
             {"path": str(p), "sha256": digests[str(p)], "size": p.stat().st_size} for p in files
         ]
         record = batch_record(ref, application, location, fmt, batch_date, workbooks)
+        located = CodeLocations()
         with new_batch(hist, out, record, inputs) as job:
             writer = job.writes(BatchWriter.for_batch(job.folder, ref, location, application))
             for item in inputs:
@@ -162,6 +166,7 @@ def run_import(
                     chunk = screen(chunk, fmt, hist, job.met, app_name, app_key, loc_key)
                     clock.lap("ledger")
                     matched = match(chunk, ref, ctx, fmt)
+                    located.add(matched)
                     clock.lap("match")
                     priced = price(matched, ref, location)
                     clock.lap("price")
@@ -172,6 +177,15 @@ def run_import(
                         progress(path.name, file_rows, min(done[0] / size, 1.0))
                 clock.lap("read")  # the file's end
                 item["rows"] = file_rows
+            other = None if any_location else located.elsewhere(loc.name)
+            if other:  # before the batch is finished: nothing is kept
+                name, rows, here = other
+                raise UsageError(
+                    f"{rows:,} rows have a code of {name} and {here:,} a code of {loc.name}: "
+                    f'is this an export of {name}? Import it with --location "{name}", or '
+                    f"give --any-location to import it at {loc.name} anyway; nothing was "
+                    "written"
+                )
             job.finish(
                 describe(
                     job.id,

@@ -34,6 +34,7 @@ def run(args) -> int:
         day_first=not args.month_first,
         history=args.history,
         reimport=args.reimport,
+        any_location=args.any_location,
         waiting=lambda text: print(f"charges: {text}", file=sys.stderr),
     )
     progress.close()
