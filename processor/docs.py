@@ -10,6 +10,7 @@ from schemas.workbooks import WORKBOOKS
 KIND_WORDS = {
     "text": "text",
     "code": "letters and digits (format the column as Text)",
+    "login": "letters, digits and . - _ @ (format the column as Text)",
     "id": "letters and digits",
     "number": "number",
     "money": "number, 0 or more",

@@ -66,11 +66,11 @@ _REASONS = [
         "invalid-code",
         "unmatched",
         "Invalid code",
-        'code "{code}" has characters other than letters and digits; correct it at the device '
-        "(or bill the row by hand)",
+        'code "{code}" has characters other than letters, digits and . - _ @; correct it at the '
+        "device (or bill the row by hand)",
         action=(
-            "The code has characters other than letters and digits. Correct it at the device (or "
-            "in its configuration), or bill the rows by hand."
+            "The code has characters other than letters, digits and . - _ @. Correct it at the "
+            "device (or in its configuration), or bill the rows by hand."
         ),
     ),
     Reason(

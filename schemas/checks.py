@@ -34,6 +34,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "error",
         '{label} "{value}" has characters other than letters and digits',
     ),
+    "invalid-login-characters": (
+        "error",
+        '{label} "{value}" has characters other than letters, digits and . - _ @',
+    ),
     "code-stored-as-number": (
         "warning",
         "{label} {value} is stored as a number, so leading zeros may have been lost; "
@@ -89,6 +93,8 @@ class CellError(str):
 
 DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "\\t": "\t"}
 _LETTERS_DIGITS = re.compile(r"^[A-Za-z0-9]+$")
+# a print login or badge id on a Device Import Map: j.smith, jsmith@example.com, badge-0042
+LOGIN = re.compile(r"^[A-Za-z0-9._@-]+$")
 
 
 def as_text(value: object) -> str:
@@ -229,6 +235,17 @@ def letters_digits() -> pa.Check:
         return pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
 
     return pa.Check(check, name="invalid-characters")
+
+
+def login_characters() -> pa.Check:
+    """Device Import Map codes: letters, digits and . - _ @ (logins, e-mail addresses)."""
+
+    def check(s: pd.Series) -> pd.Series:
+        text = _as_texts(s)
+        ok = pc.fill_null(pc.match_substring_regex(text, LOGIN.pattern), False)
+        return pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+
+    return pa.Check(check, name="invalid-login-characters")
 
 
 def stored_as_text() -> pa.Check:

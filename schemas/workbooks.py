@@ -34,6 +34,7 @@ DEVICES_BOOK = "devices.xlsx"
 
 _KIND_CHECKS = {
     "code": lambda: [checks.letters_digits(), checks.stored_as_text()],
+    "login": lambda: [checks.login_characters(), checks.stored_as_text()],
     "id": lambda: [checks.letters_digits()],
     "number": lambda: checks.number(minimum=None),
     "money": lambda: checks.number(minimum=0),
@@ -285,9 +286,10 @@ DEVICE_IMPORT_MAPS = sheet(
     ),
     col(
         "Code",
-        "code",
-        "The code as the device writes it: letters and digits only. "
-        "Format as Text so leading zeros stay.",
+        "login",
+        "The code as the device writes it: letters, digits and . - _ @ (a print login such "
+        "as j.smith or jsmith@example.com, a badge id such as badge-0042). Format as Text so "
+        "leading zeros stay.",
         required=True,
         label="code",
         width=14,

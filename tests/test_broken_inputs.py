@@ -432,7 +432,7 @@ CASES: list[Case] = [
         "control-characters",
         "Exports that are not text CSV",
         "A code holding control characters (BEL, ESC)",
-        'unmatched invalid-code: code "?100?[0m" has characters other than letters and digits; '
+        'unmatched invalid-code: code "?100?[0m" has characters other than letters, digits and . - _ @; '
         "correct it at the device (or bill the row by hand)",
         lambda r: r.rows(generic("\x07100\x1b[0m,2026-10-01,call,1,1.00")),
     ),
@@ -440,7 +440,7 @@ CASES: list[Case] = [
         "nul-in-data",
         "Exports that are not text CSV",
         "A NUL byte inside a row, far into the file",
-        'unmatched invalid-code: code "1?00" has characters other than letters and digits; '
+        'unmatched invalid-code: code "1?00" has characters other than letters, digits and . - _ @; '
         "correct it at the device (or bill the row by hand)",
         lambda r: r.rows(
             ("\n".join(generic(*[ROW] * 400, "1\x0000,2026-10-01,call,1,1.00")) + "\n").encode(),
@@ -751,7 +751,7 @@ CASES: list[Case] = [
         "dotless-i",
         "Codes",
         "Code ıd7 (dotless i), where an account holds ID7",
-        'unmatched invalid-code: code "ıd7" has characters other than letters and digits; '
+        'unmatched invalid-code: code "ıd7" has characters other than letters, digits and . - _ @; '
         "correct it at the device (or bill the row by hand)",
         lambda r: r.rows(generic("ıd7,2026-10-01,call,1,1.00"), held_code("ID7")),
     ),
@@ -759,7 +759,7 @@ CASES: list[Case] = [
         "long-s",
         "Codes",
         "Code ſs1 (long s), where an account holds SS1",
-        'unmatched invalid-code: code "ſs1" has characters other than letters and digits; '
+        'unmatched invalid-code: code "ſs1" has characters other than letters, digits and . - _ @; '
         "correct it at the device (or bill the row by hand)",
         lambda r: r.rows(generic("ſs1,2026-10-01,call,1,1.00"), held_code("SS1")),
     ),
@@ -767,7 +767,7 @@ CASES: list[Case] = [
         "kelvin-sign",
         "Codes",
         "Code \u212a1 (the Kelvin sign), where an account holds K1",
-        'unmatched invalid-code: code "\u212a1" has characters other than letters and digits; '
+        'unmatched invalid-code: code "\u212a1" has characters other than letters, digits and . - _ @; '
         "correct it at the device (or bill the row by hand)",
         lambda r: r.rows(generic("\u212a1,2026-10-01,call,1,1.00"), held_code("K1")),
     ),
@@ -775,7 +775,7 @@ CASES: list[Case] = [
         "fullwidth-digits",
         "Codes",
         "Code １００ in full-width digits, where an account holds 100",
-        'unmatched invalid-code: code "１００" has characters other than letters and digits; '
+        'unmatched invalid-code: code "１００" has characters other than letters, digits and . - _ @; '
         "correct it at the device (or bill the row by hand)",
         lambda r: r.rows(generic("１００,2026-10-01,call,1,1.00")),
     ),
@@ -783,7 +783,7 @@ CASES: list[Case] = [
         "space-inside-code",
         "Codes",
         "Code 10 0 (a space inside)",
-        'unmatched invalid-code: code "10 0" has characters other than letters and digits; '
+        'unmatched invalid-code: code "10 0" has characters other than letters, digits and . - _ @; '
         "correct it at the device (or bill the row by hand)",
         lambda r: r.rows(generic("10 0,2026-10-01,call,1,1.00")),
     ),

@@ -12,10 +12,19 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor import OutputError, run_import
+from processor import OutputError, run_import, validate_folder
+from processor import findings as fnd
 from processor.batch import workbook
 from processor.cli import main
-from tests.conftest import GENERIC_HEADER, base, put, use_sheet_format, write_books, write_csv
+from tests.conftest import (
+    GENERIC_HEADER,
+    base,
+    put,
+    row,
+    use_sheet_format,
+    write_books,
+    write_csv,
+)
 
 D = Decimal
 
@@ -74,7 +83,7 @@ def test_every_unmatched_reason(tmp_path):
             "100,2026-10-01,call,1,1.00",  # 2 billed
             ",2026-10-01,call,1,1.00",  # 3 missing-code
             "999,2026-10-01,call,1,1.00",  # 4 unknown-code
-            "1-00,2026-10-01,call,1,1.00",  # 5 invalid-code
+            "1/00,2026-10-01,call,1,1.00",  # 5 invalid-code
             "300,2026-10-01,call,1,1.00",  # 6 code-at-other-location (A3 is at Leeds)
             "200,2026-10-01,call,1,1.00",  # 7 inactive-account
             "400,2026-10-09,call,1,1.00",  # 8 outside-account-dates
@@ -805,3 +814,46 @@ def test_a_few_rows_of_another_location_do_not_stop_an_import(tmp_path):
     result, out = run(tmp_path, [GENERIC_HEADER, *rows], location="Leeds")
     assert result.manifest["rows"]["unmatched"] == 4
     assert reasons_of(out) == [(n, "code-at-other-location") for n in range(2, 6)]
+
+
+def test_print_logins_and_badge_ids_match_through_the_device_import_map(tmp_path):
+    # a Device Import Map code may hold . - _ @ (logins, e-mail addresses, badge ids);
+    # codes compare without case; any other character is still invalid-code
+    data = base()
+    data["Device Import Maps"] += [
+        row("Device Import Maps", Application="PBX", Location="London", Code=c, Account_ID="A1")
+        for c in ("j.smith", "jsmith@example.com", "badge-0042", "first_last")
+    ]
+    _, out = run(
+        tmp_path,
+        [
+            GENERIC_HEADER,
+            "J.Smith,2026-10-01,a,1,1.00",
+            "jsmith@EXAMPLE.com,2026-10-01,b,1,1.00",
+            "badge-0042,2026-10-01,c,1,1.00",
+            "first_last,2026-10-01,d,1,1.00",
+            "j smith,2026-10-01,e,1,1.00",
+            "j.doe,2026-10-01,f,1,1.00",
+        ],
+        data,
+    )
+    charges = read(out, "charges")
+    assert charges[["line", "code", "account_id"]].values.tolist() == [
+        [2, "J.SMITH", "A1"],
+        [3, "JSMITH@EXAMPLE.COM", "A1"],
+        [4, "BADGE-0042", "A1"],
+        [5, "FIRST_LAST", "A1"],
+    ]
+    assert reasons_of(out) == [(6, "invalid-code"), (7, "unknown-code")]
+
+
+def test_account_codes_stay_letters_and_digits(tmp_path):
+    # Operate's Account Codes hold letters and digits only; a login belongs on the map
+    data = base()
+    put(data, "Account Codes", 0, {"Code": "j.smith"})
+    put(data, "Device Import Maps", 0, {"Code": "j.smith@x"})
+    _, found = validate_folder(write_books(tmp_path / "wb", data))
+    assert [fnd.render(r) for r in found.to_dict("records")] == [
+        'accounts.xlsx › Account Codes › C2: code "j.smith" has characters other than letters '
+        "and digits"
+    ]

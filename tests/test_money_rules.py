@@ -205,11 +205,11 @@ def test_which_reason_when_no_field_matches(tmp_path):
             GENERIC_HEADER + ",Item",
             "999,2026-10-01,a,1,1.00,300",  # 300 is held at Leeds: code-at-other-location
             "300,2026-10-01,b,1,1.00,888",  # the second field is held at Leeds: still
-            "1-2,2026-10-01,c,1,1.00,777",  # first non-empty field is 777: unknown-code
-            "999,2026-10-01,d,1,1.00,x-y",  # first non-empty field is invalid
+            "1/2,2026-10-01,c,1,1.00,777",  # first non-empty field is 777: unknown-code
+            "999,2026-10-01,d,1,1.00,x/y",  # first non-empty field is invalid
             "999,2026-10-01,e,1,1.00,",  # Item empty: the first non-empty is 999
             ",2026-10-01,f,1,1.00,",  # nothing at all: missing-code
-            "100,2026-10-01,g,1,1.00,x-y",  # an invalid first field never stops a match
+            "100,2026-10-01,g,1,1.00,x/y",  # an invalid first field never stops a match
         ],
         data,
     )
@@ -219,7 +219,7 @@ def test_which_reason_when_no_field_matches(tmp_path):
         (2, "code-at-other-location", "300"),
         (3, "code-at-other-location", "300"),
         (4, "unknown-code", "777"),
-        (5, "invalid-code", "x-y"),
+        (5, "invalid-code", "x/y"),
         (6, "unknown-code", "999"),
         (7, "missing-code", None),
     ]
@@ -239,7 +239,7 @@ def test_a_code_that_is_there_decides_the_row_and_only_an_empty_one_falls_back(t
             "0113,2026-10-01,a,1,1.00,EXT1",  # a new client's code, held by nobody yet
             "01O4,2026-10-01,b,1,1.00,EXT1",  # a mistyped code (letter O)
             "300,2026-10-01,c,1,1.00,EXT1",  # a code of Leeds, imported at London
-            "1-2,2026-10-01,d,1,1.00,EXT1",  # not a code at all
+            "1/2,2026-10-01,d,1,1.00,EXT1",  # not a code at all
             "200,2026-10-01,e,1,1.00,EXT1",  # A2's code: A2 is Inactive
             ",2026-10-01,f,1,1.00,EXT1",  # no code typed: the extension decides
             "100,2026-10-01,g,1,1.00,",  # A1's code
@@ -253,7 +253,7 @@ def test_a_code_that_is_there_decides_the_row_and_only_an_empty_one_falls_back(t
         (2, "unknown-code", "0113"),
         (3, "unknown-code", "01O4"),
         (4, "code-at-other-location", "300"),
-        (5, "invalid-code", "1-2"),
+        (5, "invalid-code", "1/2"),
         (6, "inactive-account", "200"),
         (9, "missing-code", None),
     ]

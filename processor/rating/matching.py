@@ -8,7 +8,6 @@ Input: a canonical chunk (see ``processor.ingest``). Output: the same rows with
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +20,10 @@ from processor.ingest.formats.base import Format
 from processor.reference.records import Reference
 from schemas.checks import key
 
-VALID_CODE = re.compile(r"^[A-Za-z0-9]+\Z")  # ASCII only: ı, ſ, K (Kelvin) never match
-_VALID_CODE = r"^[A-Za-z0-9]+$"  # the same for Arrow's RE2 ($ is the text's end there)
+# what a code may hold: ASCII letters and digits (Account Codes), and . - _ @ too (a login on
+# a Device Import Map). ASCII only: ı, ſ, K (Kelvin) never match; Arrow's RE2 reads $ as
+# the text's end
+_VALID_CODE = r"^[A-Za-z0-9._@-]+$"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from processor.outputs.xlsx.workbook import header_style
 from schemas.workbooks import WORKBOOKS
 
 LAST_ROW = 1_048_576
-TEXT_KINDS = {"code", "id"}
+TEXT_KINDS = {"code", "login", "id"}
 LISTS_SHEET = "Lists"
 FORMAT_SLOTS = 200  # rows of the Formats sheet the Format drop-down follows
 
