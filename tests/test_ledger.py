@@ -565,3 +565,48 @@ def billed_by(h, application_key: str, location_key: str, digests: np.ndarray) -
     return dict(
         zip(row_digests.as_bytes(digests[hit]), [places[i] for i in which[hit]], strict=True)
     )
+
+
+@pytest.mark.parametrize("moment", ["pending", "written", "renamed"])
+def test_an_import_stopped_at_each_moment_of_its_batch_is_recovered_by_the_next(tmp_path, moment):
+    # the import ends at once (as a SIGKILL ends it) at one moment of its batch's life; the
+    # next command recovers first: an unfinished batch is removed, a whole one committed;
+    # then every row is billed exactly once, and the same --out can be used again
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 29))])
+    out = tmp_path / "b"
+    args = ["import", "--workbooks", str(folder), "--location", "London", "--application", "PBX"]
+    code = f"import sys; from processor.cli import main; sys.exit(main({[*args, '--out', str(out), str(export)]!r}))"
+    stopped = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "CHARGES_STOP_AT": moment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert stopped.returncode == 137, stopped.stderr
+    again = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    with sqlite3.connect(folder / "history.sqlite") as db:
+        batches = db.execute("SELECT id, status, rows_billed FROM batches").fetchall()
+    assert [(status, billed) for _, status, billed in batches] == [("committed", 28)]
+    (batch_id,) = [b for b, _, _ in batches]
+    notes = again.stderr.strip().splitlines()
+    if moment == "renamed":  # the folder was whole: committed, and --out is that batch
+        assert again.returncode == 2
+        assert notes[0] == (
+            f"charges: committed batch {batch_id} ({out}): an import was stopped after writing "
+            "it and before recording it; its folder is whole"
+        )
+        assert (
+            notes[-1]
+            == f"charges: {out}: already exists and is not empty; choose a new batch folder"
+        )
+    else:  # nothing whole was left: removed, and this import bills every row
+        assert again.returncode == 0, again.stderr
+        assert any("unfinished record" in n for n in notes)
+    assert json.loads((out / "manifest.json").read_text())["batch_id"] == batch_id
+    assert len(parquet(out, "charges")) == 28
+    assert not list(tmp_path.glob(".b.partial-*"))

@@ -23,6 +23,8 @@ WORKBOOK = "batch.xlsx"
 VOID = "VOID.txt"
 MARKER = ".batch-id"  # the batch id, written first: what a killed run left can be told
 REPORTS = "reports"  # the folder the reports are rendered into
+# what a whole batch folder holds (the reports and VOID.txt come later, or never)
+BATCH_FILES = (MANIFEST, CHARGES, LINES, UNMATCHED, SKIPPED, WORKBOOK)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -123,7 +125,7 @@ def remove_stale(parent: Path) -> list[Path]:
 
 def check_out(out: Path, files: list[Path], workbooks: Path) -> None:
     """Refuse a batch folder that is, holds, or sits inside an input or the workbooks
-    folder, or that already holds something."""
+    folder (checked first, before anything is read)."""
     wb = Path(workbooks).resolve()
     for f in [*(p.resolve() for p in files), wb]:
         what = "the workbooks folder" if f == wb else f"the input {f}"
@@ -133,5 +135,10 @@ def check_out(out: Path, files: list[Path], workbooks: Path) -> None:
                 f"--out {out}: {how} {what}; choose a batch folder apart from the inputs and "
                 "the workbooks, e.g. batches/2026-10"
             )
+
+
+def check_empty(out: Path) -> None:
+    """Refuse a batch folder that already holds something (checked once the history has
+    recovered what a stopped import left, which may have been this very folder)."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: already exists and is not empty; choose a new batch folder")

@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,8 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from processor import row_digests
-from processor.batch.folder import CHARGES, MANIFEST, MARKER, atomic_dir, partial_path
+from processor.batch.folder import BATCH_FILES, CHARGES, MANIFEST, MARKER, atomic_dir, partial_path
+from processor.batch.manifest import read_manifest
 from processor.batch.writer import BatchWriter
+from processor.errors import UsageError
 from processor.history import HistoryStore
 from processor.ingest.formats.base import Format
 from processor.ledger.key_set import MetKeys
@@ -81,6 +84,17 @@ def batch_record(
     }
 
 
+# The moments of a batch's life the kill tests stop an import at: CHARGES_STOP_AT names
+# one, and the process ends there at once, as a SIGKILL would end it. Unset in real use.
+STOPS = ("pending", "written", "renamed")
+
+
+def stop_here(moment: str) -> None:
+    """End the process now if the kill tests asked to stop at this moment."""
+    if os.environ.get("CHARGES_STOP_AT") == moment:
+        os._exit(137)
+
+
 def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> list[str]:
     """Hold the history's lock for this command, then clear what killed imports left: their
     pending records and the folders those name (only a folder that says it is that batch's).
@@ -91,6 +105,15 @@ def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> li
     hist.lock(waiting=waiting)
     cleared = []
     for stopped in hist.pending():  # the lock is held: none is a live import's
+        folder = Path(stopped.folder) if stopped.folder else None
+        manifest = _finished(folder, stopped.batch_id) if folder else None
+        if manifest is not None:  # stopped after the rename: the batch is whole, roll forward
+            hist.commit(stopped.batch_id, manifest, billed_digests(folder))
+            cleared.append(
+                f"committed batch {stopped.batch_id} ({folder}): an import was stopped after "
+                "writing it and before recording it; its folder is whole"
+            )
+            continue
         for place in (stopped.partial, stopped.folder):
             p = Path(place) if place else None
             if p is not None and p.is_dir() and _belongs(p, stopped.batch_id):
@@ -101,6 +124,20 @@ def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> li
             f"removed the unfinished record of batch {stopped.batch_id} from the history"
         )
     return cleared
+
+
+def _finished(folder: Path, batch_id: str) -> dict | None:
+    """The manifest of a batch folder that was renamed into place whole (every file there,
+    its marker and manifest naming this batch), else None."""
+    if not folder.is_dir() or not all((folder / f).is_file() for f in BATCH_FILES):
+        return None
+    if (folder / MARKER).read_text(encoding="utf-8").strip() != batch_id:
+        return None
+    try:
+        manifest = read_manifest(folder, need_id=True)
+    except UsageError:
+        return None
+    return manifest if manifest["batch_id"] == batch_id else None
 
 
 def _belongs(folder: Path, batch_id: str) -> bool:
@@ -132,6 +169,7 @@ def new_batch(
     neither the folder nor the record is kept.
     """
     batch_id = hist.begin({**record, "folder": str(out), "partial": str(partial_path(out))}, inputs)
+    stop_here("pending")
     removed: list[Path] = []
     try:
         with atomic_dir(out, removed, marker=batch_id) as tmp:
@@ -142,6 +180,8 @@ def new_batch(
                 if job.writer is not None:
                     job.writer.abandon()  # no thread left writing into the folder
                 raise
+            stop_here("written")
+        stop_here("renamed")
         job.met = None  # the keys met are done with: room for the commit's sort
         billed = job.digests if job.digests is not None else billed_digests(out)
         hist.commit(batch_id, job.manifest, billed)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from processor.batch.folder import check_out
+from processor.batch.folder import check_empty, check_out
 from processor.batch.life import ImportResult, batch_record, file_sha256, hold, new_batch
 from processor.batch.writer import BatchWriter, describe
 from processor.history import default_path, open_history
@@ -99,7 +99,8 @@ def run_import(
         history: the import history (default: history.sqlite in the workbooks folder).
         reimport: import a file whose content was imported before (its rows still go
             through the key check, so nothing is billed twice).
-        waiting: told when another import holds the history and this one waits.
+        waiting: told at once what the import meets before it starts: another import
+            holding the history, what a stopped import left and how it was recovered.
         any_location: import even when most codes belong to another location.
 
     Returns:
@@ -138,6 +139,11 @@ def run_import(
     hist = open_history(Path(history) if history else default_path(workbooks))
     try:
         notes = hold(hist, waiting)
+        if waiting:  # what was recovered is said now: a refusal below must not hide it
+            for note in notes:
+                waiting(note)
+            notes = []
+        check_empty(out)  # after the history recovered what a stopped import left there
         if not reimport:
             for path in files:
                 earlier = hist.imported_file(digests[str(path)], app_key, loc_key)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from processor.batch.folder import UNMATCHED, check_out
+from processor.batch.folder import UNMATCHED, check_empty, check_out
 from processor.batch.life import (
     ImportResult,
     batch_record,
@@ -141,6 +141,7 @@ def run_retry(
     hist = open_history(recorded_in(manifest, history))
     try:
         notes = hold(hist)
+        check_empty(out)  # after the history recovered what a stopped import left there
         record = hist.batch(source_id)
         if record is None or record["status"] != "committed":
             state = "not in" if record is None else f"{record['status']} in"
