@@ -610,3 +610,40 @@ def test_an_import_stopped_at_each_moment_of_its_batch_is_recovered_by_the_next(
     assert json.loads((out / "manifest.json").read_text())["batch_id"] == batch_id
     assert len(parquet(out, "charges")) == 28
     assert not list(tmp_path.glob(".b.partial-*"))
+
+
+def test_a_batch_with_retries_is_voided_only_with_them(tmp_path, capsys):
+    data = base()
+    folder = write_books(tmp_path / "wb", data)
+    export = write_csv(
+        tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 3)), *rows_for(range(3, 5), "777")]
+    )
+    assert imp(folder, export, tmp_path / "b1") == 0
+    data["Account Codes"].append(["A1", "PBX", "777"])
+    write_books(folder, data)
+    assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r1")]) == 0
+    first, retry = (
+        json.loads((tmp_path / b / "manifest.json").read_text())["batch_id"] for b in ("b1", "r1")
+    )
+    capsys.readouterr()
+    # without --with-retries: refused, naming the retry batch; nothing is voided
+    assert main(["void", str(tmp_path / "b1"), "--reason", "wrong export"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"charges: batch {first} has retry batches that bill its rows: {retry} "
+        f"({tmp_path / 'r1'}); give --with-retries to void them with it, or void them first"
+    )
+    assert not (tmp_path / "b1" / "VOID.txt").exists()
+    # with it: both void, every row released, each folder says so
+    assert main(["void", str(tmp_path / "b1"), "--reason", "wrong export", "--with-retries"]) == 0
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said[0] == (
+        f"retry batch {retry} is void with it; 2 rows may be billed again. "
+        f"{tmp_path / 'r1'}/VOID.txt says so."
+    )
+    assert "2 rows may be billed again" in said[1]
+    assert f"a retry of batch {first}, voided with it" in (tmp_path / "r1" / "VOID.txt").read_text()
+    assert (tmp_path / "b1" / "VOID.txt").is_file()
+    # the export bills all four rows again
+    assert imp(folder, export, tmp_path / "b2") == 0
+    m = json.loads((tmp_path / "b2" / "manifest.json").read_text())
+    assert m["rows"]["matched"] == 4

@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("void", help="mark a batch void and release its rows to be billed again")
     s.add_argument("batch", type=Path, metavar="BATCH_DIR", help="the batch to void")
     s.add_argument("--reason", required=True, help="why the batch is void (recorded)")
+    s.add_argument(
+        "--with-retries",
+        action="store_true",
+        help="void the batch's retry batches too (without it, a batch with any is refused)",
+    )
     _history_option(s)
 
     s = sub.add_parser("history", help="list the batches in the import history, newest first")

@@ -9,7 +9,12 @@ from processor.cli.printing import plural
 def run(args) -> int:
     from processor.recipes.void import void_batch
 
-    info = void_batch(args.batch, args.reason, args.history)
+    info = void_batch(args.batch, args.reason, args.history, args.with_retries)
+    for r in info["retries"]:
+        print(
+            f"retry batch {r['batch_id']} is void with it; {plural(r['released'], 'row')} may "
+            f"be billed again. {r['folder']}/VOID.txt says so."
+        )
     print(
         f"batch {info['batch_id']} is void (by {info['by']}, {info['at']}); "
         f"{plural(info['released'], 'row')} may be billed again. {args.batch}/VOID.txt says so."
