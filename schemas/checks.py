@@ -226,26 +226,25 @@ def _none_of(series: pd.Series, kinds: tuple[type, ...]) -> pd.Series:
     return _map(series, lambda v: not isinstance(v, kinds))
 
 
-def letters_digits() -> pa.Check:
-    """Codes and IDs: letters and digits only."""
+def _matching(pattern: re.Pattern, name: str) -> pa.Check:
+    """True for each cell whose text matches ``pattern`` (a column at a time, in Arrow)."""
 
     def check(s: pd.Series) -> pd.Series:
         text = _as_texts(s)
-        ok = pc.fill_null(pc.match_substring_regex(text, _LETTERS_DIGITS.pattern), False)
+        ok = pc.fill_null(pc.match_substring_regex(text, pattern.pattern), False)
         return pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
 
-    return pa.Check(check, name="invalid-characters")
+    return pa.Check(check, name=name)
+
+
+def letters_digits() -> pa.Check:
+    """Codes and IDs: letters and digits only."""
+    return _matching(_LETTERS_DIGITS, "invalid-characters")
 
 
 def login_characters() -> pa.Check:
     """Device Import Map codes: letters, digits and . - _ @ (logins, e-mail addresses)."""
-
-    def check(s: pd.Series) -> pd.Series:
-        text = _as_texts(s)
-        ok = pc.fill_null(pc.match_substring_regex(text, LOGIN.pattern), False)
-        return pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
-
-    return pa.Check(check, name="invalid-login-characters")
+    return _matching(LOGIN, "invalid-login-characters")
 
 
 def stored_as_text() -> pa.Check:
