@@ -647,3 +647,33 @@ def test_a_batch_with_retries_is_voided_only_with_them(tmp_path, capsys):
     assert imp(folder, export, tmp_path / "b2") == 0
     m = json.loads((tmp_path / "b2" / "manifest.json").read_text())
     assert m["rows"]["matched"] == 4
+
+
+def test_a_void_batch_is_not_retried_and_a_void_retry_releases_its_rows_to_retry(tmp_path, capsys):
+    data = base()
+    folder = write_books(tmp_path / "wb", data)
+    export = write_csv(
+        tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 3)), *rows_for(range(3, 5), "777")]
+    )
+    assert imp(folder, export, tmp_path / "b1") == 0
+    data["Account Codes"].append(["A1", "PBX", "777"])
+    write_books(folder, data)
+    assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r1")]) == 0
+    first, retry = (
+        json.loads((tmp_path / b / "manifest.json").read_text())["batch_id"] for b in ("b1", "r1")
+    )
+    # the retry batch was wrong: voided, its two rows may be retried again, and are
+    assert main(["void", str(tmp_path / "r1"), "--reason", "wrong code"]) == 0
+    assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r2")]) == 0
+    m = json.loads((tmp_path / "r2" / "manifest.json").read_text())
+    assert (m["rows"]["read"], m["rows"]["matched"]) == (2, 2)
+    assert parquet(tmp_path / "r2", "charges")["line"].tolist() == [4, 5]
+    # a void batch is never retried
+    assert main(["void", str(tmp_path / "b1"), "--reason", "wrong", "--with-retries"]) == 0
+    capsys.readouterr()
+    assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r3")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"charges: batch {first} ({tmp_path / 'b1'}) is void in the history "
+        f"{folder / 'history.sqlite'}; only a committed batch can be retried"
+    )
+    assert not (tmp_path / "r3").exists() and retry != first
