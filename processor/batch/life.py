@@ -1,6 +1,7 @@
 """The life of a batch, for every recipe that makes one (import, retry): recorded pending in
 the history, written into a hidden folder, renamed into place, then committed with the
-keys it bills; on any failure neither the folder nor the record is kept."""
+keys it bills; on any failure neither the folder nor the record is kept, and what a killed
+run left is recovered by the next command that holds the history (``hold``)."""
 
 from __future__ import annotations
 

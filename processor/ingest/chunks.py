@@ -23,6 +23,9 @@ from schemas.rows import TEXT
 
 
 def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.DataFrame:
+    """One block of ``path``'s lines as canonical rows, a column at a time: split, checked
+    against the plan's field counts, dates and numbers parsed and held, and the format's
+    own skips and zero values marked."""
     n = len(block)
     lists, counts = split_rows(fmt, block)
     error = np.full(n, None, dtype=object)
