@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from processor import reports, run_import
+from processor import open_history, reports, run_import
 from processor.cli import main
 from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
 
@@ -677,3 +677,34 @@ def test_a_void_batch_is_not_retried_and_a_void_retry_releases_its_rows_to_retry
         f"{folder / 'history.sqlite'}; only a committed batch can be retried"
     )
     assert not (tmp_path / "r3").exists() and retry != first
+
+
+def test_a_batch_is_retried_and_voided_only_through_the_history_it_was_recorded_in(
+    tmp_path, capsys
+):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
+    other = write_csv(tmp_path / "o.csv", [GENERIC_HEADER, *rows_for(range(5, 7))])
+    args = ["import", "--workbooks", str(folder), "--location", "London", "--application", "PBX"]
+    ours, theirs = tmp_path / "ours.sqlite", tmp_path / "theirs.sqlite"
+    assert main([*args, "--history", str(ours), "--out", str(tmp_path / "b1"), str(export)]) == 0
+    assert main([*args, "--history", str(theirs), "--out", str(tmp_path / "b2"), str(other)]) == 0
+    manifest = json.loads((tmp_path / "b1" / "manifest.json").read_text())
+    held = [open_history(ours), open_history(theirs)]
+    ours_id, theirs_id = (h.history_id for h in held)
+    for h in held:
+        h.close()
+    assert manifest["history_id"] == ours_id != theirs_id
+    capsys.readouterr()
+    refusal = (
+        f"charges: batch {manifest['batch_id']} ({tmp_path / 'b1'}) was recorded in another "
+        f"history (id {ours_id}, at {ours}), not in {theirs} (id {theirs_id}); name the history "
+        "it was recorded in with --history"
+    )
+    void = ["void", str(tmp_path / "b1"), "--reason", "x", "--history", str(theirs)]
+    assert main(void) == 2
+    assert capsys.readouterr().err.strip() == refusal
+    retry = ["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r"), "--history", str(theirs)]
+    assert main(retry) == 2
+    assert capsys.readouterr().err.strip() == refusal
+    assert not (tmp_path / "b1" / "VOID.txt").exists() and not (tmp_path / "r").exists()

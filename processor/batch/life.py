@@ -127,6 +127,18 @@ def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> li
     return cleared
 
 
+def check_recorded_in(manifest: dict, folder: Path, hist: HistoryStore) -> None:
+    """Refuse a batch recorded in another history than ``hist`` (its manifest names the
+    history's id; a batch from before history ids names none, and is let through)."""
+    theirs = manifest.get("history_id")
+    if theirs and theirs != hist.history_id:
+        raise UsageError(
+            f"batch {manifest['batch_id']} ({folder}) was recorded in another history (id "
+            f"{theirs}, at {manifest.get('history', 'an unknown place')}), not in {hist.path} "
+            f"(id {hist.history_id}); name the history it was recorded in with --history"
+        )
+
+
 def _finished(folder: Path, batch_id: str) -> dict | None:
     """The manifest of a batch folder that was renamed into place whole (every file there,
     its marker and manifest naming this batch), else None."""

@@ -49,6 +49,7 @@ def describe(
     match_on: list,
     workbooks: Path,
     history: Path,
+    history_id: str | None = None,
     **extra,
 ) -> dict:
     """The manifest's descriptive entries, alike for every recipe (import, retry), in the
@@ -66,6 +67,7 @@ def describe(
         "match_on": [str(f) for f in match_on],
         "workbooks": str(Path(workbooks).resolve()),
         "history": str(history),
+        "history_id": history_id,
     }
 
 

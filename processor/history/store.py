@@ -44,6 +44,7 @@ class HistoryStore(ABC):
     """An open import history."""
 
     path: Path  # what --history named, as the user reads it in messages and manifests
+    history_id: str  # made once when the history is created; every manifest records it
 
     # --- the lock and the connection ----------------------------------------------------
 

@@ -203,6 +203,7 @@ def run_import(
                     ctx.match_fields,
                     workbooks,
                     hist.path,
+                    hist.history_id,
                 ),
                 batch_date,
             )

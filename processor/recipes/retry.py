@@ -25,6 +25,7 @@ from processor.batch.life import (
     ImportResult,
     batch_record,
     billed_row_keys,
+    check_recorded_in,
     file_sha256,
     hold,
     new_batch,
@@ -141,6 +142,7 @@ def run_retry(
     hist = open_history(recorded_in(manifest, history))
     try:
         notes = hold(hist)
+        check_recorded_in(manifest, batch_dir, hist)
         check_empty(out)  # after the history recovered what a stopped import left there
         record = hist.batch(source_id)
         if record is None or record["status"] != "committed":
@@ -177,6 +179,7 @@ def run_retry(
                     list(fields),
                     workbooks,
                     hist.path,
+                    hist.history_id,
                     retry_of=source_id,
                 ),
                 batch_date,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from processor.batch.life import hold
+from processor.batch.life import check_recorded_in, hold
 from processor.batch.manifest import read_manifest
 from processor.batch.void_mark import mark_void, void_text
 from processor.errors import UsageError
@@ -62,6 +62,7 @@ def void_batch(
     voided = []
     try:
         hold(hist)
+        check_recorded_in(manifest, batch_dir, hist)
         retries = _retries(hist, batch_id)
         if retries and not with_retries:
             named = ", ".join(f"{b['id']} ({b['folder']})" for b in retries)

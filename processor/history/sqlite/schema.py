@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from processor.errors import HistoryError
 from processor.history import key_runs
 from processor.history.sqlite import runs
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 V1 = """
         CREATE TABLE batches (
@@ -186,8 +187,18 @@ def _to_v4(db: sqlite3.Connection) -> None:
         runs.compact(db, scope)
 
 
+# version 5 gives every history an id of its own, made once: a batch's manifest records it,
+# so a batch is never retried or voided through another history
+V5 = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+def _to_v5(db: sqlite3.Connection) -> None:
+    _run(db, V5)
+    db.execute("INSERT INTO meta (key, value) VALUES ('history_id', ?)", (uuid.uuid4().hex,))
+
+
 # each runs inside one transaction: a migration applies whole or not at all
-_MIGRATIONS = {1: lambda db: _run(db, V1), 2: _to_v2, 3: _to_v3, 4: _to_v4}
+_MIGRATIONS = {1: lambda db: _run(db, V1), 2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5}
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:

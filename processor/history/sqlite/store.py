@@ -47,6 +47,9 @@ class SQLiteHistory(HistoryStore):
             # cache (memory-mapped) rather than copying pages into SQLite's own
             self.db.execute("PRAGMA mmap_size=4294967296")
             migrate(self.db, self.path)
+            (self.history_id,) = self.db.execute(
+                "SELECT value FROM meta WHERE key = 'history_id'"
+            ).fetchone()
         except sqlite3.DatabaseError as exc:
             raise HistoryError(
                 f"{self.path}: is not an import history this program can read ({exc}); "
