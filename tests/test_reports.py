@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import re
@@ -263,6 +264,35 @@ def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
     assert [c.value for c in ws[8]][4:] == [3, 3.3, 0.66, 3.96]
     first = reports.statements(b, lines=1)
     assert list(first) == ["A1", "A4"] and len(first["A1"]) == 1
+
+
+def test_statement_csv_text_never_runs_as_a_formula(tmp_path):
+    # a description from the export that a spreadsheet would run gets a leading ', as
+    # spreadsheets expect; numbers (a credit's -1.10 included) stay numbers
+    from processor.reports.statement_files import write_statements
+
+    folder = write_books(tmp_path / "wb")
+    # (a leading tab or CR never reaches a statement: the reader strips fields)
+    rows = ["=HYPERLINK(x)", "+1+1", "@SUM(A1)", "-2+3", "plain"]
+    export = write_csv(
+        tmp_path / "e.csv",
+        [GENERIC_HEADER]
+        + [f'100,2026-10-0{i + 1},"{d}",1,1.00' for i, d in enumerate(rows)]
+        + ["100,2026-10-08,refund,1,-1.00"],
+    )
+    run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
+    write_statements(reports.load_batch(tmp_path / "b"), tmp_path / "st")
+    with (tmp_path / "st" / "A1.csv").open(newline="", encoding="utf-8") as fh:
+        got = list(csv.reader(fh))
+    assert [r[2] for r in got[1:7]] == [
+        "'=HYPERLINK(x)",
+        "'+1+1",
+        "'@SUM(A1)",
+        "'-2+3",
+        "plain",
+        "refund",
+    ]
+    assert got[6][5] == "-1.10" and got[7][2:6] == ["Total", "", "6", "4.40"]
 
 
 @pytest.mark.parametrize("rounding", ["Per Line", "Per Charge"])

@@ -27,6 +27,20 @@ from schemas.currencies import MINOR_UNITS
 HEADERS = ["Date", "Service", "Description", "Destination", "Quantity", "Net", "Tax", "Gross"]
 
 
+# a cell a spreadsheet would read as a formula (or a DDE call) when it starts with one of
+# these: text columns of a statement CSV get a leading ' as spreadsheets expect
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_COLUMNS = 4  # Date, Service, Description, Destination; the rest are numbers
+
+
+def csv_safe(row: list) -> list:
+    """A statement CSV row whose text cells can never run as a formula in Excel."""
+    return [
+        "'" + v if i < TEXT_COLUMNS and isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+        for i, v in enumerate(row)
+    ]
+
+
 def _plain(v) -> str:
     return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
 
@@ -134,7 +148,7 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
         with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(HEADERS)
-            w.writerows(itertools.chain(rows, totals))
+            w.writerows(csv_safe(r) for r in itertools.chain(rows, totals))
         written.append(path)
         columns = (
             [col.slice(start, end - start) for col in cells] if end - start >= ARROW_ROWS else None
