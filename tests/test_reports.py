@@ -329,6 +329,9 @@ def test_each_statement_holds_exactly_its_accounts_charges_in_order(
     def money(v) -> str:
         return "" if v is None or pd.isna(v) else f"{Decimal(v).quantize(Decimal('0.01')):,.2f}"
 
+    def shown(v: str) -> str:  # the README: a cell Excel would run gets a leading '
+        return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") and v else v
+
     for account in ("A1", "A4", "A5"):
         mine = charges[charges["account_id"] == account].sort_values(
             ["occurred_at", "line"], kind="stable"
@@ -337,7 +340,7 @@ def test_each_statement_holds_exactly_its_accounts_charges_in_order(
             [
                 f"{r.occurred_at:%Y-%m-%d %H:%M}",
                 "Calls",
-                r.description or "",
+                shown(r.description or ""),
                 "",
                 f"{Decimal(r.quantity).normalize():f}",
                 money(r.net),
