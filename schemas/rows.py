@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.money import HELD
+from schemas.charges import DECIMAL
 
 TEXT = pd.StringDtype(na_value=float("nan"))  # pandas' own text (Arrow-backed), NaN for blank
-MONEY = pd.ArrowDtype(HELD)
+MONEY = DECIMAL  # held values, as in the frames a batch writes
 
 
 def _col(dtype, nullable: bool = True, coerce: bool = True, **kw) -> pa.Column:

@@ -23,38 +23,77 @@ import pyarrow.parquet as pq
 from processor import row_digests
 from processor.batch.folder import BATCH_FILES, CHARGES, MANIFEST, MARKER, atomic_dir, partial_path
 from processor.batch.manifest import read_manifest
-from processor.batch.writer import BatchWriter
+from processor.batch.writer import BatchWriter, describe
 from processor.errors import UsageError
 from processor.history import HistoryStore
 from processor.ingest.formats.base import Format
 from processor.ledger.key_set import MetKeys
+from processor.reference.records import Reference
 from schemas.checks import key
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What a recipe makes a batch of: what the history records of it before it is
+    written, and what its manifest says of it."""
+
+    ref: Reference
+    application: str
+    location: str
+    fmt: Format
+    batch_date: dt.date
+    workbooks: Path
+    retry_of: str | None = None  # the batch whose unmatched rows a retry bills
+
+    def record(self) -> dict:
+        """What the history records of the batch before it is written."""
+        extra = {"retry_of": self.retry_of} if self.retry_of else {}
+        return {
+            "location": self.ref.location(self.location).name,
+            "location_key": key(self.location),
+            "application": self.ref.applications[key(self.application)].name,
+            "application_key": key(self.application),
+            "format": self.fmt.name,
+            "batch_date": self.batch_date.isoformat(),
+            "workbooks_fingerprint": fingerprint(self.workbooks),
+            **extra,
+        }
 
 
 @dataclass
 class NewBatch:
-    """A batch being written: its id, the hidden folder it is written into, and (set by the
-    recipe when done) its manifest and the digests of the row keys it bills."""
+    """A batch being written: its id, the hidden folder its writer writes into, and (once
+    the recipe finishes it) its manifest and the digests of the row keys it bills."""
 
     id: str
     folder: Path
+    plan: BatchPlan
+    hist: HistoryStore
+    writer: BatchWriter
     manifest: dict | None = None
     digests: np.ndarray | None = None
     removed: list[Path] = field(default_factory=list)  # leftovers of killed runs cleared
-    writer: BatchWriter | None = None
     met: MetKeys | None = field(default_factory=MetKeys)  # the keys this batch's rows met
 
-    def writes(self, writer: BatchWriter) -> BatchWriter:
-        """The writer of this batch's files (stopped, if the batch fails, before its
-        folder is removed)."""
-        self.writer = writer
-        return writer
-
-    def finish(self, meta: dict, batch_date: dt.date) -> None:
-        """Finish the batch's files (its writer's ``BatchWriter.finish``) and keep what the
-        commit needs: the manifest and the digests of the keys the writer billed."""
+    def finish(self, inputs: list[dict], match_on: list | tuple) -> None:
+        """Finish the batch's files and keep what the commit needs: the manifest and the
+        digests of the keys the writer billed."""
+        plan, extra = self.plan, {"retry_of": self.plan.retry_of} if self.plan.retry_of else {}
+        meta = describe(
+            self.id,
+            plan.ref,
+            plan.location,
+            plan.application,
+            plan.fmt,
+            inputs,
+            match_on,
+            plan.workbooks,
+            self.hist.path,
+            self.hist.history_id,
+            **extra,
+        )
         self.digests = self.writer.billed_digests()
-        self.manifest = self.writer.finish(meta, batch_date)
+        self.manifest = self.writer.finish(meta, plan.batch_date)
 
     def notes(self) -> list[str]:
         return [
@@ -63,31 +102,9 @@ class NewBatch:
         ]
 
 
-def batch_record(
-    ref,
-    application: str,
-    location: str,
-    fmt: Format,
-    batch_date: dt.date,
-    workbooks: Path,
-    **extra,
-) -> dict:
-    """What the history records of a batch before it is written."""
-    return {
-        "location": ref.location(location).name,
-        "location_key": key(location),
-        "application": ref.applications[key(application)].name,
-        "application_key": key(application),
-        "format": fmt.name,
-        "batch_date": batch_date.isoformat(),
-        "workbooks_fingerprint": fingerprint(workbooks),
-        **extra,
-    }
-
-
-# The moments of a batch's life the kill tests stop an import at: CHARGES_STOP_AT names
-# one, and the process ends there at once, as a SIGKILL would end it. Unset in real use.
-STOPS = ("pending", "written", "renamed")
+# The moments of a batch's life the kill tests stop an import at (pending, written,
+# renamed): CHARGES_STOP_AT names one, and the process ends there at once, as a SIGKILL
+# would end it. Unset in real use.
 
 
 def stop_here(moment: str) -> None:
@@ -120,7 +137,7 @@ def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> li
             if p is not None and p.is_dir() and _belongs(p, stopped.batch_id):
                 shutil.rmtree(p, ignore_errors=True)
                 cleared.append(f"removed {p}, left by an import that was stopped")
-        hist.forget_pending(stopped.batch_id)
+        hist.abandon(stopped.batch_id)
         cleared.append(
             f"removed the unfinished record of batch {stopped.batch_id} from the history"
         )
@@ -142,9 +159,9 @@ def check_recorded_in(manifest: dict, folder: Path, hist: HistoryStore) -> None:
 def _finished(folder: Path, batch_id: str) -> dict | None:
     """The manifest of a batch folder that was renamed into place whole (every file there,
     its marker and manifest naming this batch), else None."""
-    if not folder.is_dir() or not all((folder / f).is_file() for f in BATCH_FILES):
+    if not (folder.is_dir() and _belongs(folder, batch_id)):
         return None
-    if (folder / MARKER).read_text(encoding="utf-8").strip() != batch_id:
+    if not all((folder / f).is_file() for f in BATCH_FILES):
         return None
     try:
         manifest = read_manifest(folder, need_id=True)
@@ -173,25 +190,26 @@ def _belongs(folder: Path, batch_id: str) -> bool:
 
 @contextlib.contextmanager
 def new_batch(
-    hist: HistoryStore, out: Path, record: dict, inputs: list[dict]
+    hist: HistoryStore, out: Path, plan: BatchPlan, inputs: list[dict]
 ) -> Iterator[NewBatch]:
     """The life of a batch, for every recipe that makes one (import, retry).
 
-    Records it pending, yields the hidden folder to write into, renames the folder into
-    place, and commits the batch with the keys its charges.parquet bills. On any failure,
-    neither the folder nor the record is kept.
+    Records it pending, yields the batch with its writer over a hidden folder, renames the
+    folder into place, and commits the batch with the keys its charges.parquet bills. On
+    any failure, neither the folder nor the record is kept.
     """
-    batch_id = hist.begin({**record, "folder": str(out), "partial": str(partial_path(out))}, inputs)
+    record = {**plan.record(), "folder": str(out), "partial": str(partial_path(out))}
+    batch_id = hist.begin(record, inputs)
     stop_here("pending")
     removed: list[Path] = []
     try:
         with atomic_dir(out, removed, marker=batch_id) as tmp:
-            job = NewBatch(batch_id, tmp, removed=removed)
+            writer = BatchWriter.for_batch(tmp, plan.ref, plan.location, plan.application)
+            job = NewBatch(batch_id, tmp, plan, hist, writer, removed=removed)
             try:
                 yield job
             except BaseException:
-                if job.writer is not None:
-                    job.writer.abandon()  # no thread left writing into the folder
+                job.writer.abandon()  # no thread left writing into the folder
                 raise
             stop_here("written")
         stop_here("renamed")

@@ -66,10 +66,6 @@ class HistoryStore(ABC):
         """The batches recorded pending (with the lock held: none is a live import's)."""
 
     @abstractmethod
-    def forget_pending(self, batch_id: str) -> None:
-        """Remove a pending batch's record (it holds no keys: they come at commit)."""
-
-    @abstractmethod
     def begin(self, record: dict, inputs: list[dict]) -> str:
         """Record a batch as pending (before its folder is written); returns its id."""
 
@@ -79,7 +75,8 @@ class HistoryStore(ABC):
 
     @abstractmethod
     def abandon(self, batch_id: str) -> None:
-        """Forget a pending batch whose import failed (its folder was not kept)."""
+        """Forget a pending batch: its import failed, or was stopped (a pending batch holds
+        no keys: they come at commit)."""
 
     # --- questions an import asks -----------------------------------------------------------
 

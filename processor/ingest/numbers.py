@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from processor import arrow
 from processor.reasons import excerpt
+from schemas.charges import DECIMAL
 from schemas.money import EXACT, HELD, LIMIT, QUANTUM
 
 _EXP = r"(?:[eE][+-]?\d{1,6})?"
@@ -82,7 +83,7 @@ def whole_seconds(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_CEILING))
 
 
-HELD_DTYPE = pd.ArrowDtype(HELD)
+HELD_DTYPE = DECIMAL
 
 
 ZERO_HELD = pa.scalar(Decimal(0), HELD)

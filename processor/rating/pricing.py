@@ -24,6 +24,7 @@ from processor import arrow
 from processor.rating import modes
 from processor.rating.tax import HUNDRED, PER_CHARGE
 from processor.reference.records import Reference
+from schemas.charges import DECIMAL
 from schemas.checks import key
 from schemas.money import EXACT, HELD
 
@@ -104,17 +105,17 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
                 detail[rows_at] = said
         for name, values in [("status", status), ("reason", reason), ("detail", detail)]:
             out[name] = arrow.from_objects(values, out.index)
-    out["net"] = pd.Series(net_col, dtype=pd.ArrowDtype(HELD), index=out.index)
+    out["net"] = pd.Series(net_col, dtype=DECIMAL, index=out.index)
     out["tax_rate"] = tax_rate
     if per_charge:
         tax_col = arrow.scatter(n, taxes, pa.scalar(None, HELD))
-        out["tax"] = pd.Series(tax_col, dtype=pd.ArrowDtype(HELD), index=out.index)
+        out["tax"] = pd.Series(tax_col, dtype=DECIMAL, index=out.index)
         out["gross"] = pd.Series(
             pc.add(net_col.cast(SUM), tax_col.cast(SUM)).cast(HELD),
-            dtype=pd.ArrowDtype(HELD),
+            dtype=DECIMAL,
             index=out.index,
         )
     else:
-        out["tax"] = pd.Series(pa.nulls(n, HELD), dtype=pd.ArrowDtype(HELD), index=out.index)
+        out["tax"] = pd.Series(pa.nulls(n, HELD), dtype=DECIMAL, index=out.index)
         out["gross"] = out["tax"]
     return out

@@ -16,8 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from processor.batch.folder import check_empty, check_out
-from processor.batch.life import ImportResult, batch_record, file_sha256, hold, new_batch
-from processor.batch.writer import BatchWriter, describe
+from processor.batch.life import BatchPlan, ImportResult, file_sha256, hold, new_batch
 from processor.history import default_path, open_history
 from processor.ingest.reading import read_export
 from processor.ledger.screening import screen
@@ -157,10 +156,9 @@ def run_import(
         inputs = [
             {"path": str(p), "sha256": digests[str(p)], "size": p.stat().st_size} for p in files
         ]
-        record = batch_record(ref, application, location, fmt, batch_date, workbooks)
+        plan = BatchPlan(ref, application, location, fmt, batch_date, workbooks)
         located = CodeLocations()
-        with new_batch(hist, out, record, inputs) as job:
-            writer = job.writes(BatchWriter.for_batch(job.folder, ref, location, application))
+        with new_batch(hist, out, plan, inputs) as job:
             for item in inputs:
                 path = Path(item["path"])
                 file_rows = 0
@@ -176,7 +174,7 @@ def run_import(
                     clock.lap("match")
                     priced = price(matched, ref, location)
                     clock.lap("price")
-                    writer.add(priced)
+                    job.writer.add(priced)
                     clock.lap("write")
                     file_rows += len(chunk)
                     if progress:
@@ -192,21 +190,7 @@ def run_import(
                     f"give --any-location to import it at {loc.name} anyway; nothing was "
                     "written"
                 )
-            job.finish(
-                describe(
-                    job.id,
-                    ref,
-                    location,
-                    application,
-                    fmt,
-                    inputs,
-                    ctx.match_fields,
-                    workbooks,
-                    hist.path,
-                    hist.history_id,
-                ),
-                batch_date,
-            )
+            job.finish(inputs, ctx.match_fields)
     finally:
         hist.close()
     clock.lap("finish")

@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 
 from processor.batch.folder import UNMATCHED, check_empty, check_out
 from processor.batch.life import (
+    BatchPlan,
     ImportResult,
-    batch_record,
     billed_row_keys,
     check_recorded_in,
     file_sha256,
@@ -31,7 +31,6 @@ from processor.batch.life import (
     new_batch,
 )
 from processor.batch.manifest import read_manifest
-from processor.batch.writer import BatchWriter, describe
 from processor.history import HistoryError, open_history, recorded_in
 from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD
 from processor.ledger.screening import screen
@@ -155,35 +154,17 @@ def run_retry(
         inputs = [
             {"path": str(source), "sha256": file_sha256(source), "size": source.stat().st_size}
         ]
-        record = batch_record(
-            ref, application, location, fmt, batch_date, workbooks, retry_of=source_id
-        )
-        with new_batch(hist, out, record, inputs) as job:
-            writer = job.writes(BatchWriter.for_batch(job.folder, ref, location, application))
+        plan = BatchPlan(ref, application, location, fmt, batch_date, workbooks, source_id)
+        with new_batch(hist, out, plan, inputs) as job:
             rows = 0
             for frame in _unmatched(source, done):
                 chunk = _canonical(frame, len(fields))
                 keys = _opt(frame["row_key"])
                 chunk = screen(chunk, fmt, hist, job.met, application, app_key, loc_key, keys=keys)
-                writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
+                job.writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
                 rows += len(chunk)
             inputs[0]["rows"] = rows
-            job.finish(
-                describe(
-                    job.id,
-                    ref,
-                    location,
-                    application,
-                    fmt,
-                    inputs,
-                    list(fields),
-                    workbooks,
-                    hist.path,
-                    hist.history_id,
-                    retry_of=source_id,
-                ),
-                batch_date,
-            )
+            job.finish(inputs, list(fields))
         # the earlier batch's rows now billed are retried: a second retry leaves them out
         hist.mark_retried(
             source_id, (k for part in billed_row_keys(out) for k in part.to_pylist()), job.id

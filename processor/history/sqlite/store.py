@@ -86,11 +86,6 @@ class SQLiteHistory(HistoryStore):
         rows = self.db.execute("SELECT id, folder, partial FROM batches WHERE status = 'pending'")
         return [Pending(*row) for row in rows.fetchall()]
 
-    def forget_pending(self, batch_id: str) -> None:
-        with self.transaction():  # a pending batch holds no keys: they come at commit
-            self.db.execute("DELETE FROM inputs WHERE batch_id = ?", (batch_id,))
-            self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
-
     # --- an import's life -----------------------------------------------------------------
 
     def begin(self, record: dict, inputs: list[dict]) -> str:

@@ -10,9 +10,11 @@ the same for every mode (``processor.rating.pricing``).
 
 from __future__ import annotations
 
+import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+from importlib import import_module
 
 import numpy as np
 import pandas as pd
@@ -37,7 +39,6 @@ class Priced:
     priced: np.ndarray | None = None  # bool per row given: which got a value (None: all)
     reason: str | None = None  # the reason code of the rows not priced
     detail: object = None  # and what their message names
-    rounded: bool = False  # the values are rounded to the currency already
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,6 @@ class PricingMode:
 
     name: str  # as on the Products sheet
     price: Callable[[Product, pd.DataFrame, Reference, int], Priced]
-    # the Products columns the mode reads, for the README and the tests
-    uses: tuple[str, ...] = field(default_factory=tuple)
 
 
 _MODES: dict[str, PricingMode] = {}
@@ -71,8 +70,10 @@ def names() -> list[str]:
 
 
 def _load() -> None:
+    """Import every module of this package once: each registers its mode."""
     if not _MODES:
-        from processor.rating.modes import cost_plus, tariff, unit_price  # noqa: F401
+        for found in pkgutil.iter_modules(__path__):
+            import_module(f"{__name__}.{found.name}")
 
 
 def exact(value: Decimal) -> pa.Scalar:

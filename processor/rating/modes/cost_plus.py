@@ -21,4 +21,4 @@ def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> 
     return with_minimum(product, pc.add(base, exact(product.markup_fixed)))
 
 
-MODE = register(PricingMode("Cost Plus", price, ("Markup %", "Markup Fixed", "Minimum Charge")))
+MODE = register(PricingMode("Cost Plus", price))

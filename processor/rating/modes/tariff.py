@@ -80,4 +80,4 @@ def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> 
     return Priced(values, credit, priced, "no-tariff", product.tariff)
 
 
-MODE = register(PricingMode("Tariff", price, ("Tariff", "Minimum Charge")))
+MODE = register(PricingMode("Tariff", price))

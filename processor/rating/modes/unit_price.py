@@ -16,4 +16,4 @@ def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> 
     return with_minimum(product, pc.multiply(quantity, exact(product.unit_price)))
 
 
-MODE = register(PricingMode("Unit Price", price, ("Unit Price", "Minimum Charge")))
+MODE = register(PricingMode("Unit Price", price))
