@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/charges validate --workbooks $(WB)
 	rm -rf out
+	$(BIN)/charges init --history out/history.sqlite
 	grep -v '^#' samples/demo-imports.txt | while IFS='|' read -r app loc file; do \
 		slug=$$(echo "$$app" | tr 'A-Z ' 'a-z-'); \
 		[ -e "out/$$slug" ] && slug="$$slug-next"; \

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_workbooks import generate
-from processor import open_history, read_export, row_digests, run_import
+from processor import create_history, open_history, read_export, row_digests, run_import
 from processor.reference.reading import read_workbooks
 from processor.reference.records import build
 
@@ -30,7 +30,7 @@ def fill_history(path: Path, keys: int, per: int = 1_000_000) -> None:
     """A history with ``keys`` billed keys (random digests) in batches of ``per``, each
     committed through the history's API as an import commits."""
     rnd = random.Random(1)
-    history = open_history(path)
+    history = open_history(create_history(path))
     for month in range((keys + per - 1) // per):
         record = {
             "location": "London", "location_key": "london", "application": "PBX",
@@ -45,7 +45,7 @@ def fill_history(path: Path, keys: int, per: int = 1_000_000) -> None:
         rows = {"read": n, "matched": n, "unmatched": 0, "skipped": 0}
         money = {"net": "0.00", "tax": "0.00", "gross": "0.00"}
         manifest = {"rows": rows, "billed": money, "inputs": [], "currency": "GBP", "reasons": {}}
-        history.commit(batch, manifest, digests)
+        history.commit(batch, manifest, digests, {})
     history.close()
 
 

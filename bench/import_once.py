@@ -14,12 +14,14 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from processor import run_import  # noqa: E402
+from processor import create_history, run_import  # noqa: E402
 
 
 def main(argv: list[str]) -> None:
     imported = time.perf_counter()
     workbooks, location, application, export, out, history = argv
+    if not Path(history).exists():  # a history is created on purpose, as charges init does
+        create_history(Path(history))
     result = run_import(
         Path(workbooks),
         location,

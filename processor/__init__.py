@@ -8,7 +8,8 @@ the public API: tests, notebooks and scripts use these names, not the modules be
   commands' recipes.
 - ``write_templates(folder)``: empty template workbooks.
 - ``render_batch(...)``, ``render_period(...)``, ``load_batch(folder)``: the reports.
-- ``open_history(path)``: the import history; ``read_export(...)``, ``sniff(...)``: exports.
+- ``create_history(path)``, ``open_history(path)``: the import history.
+- ``read_export(...)``, ``sniff(...)``: exports.
 """
 
 from importlib import import_module
@@ -35,6 +36,8 @@ _PUBLIC = {
     "render_period": "processor.reports.render",
     "load_batch": "processor.reports.batch",
     "open_history": "processor.history",
+    "create_history": "processor.history",
+    "NoHistoryError": "processor.errors",
     "read_export": "processor.ingest.reading",
     "sniff": "processor.ingest.sniff",
 }

@@ -34,6 +34,11 @@ class HistoryError(Exception):
     """The history cannot be used as asked (the message says why and what to do)."""
 
 
+class NoHistoryError(HistoryError):
+    """No history where one was named: a usage error (exit 2), since a command never starts
+    a history silently (``charges init`` creates one)."""
+
+
 class OutputError(Exception):
     """The batch folder cannot be written (read-only, full disk...); nothing was left."""
 

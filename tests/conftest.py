@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from processor import create_history
+from processor.history import default_path
 from schemas.workbooks import WORKBOOKS
 
 # The column order of the positional rows some tests still write (a list per row):
@@ -157,6 +159,8 @@ def write_books(
                     cells.pop()  # as a positional row short of the last columns was written
                 ws.append(cells)
         wb.save(folder / book.filename)
+    if not default_path(folder).exists():  # as `charges init` makes it beside the workbooks
+        create_history(default_path(folder))
     return folder
 
 

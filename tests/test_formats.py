@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from processor import run_import, sniff
+from processor import create_history, run_import, sniff
 from processor.cli import main
 from processor.ingest.formats import registry
 from tests.conftest import base, write_books
@@ -90,7 +90,9 @@ def test_each_sample_imports_and_reconciles(tmp_path, app, location, file):
         [SAMPLES / "exports" / file],
         tmp_path / "out",
         dt.date(2026, 10, 31),
-        history=tmp_path / "history.sqlite",  # the samples folder is never written to
+        history=create_history(
+            tmp_path / "history.sqlite"
+        ),  # the samples folder is never written to
     )
     m = result.manifest
     assert m["rows"]["matched"] > 0

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor import OutputError, run_import, validate_folder
+from processor import OutputError, create_history, run_import, validate_folder
 from processor import findings as fnd
 from processor.batch import workbook
 from processor.cli import main
@@ -472,7 +472,7 @@ def test_manifest_reconciles_and_describes_inputs(tmp_path):
 def test_inputs_and_workbooks_are_not_modified(tmp_path):
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
-    before = {p: p.read_bytes() for p in [export, *folder.iterdir()]}
+    before = {p: p.read_bytes() for p in [export, *folder.glob("*.xlsx")]}
     stamps = {p: p.stat().st_mtime_ns for p in before}
     run_import(folder, "London", "PBX", [export], tmp_path / "o")
     assert {p: p.read_bytes() for p in before} == before
@@ -570,9 +570,17 @@ def test_chunks_give_the_same_result(tmp_path):
     ]
     export = write_csv(tmp_path / "e.csv", lines)
     a = run_import(
-        folder, "London", "PBX", [export], tmp_path / "a", chunk_rows=7, history=tmp_path / "h1"
+        folder,
+        "London",
+        "PBX",
+        [export],
+        tmp_path / "a",
+        chunk_rows=7,
+        history=create_history(tmp_path / "h1"),
     ).manifest
-    b = run_import(folder, "London", "PBX", [export], tmp_path / "b", history=tmp_path / "h2")
+    b = run_import(
+        folder, "London", "PBX", [export], tmp_path / "b", history=create_history(tmp_path / "h2")
+    )
     b = b.manifest
     for k in ("rows", "cost", "billed", "reasons"):
         assert a[k] == b[k]

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from processor import open_history, reports, run_import
+from processor import create_history, open_history, reports, run_import
 from processor.cli import main
 from tests.conftest import GENERIC_HEADER, base, write_books, write_csv
 
@@ -214,7 +214,7 @@ def test_two_committed_batches_billing_one_row_are_refused_in_a_summary(tmp_path
     a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows_for(range(1, 3))])
     assert imp(folder, a, tmp_path / "b1") == 0
     # a second history: the same row billed twice (what the ledger prevents in one history)
-    other = ["--history", str(tmp_path / "other.sqlite")]
+    other = ["--history", str(create_history(tmp_path / "other.sqlite"))]
     assert imp(folder, a, tmp_path / "b2", *other) == 0
     capsys.readouterr()
     assert main(["report", str(tmp_path / "b1"), str(tmp_path / "b2")]) == 1
@@ -333,7 +333,7 @@ def _commit(h, app: str, loc: str, digests: list[bytes], folder: str) -> str:
     rows = {"read": len(digests), "matched": len(digests), "unmatched": 0, "skipped": 0}
     money = {"net": "0.00", "tax": "0.00", "gross": "0.00"}
     manifest = {"rows": rows, "billed": money, "inputs": [], "currency": "GBP", "reasons": {}}
-    h.commit(batch_id, manifest, np.array(digests, dtype="S12"))
+    h.commit(batch_id, manifest, np.array(digests, dtype="S12"), {})
     return batch_id
 
 
@@ -355,7 +355,7 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
     elsewhere = [digest() for _ in range(500)]
     never = [digest() for _ in range(1000)] + [twin[:8] + b"\0" * 4]
 
-    h = open_history(tmp_path / "h.sqlite")
+    h = open_history(create_history(tmp_path / "h.sqlite"))
     one = _commit(h, "pbx", "london", first, "/b/one")
     two = _commit(h, "pbx", "london", second, "/b/two")
     other = _commit(h, "pbx", "leeds", elsewhere, "/b/other")
@@ -395,7 +395,7 @@ def test_an_older_history_is_migrated_and_its_billed_rows_stay_billed(tmp_path, 
         [export],
         tmp_path / "probe",
         dt.date(2026, 10, 31),
-        history=tmp_path / "scratch.sqlite",
+        history=create_history(tmp_path / "scratch.sqlite"),
     )
     keys = parquet(tmp_path / "probe", "charges")["row_key"].tolist()
     old = tmp_path / f"v{version}.sqlite"
@@ -497,23 +497,24 @@ def test_the_history_holds_exactly_the_keys_charges_parquet_bills(tmp_path, monk
     assert parquet(tmp_path / "b2", "skipped")["reason"].tolist() == ["already-billed"] * 9
 
 
-def test_a_history_being_created_by_another_import_is_waited_for(tmp_path):
-    # two imports that create one history at once: the second waits for the first's
-    # transaction, for the WAL switch (which SQLite does not wait for by itself) too, and
-    # does not run the first's migrations again
+def test_a_history_being_migrated_by_another_command_is_waited_for(tmp_path):
+    # a history from before batch files were recorded (schema 5), held by another
+    # command's write: opening it waits, then migrates it once
     import threading
 
     from processor import open_history
 
-    path = tmp_path / "h.sqlite"
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")  # as a new file is while its journal mode is set
-    other.execute("CREATE TABLE early (x)")
-    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    path = create_history(tmp_path / "h.sqlite")
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("DROP TABLE batch_files")
+    db.execute("PRAGMA user_version = 5")
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("CREATE TABLE early (x)")
+    threading.Timer(0.5, lambda: db.execute("COMMIT")).start()
     h = open_history(path)
-    assert h.batches() == []
+    assert h.batches() == [] and h.files("any") == {}
     h.close()
-    other.close()
+    db.close()
 
 
 @pytest.mark.parametrize("voids", [1, 6])
@@ -528,7 +529,7 @@ def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, mon
     monkeypatch.setattr(key_runs, "SETTLED", 200)
     monkeypatch.setattr(key_runs, "RUN", 300)
     rnd = random.Random(9)
-    h = open_history(tmp_path / "h.sqlite")
+    h = open_history(create_history(tmp_path / "h.sqlite"))
     held = {}
     for day in range(40):
         digests = [rnd.randbytes(12) for _ in range(rnd.choice([1, 20, 59, 60, 150, 450]))]
@@ -683,6 +684,7 @@ def test_a_batch_is_retried_and_voided_only_through_the_history_it_was_recorded_
     other = write_csv(tmp_path / "o.csv", [GENERIC_HEADER, *rows_for(range(5, 7))])
     args = ["import", "--workbooks", str(folder), "--location", "London", "--application", "PBX"]
     ours, theirs = tmp_path / "ours.sqlite", tmp_path / "theirs.sqlite"
+    create_history(ours), create_history(theirs)
     assert main([*args, "--history", str(ours), "--out", str(tmp_path / "b1"), str(export)]) == 0
     assert main([*args, "--history", str(theirs), "--out", str(tmp_path / "b2"), str(other)]) == 0
     manifest = json.loads((tmp_path / "b1" / "manifest.json").read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import load_workbook
 
-from processor import run_import
+from processor import create_history, run_import
 from tests.conftest import GENERIC_HEADER, base, put, write_books, write_csv
 
 D = Decimal
@@ -169,7 +169,7 @@ def test_per_line_tax_on_every_demo_line_is_the_rate_of_its_net():
             [samples / "exports" / "london-pbx.csv"],
             out,
             dt.date(2026, 10, 31),
-            history=Path(tmp) / "history.sqlite",
+            history=create_history(Path(tmp) / "history.sqlite"),
         )
         lines = frame(out, "lines")
         assert len(lines) > 10

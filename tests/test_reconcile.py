@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from processor import run_import
+from processor import create_history, run_import
 from tests.conftest import GENERIC_HEADER, base, put, write_books
 
 codes = st.sampled_from(["100", "200", "300", "EXT1", "ext1", "999", "1-0", "", " 100 "])
@@ -136,7 +136,7 @@ def _import(tmp: Path, folder: Path, rows: list[str], name: str) -> Path:
         out,
         dt.date(2026, 10, 31),
         chunk_rows=5,
-        history=tmp / f"history-{name}.sqlite",  # each run a first import
+        history=create_history(tmp / f"history-{name}.sqlite"),  # each run a first import
     )
     return out
 

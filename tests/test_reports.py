@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from processor import reports, run_import
+from processor import create_history, reports, run_import
 from processor.cli import main
 from processor.reference.reading import read_workbooks
 from processor.reference.records import build
@@ -50,7 +50,7 @@ def make_batch(tmp_path: Path, name: str = "batch", location: str = "London") ->
     )
     out = tmp_path / name
     # a history of its own: these test batches bill the same rows on purpose
-    history = tmp_path / f"history-{name}.sqlite"
+    history = create_history(tmp_path / f"history-{name}.sqlite")
     run_import(folder, location, "PBX", [export], out, dt.date(2026, 10, 31), history=history)
     return out
 
@@ -430,7 +430,14 @@ def test_missing_or_corrupt_batch_is_a_clear_error(batch_dir, damage, message, c
     with pytest.raises(reports.ReportError) as err:
         reports.load_batch(batch_dir)
     assert str(err.value) == message.format(p=batch_dir)
-    assert main(["report", str(batch_dir)]) == 1
+    if damage == "file":  # the history recorded the file at commit: the report names it
+        batch_id = json.loads((batch_dir / "manifest.json").read_text())["batch_id"]
+        message = (
+            f"{{p}}/unmatched.parquet: is missing; it was part of batch {batch_id} when it was "
+            f"committed on {dt.datetime.now(dt.UTC):%Y-%m-%d}. Restore the folder from a "
+            "backup; nothing was done"
+        )
+    assert main(["report", str(batch_dir)]) == (2 if damage == "file" else 1)
     assert capsys.readouterr().err.strip() == f"charges: {message.format(p=batch_dir)}"
 
 

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from processor import row_digests
 from processor.batch.folder import BATCH_FILES, CHARGES, MANIFEST, MARKER, atomic_dir, partial_path
 from processor.batch.manifest import read_manifest
+from processor.batch.trust import file_sha256, folder_files
 from processor.batch.writer import BatchWriter, describe
 from processor.errors import UsageError
 from processor.history import HistoryStore
@@ -103,7 +104,7 @@ class NewBatch:
 
 
 # The moments of a batch's life the kill tests stop an import at (pending, written,
-# renamed): CHARGES_STOP_AT names one, and the process ends there at once, as a SIGKILL
+# renamed; a void's voided): CHARGES_STOP_AT names one, and the process ends there at once, as a SIGKILL
 # would end it. Unset in real use.
 
 
@@ -126,7 +127,7 @@ def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> li
         folder = Path(stopped.folder) if stopped.folder else None
         manifest = _finished(folder, stopped.batch_id) if folder else None
         if manifest is not None:  # stopped after the rename: the batch is whole, roll forward
-            hist.commit(stopped.batch_id, manifest, billed_digests(folder))
+            hist.commit(stopped.batch_id, manifest, billed_digests(folder), folder_files(folder))
             cleared.append(
                 f"committed batch {stopped.batch_id} ({folder}): an import was stopped after "
                 "writing it and before recording it; its folder is whole"
@@ -142,18 +143,6 @@ def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> li
             f"removed the unfinished record of batch {stopped.batch_id} from the history"
         )
     return cleared
-
-
-def check_recorded_in(manifest: dict, folder: Path, hist: HistoryStore) -> None:
-    """Refuse a batch recorded in another history than ``hist`` (its manifest names the
-    history's id; a batch from before history ids names none, and is let through)."""
-    theirs = manifest.get("history_id")
-    if theirs and theirs != hist.history_id:
-        raise UsageError(
-            f"batch {manifest['batch_id']} ({folder}) was recorded in another history (id "
-            f"{theirs}, at {manifest.get('history', 'an unknown place')}), not in {hist.path} "
-            f"(id {hist.history_id}); name the history it was recorded in with --history"
-        )
 
 
 def _finished(folder: Path, batch_id: str) -> dict | None:
@@ -215,7 +204,7 @@ def new_batch(
         stop_here("renamed")
         job.met = None  # the keys met are done with: room for the commit's sort
         billed = job.digests if job.digests is not None else billed_digests(out)
-        hist.commit(batch_id, job.manifest, billed)
+        hist.commit(batch_id, job.manifest, billed, folder_files(out))
     except BaseException:
         marker = out / MARKER
         if marker.is_file() and marker.read_text(encoding="utf-8").strip() == batch_id:
@@ -240,14 +229,6 @@ def billed_digests(batch_dir: Path) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=f"S{row_digests.WIDTH}")
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fingerprint(workbooks: Path) -> str:
     """The workbooks' content, as one hash (which reference data a batch was made with)."""
     h = hashlib.sha256()
@@ -267,5 +248,6 @@ class ImportResult:
     manifest: dict
     warnings: pd.DataFrame
     notes: list[str] = field(default_factory=list)  # things done on the way, for the user
+    history: str = ""  # which history recorded it, and how many batches it holds now
     # seconds spent in each step (workbooks, read, ledger, match, price, write, finish)
     timings: dict[str, float] = field(default_factory=dict)

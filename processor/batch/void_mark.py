@@ -1,4 +1,5 @@
-"""The mark of a void batch: VOID.txt in its folder and a banner at the top of its reports."""
+"""The mark of a void batch: VOID.txt in its folder, a VOID sheet in front of its
+batch.xlsx, and a banner at the top of its reports."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import re
 from html import escape
 from pathlib import Path
 
-from processor.batch.folder import REPORTS, VOID
+from processor.batch.folder import REPORTS, VOID, WORKBOOK
+from processor.outputs.xlsx.front_sheet import add_front_sheet
 
 _BODY = re.compile(r"(<body[^>]*>)", re.IGNORECASE)
 
@@ -46,3 +48,14 @@ def mark_void(folder: Path, text: str) -> None:
         html = page.read_text(encoding="utf-8")
         if "void-banner" not in html:
             page.write_text(_BODY.sub(lambda m: m.group(1) + banner(text), html, count=1))
+
+
+def void_workbook(folder: Path, text: str) -> Path:
+    """batch.xlsx with a VOID sheet in front saying who voided it, when and why, written
+    beside it (``.batch.xlsx.void``) for the void to put in place once the history
+    records it; returns that file."""
+    folder = Path(folder)
+    prepared = folder / f".{WORKBOOK}.void"
+    lines = [f"VOID: {text.splitlines()[0].removeprefix('VOID: ')}", *text.splitlines()[1:]]
+    add_front_sheet(folder / WORKBOOK, "VOID", lines, prepared)
+    return prepared

@@ -60,9 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     # every option says what it does, and its default where it has one
     sub.add_parser = functools.partial(sub.add_parser, formatter_class=_Help)
 
-    s = sub.add_parser("init", help="write empty template workbooks into a folder")
+    s = sub.add_parser(
+        "init", help="write empty template workbooks into a folder, and create its history"
+    )
     s.add_argument(
-        "folder", type=Path, help="the folder to write accounts.xlsx and devices.xlsx into"
+        "folder",
+        type=Path,
+        nargs="?",
+        help="the folder to write accounts.xlsx and devices.xlsx into (and history.sqlite, "
+        "unless --history names another place)",
+    )
+    s.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH",
+        help="create the import history here (alone, when no folder is given)",
     )
 
     s = sub.add_parser("validate", help="check the workbooks and list every problem")
@@ -182,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the period summary of several batches goes (default: the "
         "first batch's parent folder)",
     )
+    s.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH",
+        help="the import history to check the batches against (default: the one each batch "
+        "was recorded in)",
+    )
 
     s = sub.add_parser("sniff", help="name the formats a file could be, best first")
     s.add_argument("file", type=Path, help="the export to look at")
@@ -222,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     from processor.errors import (
         ExportError,
         HistoryError,
+        NoHistoryError,
         OutputError,
         RenderError,
         ReportError,
@@ -233,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         # a command's module is imported when it runs: `charges formats` never loads pandas
         command = import_module(f"processor.cli.commands.{COMMANDS[args.command]}")
         return command.run(args)
-    except UsageError as exc:
+    except (UsageError, NoHistoryError) as exc:
         print(f"charges: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except WorkbookError as exc:

@@ -80,6 +80,7 @@ def print_batch(result) -> None:
     for code, v in m["reasons"].items():
         print(f"    {code}: {plural(v['rows'], 'row')}")
     print(f"  wrote {result.batch_dir}")
+    print(f"  recorded in the {result.history}")
     bad = m["reasons"].get("unparseable-row", {}).get("rows", 0)
     if r["read"] and bad * 2 > r["read"]:
         print(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from processor.errors import HistoryError
+from processor.errors import HistoryError, NoHistoryError
 from processor.history.sqlite import DEFAULT_NAME, SQLiteHistory
 from processor.history.store import Billed, HistoryStore, Pending
 
@@ -17,7 +17,9 @@ __all__ = [
     "Billed",
     "HistoryError",
     "HistoryStore",
+    "NoHistoryError",
     "Pending",
+    "create_history",
     "default_path",
     "open_history",
     "recorded_in",
@@ -39,9 +41,22 @@ def recorded_in(manifest: dict, given: Path | str | None = None) -> Path:
 
 
 def open_history(where: Path | str) -> HistoryStore:
-    """Open (or start) the history ``where`` names; the one way every command opens it.
+    """Open the history ``where`` names; the one way every command opens it. It is never
+    created here: ``create_history`` (``charges init``) does that, on purpose.
 
     Raises:
+        NoHistoryError: there is none there.
         HistoryError: it cannot be used as a history (nothing is billed).
     """
     return SQLiteHistory(Path(where))
+
+
+def create_history(where: Path | str) -> Path:
+    """Create a new, empty history at ``where`` (its folders too) and return its path.
+
+    Raises:
+        HistoryError: something is there already (it is left as it was).
+    """
+    hist = SQLiteHistory(Path(where), create=True)
+    hist.close()
+    return hist.path

@@ -45,6 +45,18 @@ class HistoryStore(ABC):
 
     path: Path  # what --history named, as the user reads it in messages and manifests
     history_id: str  # made once when the history is created; every manifest records it
+    warnings: list[str]  # what the user should know about where it is kept
+
+    def said(self) -> str:
+        """Which history a command used and how many batches it holds, for the user."""
+        n = self.count()
+        return (
+            f"history {self.path} (id {self.history_id[:8]}): {n:,} batch{'es' if n != 1 else ''}"
+        )
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many batches it holds (committed or void)."""
 
     # --- the lock and the connection ----------------------------------------------------
 
@@ -70,8 +82,20 @@ class HistoryStore(ABC):
         """Record a batch as pending (before its folder is written); returns its id."""
 
     @abstractmethod
-    def commit(self, batch_id: str, manifest: dict, digests: np.ndarray) -> None:
-        """Mark the batch committed, with the digests of the row keys it billed, at once."""
+    def commit(
+        self, batch_id: str, manifest: dict, digests: np.ndarray, files: dict[str, tuple]
+    ) -> None:
+        """Mark the batch committed, with the digests of the row keys it billed and its
+        files' (sha256, size) by name, at once."""
+
+    @abstractmethod
+    def files(self, batch_id: str) -> dict[str, dict]:
+        """A committed batch's files as recorded at commit: name → {"sha256", "size",
+        "void_sha256"} (empty for a batch from before files were recorded)."""
+
+    @abstractmethod
+    def void_file(self, batch_id: str, name: str, sha256: str) -> None:
+        """Record the sha256 of a void batch's file as void rewrote it."""
 
     @abstractmethod
     def abandon(self, batch_id: str) -> None:
@@ -110,8 +134,17 @@ class HistoryStore(ABC):
         """Every committed or void batch, newest first."""
 
     @abstractmethod
-    def void(self, batch_id: str, reason: str) -> dict:
-        """Mark a committed batch void and release its keys: {"by", "at", "released"}."""
+    def void(
+        self,
+        batch_id: str,
+        reason: str,
+        by: str | None = None,
+        at: str | None = None,
+        files: dict[str, str] | None = None,
+    ) -> dict:
+        """Mark a committed batch void and release its keys, at once with the sha256 of
+        each file void rewrote (``files``, by name): {"by", "at", "released"}. ``by`` and
+        ``at`` default to the OS user and now."""
 
 
 def now() -> str:

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from processor.batch.folder import check_empty, check_out
-from processor.batch.life import BatchPlan, ImportResult, file_sha256, hold, new_batch
+from processor.batch.life import BatchPlan, ImportResult, hold, new_batch
+from processor.batch.trust import file_sha256
 from processor.history import default_path, open_history
 from processor.ingest.reading import read_export
 from processor.ledger.screening import screen
@@ -191,10 +192,12 @@ def run_import(
                     "written"
                 )
             job.finish(inputs, ctx.match_fields)
+        notes += hist.warnings
+        said = hist.said()
     finally:
         hist.close()
     clock.lap("finish")
-    return ImportResult(out, job.manifest, found, notes + job.notes(), clock.laps)
+    return ImportResult(out, job.manifest, found, notes + job.notes(), said, clock.laps)
 
 
 class Clock:

@@ -21,16 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from processor.batch.folder import UNMATCHED, check_empty, check_out
-from processor.batch.life import (
-    BatchPlan,
-    ImportResult,
-    billed_row_keys,
-    check_recorded_in,
-    file_sha256,
-    hold,
-    new_batch,
-)
+from processor.batch.life import BatchPlan, ImportResult, billed_row_keys, hold, new_batch
 from processor.batch.manifest import read_manifest
+from processor.batch.trust import file_sha256, trusted
 from processor.history import HistoryError, open_history, recorded_in
 from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD
 from processor.ledger.screening import screen
@@ -141,14 +134,12 @@ def run_retry(
     hist = open_history(recorded_in(manifest, history))
     try:
         notes = hold(hist)
-        check_recorded_in(manifest, batch_dir, hist)
+        record = trusted(hist, batch_dir, manifest, original=True)
         check_empty(out)  # after the history recovered what a stopped import left there
-        record = hist.batch(source_id)
-        if record is None or record["status"] != "committed":
-            state = "not in" if record is None else f"{record['status']} in"
+        if record["status"] != "committed":
             raise HistoryError(
-                f"batch {source_id} ({batch_dir}) is {state} the history {hist.path}; only a "
-                "committed batch can be retried"
+                f"batch {source_id} ({batch_dir}) is {record['status']} in the history "
+                f"{hist.path}; only a committed batch can be retried"
             )
         done = hist.retried_keys(source_id)
         inputs = [
@@ -169,8 +160,10 @@ def run_retry(
         hist.mark_retried(
             source_id, (k for part in billed_row_keys(out) for k in part.to_pylist()), job.id
         )
+        notes += hist.warnings
+        said = hist.said()
     finally:
         hist.close()
     if done:
         notes.append(f"{len(done):,} rows of batch {source_id} were retried before; left out")
-    return ImportResult(out, job.manifest, found, notes + job.notes())
+    return ImportResult(out, job.manifest, found, notes + job.notes(), history=said)

@@ -85,7 +85,9 @@ def credits(batch: Batch) -> pd.DataFrame:
 
 def reconciliation(batch: Batch) -> pd.DataFrame:
     """Read = billed + unmatched + skipped, in rows and device cost, from the files
-    themselves; ``balanced`` says whether they agree with each other and the manifest."""
+    themselves; ``balanced`` says whether they agree with each other and the manifest,
+    the billed money too (the Batch Sheet's lines against the manifest's totals: a
+    manifest is never trusted alone)."""
     m = batch.manifest
     parts = [("Billed", batch.charges), ("Unmatched", batch.unmatched), ("Skipped", batch.skipped)]
     rows = [[name, len(f), _sum(f["cost"])] for name, f in parts]
@@ -103,6 +105,7 @@ def reconciliation(batch: Batch) -> pd.DataFrame:
         total_rows == m["rows"]["read"]
         and total_cost == Decimal(m["cost"]["read"])
         and [r[1] for r in rows] == [m["rows"][k] for k in ("matched", "unmatched", "skipped")]
+        and all(_sum(batch.lines[k]) == Decimal(m["billed"][k]) for k in ("net", "tax", "gross"))
     )
     return table
 

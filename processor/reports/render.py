@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from processor import reports
+from processor.batch.checked import check_folder
 from processor.batch.folder import REPORTS
 from processor.errors import RenderError
 from processor.reports.statement_files import write_statements
@@ -31,6 +32,7 @@ class Rendered:
     batch: Path
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # things the user should know
+    history: str = ""  # the history the batch was checked against
 
 
 @contextlib.contextmanager
@@ -110,18 +112,23 @@ def to_html(notebook: Path, target: Path) -> Path:
     return target
 
 
-def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
-    """Billing and unmatched reports for one batch folder, into BATCH_DIR/reports/.
+def render_batch(
+    batch_dir: Path, workbooks: Path | None = None, history: Path | None = None
+) -> Rendered:
+    """Billing and unmatched reports for one batch folder, into BATCH_DIR/reports/, once
+    the folder is checked against the history it was recorded in (or ``history``).
 
     Raises:
         ReportError: the batch folder is missing or unreadable.
+        UsageError: its history is not there, or a batch file changed since its commit.
         RenderError: a notebook failed (its executed copy, with the error, is kept).
     """
     batch_dir = Path(batch_dir).resolve()
+    checked = check_folder(batch_dir, history)  # a changed batch file is never reported
     batch = reports.load_batch(batch_dir)  # fails early, with a clear message
     out = batch_dir / REPORTS
     out.mkdir(exist_ok=True)
-    done = Rendered(batch_dir)
+    done = Rendered(batch_dir, notes=checked.notes, history=checked.history)
     # the workbooks are read once, here: the unmatched notebook is given the suggestions
     # for the codes it lists, and codes-to-add.xlsx gets them all
     ref = reports.reference_for(batch, workbooks)
@@ -161,12 +168,16 @@ def render_batch(batch_dir: Path, workbooks: Path | None = None) -> Rendered:
     return done
 
 
-def render_period(batch_dirs: list[Path], out: Path) -> list[Path]:
-    """A period summary across several batches, by location and application.
+def render_period(batch_dirs: list[Path], out: Path, history: Path | None = None) -> list[Path]:
+    """A period summary across several batches, by location and application, once each
+    folder is checked against its history.
 
     Raises:
         ReportError: a batch cannot be read, or two batches in use bill the same row.
+        UsageError: a history is not there, or a batch file changed since its commit.
     """
+    for b in batch_dirs:
+        check_folder(b, history)
     batches = [reports.load_batch(b) for b in batch_dirs]
     problems = reports.double_billed(batches)
     if problems:

@@ -41,6 +41,11 @@ def csv_safe(row: list) -> list:
     ]
 
 
+def void_line(text: str) -> str:
+    """The line a void batch's statement starts with."""
+    return " ".join(text.split("\n")[:2]).strip() + " Do not send this statement."
+
+
 def _plain(v) -> str:
     return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
 
@@ -147,6 +152,8 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
         path = folder / f"{safe}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
+            if batch.void:  # a void batch's statement says so before anything else
+                w.writerow(csv_safe([void_line(batch.void)]))
             w.writerow(HEADERS)
             w.writerows(csv_safe(r) for r in itertools.chain(rows, totals))
         written.append(path)
@@ -208,7 +215,8 @@ def _xlsx(
         Col(f"Gross ({batch.currency})", "money", 13),
     ]
     period = m.get("period") or {}
-    title = [
+    title = [void_line(batch.void)] if batch.void else []
+    title += [
         f"Statement for {name} ({account})",
         f"{m['location']}: {m['application']}, charges {(period.get('from') or '')[:10]} to "
         f"{(period.get('to') or '')[:10]}, batch date {m['batch_date']}",

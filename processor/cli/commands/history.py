@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import sys
 
 from processor.cli.exit_codes import EXIT_OK
 from processor.cli.printing import print_history_batch
@@ -13,9 +13,11 @@ def run(args) -> int:
     from processor.history import HistoryError, default_path, open_history
 
     path = args.history or default_path(args.workbooks)
-    if not Path(path).is_file():
-        raise HistoryError(f"{path}: no import history yet; `charges import` starts one")
     hist = open_history(path)
+    for warning in hist.warnings:
+        print(f"charges: {warning}", file=sys.stderr)
+    if args.format == "text":
+        print(f"The {hist.said()}")
     try:
         if args.batch_id:
             one = hist.batch(args.batch_id)

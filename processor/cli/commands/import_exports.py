@@ -51,7 +51,7 @@ def run(args) -> int:
             )
     print_batch(result)
     if args.report:
-        render_reports([result.batch_dir], None)
+        render_reports([result.batch_dir], None, args.history)
     if args.fail_on_unmatched and result.manifest["rows"]["unmatched"]:
         return EXIT_UNMATCHED
     return EXIT_OK

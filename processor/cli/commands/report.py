@@ -9,13 +9,15 @@ from processor.batch.folder import REPORTS
 from processor.cli.exit_codes import EXIT_OK
 
 
-def render_reports(batches: list[Path], workbooks: Path | None) -> None:
+def render_reports(batches: list[Path], workbooks: Path | None, history: Path | None) -> None:
     from processor.reports.render import render_batch
 
     for b in batches:
-        done = render_batch(b, workbooks)
+        done = render_batch(b, workbooks, history)
         for note in done.notes:
             print(f"charges: {note}", file=sys.stderr)
+        if done.history:
+            print(f"  checked against the {done.history}")
         print(
             f"  reports: {done.batch / REPORTS / 'billing.html'}, "
             f"{done.batch / REPORTS / 'unmatched.html'}"
@@ -30,9 +32,9 @@ def run(args) -> int:
         problems = reports.double_billed([reports.load_batch(b) for b in args.batches])
         if problems:
             raise reports.ReportError("; ".join(problems))
-    render_reports(args.batches, args.workbooks)
+    render_reports(args.batches, args.workbooks, args.history)
     if len(args.batches) > 1:
         out = args.summary_dir or args.batches[0].resolve().parent
-        files = render_period(args.batches, out)
+        files = render_period(args.batches, out, args.history)
         print(f"  period summary: {files[-1]}")
     return EXIT_OK

@@ -13,5 +13,5 @@ def run(args) -> int:
     result = run_retry(args.batch, args.out, args.workbooks, args.history, args.batch_date)
     print_batch(result)
     if args.report:
-        render_reports([result.batch_dir], None)
+        render_reports([result.batch_dir], None, args.history)
     return EXIT_OK

@@ -10,6 +10,13 @@ def run(args) -> int:
     from processor.recipes.void import void_batch
 
     info = void_batch(args.batch, args.reason, args.history, args.with_retries)
+    if info["marked_only"]:
+        print(
+            f"batch {info['batch_id']} was void already (by {info['by']}, {info['at']}); its "
+            f"folder now says so too: {args.batch}/VOID.txt, and a VOID sheet in batch.xlsx"
+        )
+        print(f"  the {info['history']}")
+        return EXIT_OK
     for r in info["retries"]:
         print(
             f"retry batch {r['batch_id']} is void with it; {plural(r['released'], 'row')} may "
@@ -19,4 +26,5 @@ def run(args) -> int:
         f"batch {info['batch_id']} is void (by {info['by']}, {info['at']}); "
         f"{plural(info['released'], 'row')} may be billed again. {args.batch}/VOID.txt says so."
     )
+    print(f"  recorded in the {info['history']}")
     return EXIT_OK

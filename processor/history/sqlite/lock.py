@@ -25,7 +25,14 @@ class FileLock:
         Raises:
             HistoryError: another command held it all that time.
         """
-        self._file = open(str(self.path) + ".lock", "a+")
+        where = str(self.path) + ".lock"
+        try:
+            self._file = open(where, "a+")
+        except OSError as exc:
+            raise HistoryError(
+                f"{where}: cannot be opened as the history's lock file ({exc.strerror}); "
+                "remove or rename what is there (the lock file is made again when needed)"
+            ) from None
         deadline = time.monotonic() + wait
         told = False
         while True:

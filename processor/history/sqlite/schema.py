@@ -19,7 +19,7 @@ from processor.errors import HistoryError
 from processor.history import key_runs
 from processor.history.sqlite import runs
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 V1 = """
         CREATE TABLE batches (
@@ -197,12 +197,66 @@ def _to_v5(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('history_id', ?)", (uuid.uuid4().hex,))
 
 
+# version 6 records each batch file's sha256 at commit: report, retry, void and export check
+# the folder against it before trusting it (``void_sha256``: batch.xlsx as void rewrote it)
+V6 = """
+    CREATE TABLE batch_files (
+        batch_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        void_sha256 TEXT,
+        PRIMARY KEY (batch_id, name)
+    ) WITHOUT ROWID
+"""
+
 # each runs inside one transaction: a migration applies whole or not at all
-_MIGRATIONS = {1: lambda db: _run(db, V1), 2: _to_v2, 3: _to_v3, 4: _to_v4, 5: _to_v5}
+_MIGRATIONS = {
+    1: lambda db: _run(db, V1),
+    2: _to_v2,
+    3: _to_v3,
+    4: _to_v4,
+    5: _to_v5,
+    6: lambda db: _run(db, V6),
+}
+
+# the tables of a whole history at SCHEMA_VERSION
+TABLES = ("batches", "inputs", "scopes", "runs", "retried", "meta", "batch_files")
+
+
+def whole(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a history missing one of its tables (damaged, or edited by hand).
+
+    Raises:
+        HistoryError: naming the missing table.
+    """
+    held = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    missing = [t for t in TABLES if t not in held]
+    if missing:
+        raise HistoryError(
+            f"{path}: is damaged: its {', '.join(missing)} table"
+            f"{'s are' if len(missing) > 1 else ' is'} missing. Restore it from a backup; "
+            "nothing was done"
+        )
+
+
+def ours(db: sqlite3.Connection, path: Path, create: bool) -> None:
+    """Refuse a SQLite file that holds no history (unless it is being created), before
+    anything is written into it.
+
+    Raises:
+        HistoryError: a SQLite file, but no history.
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] == 0 and not create:
+        raise HistoryError(
+            f"{path}: is a SQLite database but not an import history (it has no history "
+            "schema); name the history file with --history, or restore it from a backup"
+        )
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Bring an open history up to SCHEMA_VERSION, one version at a time.
+    """Bring an open history up to SCHEMA_VERSION, one version at a time (from nothing: a
+    history being created; ``ours`` refused any other file of no version).
 
     Raises:
         HistoryError: it was written by a newer version of this program.

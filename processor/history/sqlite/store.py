@@ -20,7 +20,8 @@ from processor.errors import HistoryError
 from processor.history import key_runs
 from processor.history.sqlite import runs
 from processor.history.sqlite.lock import FileLock
-from processor.history.sqlite.schema import migrate, wal
+from processor.history.sqlite.schema import migrate, ours, wal, whole
+from processor.history.sqlite.usable import network_warning, read_only, usable
 from processor.history.store import LOCK_WAIT, Billed, HistoryStore, Pending, new_id, now, user
 
 DEFAULT_NAME = "history.sqlite"
@@ -34,11 +35,17 @@ _SMALL_RUN = 1 << 17
 class SQLiteHistory(HistoryStore):
     """A history in one SQLite file (WAL mode), its lock a file beside it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = False) -> None:
         self.path = Path(path).resolve()
+        usable(self.path, create)
+        self.warnings = [w for w in [network_warning(self.path)] if w]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            # mode=rw never creates a file: only ``create`` (charges init) makes a history
+            uri = f"{self.path.as_uri()}?mode={'rwc' if create else 'rw'}"
+            self.db = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+            ours(self.db, self.path, create)  # before anything is written into it
             wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA temp_store=FILE")  # SQLite's own sorts stay off the heap
@@ -47,18 +54,26 @@ class SQLiteHistory(HistoryStore):
             # cache (memory-mapped) rather than copying pages into SQLite's own
             self.db.execute("PRAGMA mmap_size=4294967296")
             migrate(self.db, self.path)
+            whole(self.db, self.path)
             (self.history_id,) = self.db.execute(
                 "SELECT value FROM meta WHERE key = 'history_id'"
             ).fetchone()
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc) or "read-only" in str(exc):
+                raise HistoryError(read_only(self.path)) from None
             raise HistoryError(
-                f"{self.path}: is not an import history this program can read ({exc}); "
-                "name another file with --history, or restore it from a backup"
+                f"{self.path}: is not an import history this program can read ({exc}). "
+                "Restore it from a backup; do not start a new history for exports imported "
+                "before, or their rows would be billed again"
             ) from None
         self._lock = FileLock(self.path)
         # (application, location) → the runs of digests its committed batches billed, read
         # once by the key check (the lock is held: no batch commits meanwhile)
         self._runs: dict[tuple[str, str], tuple] = {}
+
+    def count(self) -> int:
+        (n,) = self.db.execute("SELECT COUNT(*) FROM batches WHERE status != 'pending'").fetchone()
+        return n
 
     def close(self) -> None:
         self.unlock()
@@ -118,7 +133,9 @@ class SQLiteHistory(HistoryStore):
             )
         return batch_id
 
-    def commit(self, batch_id: str, manifest: dict, digests: np.ndarray) -> None:
+    def commit(
+        self, batch_id: str, manifest: dict, digests: np.ndarray, files: dict[str, tuple]
+    ) -> None:
         """Mark the batch committed with the digests of the row keys it billed (stored as
         sorted runs), in one transaction.
 
@@ -138,6 +155,11 @@ class SQLiteHistory(HistoryStore):
         with self.transaction():
             scope = self._scope(app, loc, create=True)
             runs.store(self.db, scope, run)
+            self.db.executemany(
+                "INSERT OR REPLACE INTO batch_files (batch_id, name, sha256, size) "
+                "VALUES (?, ?, ?, ?)",
+                [(batch_id, name, sha, size) for name, (sha, size) in files.items()],
+            )
             for i in manifest["inputs"]:
                 self.db.execute(
                     "UPDATE inputs SET rows = ? WHERE batch_id = ? AND path = ?",
@@ -163,6 +185,22 @@ class SQLiteHistory(HistoryStore):
                     json.dumps(manifest["reasons"]),
                     batch_id,
                 ),
+            )
+
+    def files(self, batch_id: str) -> dict[str, dict]:
+        return {
+            name: {"sha256": sha, "size": size, "void_sha256": void_sha}
+            for name, sha, size, void_sha in self.db.execute(
+                "SELECT name, sha256, size, void_sha256 FROM batch_files WHERE batch_id = ?",
+                (batch_id,),
+            )
+        }
+
+    def void_file(self, batch_id: str, name: str, sha256: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE batch_files SET void_sha256 = ? WHERE batch_id = ? AND name = ?",
+                (sha256, batch_id, name),
             )
 
     def abandon(self, batch_id: str) -> None:
@@ -285,7 +323,14 @@ class SQLiteHistory(HistoryStore):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-    def void(self, batch_id: str, reason: str) -> dict:
+    def void(
+        self,
+        batch_id: str,
+        reason: str,
+        by: str | None = None,
+        at: str | None = None,
+        files: dict[str, str] | None = None,
+    ) -> dict:
         """Mark a committed batch void and release its keys.
 
         Raises:
@@ -303,7 +348,7 @@ class SQLiteHistory(HistoryStore):
                     f"batch {batch_id} was voided already, on {row[1]} by {row[2]} "
                     f'("{row[3]}"); nothing was changed'
                 )
-            who, when = user(), now()
+            who, when = by or user(), at or now()
             self.db.execute(
                 "UPDATE batches SET status = 'void', void_reason = ?, voided_by = ?, "
                 "voided_at = ? WHERE id = ?",
@@ -313,6 +358,10 @@ class SQLiteHistory(HistoryStore):
                 "SELECT rowid FROM batches WHERE id = ?", (batch_id,)
             ).fetchone()[0]
             released = runs.release(self.db, rowid)
+            self.db.executemany(
+                "UPDATE batch_files SET void_sha256 = ? WHERE batch_id = ? AND name = ?",
+                [(sha, batch_id, name) for name, sha in (files or {}).items()],
+            )
             self._runs.clear()
             # rows retried out of the void batch may be retried again
             self.db.execute("DELETE FROM retried WHERE into_batch = ?", (batch_id,))
