@@ -82,20 +82,47 @@ def test_the_same_file_again_is_refused_and_reimport_bills_nothing_new(tmp_path,
     assert m["reasons"] == {"already-billed": {"rows": 3, "cost": "6.000000"}}
 
 
-def test_a_row_repeated_in_one_file_is_billed_once(tmp_path):
+def test_identical_rows_in_one_file_are_distinct_charges_and_an_overlap_finds_each(tmp_path):
+    # no record id in a generic CSV: two identical rows in one file are two charges (a
+    # date-only tally, two jobs in one second); the first keeps the key it always had
     folder = write_books(tmp_path / "wb")
-    row = "100,2026-10-01 10:00,call,1,1.00"
-    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, row, row, "100,2026-10-02,x,1,1", row])
-    result = run_import(folder, "London", "PBX", [export], tmp_path / "b")
-    assert result.manifest["rows"]["matched"] == 2
+    row, other = "100,2026-10-01 10:00,call,1,1.00", "100,2026-10-02,x,1,1"
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, row, row, other, row])
+    single = write_csv(tmp_path / "single.csv", [GENERIC_HEADER, row])
+    run_import(
+        folder, "London", "PBX", [single], tmp_path / "probe",
+        history=create_history(tmp_path / "scratch.sqlite"),
+    )  # fmt: skip
+    first_key = parquet(tmp_path / "probe", "charges")["row_key"][0]
+    # with a second file that repeats two of them: those two are the same charges
+    twice = write_csv(tmp_path / "f.csv", [GENERIC_HEADER, row, row])
+    result = run_import(folder, "London", "PBX", [export, twice], tmp_path / "b", chunk_rows=2)
+    assert result.manifest["rows"]["matched"] == 4
+    charges = parquet(tmp_path / "b", "charges")
+    assert charges["line"].tolist() == [2, 3, 4, 5]
+    keys = charges["row_key"].tolist()
+    assert keys[0] == first_key and len(set(keys)) == 4
     skipped = parquet(tmp_path / "b", "skipped")
-    assert skipped[["line", "reason"]].values.tolist() == [
-        [3, "duplicate-row"],
-        [5, "duplicate-row"],
+    assert skipped[["source_file", "line", "reason"]].values.tolist() == [
+        ["f.csv", 2, "duplicate-row"],
+        ["f.csv", 3, "duplicate-row"],
     ]
-    assert skipped["message"][0] == (
-        "the same row as line 2 of e.csv (the same record id, or the same content), counted once"
+    assert skipped["message"].tolist() == [
+        "the same row as line 2 of e.csv (the same record id, or the same content), counted "
+        "once",
+        "the same row as line 3 of e.csv (the same record id, or the same content), counted "
+        "once",
+    ]
+    # a later export that overlaps: the three it shares are billed already, the fourth
+    # identical row and the new one are billed
+    later = write_csv(
+        tmp_path / "later.csv",
+        [GENERIC_HEADER, row, other, row, row, row, "100,2026-10-03,y,1,1"],
     )
+    result = run_import(folder, "London", "PBX", [later], tmp_path / "b2")
+    assert parquet(tmp_path / "b2", "charges")["line"].tolist() == [6, 7]
+    assert parquet(tmp_path / "b2", "skipped")["reason"].tolist() == ["already-billed"] * 4
+    assert result.manifest["rows"]["matched"] == 2
 
 
 def test_a_freeswitch_call_logged_three_times_under_one_uuid_is_billed_once(tmp_path):

@@ -104,8 +104,8 @@ class NewBatch:
 
 
 # The moments of a batch's life the kill tests stop an import at (pending, written,
-# renamed; a void's voided): CHARGES_STOP_AT names one, and the process ends there at once, as a SIGKILL
-# would end it. Unset in real use.
+# renamed; a void's voided): CHARGES_STOP_AT names one, and the process ends there at
+# once, as a SIGKILL would end it. Unset in real use.
 
 
 def stop_here(moment: str) -> None:

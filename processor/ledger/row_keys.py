@@ -95,6 +95,17 @@ def row_keys(chunk: pd.DataFrame, fmt: Format, application: str) -> tuple[pa.Arr
     return arrow.scatter(n, parts, pa.scalar(None, pa.string())), held
 
 
+def occurrence_keys(keys: pa.Array, numbers: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """The keys of the second, third... of identical rows keyed by their content in one
+    file: the first row's key and the occurrence number, hashed (tag ``row`` as the first
+    row's, so a history reads them alike)."""
+    texts = _join(
+        [pc.cast(keys, pa.string()), pa.array([str(int(n)) for n in numbers], pa.string())],
+        "\x1f#",
+    )
+    return _digests("row", texts)
+
+
 _KEYED = {"occurred_at", "destination", "description", "duration", "quantity", "cost"}
 
 

@@ -20,7 +20,7 @@ from processor import arrow, row_digests
 from processor.history import HistoryStore
 from processor.ingest.formats.base import Format
 from processor.ledger.key_set import MetKeys
-from processor.ledger.row_keys import row_keys
+from processor.ledger.row_keys import occurrence_keys, row_keys
 
 if TYPE_CHECKING:  # batchfiles reads the ledger's digests: imported for the type only
     pass
@@ -49,26 +49,25 @@ def screen(
         keys: the rows' keys when they are known already (a retry), else worked out.
     """
     out = chunk.copy()
+    numbered = keys is None  # a retry's rows carry the keys their import numbered
     if keys is None:
         keys, digests = row_keys(out, fmt, application)
     else:
         keys = pa.array(np.asarray(keys, dtype=object), pa.string(), from_pandas=True)
         digests = row_digests.digests(pc.fill_null(keys, ""))
-    out["row_key"] = arrow.series(keys, out.index)
-    out[DIGEST] = pd.Series(_fixed(digests), dtype=pd.ArrowDtype(_DIGEST_TYPE), index=out.index)
     skip = out["skip"].to_numpy(dtype=object).copy()
     detail = out["skip_detail"].to_numpy(dtype=object).copy()
 
     idx = np.flatnonzero(np.asarray(keys.is_valid()))
     if len(idx):
-        digests = digests[idx]
-        met_at = met.first_seen(
-            digests, out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx]
-        )
-        again = met_at != None  # noqa: E711 (elementwise)
-        skip[idx[again]], detail[idx[again]] = "duplicate-row", met_at[again]
+        files, lines = out["source_file"].to_numpy()[idx], out["line"].to_numpy()[idx]
+        earlier, ids = met.meet(digests[idx], files, lines)
+        if numbered:
+            keys = _number_identical(keys, digests, idx, earlier, ids, files, lines, met)
+        again = earlier >= 0
+        skip[idx[again]], detail[idx[again]] = "duplicate-row", met.place(earlier[again])
         fresh = np.flatnonzero(~again)
-        which, places = history.billed_where(app_key, loc_key, digests[fresh])
+        which, places = history.billed_where(app_key, loc_key, digests[idx][fresh])
         hits = np.flatnonzero(which >= 0)
         if len(hits):  # the rows billed before, named a column at a time
             named = np.array([f"{b.batch_id} ({b.folder})" for b in places], dtype=object)
@@ -86,9 +85,41 @@ def screen(
             later = legs != None  # noqa: E711 (elementwise)
             skip[open_[later]] = "duplicate-leg"
             detail[open_[later]] = ids.filter(pa.array(later)).to_numpy(zero_copy_only=False)
+    out["row_key"] = arrow.series(keys, out.index)
+    out[DIGEST] = pd.Series(_fixed(digests), dtype=pd.ArrowDtype(_DIGEST_TYPE), index=out.index)
     out["skip"] = arrow.from_objects(skip, out.index)
     out["skip_detail"] = arrow.from_objects(detail, out.index)
     return out
+
+
+def _number_identical(
+    keys: pa.Array,
+    digests: np.ndarray,
+    idx: np.ndarray,
+    earlier: np.ndarray,
+    ids: np.ndarray,
+    files: np.ndarray,
+    lines: np.ndarray,
+    met: MetKeys,
+) -> pa.Array:
+    """Identical rows keyed by their content (no record id) are distinct charges within
+    one file: the second, third... of them get their occurrence number in their key (the
+    first keeps its key, so a history from before stays valid), and are met under it.
+    ``digests`` and ``earlier`` are updated in place; returns the keys."""
+    content = arrow.flags(pc.starts_with(pc.fill_null(keys.take(pa.array(idx)), ""), "row:"))
+    repeat = np.flatnonzero(content & (earlier >= 0))
+    if not len(repeat):
+        return keys
+    numbers = met.occurrences(digests[idx[repeat]], ids[repeat], earlier[repeat])
+    later = repeat[numbers > 1]
+    if not len(later):
+        return keys
+    new_keys, new_digests = occurrence_keys(keys.take(pa.array(idx[later])), numbers[numbers > 1])
+    digests[idx[later]] = new_digests
+    earlier[later] = met.meet(new_digests, files[later], lines[later])[0]
+    mask = np.zeros(len(keys), dtype=bool)
+    mask[idx[later]] = True
+    return pc.replace_with_mask(keys, pa.array(mask), new_keys)
 
 
 DIGEST = "row_digest"  # the chunk's column of row-key digests, for the commit
