@@ -74,6 +74,19 @@ _REASONS = [
         ),
     ),
     Reason(
+        "outside-code-dates",
+        "unmatched",
+        "Code held on other days",
+        'code "{code}" of {application} at {location} belongs to {detail}, not on {date}; '
+        "if the code belonged to an account that day, set its From and To dates on Account "
+        "Codes or the Device Import Map, then retry",
+        action=(
+            "These codes changed hands, and no account held them on the day of the charge. Set"
+            " the From and To dates of the account that had the code that day (Account Codes"
+            " or the Device Import Map), then run charges retry."
+        ),
+    ),
+    Reason(
         "code-at-other-location",
         "unmatched",
         "Code held at another location",

@@ -156,11 +156,19 @@ def write_workbooks() -> list[dict]:
         for a in accs
         if a["location"] == "London"
     ]
+    # extension 203 changed hands on 16 October: Dunmore's until the 15th, then Upland's
+    moved = next(m for m in maps if m[2] == "203")
+    moved += [None, dt.date(2026, 10, 15)]
+    maps.append(["Reception PBX", "London", "203", accs[20]["id"], dt.date(2026, 10, 16)])
     maps += [["Print Server", a["location"], a["login"], a["id"]] for a in accs]
     for app, _, _, loc in DEVICE_APPS:
         kind = "login" if app in PRINT_APPS else "extension"
         maps += [[app, loc, a[kind], a["id"]] for a in accs if a["location"] == loc]
     fill(wb["Device Import Maps"], maps)
+    for row in wb["Device Import Maps"].iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
     fill(
         wb["Products"],
         [

@@ -183,6 +183,26 @@ ACCOUNTS = sheet(
     col("End Date", "date", "Optional: charges dated after this day are not billed.", width=12),
 )
 
+
+def code_dates() -> tuple:
+    """From and To: the days a code belongs to its account (a code that changes hands)."""
+    return (
+        col(
+            "From",
+            "date",
+            "Optional: the first day the code belongs to this account (blank: always before).",
+            width=12,
+        ),
+        col(
+            "To",
+            "date",
+            "Optional: the last day the code belongs to this account (blank: from then on). "
+            "The same code may belong to another account on other days.",
+            width=12,
+        ),
+    )
+
+
 ACCOUNT_CODES = sheet(
     "Account Codes",
     ACCOUNTS_BOOK,
@@ -213,6 +233,7 @@ ACCOUNT_CODES = sheet(
         label="code",
         width=14,
     ),
+    *code_dates(),
 )
 
 APPLICATIONS = sheet(
@@ -302,6 +323,7 @@ DEVICE_IMPORT_MAPS = sheet(
         ref="Accounts",
         width=14,
     ),
+    *code_dates(),
 )
 
 PRODUCTS = sheet(

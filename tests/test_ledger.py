@@ -108,10 +108,8 @@ def test_identical_rows_in_one_file_are_distinct_charges_and_an_overlap_finds_ea
         ["f.csv", 3, "duplicate-row"],
     ]
     assert skipped["message"].tolist() == [
-        "the same row as line 2 of e.csv (the same record id, or the same content), counted "
-        "once",
-        "the same row as line 3 of e.csv (the same record id, or the same content), counted "
-        "once",
+        "the same row as line 2 of e.csv (the same record id, or the same content), counted once",
+        "the same row as line 3 of e.csv (the same record id, or the same content), counted once",
     ]
     # a later export that overlaps: the three it shares are billed already, the fourth
     # identical row and the new one are billed

@@ -203,7 +203,7 @@ def test_apply_codes_then_retry_bills_the_blocked_rows(batch_dir, tmp_path, caps
     backups = list(books.glob("accounts.backup-*.xlsx"))
     assert len(backups) == 1 and backups[0].read_bytes() == before
     codes = load_workbook(books / "accounts.xlsx")["Account Codes"]
-    assert [c.value for c in codes[7]] == ["A4", "PBX", "1OOO"]
+    assert [c.value for c in codes[7]] == ["A4", "PBX", "1OOO", None, None]
     assert codes["C7"].data_type == "s"
     # applying the same file again adds nothing
     assert main(["apply-codes", str(path), "--workbooks", str(books)]) == 0

@@ -241,7 +241,8 @@ def test_code_on_two_accounts_is_an_error(tmp_path):
     assert lines(write_books(tmp_path / "wb", data), "error") == [
         'devices.xlsx › Device Import Maps › C3: code "100" for PBX at this location belongs to '
         "account A2 here and to account A1 at accounts.xlsx › Account Codes › C2; a code may "
-        "belong to one account only: remove or correct one"
+        "belong to one account only: remove or correct one, or give each its From and To "
+        "dates if the code changed hands"
     ]
 
 

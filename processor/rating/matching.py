@@ -8,7 +8,7 @@ Input: a canonical chunk (see ``processor.ingest``). Output: the same rows with
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from processor import arrow
 from processor.ingest.formats.base import Format
-from processor.reference.records import Reference
+from processor.reference.records import CodeSpan, Reference
 from schemas.checks import key
 
 # what a code may hold: ASCII letters and digits (Account Codes), and . - _ @ too (a login on
@@ -39,14 +39,16 @@ class Context:
     # the next Match On field is tried only when this one is empty (True), or also when
     # it matches no account at this location (False: the Applications sheet's When Unmatched)
     only_when_empty: bool = True
+    # CODE → its holders by date, at this location (codes given From or To dates)
+    spans: dict[str, tuple[CodeSpan, ...]] = field(default_factory=dict)
 
     @functools.cached_property
     def lookups(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array, pa.Array]:
         """``codes`` and ``elsewhere`` as Arrow (keys, values), for joins: the codes here
         and their accounts, the codes elsewhere, "account A1 at Leeds" and "Leeds"."""
         return (
-            pa.array(list(self.codes), pa.string()),
-            pa.array(list(self.codes.values()), pa.string()),
+            pa.array([*self.codes, *self.spans], pa.string()),
+            pa.array([*self.codes.values(), *[None] * len(self.spans)], pa.string()),
             pa.array(list(self.elsewhere), pa.string()),
             pa.array([f"account {a} at {loc}" for a, loc in self.elsewhere.values()], pa.string()),
             pa.array([loc for _, loc in self.elsewhere.values()], pa.string()),
@@ -58,7 +60,7 @@ def context(ref: Reference, application: str, location: str, fmt: Format) -> Con
     app_key, loc_key = key(application), key(location)
     app = ref.applications[app_key]
     app_name, product, match_on = app.name, app.product, app.match_on
-    here, other = {}, {}
+    here, other, spans = {}, {}, {}
     for (a, loc, code), account in ref.codes.items():
         if a != app_key:
             continue
@@ -66,11 +68,43 @@ def context(ref: Reference, application: str, location: str, fmt: Format) -> Con
             here[code] = account
         else:
             other.setdefault(code, (account, ref.locations[loc].name))
+    for (a, loc, code), held in ref.spans.items():
+        if a != app_key:
+            continue
+        if loc == loc_key:
+            spans[code] = held
+        else:
+            other.setdefault(code, (held[0].account_id, ref.locations[loc].name))
     fields = tuple(match_on) if match_on else tuple(fmt.match_on)
     only_when_empty = app.fall_back != "when unmatched"
     return Context(
-        app_name, ref.locations[loc_key].name, here, other, fields, product, only_when_empty
+        app_name,
+        ref.locations[loc_key].name,
+        here,
+        other,
+        fields,
+        product,
+        only_when_empty,
+        spans,
     )
+
+
+def _on_their_days(
+    at: np.ndarray, rows: np.ndarray, days: np.ndarray, ctx: Context, plain: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For rows whose code has dates (``at`` past the ``plain`` codes), the account that
+    held it on the row's day (None where none did); each distinct (code, day) once."""
+    codes = list(ctx.spans)
+    pairs = pd.DataFrame({"code": at[rows] - plain, "day": days[rows]})
+    which, distinct = pd.factorize(pd.MultiIndex.from_frame(pairs))
+    accounts = []
+    for code, day in distinct:
+        day = None if pd.isna(day) else pd.Timestamp(day).date()
+        held = ctx.spans[codes[code]]
+        accounts.append(
+            next((s.account_id for s in held if day is not None and s.holds(day)), None)
+        )
+    return np.array(accounts, dtype=object)[which], pairs["code"].to_numpy()
 
 
 def _where(keys: pa.Array, values: pa.Array, ok: np.ndarray) -> np.ndarray:
@@ -116,6 +150,10 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
         cleaned.append(pc.if_else(pa.array(ok), pc.ascii_upper(s), s))
         valid.append(ok)
     here_keys, here_ids, other_keys, other_text, other_location = ctx.lookups
+    plain = len(ctx.codes)  # here_keys past these are codes with dates
+    days = out["occurred_at"].to_numpy(dtype="datetime64[D]") if ctx.spans else None
+    dated = np.full(n, None, dtype=object)  # the account a dated code gave
+    outside = np.full(n, -1, dtype=np.int64)  # a dated code held on other days only
     # the first non-empty field decides (with When Unmatched: the first field that resolves
     # wins); when none resolves, a code held at another location names that location, else
     # the first non-empty field's own reason
@@ -124,10 +162,19 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     first_from = np.full(n, -1, dtype=np.int64)  # the first non-empty field
     other = np.full(n, -1, dtype=np.int64)  # place in other_keys
     other_from = np.full(n, -1, dtype=np.int64)
+    outside_from = np.full(n, -1, dtype=np.int64)
     for j, (s, ok) in enumerate(zip(cleaned, valid, strict=True)):
         first = (first_from < 0) & arrow.flags(pc.not_equal(s, ""))  # its first non-empty
         asked = first if ctx.only_when_empty else np.ones(n, dtype=bool)
         at = _where(here_keys, s, ok & asked)
+        rows = np.flatnonzero((at >= plain) & (found < 0))
+        if len(rows):  # a code with dates: the account that held it on the row's day
+            held, code = _on_their_days(at, rows, days, ctx, plain)
+            none = held == None  # noqa: E711 (elementwise)
+            dated[rows[~none]] = held[~none]
+            late = rows[none][outside[rows[none]] < 0]
+            outside[late], at[rows[none]] = code[none][outside[rows[none]] < 0], -1
+            outside_from[late] = j
         take = (found < 0) & (at >= 0)
         found[take], code_from[take] = at[take], j
         first_from[first] = j
@@ -143,22 +190,35 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
     detail[missing] = " or ".join(
         f"column {f + 1}" if isinstance(f, int) else f for f in ctx.match_fields
     )
-    at_other = none & ~missing & (other >= 0)
+    # a code held here, but on other days only: its holders and their days decide
+    off_days = none & ~missing & (outside >= 0)
+    reason[off_days] = "outside-code-dates"
+    held_text = np.array(["; ".join(map(str, held)) for held in ctx.spans.values()], dtype=object)
+    detail[off_days] = held_text[outside[off_days]] if off_days.any() else []
+    at_other = none & ~missing & ~off_days & (other >= 0)
     reason[at_other] = "code-at-other-location"
     detail[at_other] = pc.take(other_text, pa.array(other[at_other])).to_numpy(zero_copy_only=False)
     invalid = (
         none
         & ~missing
+        & ~off_days
         & ~at_other
         & ~arrow.flags(pc.match_substring_regex(pc.fill_null(first_text, ""), _VALID_CODE))
     )
     reason[invalid] = "invalid-code"
-    unknown = none & ~missing & ~at_other & ~invalid
+    unknown = none & ~missing & ~off_days & ~at_other & ~invalid
     reason[unknown] = "unknown-code"
     # the code that matched; else the code held at another location; else the first one
-    code_from = np.where(none, np.where(at_other, other_from, first_from), code_from)
+    code_from = np.where(
+        none,
+        np.where(off_days, outside_from, np.where(at_other, other_from, first_from)),
+        code_from,
+    )
     code = _pick(n, code_from, cleaned)
     account = pc.take(here_ids, pa.array(found, mask=found < 0))
+    if ctx.spans:
+        has = dated != None  # noqa: E711 (elementwise)
+        account = pc.if_else(pa.array(has), pa.array(dated, pa.string()), account)
     # the location the deciding code belongs to: here, another one, or none (the wrong
     # --location shows as most codes belonging to another one)
     code_location = pc.if_else(

@@ -76,6 +76,25 @@ class Account:
     end: dt.date | None
 
 
+@dataclass(frozen=True)
+class CodeSpan:
+    """The days a code belongs to an account (inclusive; None: open at that end)."""
+
+    account_id: str
+    start: dt.date | None
+    end: dt.date | None
+
+    def holds(self, day: dt.date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def __str__(self) -> str:
+        if self.start is None:
+            return f"account {self.account_id} up to {self.end.isoformat()}"
+        if self.end is None:
+            return f"account {self.account_id} from {self.start.isoformat()}"
+        return f"account {self.account_id} from {self.start.isoformat()} to {self.end.isoformat()}"
+
+
 @dataclass
 class Reference:
     """Everything an import needs from the workbooks, keyed for lookup."""
@@ -89,6 +108,9 @@ class Reference:
     rules: dict[tuple[str, str], str]  # (application key, item key) → product
     formats: dict[str, Format] = field(default_factory=dict)  # defined on the Formats sheet
     tariffs: dict[str, list[Rate]] = field(default_factory=dict)
+    # (application key, location key, CODE) → its holders by date, for codes given From or
+    # To dates (such a code is not in ``codes``): a code that changed hands
+    spans: dict[tuple[str, str, str], tuple[CodeSpan, ...]] = field(default_factory=dict)
 
     def currency(self, location: str) -> str:
         return self.locations[key(location)].currency
@@ -177,6 +199,23 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             strict=True,
         )
     )
+    spans: dict[tuple[str, str, str], list[CodeSpan]] = {}
+    for sheet, locations in ((c, [key(h.location) for h in held]), (m, m.keys("Location"))):
+        for app_k, loc_k, code, acc, start, end in zip(
+            sheet.keys("Application"),
+            locations,
+            sheet.texts("Code").fillna("").str.upper(),
+            sheet.keys("Account ID"),
+            sheet.dates("From"),
+            sheet.dates("To"),
+            strict=True,
+        ):
+            if start is not None or end is not None:
+                spans.setdefault((app_k, loc_k, code), []).append(
+                    CodeSpan(accounts[acc].account_id, start, end)
+                )
+    for triple in spans:
+        codes.pop(triple, None)
     tariff_names: dict[str, str] = {}
     for _, r in sheets["Tariffs"].rows():
         tariff_names.setdefault(key(r["Tariff"]), _text(r["Tariff"]))
@@ -225,7 +264,17 @@ def build(sheets: dict[str, Sheet]) -> Reference:
     for rates in tariffs.values():
         rates.sort(key=lambda rt: len(rt.prefix), reverse=True)  # longest prefix first
     formats = {key(r["Format"]): sheet_format(r) for _, r in sheets["Formats"].rows()}
-    return Reference(locs, accounts, codes, apps, products, rules, formats, tariffs)
+    return Reference(
+        locs,
+        accounts,
+        codes,
+        apps,
+        products,
+        rules,
+        formats,
+        tariffs,
+        {t: tuple(sorted(s, key=lambda x: x.start or dt.date.min)) for t, s in spans.items()},
+    )
 
 
 def _colref(v: object) -> str | int | None:

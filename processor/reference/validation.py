@@ -114,12 +114,18 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     triples = [f"{a}\x1f{lc}\x1f{cd}" for a, lc, cd in zip(apps, locs, named, strict=True)]
     ids, _ = pd.factorize(np.array(triples, dtype=object))
     shared = np.flatnonzero(np.bincount(ids)[ids] > 1) if len(ids) else np.zeros(0, int)
+
+    def days(sheet: Sheet, column: str, ok: np.ndarray) -> list:
+        return list(np.array(sheet.dates(column), dtype=object)[ok])
+
     holders = pd.DataFrame(
         {
             "triple": ids,
             "acc": np.concatenate([c["Account ID"][c_ok], m["Account ID"][m_ok]]),
             "sheet": np.repeat([0, 1], [int(c_ok.sum()), int(m_ok.sum())]),
             "row": np.concatenate([c.index[c_ok], m.index[m_ok]]),
+            "start": days(codes, "From", c_ok) + days(maps, "From", m_ok),
+            "end": days(codes, "To", c_ok) + days(maps, "To", m_ok),
         }
     ).iloc[shared]  # the holders of a code another also holds
     out: list[dict[str, str]] = []
@@ -141,38 +147,75 @@ def code_findings(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
         )
     sheet_of = {0: codes, 1: maps}
     for _, entries in holders.groupby("triple", sort=False):
-        first = entries.iloc[0]
-        first_sheet, first_row = sheet_of[first["sheet"]], first["row"]
-        first_acc = checks.as_text(first["acc"])
-        first_place = fnd.where(
-            {
-                "workbook": first_sheet.workbook,
-                "sheet": first_sheet.name,
-                "cell": first_sheet.cell("Code", first_row),
-            }
-        )
-        for acc, sheet_id, row in entries[["acc", "sheet", "row"]].iloc[1:].itertuples(index=False):
+        held = list(entries[["acc", "sheet", "row", "start", "end"]].itertuples(index=False))
+        for i, (acc, sheet_id, row, start, end) in enumerate(held):
+            # an earlier holder whose days overlap this one's, another account first (a
+            # code may change hands: holders on days that do not overlap are fine)
+            overlapping = [h for h in held[:i] if _overlap(h[3], h[4], start, end)]
+            if not overlapping:
+                continue
+            others = [
+                h for h in overlapping if key(checks.as_text(h[0])) != key(checks.as_text(acc))
+            ]
+            earlier = (others or overlapping)[0]
+            first_acc, first_sheet = checks.as_text(earlier[0]), sheet_of[earlier[1]]
+            first_place = fnd.where(
+                {
+                    "workbook": first_sheet.workbook,
+                    "sheet": first_sheet.name,
+                    "cell": first_sheet.cell("Code", earlier[2]),
+                }
+            )
             sheet = sheet_of[sheet_id]
             acc = checks.as_text(acc)
             code_text = checks.as_text(sheet.frame.at[row, "Code"])
             app_text = checks.as_text(sheet.frame.at[row, "Application"])
+            dated = any(d is not None for d in (start, end, earlier[3], earlier[4]))
             if key(acc) == key(first_acc):
                 sev, rc = "warning", "duplicate-code"
                 msg = (
                     f'code "{code_text}" for {app_text} is given to account {acc} again '
                     f"(also at {first_place}); remove one of them"
                 )
+            elif dated:
+                sev, rc = "error", "conflicting-code"
+                msg = (
+                    f'code "{code_text}" for {app_text} at this location belongs to account '
+                    f"{acc} {_span(start, end)} here and to account {first_acc} "
+                    f"{_span(earlier[3], earlier[4])} at {first_place}, and those days "
+                    "overlap; a code belongs to one account on any day: correct the From and "
+                    "To dates of one of them"
+                )
             else:
                 sev, rc = "error", "conflicting-code"
                 msg = (
                     f'code "{code_text}" for {app_text} at this location belongs to account '
                     f"{acc} here and to account {first_acc} at {first_place}; a code may "
-                    "belong to one account only: remove or correct one"
+                    "belong to one account only: remove or correct one, or give each its From "
+                    "and To dates if the code changed hands"
                 )
             out.append(
                 fnd.finding(sev, rc, msg, sheet.workbook, sheet.name, sheet.cell("Code", row))
             )
     return out
+
+
+def _overlap(a_start, a_end, b_start, b_end) -> bool:
+    """Two inclusive ranges of days overlap (None: open at that end)."""
+    return (a_start is None or b_end is None or a_start <= b_end) and (
+        b_start is None or a_end is None or b_start <= a_end
+    )
+
+
+def _span(start, end) -> str:
+    """A code's days, as a message names them."""
+    if start is None and end is None:
+        return "on every day"
+    if start is None:
+        return f"up to {end.isoformat()}"
+    if end is None:
+        return f"from {start.isoformat()}"
+    return f"from {start.isoformat()} to {end.isoformat()}"
 
 
 def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
@@ -219,6 +262,19 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                     row,
                     "end-before-start",
                     f"End Date {end.isoformat()} is before Start Date {start.isoformat()}",
+                )
+    for name in ("Account Codes", "Device Import Maps"):
+        if name not in sheets:
+            continue
+        s = sheets[name]
+        for row, start, end in zip(s.frame.index, s.dates("From"), s.dates("To"), strict=True):
+            if start and end and end < start:
+                add(
+                    s,
+                    "To",
+                    row,
+                    "end-before-start",
+                    f"To {end.isoformat()} is before From {start.isoformat()}",
                 )
     for name, cols, what in (
         ("Product Rules", ["Application", "Item"], "a rule for this application and item"),

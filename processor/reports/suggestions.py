@@ -39,6 +39,10 @@ def _name(ref, account_id: str) -> str:
     return acc.name if acc else "?"
 
 
+def _days(days: str) -> str:
+    return f" {days}" if days else ""
+
+
 def suggestions(
     codes: list[str], ref, application: str, location: str, limit: int = 3
 ) -> dict[str, list[str]]:
@@ -59,7 +63,11 @@ def suggestions(
     from schemas.checks import key
 
     app_k, loc_k = key(application), key(location)
-    here = {c: a for (ap, lo, c), a in ref.codes.items() if ap == app_k and lo == loc_k}
+    # every holder of a code: a code with From and To dates names each account and its days
+    holders = {t: [(a, "")] for t, a in ref.codes.items()}
+    for t, spans in ref.spans.items():
+        holders[t] = [(s.account_id, str(s).split(" ", 2)[2]) for s in spans]
+    here = {c: h for (ap, lo, c), h in holders.items() if ap == app_k and lo == loc_k}
     by_stripped: dict[str, list[str]] = {}
     by_lookalike: dict[str, list[str]] = {}
     by_deletion: dict[str, set[str]] = {}
@@ -68,10 +76,10 @@ def suggestions(
         by_lookalike.setdefault(k.translate(_LOOKALIKE), []).append(k)
         for v in {k, *(k[:i] + k[i + 1 :] for i in range(len(k)))}:
             by_deletion.setdefault(v, set()).add(k)
-    elsewhere: dict[str, list[tuple[str, str, str]]] = {}
-    for (ap, lo, c), a in ref.codes.items():
+    elsewhere: dict[str, list[tuple[str, str, str, str]]] = {}
+    for (ap, lo, c), held in holders.items():
         if (ap, lo) != (app_k, loc_k):
-            elsewhere.setdefault(c, []).append((ap, lo, a))
+            elsewhere.setdefault(c, []).extend((ap, lo, a, days) for a, days in held)
     apps = {k: v.name for k, v in ref.applications.items()}
     locs = {k: v.name for k, v in ref.locations.items()}
 
@@ -80,10 +88,10 @@ def suggestions(
         x = str(code).upper()
         found: list[str] = []
         add = _adder(found)
-        for ap, lo, a in sorted(elsewhere.get(x, [])):
+        for ap, lo, a, days in sorted(elsewhere.get(x, [])):
             add(
-                f"{x} is held by account {a} ({_name(ref, a)}) for {apps.get(ap, ap)} at "
-                f"{locs.get(lo, lo)}"
+                f"{x} is held by account {a} ({_name(ref, a)}){_days(days)} for "
+                f"{apps.get(ap, ap)} at {locs.get(lo, lo)}"
             )
         near = set()
         for v in {x, *(x[:i] + x[i + 1 :] for i in range(len(x)))}:
@@ -96,6 +104,7 @@ def suggestions(
         ):
             for k in sorted(set(ks) - seen):
                 seen.add(k)
-                add(f"{k} ({kind}), held by account {here[k]} ({_name(ref, here[k])})")
+                for a, days in here[k]:
+                    add(f"{k} ({kind}), held by account {a} ({_name(ref, a)}){_days(days)}")
         out[code] = found[:limit]
     return out
