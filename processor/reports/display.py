@@ -34,6 +34,26 @@ def show(frame: pd.DataFrame, money_cols=(), places: int = 2) -> pd.DataFrame:
     return out
 
 
+# Every text a report shows comes from a workbook, an export or a batch folder, and reaches
+# HTML escaped: never as Markdown, whose links and raw HTML would run
+
+
+def text(value: object) -> str:
+    """Text as HTML character data."""
+    from html import escape
+
+    return escape(str(value))
+
+
+def heading(value: object) -> str:
+    """A report's title."""
+    return f"<h1>{text(value)}</h1>"
+
+
+def bold(value: object) -> str:
+    return f"<p><b>{text(value)}</b></p>"
+
+
 def key_values(pairs: dict[str, str]) -> str:
     """A two-column HTML table of headline figures."""
     from html import escape

@@ -41,6 +41,38 @@ def csv_safe(row: list) -> list:
     ]
 
 
+# names Windows keeps for devices, whatever follows them: CON.csv cannot be a file there
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(10)}
+STEM_LIMIT = 40  # characters of an Account ID kept in a file name
+
+
+def file_stems(accounts: list[str]) -> dict[str, str]:
+    """Account ID → its statements' file name (without extension), safe and unique on
+    every common file system: the ID itself when it is ASCII letters, digits, - and _ only,
+    at most STEM_LIMIT long and not a name Windows reserves; else those characters of it,
+    cut to STEM_LIMIT, a - and the first 8 hex digits of the ID's sha256. IDs whose names
+    would differ only in case get the suffix too (Windows and macOS ignore case)."""
+    import hashlib
+
+    def cleaned(a: str) -> str:
+        return "".join(ch for ch in a if ch.isascii() and (ch.isalnum() or ch in "-_"))
+
+    def suffixed(a: str) -> str:
+        digest = hashlib.sha256(a.encode("utf-8")).hexdigest()[:8]
+        return f"{cleaned(a)[:STEM_LIMIT] or 'account'}-{digest}"
+
+    stems = {
+        a: a
+        if cleaned(a) == a and a and len(a) <= STEM_LIMIT and a.upper() not in _RESERVED
+        else suffixed(a)
+        for a in map(str, accounts)
+    }
+    folded: dict[str, int] = {}
+    for stem in stems.values():
+        folded[stem.casefold()] = folded.get(stem.casefold(), 0) + 1
+    return {a: suffixed(a) if folded[s.casefold()] > 1 else s for a, s in stems.items()}
+
+
 def void_line(text: str) -> str:
     """The line a void batch's statement starts with."""
     return " ".join(text.split("\n")[:2]).strip() + " Do not send this statement."
@@ -145,10 +177,11 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
     long = any(end - start >= ARROW_ROWS for start, end in bounds.values())
     cells = _cells(texts, c, batch.per_line) if long else []
     lines = dict(iter(batch.lines.groupby("account_id", sort=False)))
+    stems = file_stems(list(names))
     for account in sorted(names):
         start, end = bounds.get(account, (0, 0))
         rows, totals = _rows(texts, start, end), _totals(batch, lines[account])
-        safe = "".join(ch for ch in str(account) if ch.isalnum()) or "account"
+        safe = stems[account]
         path = folder / f"{safe}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
