@@ -37,6 +37,9 @@ CANONICAL = pa.DataFrameSchema(
         "occurred_at": _col(
             "datetime64[us]", coerce=False, checks=MICROSECONDS
         ),  # on the location's wall clock
+        # the later of two moments that share one wall-clock time (the night the clock goes
+        # back), where the export gave the offset: its key tells the two apart
+        "fold": _col("bool", required=False),
         "quantity": _col(MONEY, nullable=False),  # held at 6 places; a blank is 1 (0 on retry)
         "cost": _col(MONEY, nullable=False),  # the device's cost, held; a blank is 0
         "duration": _col("Int64"),  # whole seconds

@@ -390,7 +390,7 @@ def test_offsets_are_found_in_bulk_as_the_per_row_pattern_finds_them():
         ],
         dtype=object,
     )
-    when, _ = parse_dates(text, ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), "Europe/London")
+    when, _, _ = parse_dates(text, ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), "Europe/London")
     shown = [None if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}" for v in when]
     assert shown == [
         "2026-10-01 09:00",
@@ -402,7 +402,7 @@ def test_offsets_are_found_in_bulk_as_the_per_row_pattern_finds_them():
         None,
         "2026-10-01 16:30",
     ]
-    _, notes = parse_dates(text, ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), None)
+    _, notes, _ = parse_dates(text, ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), None)
     assert [n.split(" ignored")[0] if n else None for n in notes] == [
         "time zone +02:00",
         "time zone Z",

@@ -19,7 +19,7 @@ HOSTILE = {
     "A4": "[x](javascript:alert(1))",
     "A5": "</td></table><h1>FAKE TOTAL",
 }
-LIVE = ["<img src=x", "<h1>FAKE", "href=\"javascript:", "<b>PBX"]  # text, never markup
+LIVE = ["<img src=x", "<h1>FAKE", 'href="javascript:', "<b>PBX"]  # text, never markup
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from processor import arrow
 from processor.ingest.blocks import Block
-from processor.ingest.dates import parse_dates
+from processor.ingest.dates import EARLIEST, LATEST, parse_dates
 from processor.ingest.formats.base import Format
 from processor.ingest.header_plan import Plan
 from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD, held_durations, held_numbers, multiply
@@ -94,13 +94,25 @@ def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.Dat
     date_text = column(positions["date"])
     if positions["time"] is not None:
         date_text = (date_text.fillna("") + " " + column(positions["time"]).fillna("")).str.strip()
-    occurred, zone_note = parse_dates(date_text, plan.date_formats, plan.time_zone)
+    occurred, zone_note, fold = parse_dates(date_text, plan.date_formats, plan.time_zone)
     bad_date = occurred.isna() & ~blank & pd.isna(error)
     error[bad_date.to_numpy()] = [
         f'date "{excerpt(t)}" is not a date in the expected format' if t else "has no date"
         for t in date_text[bad_date].fillna("")
     ]
+    far = (occurred.notna() & ((occurred < EARLIEST) | (occurred > LATEST))) & pd.isna(error)
+    far &= ~blank
+    if far.any():
+        error[far.to_numpy()] = [
+            f'date "{excerpt(t)}" is {d.year:04d}-{d.month:02d}-{d.day:02d}, outside '
+            f"{EARLIEST.year} to {LATEST.year}: check the year (a two-digit year 00-68 is "
+            "read as 20xx, 69-99 as 19xx)"
+            for t, d in zip(date_text[far].fillna(""), occurred[far], strict=True)
+        ]
+        occurred = occurred.where(~far)
     frame["occurred_at"] = occurred
+    if fold.any():
+        frame["fold"] = fold.to_numpy()
     if zone_note.notna().any():
         frame["note"] = pd.array(
             [

@@ -28,9 +28,14 @@ _OFFSET = re.compile(r"^(.*\d:\d\d(?::\d\d(?:[.,]\d+)?)?)\s*(Z|[+-]\d\d:?\d\d)$"
 _OFFSET_END = r"(Z|[+-]\p{Nd}\p{Nd}:?\p{Nd}\p{Nd})$"
 
 
+# the days a charge can fall on: a date outside them is a typo (3026, a placeholder 9999
+# or 0001, a two-digit year 69 read as 1969) and the row is unparseable, never billed
+EARLIEST, LATEST = pd.Timestamp("1990-01-01"), pd.Timestamp("2100-12-31 23:59:59.999999")
+
+
 def parse_dates(
     text: pd.Series, formats: tuple[str, ...], time_zone: str | None = None
-) -> tuple[pd.Series, pd.Series]:
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse with each format in turn (each only on what is still unparsed) → NaT if none.
 
     A timestamp written with an offset (``+02:00``, ``-0500``) or ``Z`` is converted to
@@ -38,8 +43,11 @@ def parse_dates(
     row's note) says so. Naive timestamps are local time.
 
     Returns:
-        (naive local timestamps, notes or None per row).
+        (naive local timestamps, notes or None per row, ``fold``: True where a timestamp
+        with an offset is the later of the two moments that share its wall-clock time on
+        the night the clock goes back, so that its key tells it from the earlier one).
     """
+    fold = pd.Series(False, index=text.index)
     note = pd.Series([None] * len(text), index=text.index, dtype=object)
     parts = pd.DataFrame({0: None, 1: None}, index=text.index, dtype=object)
     # only text ending in an offset can carry one: found in bulk, matched one by one
@@ -69,12 +77,21 @@ def parse_dates(
             utc = out[zoned] - pd.to_timedelta(minutes, unit="m")
             local = utc.dt.tz_localize("UTC").dt.tz_convert(time_zone).dt.tz_localize(None)
             out.loc[zoned] = local.astype("datetime64[us]")
+            # the first moment this wall-clock time names (summer time, where it names two)
+            first = (
+                local.dt.tz_localize(
+                    time_zone, ambiguous=np.ones(len(local), dtype=bool), nonexistent="NaT"
+                )
+                .dt.tz_convert("UTC")
+                .dt.tz_localize(None)
+            )
+            fold.loc[zoned] = (first.notna() & (first != utc)).to_numpy()
         else:
             note[zoned] = [
                 f"time zone {z} ignored (the location has no Time Zone): wall-clock time kept"
                 for z in offsets
             ]
-    return out, note
+    return out, note, fold
 
 
 def _offset_minutes(z: str) -> int:

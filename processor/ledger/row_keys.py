@@ -106,7 +106,7 @@ def occurrence_keys(keys: pa.Array, numbers: np.ndarray) -> tuple[pa.Array, np.n
     return _digests("row", texts)
 
 
-_KEYED = {"occurred_at", "destination", "description", "duration", "quantity", "cost"}
+_KEYED = {"occurred_at", "fold", "destination", "description", "duration", "quantity", "cost"}
 
 
 def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
@@ -115,6 +115,12 @@ def _normalised(rows: pd.DataFrame, app: str) -> pa.Array:
     codes = [_text(rows[c], upper=True) for c in rows if c.startswith("match_")]
     code = _join(codes, "/") if len(codes) > 1 else (codes[0] if codes else _blank(n))
     when = seconds_text(rows["occurred_at"])
+    if "fold" in rows and rows["fold"].any():  # the second 01:30 of the night: its own key
+        when = pc.if_else(
+            pa.array(rows["fold"].to_numpy()),
+            pc.binary_join_element_wise(when, " (after the clock went back)", ""),
+            when,
+        )
     what = _join([arrow.plain(rows["destination"]), arrow.plain(rows["description"])], "|")
     duration = pc.fill_null(pc.cast(pa.array(rows["duration"], pa.int64()), pa.string()), "")
     parts = [

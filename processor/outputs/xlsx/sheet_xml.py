@@ -71,16 +71,47 @@ def text_cells(ref: pa.Array, values: pa.Array, style: int, quoted: int) -> pa.A
 
 
 def number_cells(ref: pa.Array, values: pa.Array, style: int) -> pa.Array:
-    """Number cells: decimals written exactly as held (Excel reads them as numbers)."""
+    """Number cells: decimals written exactly as held (Excel reads them as numbers); a
+    timestamp as Excel's serial day number, or as ISO text where Excel holds no such date
+    (before 1900 or after 9999)."""
     if pa.types.is_timestamp(values.type):
-        ticks = pc.cast(pc.cast(values, pa.int64()), pa.float64())
-        epoch = pa.scalar(EPOCH, values.type).cast(pa.int64()).as_py()
-        per_day = 86_400 * 10 ** _unit_digits(values.type.unit)
-        days = pc.divide(pc.subtract(ticks, float(epoch)), float(per_day))
-        text = pc.cast(days, pa.string())
-    else:
-        text = pc.cast(values, pa.string())
+        return _date_cells(ref, values, style)
+    text = pc.cast(values, pa.string())
     return pc.binary_join_element_wise('<c r="', ref, f'" s="{style}"><v>', text, "</v></c>", "")
+
+
+# Excel's 1900 date system counts a 29 February 1900 that never was: serial 60. Days from
+# 1 March 1900 on are counted from EPOCH; the two months before it, one day later.
+_LEAP_BUG = np.datetime64("1900-03-01")
+_FIRST, _LAST = np.datetime64("1900-01-01"), np.datetime64("10000-01-01")
+
+
+def _date_cells(ref: pa.Array, values: pa.Array, style: int) -> pa.Array:
+    unit = values.type.unit
+    ticks = np.asarray(
+        pc.fill_null(pc.cast(values, pa.int64()), 0).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
+    moments = ticks.astype(f"datetime64[{unit}]")
+    per_day = 86_400 * 10 ** _unit_digits(unit)
+    epoch = np.datetime64(EPOCH, unit).astype(np.int64)
+    days = (ticks - epoch) / per_day  # float64, as Excel holds it (exact to the second)
+    days = np.where(moments < _LEAP_BUG, days - 1, days)
+    shown = (moments >= _FIRST) & (moments < _LAST)
+    serial = pc.cast(pa.array(days), pa.string())  # the shortest text that reads back exact
+    number = pc.binary_join_element_wise(
+        '<c r="', ref, f'" s="{style}"><v>', serial, "</v></c>", ""
+    )
+    number = pc.if_else(values.is_valid(), number, pa.scalar(None, pa.string()))
+    if shown.all():
+        return number
+    # a date Excel cannot show (a typed year 0001): its ISO text, never a wrong date
+    seconds = pc.cast(values, pa.timestamp("s"), safe=False)
+    iso = pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S")
+    text = pc.binary_join_element_wise(
+        '<c r="', ref, '" t="inlineStr"><is><t>', iso, "</t></is></c>", ""
+    )
+    return pc.if_else(pa.array(shown), number, text)
 
 
 def _unit_digits(unit: str) -> int:
