@@ -9,6 +9,7 @@ reconciles. Never a traceback. ``docs/broken-inputs.md`` is generated from this 
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -323,6 +324,79 @@ def set_in(path: str, value):
         m[last] = value
 
     return change
+
+
+# --- histories, batch folders, long lines (issue 20) -----------------------------------
+
+
+def history_case(damage: Callable[[Path], None]):
+    """An import into a history that cannot be used as it is: refused, nothing written."""
+
+    def run(r: Run) -> str:
+        books, export = r.books(), r.export(generic(ROW))
+        damage(books / "history.sqlite")
+        return r.refused(*r.charges(books=books, files=[export]))
+
+    return run
+
+
+def _replace(path: Path, content: bytes) -> None:
+    path.unlink()
+    path.write_bytes(content)
+
+
+def _without_batches(path: Path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE batches")
+    db.commit()
+    db.close()
+
+
+def _lock_is_a_folder(path: Path) -> None:
+    lock = Path(str(path) + ".lock")
+    if lock.exists():
+        lock.unlink()
+    lock.mkdir()
+
+
+def batch_case(change: Callable[[Path], None], command: Callable[[Run, Path], list[str]]):
+    """A batch folder changed after its commit, then reported, retried or voided."""
+
+    def run(r: Run) -> str:
+        books, export = r.books(), r.export(generic(ROW, "999,2026-10-02,x,1,2.00"))
+        code, err, out = r.charges(books=books, files=[export])
+        assert code == 0, err
+        change(out)
+        r.capsys.readouterr()
+        code = main(command(r, out))
+        err = r.capsys.readouterr().err
+        assert "Traceback" not in err and not (out / "reports").exists()
+        batch_id = json.loads((out / "manifest.json").read_text())["batch_id"]
+        return f"exit {code}: {err.strip().splitlines()[-1]}".replace(batch_id, "BATCH_ID").replace(
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d}", "TODAY"
+        )
+
+    return run
+
+
+def _edit_net(out: Path) -> None:
+    path = out / "manifest.json"
+    m = json.loads(path.read_text())
+    m["billed"]["net"] = "1003.00"
+    path.write_text(json.dumps(m, indent=2))
+
+
+def _add_unmatched_row(out: Path) -> None:
+    rows = pd.read_parquet(out / "unmatched.parquet")
+    pd.concat([rows, rows]).to_parquet(out / "unmatched.parquet")
+
+
+def _copy(out: Path) -> None:
+    import shutil
+
+    shutil.copytree(out, out.parent / "copy")
 
 
 # --- the corpus ---------------------------------------------------------------------------
@@ -1016,7 +1090,153 @@ CASES: list[Case] = [
         "was changed or damaged after the import: import again into a new folder",
         manifest_case(set_in("currency", "XYZ")),
     ),
+    # import histories
+    Case(
+        "history-missing",
+        "Import histories",
+        "No history.sqlite beside the workbooks (a copied workbooks folder, a mistyped path)",
+        "exit 2: charges: {dir}/wb/history.sqlite: there is no import history here, so nothing "
+        "was done. If this is where a new history belongs, create it with: charges init "
+        "--history {dir}/wb/history.sqlite. If you have one elsewhere, name it with --history",
+        history_case(lambda p: p.unlink()),
+    ),
+    Case(
+        "history-empty",
+        "Import histories",
+        "A history of 0 bytes",
+        "exit 1: charges: {dir}/wb/history.sqlite: is empty (0 bytes), so it is not a usable "
+        "import history: it was cut short, perhaps by a copy or a full disk. Restore it from a "
+        "backup; do not start a new history for exports imported before, or their rows would "
+        "be billed again",
+        history_case(lambda p: _replace(p, b"")),
+    ),
+    Case(
+        "history-not-sqlite",
+        "Import histories",
+        "A history that is not a SQLite file",
+        "exit 1: charges: {dir}/wb/history.sqlite: is not an import history this program can "
+        "read (file is not a database). Restore it from a backup; do not start a new history "
+        "for exports imported before, or their rows would be billed again",
+        history_case(lambda p: _replace(p, b"Location,Currency\n" * 300)),
+    ),
+    Case(
+        "history-missing-table",
+        "Import histories",
+        "A history whose batches table was dropped",
+        "exit 1: charges: {dir}/wb/history.sqlite: is damaged: its batches table is missing. "
+        "Restore it from a backup; nothing was done",
+        history_case(_without_batches),
+    ),
+    Case(
+        "history-lock-folder",
+        "Import histories",
+        "A folder where the history's lock file belongs",
+        "exit 1: charges: {dir}/wb/history.sqlite.lock: cannot be opened as the history's lock "
+        "file (Is a directory); remove or rename what is there (the lock file is made again "
+        "when needed)",
+        history_case(_lock_is_a_folder),
+    ),
+    # batch folders changed after their commit
+    Case(
+        "batch-manifest-net-edited",
+        "Batch folders",
+        "manifest.json's billed net edited from 1.10 to 1003.00, then reported",
+        "exit 2: charges: {dir}/batch/manifest.json: has changed since batch BATCH_ID was "
+        "committed on TODAY (it is not the file the history recorded), so the batch is not "
+        "trusted. Restore the folder from a backup, or void the batch and import again; "
+        "nothing was done",
+        batch_case(_edit_net, lambda r, out: ["report", str(out)]),
+    ),
+    Case(
+        "batch-unmatched-row-added",
+        "Batch folders",
+        "A row added to unmatched.parquet, then retried",
+        "exit 2: charges: {dir}/batch/unmatched.parquet: has changed since batch BATCH_ID was "
+        "committed on TODAY (it is not the file the history recorded), so the batch is not "
+        "trusted. Restore the folder from a backup, or void the batch and import again; "
+        "nothing was done",
+        batch_case(
+            _add_unmatched_row, lambda r, out: ["retry", str(out), "--out", str(r.tmp / "r")]
+        ),
+    ),
+    Case(
+        "batch-copy-voided",
+        "Batch folders",
+        "A copy of a batch folder, voided",
+        "exit 2: charges: {dir}/copy: is a copy of batch BATCH_ID, whose folder is {dir}/batch; "
+        "name that folder instead; nothing was done",
+        batch_case(_copy, lambda r, out: ["void", str(out.parent / "copy"), "--reason", "x"]),
+    ),
+    # exports: NUL bytes, endless lines, typed years, the clock going back
+    Case(
+        "nul-only-file",
+        "Exports: NUL bytes, long lines, dates",
+        "An 8 MB file of NUL bytes",
+        "exit 1: charges: e.csv: starts with nothing but NUL bytes, where an export has text (a "
+        "preallocated or damaged file, or a copy that failed); copy the export again from the "
+        "device; nothing was written",
+        lambda r: r.refuse(b"\x00" * 8_000_000),
+    ),
+    Case(
+        "nul-padding-200mb",
+        "Exports: NUL bytes, long lines, dates",
+        "3 rows, then 200 MB of NUL padding (a sparse file): the padding is one blank line",
+        "skipped blank-line: the line is blank",
+        lambda r: nul_padded(r),
+    ),
+    Case(
+        "endless-line",
+        "Exports: NUL bytes, long lines, dates",
+        "A line of 70 MiB without a break between two good rows",
+        "unmatched unparseable-row: the line cannot be read: the line is 73,400,320 bytes long, "
+        "more than the 64 MiB a line may hold, so it was not read; check this line of the file",
+        lambda r: r.rows(
+            ("\n".join(generic(ROW)) + "\n" + "x" * (70 << 20) + "\n" + ROW + "\n").encode(),
+            line=3,
+        ),
+    ),
+    Case(
+        "year-typed-3026",
+        "Exports: NUL bytes, long lines, dates",
+        "A row dated 3026-10-01 (a typo)",
+        'unmatched unparseable-row: the line cannot be read: date "3026-10-01" is 3026-10-01, '
+        "outside 1990 to 2100: check the year (a two-digit year 00-68 is read as 20xx, 69-99 "
+        "as 19xx); check this line of the file",
+        lambda r: r.rows(generic("100,3026-10-01,call,1,1.00")),
+    ),
+    Case(
+        "two-digit-year-69",
+        "Exports: NUL bytes, long lines, dates",
+        "A row dated 26/10/69 (two-digit year)",
+        'unmatched unparseable-row: the line cannot be read: date "26/10/69" is 1969-10-26, '
+        "outside 1990 to 2100: check the year (a two-digit year 00-68 is read as 20xx, 69-99 "
+        "as 19xx); check this line of the file",
+        lambda r: r.rows(generic("100,26/10/69,call,1,1.00")),
+    ),
+    Case(
+        "clock-goes-back",
+        "Exports: NUL bytes, long lines, dates",
+        "Calls at 00:30Z and 01:30Z on 25 October 2026 in London (both 01:30 local): the second",
+        "billed: 2026-10-25 01:30:00, quantity 1, cost 1, net 1.1",
+        lambda r: r.rows(
+            generic("100,2026-10-25T00:30:00Z,call,1,1.00", "100,2026-10-25T01:30:00Z,call,1,1.00"),
+            location(Time_Zone="Europe/London"),
+            line=3,
+        ),
+    ),
 ]
+
+
+def nul_padded(r: Run) -> str:
+    path = r.export(generic(ROW, ROW.replace("10-01", "10-02"), ROW.replace("10-01", "10-03")))
+    with path.open("r+b") as fh:
+        fh.truncate(path.stat().st_size + 200_000_000)  # sparse: no disk used
+    books = r.books()
+    code, err, out = r.charges(books=books, files=[path])
+    assert code == 0, err
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["rows"] == {"read": 4, "matched": 3, "unmatched": 0, "skipped": 1}
+    return r.row(out, line=5)
 
 
 def held_code(code: str) -> Callable[[dict], None]:
@@ -1097,7 +1317,8 @@ def doc_table() -> str:
         "# Broken inputs and what you see",
         "",
         "Generated from `tests/test_broken_inputs.py` by `make docs`; every row is a test that "
-        "asserts exactly this outcome. `{dir}` stands for the folder the command ran in. "
+        "asserts exactly this outcome. `{dir}` stands for the folder the command ran in, "
+        "`BATCH_ID` for the batch's id and `TODAY` for the day it was committed. "
         "`billed`, `unmatched` and `skipped` rows are in the batch (`batch.xlsx` and the "
         "parquet files); `exit 1` and `exit 2` write nothing.",
         "",

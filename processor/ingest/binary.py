@@ -37,6 +37,11 @@ def refusal(head: bytes, path: Path, opened) -> str | None:
         return f"is an old Excel (.xls) or other Office file, not a text export; {SAVE_AS_CSV}"
     if head.startswith(b"%PDF"):
         return "is a PDF document, not a text export; export the data from the device as CSV"
+    if head and not head.strip(b"\x00"):
+        return (
+            "starts with nothing but NUL bytes, where an export has text (a preallocated or "
+            "damaged file, or a copy that failed); copy the export again from the device"
+        )
     if b"\x00" in head.rstrip(b"\x00"):  # NUL padding at the end of a log is not binary
         evens, odds = head[0::2], head[1::2]
         if head and (odds.count(0) > len(odds) * 0.6 or evens.count(0) > len(evens) * 0.6):

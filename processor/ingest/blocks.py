@@ -93,11 +93,13 @@ def open_blocks(
 
 @dataclass(frozen=True)
 class Block:
-    """Consecutive lines of a file: the first one's number, their text, their notes."""
+    """Consecutive lines of a file: the first one's number, their text, their notes, and
+    the error of a line that could not be read at all (one past LINE_LIMIT)."""
 
     first: int
     texts: pa.StringArray
     notes: list[str] | None  # None: no line has a note
+    errors: list[str | None] | None = None  # None: every line was read
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -105,7 +107,8 @@ class Block:
     def slice(self, start: int, stop: int | None = None) -> Block:
         stop = len(self) if stop is None else stop
         notes = None if self.notes is None else self.notes[start:stop]
-        return Block(self.first + start, self.texts.slice(start, stop - start), notes)
+        errors = None if self.errors is None else self.errors[start:stop]
+        return Block(self.first + start, self.texts.slice(start, stop - start), notes, errors)
 
 
 def joined(blocks: list[Block]) -> Block:
@@ -113,10 +116,39 @@ def joined(blocks: list[Block]) -> Block:
     blocks = [b for b in blocks if len(b)] or blocks[:1]
     if len(blocks) == 1:
         return blocks[0]
-    notes = None
+    notes = errors = None
     if any(b.notes is not None for b in blocks):
         notes = [n for b in blocks for n in (b.notes or [""] * len(b))]
-    return Block(blocks[0].first, pa.concat_arrays([b.texts for b in blocks]), notes)
+    if any(b.errors is not None for b in blocks):
+        errors = [e for b in blocks for e in (b.errors or [None] * len(b))]
+    texts = pa.concat_arrays([b.texts for b in blocks])
+    return Block(blocks[0].first, texts, notes, errors)
+
+
+# The longest line read: a line past it (a log padded with gigabytes of NUL, a file that
+# is one endless line) is passed over without being held, so memory stays flat and time
+# grows with its length only. NUL bytes alone make a blank line; anything else, an
+# unparseable row.
+LINE_LIMIT = 64 << 20
+
+
+def _passed_over(number: int, size: int, only_nul: bool) -> Block:
+    if only_nul:
+        return Block(number, pa.array([""], pa.string()), None)
+    error = (
+        f"the line is {size:,} bytes long, more than the {LINE_LIMIT >> 20} MiB a line may "
+        "hold, so it was not read"
+    )
+    return Block(number, pa.array(["[a line too long to read]"], pa.string()), None, [error])
+
+
+def _line_break(data: bytes) -> int:
+    """Where the first line break in ``data`` ends (-1: none)."""
+    at = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    if not at:
+        return -1
+    i = min(at)
+    return i + 2 if data[i : i + 2] == b"\r\n" else i + 1
 
 
 def iter_blocks(
@@ -140,10 +172,21 @@ def iter_blocks(
     buf = b""
     parts: list[bytes] = []  # joined once a piece is full (+= would copy it each block)
     size = 0
+    over: list | None = None  # [bytes, only NUL so far] of a line past LINE_LIMIT
     for data in blocks:
         if first and data.startswith(BOM):
             data = data[len(BOM) :]
         first = False
+        if over is not None:  # passing over a line too long to read, to its end
+            end = _line_break(data)
+            body = data if end < 0 else data[:end].rstrip(b"\r\n")
+            over[0] += len(body)
+            over[1] = over[1] and not body.strip(b"\x00")
+            if end < 0:
+                continue
+            number += 1
+            yield _passed_over(number, over[0], over[1])
+            over, data = None, data[end:]
         parts.append(data)
         size += len(data)
         if size < piece:
@@ -154,10 +197,15 @@ def iter_blocks(
         head, buf = buf[: cut + 1], buf[cut + 1 :]
         parts, size = [buf], len(buf)
         if cut < 0:
+            if size > LINE_LIMIT:  # held no longer: passed over to its end
+                over, parts, size = [size, not buf.strip(b"\x00")], [], 0
             continue  # one line longer than a piece: read on
         out = _lines(number + 1, head, encoding)
         number += len(out)
         yield out
+    if over is not None:
+        yield _passed_over(number + 1, over[0], over[1])
+        return
     buf = b"".join(parts)
     if buf and not buf.endswith(b"\n"):
         buf += b"\n"  # the last line has no break (or ends in a CR alone)

@@ -57,6 +57,9 @@ def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.Dat
             + " (extra fields)"
             for c in counts[long]
         ]
+    if block.errors is not None:  # a line too long to be read at all
+        unread = np.array(block.errors, dtype=object)
+        error[pd.notna(unread)] = unread[pd.notna(unread)]
     if fmt.normalise is not None:
         lists, counts = normalised(fmt, lists, counts, pd.isna(error) & ~blank, error)
 
