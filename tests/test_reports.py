@@ -689,3 +689,79 @@ def test_reports_run_in_the_reports_folder_without_moving_the_caller(
         kept = nbformat.read(batch_dir / "reports" / f"{name}.ipynb", as_version=4)
         printed = [o.get("text", "").strip() for c in kept.cells for o in c.get("outputs", [])]
         assert str(batch_dir / "reports") in printed
+
+
+def _choose(batch_dir: Path, chosen: dict[str, str], name: str = "codes-to-add.xlsx") -> Path:
+    """codes-to-add.xlsx of the batch with these codes' accounts chosen, saved as ``name``."""
+    path = batch_dir / "reports" / "codes-to-add.xlsx"
+    if not path.exists():
+        assert main(["report", str(batch_dir)]) == 0
+    wb = load_workbook(path)
+    for row in wb["Codes To Add"].iter_rows(min_row=3):
+        if row[2].value in chosen:
+            row[0].value = chosen[row[2].value]
+    wb.save(batch_dir / "reports" / name)
+    return batch_dir / "reports" / name
+
+
+def test_apply_codes_refuses_while_excel_has_the_workbook_open(batch_dir, tmp_path, capsys):
+    path = _choose(batch_dir, {"1OOO": "A4 — Delta Ltd"})
+    books = tmp_path / "wb"
+    before = (books / "accounts.xlsx").read_bytes()
+    (books / "~$accounts.xlsx").write_bytes(b"owner")
+    capsys.readouterr()
+    assert main(["apply-codes", str(path), "--workbooks", str(books)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"charges: {books / 'accounts.xlsx'}: is open in Excel (~$accounts.xlsx is there); close "
+        "it in Excel, then run again (a workbook Excel has open would overwrite these codes when "
+        "saved); nothing was changed"
+    )
+    assert (books / "accounts.xlsx").read_bytes() == before
+    (books / "~$accounts.xlsx").unlink()
+    assert main(["apply-codes", str(path), "--workbooks", str(books)]) == 0
+
+
+def test_apply_codes_writes_through_a_link_and_warns_of_odd_choices(batch_dir, tmp_path, capsys):
+    books = tmp_path / "wb"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (books / "accounts.xlsx").rename(shared / "accounts.xlsx")
+    (books / "accounts.xlsx").symlink_to(shared / "accounts.xlsx")
+    # A2 is Inactive; A3 is at Leeds, and the codes were met at London
+    path = _choose(batch_dir, {"1OOO": "A2 — Beta Ltd", "ABC13": "A3 — Gamma Ltd"})
+    capsys.readouterr()
+    assert main(["apply-codes", str(path), "--workbooks", str(books)]) == 0
+    said = capsys.readouterr()
+    assert said.err.splitlines() == [
+        "charges: warning: 1OOO for PBX went to account A2, which is Inactive: its rows stay "
+        "unmatched (inactive-account) until the account is Active",
+        "charges: warning: ABC13 for PBX went to account A3, which is at Leeds: the code was met "
+        "at London, where it still matches no account",
+    ]
+    assert (books / "accounts.xlsx").is_symlink()
+    codes = load_workbook(shared / "accounts.xlsx")["Account Codes"]
+    assert [c.value for c in codes[8]][:3] == ["A3", "PBX", "ABC13"]
+    assert len(list(shared.glob("accounts.backup-*.xlsx"))) == 1
+
+
+def test_two_apply_codes_at_once_keep_both_codes_and_both_backups(batch_dir, tmp_path):
+    import subprocess
+    import sys
+
+    books = tmp_path / "wb"
+    first = _choose(batch_dir, {"1OOO": "A4 — Delta Ltd"}, "first.xlsx")
+    second = _choose(batch_dir, {"ABC13": "A1 — Acme Ltd"}, "second.xlsx")
+    code = "import sys; from processor.cli import main; sys.exit(main(sys.argv[1:]))"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, "apply-codes", str(p), "--workbooks", str(books)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for p in (first, second)
+    ]
+    assert [r.wait(timeout=120) for r in runs] == [0, 0]
+    codes = load_workbook(books / "accounts.xlsx")["Account Codes"]
+    added = {tuple(c.value for c in row[:3]) for row in codes.iter_rows(min_row=7)}
+    assert added == {("A4", "PBX", "1OOO"), ("A1", "PBX", "ABC13")}
+    assert len(list(books.glob("accounts.backup-*.xlsx"))) == 2

@@ -2,21 +2,26 @@
 Account Codes sheet of accounts.xlsx.
 
 The new workbook is validated before anything is replaced; it is written beside the old
-one and renamed over it (atomic), and the old one is kept as a dated backup.
+one and renamed over it (atomic), and the old one is kept as a dated backup. One runs at a
+time per workbooks folder, never while Excel has accounts.xlsx open.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from processor import findings as fnd
 from processor.reference.loading import UsageError, WorkbookError, validate_folder
-from processor.reports.codes_to_add import CODES_HEADER_ROW, CODES_SHEET, ID_NAME
+from processor.reports.codes_to_add import CODES_HEADER_ROW, CODES_SHEET, ID_NAME, LOCATION_CELL
 from schemas.checks import as_text, key
 
 
@@ -28,20 +33,26 @@ class Applied:
     already: list[tuple[str, str, str]] = field(default_factory=list)  # held already
     backup: Path | None = None
     rows: tuple[int, int] | None = None  # the Account Codes rows written
+    warnings: list[str] = field(default_factory=list)  # choices that will not bill as hoped
 
 
-def read_choices(path: Path) -> list[tuple[int, str, str, str]]:
-    """(row, account id, application, code) of every row with an account chosen."""
+def read_choices(path: Path) -> tuple[list[tuple[int, str, str, str]], str | None]:
+    """(row, account id, application, code) of every row with an account chosen, and the
+    location the codes were met at (None in a file from before it was kept)."""
     from openpyxl import load_workbook
 
     try:
-        ws = load_workbook(path, read_only=True, data_only=True)[CODES_SHEET]
+        wb = load_workbook(path, read_only=True, data_only=True)
+        ws = wb[CODES_SHEET]
     except KeyError:
         raise UsageError(
             f'{path}: has no sheet "{CODES_SHEET}"; is it a codes-to-add.xlsx?'
         ) from None
     except Exception:
         raise UsageError(f"{path}: cannot be read as an .xlsx workbook") from None
+    location = None
+    if "Accounts" in wb.sheetnames:
+        location = wb["Accounts"].cell(1, LOCATION_CELL).value
     out = []
     for r, row in enumerate(
         ws.iter_rows(min_row=CODES_HEADER_ROW + 1, values_only=True), start=CODES_HEADER_ROW + 1
@@ -51,35 +62,119 @@ def read_choices(path: Path) -> list[tuple[int, str, str, str]]:
             continue
         account = chosen.split(ID_NAME)[0].strip()
         out.append((r, account, as_text(row[1] or "").strip(), as_text(row[2] or "").strip()))
+    return out, (as_text(location) if location else None)
+
+
+def _open_in_excel(target: Path) -> Path | None:
+    """Excel's lock file beside a workbook it has open (``~$`` and the name, or the name
+    without its first two characters, as Excel writes it), if there is one."""
+    for name in (f"~${target.name}", f"~${target.name[2:]}"):
+        if (target.parent / name).exists():
+            return target.parent / name
+    return None
+
+
+@contextlib.contextmanager
+def _held(workbooks: Path, wait: float = 600) -> Iterator[None]:
+    """One apply-codes at a time on a workbooks folder: the second waits for the first, then
+    reads the workbook as the first left it (no codes lost)."""
+    with (workbooks / ".apply-codes.lock").open("a+") as fh:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise UsageError(
+                        f"{workbooks}: another apply-codes has been changing accounts.xlsx for "
+                        f"{wait:.0f} s; let it finish, then run this one again"
+                    ) from None
+                time.sleep(0.1)
+        yield  # closing the file lets go
+
+
+def _backup(real: Path) -> Path:
+    """A copy of the workbook under a name no other backup has (never overwritten)."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        name = f"accounts.backup-{stamp}{'' if n == 1 else f'-{n}'}.xlsx"
+        try:
+            with (real.parent / name).open("xb") as out, real.open("rb") as src:
+                shutil.copyfileobj(src, out)
+            return real.parent / name
+        except FileExistsError:
+            continue
+    raise UsageError(f"{real.parent}: too many backups of accounts.xlsx this second")
+
+
+def _warnings(sheets: dict, added: list[tuple[str, str, str]], location: str | None) -> list[str]:
+    """Choices that will not bill what the clerk expects: an Inactive account, or one at
+    another location than the codes were met at."""
+    out = []
+    if "Accounts" not in sheets:
+        return out
+    accounts = {key(r["Account ID"]): r for _, r in sheets["Accounts"].rows() if r["Account ID"]}
+    for account, app, code in added:
+        r = accounts.get(key(account))
+        if r is None:
+            continue
+        if r["Status"] is not None and key(r["Status"]) == "inactive":
+            out.append(
+                f"{code} for {app} went to account {account}, which is Inactive: its rows stay "
+                "unmatched (inactive-account) until the account is Active"
+            )
+        if location and r["Location"] is not None and key(r["Location"]) != key(location):
+            out.append(
+                f"{code} for {app} went to account {account}, which is at {as_text(r['Location'])}"
+                f": the code was met at {location}, where it still matches no account"
+            )
     return out
 
 
 def apply_codes(path: Path, workbooks: Path) -> Applied:
     """Add the chosen codes to Account Codes, after validating the result.
 
+    One apply-codes at a time per workbooks folder; refused while Excel has accounts.xlsx
+    open; a symlinked accounts.xlsx is written through its link; every backup is kept.
+
     Raises:
-        UsageError: the file is not a codes-to-add workbook, or nothing is chosen.
+        UsageError: the file is not a codes-to-add workbook, nothing is chosen, or
+            accounts.xlsx is open in Excel.
         WorkbookError: the workbooks would have errors with these codes (nothing changed).
     """
-    from openpyxl import load_workbook
-
     path, workbooks = Path(path), Path(workbooks)
     target = workbooks / "accounts.xlsx"
     if not target.is_file():
         raise UsageError(f"{target}: not found; name the workbooks folder with --workbooks")
-    choices = read_choices(path)
+    choices, location = read_choices(path)
     if not choices:
         raise UsageError(
             f"{path}: no account is chosen in column A; choose the account for each code "
             "to add, save, and run again"
         )
+    with _held(workbooks):
+        return _apply(path, workbooks, target, choices, location)
+
+
+def _apply(path, workbooks, target, choices, location) -> Applied:
+    from openpyxl import load_workbook
+
+    excel = _open_in_excel(target)
+    if excel is not None:
+        raise UsageError(
+            f"{target}: is open in Excel ({excel.name} is there); close it in Excel, then run "
+            "again (a workbook Excel has open would overwrite these codes when saved); nothing "
+            "was changed"
+        )
+    real = target.resolve()  # a symlinked workbook is written where it really is
     sheets, _ = validate_folder(workbooks)
     held = set()
     if "Account Codes" in sheets:
         for _, r in sheets["Account Codes"].rows():
             held.add((key(r["Account ID"]), key(r["Application"]), key(r["Code"])))
     result = Applied()
-    wb = load_workbook(target)
+    wb = load_workbook(real)
     if "Account Codes" not in wb.sheetnames:
         raise UsageError(f'{target}: has no sheet "Account Codes"')
     ws = wb["Account Codes"]
@@ -122,10 +217,12 @@ def apply_codes(path: Path, workbooks: Path) -> Applied:
                 f"{target} was not changed: the codes chosen in {path} would make these "
                 "errors; correct the choices and run again",
             )
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        backup = workbooks / f"accounts.backup-{stamp}.xlsx"
-        shutil.copy2(target, backup)
-        os.replace(scratch / "accounts.xlsx", target)  # atomic: same folder, same disk
+        backup = _backup(real)
+        # beside the real file, then renamed over it: atomic, and a link stays a link
+        fresh = real.parent / f".{real.name}.apply-{os.getpid()}"
+        shutil.copyfile(scratch / "accounts.xlsx", fresh)
+        os.replace(fresh, real)
     result.backup = backup
     result.rows = (first, row)
+    result.warnings = _warnings(sheets, result.added, location)
     return result

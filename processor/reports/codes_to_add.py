@@ -15,6 +15,7 @@ CODES_SHEET = "Codes To Add"
 CODES_HEADER_ROW = 2  # row 1 tells the clerk what to do
 
 
+LOCATION_CELL = 3  # column of the hidden Accounts sheet's first row: the batch's location
 ID_NAME = " — "  # the drop-down shows "A1001 — Acme Ltd"; apply-codes keeps the ID
 
 
@@ -75,6 +76,7 @@ def write_codes_to_add(
     lists.sheet_state = "hidden"
     for i, (acc, name) in enumerate(accounts, start=1):
         set_text(lists.cell(i, 1), f"{acc}{ID_NAME}{name}")
+    set_text(lists.cell(1, LOCATION_CELL), m["location"])  # apply-codes warns of another
     headers = [
         "Account ID",
         "Application",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from processor.cli.exit_codes import EXIT_OK
 from processor.cli.printing import plural
 
@@ -20,5 +22,7 @@ def run(args) -> int:
         f"Added {plural(len(done.added), 'code')} to {args.workbooks / 'accounts.xlsx'} › "
         f"Account Codes, rows {first} to {last}; the previous workbook is {done.backup}."
     )
+    for warning in done.warnings:
+        print(f"charges: warning: {warning}", file=sys.stderr)
     print("Next: charges retry BATCH_DIR --out NEW_DIR bills the rows these codes blocked.")
     return EXIT_OK
