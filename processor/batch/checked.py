@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from processor.batch.folder import WORKBOOK
+from processor.batch.life import recover
 from processor.batch.manifest import read_manifest
 from processor.batch.trust import file_sha256, trusted
 from processor.batch.void_mark import mark_void, read_void, void_text, void_workbook
@@ -48,8 +49,9 @@ def check_folder(folder: Path, history: Path | str | None = None) -> Checked:
             "which is not there; name it with --history; nothing was done"
         ) from None
     try:
+        recovered = recover(hist)  # what a killed command left, first
         record = trusted(hist, folder, manifest)
-        checked = Checked(record, hist.said(), list(hist.warnings))
+        checked = Checked(record, hist.said(), [*hist.warnings, *recovered])
         if record["status"] == "void":
             checked.notes += settle_void(hist, folder, record)
     finally:

@@ -25,8 +25,9 @@ from processor.batch.folder import BATCH_FILES, CHARGES, MANIFEST, MARKER, atomi
 from processor.batch.manifest import read_manifest
 from processor.batch.trust import file_sha256, folder_files
 from processor.batch.writer import BatchWriter, describe
-from processor.errors import UsageError
+from processor.errors import HistoryError, UsageError
 from processor.history import HistoryStore
+from processor.history.store import LOCK_WAIT
 from processor.ingest.formats.base import Format
 from processor.ledger.key_set import MetKeys
 from processor.reference.records import Reference
@@ -114,14 +115,32 @@ def stop_here(moment: str) -> None:
         os._exit(137)
 
 
-def hold(hist: HistoryStore, waiting: Callable[[str], None] | None = None) -> list[str]:
+def recover(hist: HistoryStore) -> list[str]:
+    """For a command that only reads the history (history, report): recover what killed
+    commands left, as ``hold`` does, when no other command holds the history (a pending
+    batch then is a live import's, and is left to it); the lock is let go after.
+
+    Returns:
+        What was cleared, for the user.
+    """
+    try:
+        return hold(hist, wait=0)
+    except HistoryError:
+        return []  # another command is running: what is pending is its own
+    finally:
+        hist.unlock()
+
+
+def hold(
+    hist: HistoryStore, waiting: Callable[[str], None] | None = None, wait: float = LOCK_WAIT
+) -> list[str]:
     """Hold the history's lock for this command, then clear what killed imports left: their
     pending records and the folders those name (only a folder that says it is that batch's).
 
     Returns:
         What was cleared, for the user.
     """
-    hist.lock(waiting=waiting)
+    hist.lock(wait, waiting=waiting)
     cleared = []
     for stopped in hist.pending():  # the lock is held: none is a live import's
         folder = Path(stopped.folder) if stopped.folder else None

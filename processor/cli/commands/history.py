@@ -10,12 +10,13 @@ from processor.cli.printing import print_history_batch
 
 
 def run(args) -> int:
+    from processor.batch.life import recover
     from processor.history import HistoryError, default_path, open_history
 
     path = args.history or default_path(args.workbooks)
     hist = open_history(path)
-    for warning in hist.warnings:
-        print(f"charges: {warning}", file=sys.stderr)
+    for note in [*hist.warnings, *recover(hist)]:
+        print(f"charges: {note}", file=sys.stderr)
     if args.format == "text":
         print(f"The {hist.said()}")
     try:
