@@ -765,3 +765,30 @@ def test_two_apply_codes_at_once_keep_both_codes_and_both_backups(batch_dir, tmp
     added = {tuple(c.value for c in row[:3]) for row in codes.iter_rows(min_row=7)}
     assert added == {("A4", "PBX", "1OOO"), ("A1", "PBX", "ABC13")}
     assert len(list(books.glob("accounts.backup-*.xlsx"))) == 2
+
+
+def test_apply_codes_puts_a_login_on_the_device_import_map(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(
+        tmp_path / "e.csv",
+        [GENERIC_HEADER, "j.smith,2026-10-01,print,1,1.00", "ABC9,2026-10-02,call,1,2.00"],
+    )
+    out = tmp_path / "b"
+    run_import(folder, "London", "PBX", [export], out, dt.date(2026, 10, 31))
+    path = _choose(out, {"J.SMITH": "A1 — Acme Ltd", "ABC9": "A1 — Acme Ltd"})
+    capsys.readouterr()
+    assert main(["apply-codes", str(path), "--workbooks", str(folder)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0].startswith("Added 1 code to ") and "Account Codes, rows 5 to 5" in said[0]
+    assert said[1].startswith(
+        f"Added 1 login (codes with . - _ or @, which Account Codes cannot hold) to "
+        f"{folder / 'devices.xlsx'} › Device Import Maps, rows 3 to 3; the previous workbook is "
+    )
+    maps = load_workbook(folder / "devices.xlsx")["Device Import Maps"]
+    assert [c.value for c in maps[3]][:4] == ["PBX", "London", "J.SMITH", "A1"]
+    codes = load_workbook(folder / "accounts.xlsx")["Account Codes"]
+    assert [c.value for c in codes[5]][:3] == ["A1", "PBX", "ABC9"]
+    assert len(list(folder.glob("devices.backup-*.xlsx"))) == 1
+    assert main(["retry", str(out), "--out", str(tmp_path / "r")]) == 0
+    charges = pd.read_parquet(tmp_path / "r" / "charges.parquet")
+    assert charges[["code", "account_id"]].values.tolist() == [["J.SMITH", "A1"], ["ABC9", "A1"]]

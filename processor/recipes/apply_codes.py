@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -34,6 +35,9 @@ class Applied:
     backup: Path | None = None
     rows: tuple[int, int] | None = None  # the Account Codes rows written
     warnings: list[str] = field(default_factory=list)  # choices that will not bill as hoped
+    mapped: list[tuple[str, str, str]] = field(default_factory=list)  # added to a map
+    map_backup: Path | None = None
+    map_rows: tuple[int, int] | None = None  # the Device Import Maps rows written
 
 
 def read_choices(path: Path) -> tuple[list[tuple[int, str, str, str]], str | None]:
@@ -98,14 +102,14 @@ def _backup(real: Path) -> Path:
     """A copy of the workbook under a name no other backup has (never overwritten)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for n in range(1, 1000):
-        name = f"accounts.backup-{stamp}{'' if n == 1 else f'-{n}'}.xlsx"
+        name = f"{real.stem}.backup-{stamp}{'' if n == 1 else f'-{n}'}.xlsx"
         try:
             with (real.parent / name).open("xb") as out, real.open("rb") as src:
                 shutil.copyfileobj(src, out)
             return real.parent / name
         except FileExistsError:
             continue
-    raise UsageError(f"{real.parent}: too many backups of accounts.xlsx this second")
+    raise UsageError(f"{real.parent}: too many backups of {real.name} this second")
 
 
 def _warnings(sheets: dict, added: list[tuple[str, str, str]], location: str | None) -> list[str]:
@@ -157,72 +161,130 @@ def apply_codes(path: Path, workbooks: Path) -> Applied:
         return _apply(path, workbooks, target, choices, location)
 
 
-def _apply(path, workbooks, target, choices, location) -> Applied:
-    from openpyxl import load_workbook
+# a code an Account Code can hold (Operate's rule); any other valid code (a login with
+# . - _ @) goes on the Device Import Map of the application at the location
+_ACCOUNT_CODE = re.compile(r"[A-Za-z0-9]+")
 
-    excel = _open_in_excel(target)
-    if excel is not None:
-        raise UsageError(
-            f"{target}: is open in Excel ({excel.name} is there); close it in Excel, then run "
-            "again (a workbook Excel has open would overwrite these codes when saved); nothing "
-            "was changed"
-        )
-    real = target.resolve()  # a symlinked workbook is written where it really is
+
+@dataclass
+class _Book:
+    """One workbook apply-codes adds rows to: where it is, its sheet and columns."""
+
+    target: Path
+    sheet: str
+    columns: tuple[str, ...]
+    wb: object = None
+    first: int = 0
+    last: int = 0
+
+    @property
+    def real(self) -> Path:
+        return self.target.resolve()  # a symlinked workbook is written where it really is
+
+    def open(self) -> None:
+        from openpyxl import load_workbook
+
+        self.wb = load_workbook(self.real)
+        if self.sheet not in self.wb.sheetnames:
+            raise UsageError(f'{self.target}: has no sheet "{self.sheet}"')
+        ws = self.wb[self.sheet]
+        header = [" ".join(str(c.value or "").split()).casefold() for c in ws[1]]
+        try:
+            self.cols = [header.index(h.casefold()) + 1 for h in self.columns]
+        except ValueError:
+            raise UsageError(
+                f"{self.target} › {self.sheet}: needs the columns {', '.join(self.columns)}"
+            ) from None
+        row = ws.max_row
+        while row > 1 and all(ws.cell(row, c).value in (None, "") for c in self.cols):
+            row -= 1  # append after the last filled row, not after formatted blanks
+        self.first = self.last = row + 1
+        self.last -= 1
+
+    def add(self, values: tuple[str, ...]) -> None:
+        ws = self.wb[self.sheet]
+        self.last += 1
+        for c, v in zip(self.cols, values, strict=True):
+            cell = ws.cell(self.last, c, v)
+            cell.data_type = "s"
+            cell.number_format = "@"  # codes stay text: leading zeros kept
+
+
+def _apply(path, workbooks, target, choices, location) -> Applied:
+    books = {
+        "codes": _Book(target, "Account Codes", ("Account ID", "Application", "Code")),
+        "maps": _Book(
+            workbooks / "devices.xlsx",
+            "Device Import Maps",
+            ("Application", "Location", "Code", "Account ID"),
+        ),
+    }
+    for book in books.values():
+        excel = _open_in_excel(book.target)
+        if excel is not None:
+            raise UsageError(
+                f"{book.target}: is open in Excel ({excel.name} is there); close it in Excel, "
+                "then run again (a workbook Excel has open would overwrite these codes when "
+                "saved); nothing was changed"
+            )
     sheets, _ = validate_folder(workbooks)
     held = set()
     if "Account Codes" in sheets:
         for _, r in sheets["Account Codes"].rows():
-            held.add((key(r["Account ID"]), key(r["Application"]), key(r["Code"])))
+            held.add(("codes", key(r["Account ID"]), key(r["Application"]), key(r["Code"])))
+    if "Device Import Maps" in sheets:
+        for _, r in sheets["Device Import Maps"].rows():
+            held.add(("maps", key(r["Account ID"]), key(r["Application"]), key(r["Code"])))
     result = Applied()
-    wb = load_workbook(real)
-    if "Account Codes" not in wb.sheetnames:
-        raise UsageError(f'{target}: has no sheet "Account Codes"')
-    ws = wb["Account Codes"]
-    header = [" ".join(str(c.value or "").split()).casefold() for c in ws[1]]
-    try:
-        cols = [header.index(h) + 1 for h in ("account id", "application", "code")]
-    except ValueError:
-        raise UsageError(
-            f"{target} › Account Codes: needs the columns Account ID, Application and Code"
-        ) from None
-    row = ws.max_row
-    while row > 1 and all(ws.cell(row, c).value in (None, "") for c in cols):
-        row -= 1  # append after the last filled row, not after formatted blanks
-    first = row + 1
     for _, account, app, code in choices:
-        if (key(account), key(app), key(code)) in held:
+        kind = "codes" if _ACCOUNT_CODE.fullmatch(code) else "maps"
+        if (kind, key(account), key(app), key(code)) in held:
             result.already.append((account, app, code))
             continue
-        row += 1
-        for c, v in zip(cols, (account, app, code), strict=True):
-            cell = ws.cell(row, c, v)
-            cell.data_type = "s"
-            cell.number_format = "@"  # codes stay text: leading zeros kept
-        held.add((key(account), key(app), key(code)))
+        book = books[kind]
+        if book.wb is None:
+            book.open()
+        if kind == "codes":
+            book.add((account, app, code))
+        else:
+            if not location:
+                raise UsageError(
+                    f"{path}: names no location, so login {code} cannot go on a Device Import "
+                    "Map; make codes-to-add.xlsx again with charges report, and run again"
+                )
+            book.add((app, location, code, account))
+            result.mapped.append((account, app, code))
+        held.add((kind, key(account), key(app), key(code)))
         result.added.append((account, app, code))
     if not result.added:
         return result
+    changed = [b for b in books.values() if b.wb is not None]
     # validate the workbooks as they would be, in a scratch folder, before touching them
     with tempfile.TemporaryDirectory(dir=workbooks) as scratch:
         scratch = Path(scratch)
-        wb.save(scratch / "accounts.xlsx")
+        for book in changed:
+            book.wb.save(scratch / book.target.name)
         for other in workbooks.glob("*.xlsx"):
-            if other.name != "accounts.xlsx":
+            if not (scratch / other.name).exists():
                 shutil.copy2(other, scratch / other.name)
         _, found = validate_folder(scratch)
         errors = fnd.errors(found)
         if len(errors):
+            names = " and ".join(str(b.target) for b in changed)
             raise WorkbookError(
                 errors,
-                f"{target} was not changed: the codes chosen in {path} would make these "
-                "errors; correct the choices and run again",
+                f"{names} {'were' if len(changed) > 1 else 'was'} not changed: the codes "
+                f"chosen in {path} would make these errors; correct the choices and run again",
             )
-        backup = _backup(real)
-        # beside the real file, then renamed over it: atomic, and a link stays a link
-        fresh = real.parent / f".{real.name}.apply-{os.getpid()}"
-        shutil.copyfile(scratch / "accounts.xlsx", fresh)
-        os.replace(fresh, real)
-    result.backup = backup
-    result.rows = (first, row)
+        for book in changed:
+            backup = _backup(book.real)
+            # beside the real file, then renamed over it: atomic, and a link stays a link
+            fresh = book.real.parent / f".{book.real.name}.apply-{os.getpid()}"
+            shutil.copyfile(scratch / book.target.name, fresh)
+            os.replace(fresh, book.real)
+            if book is books["codes"]:
+                result.backup, result.rows = backup, (book.first, book.last)
+            else:
+                result.map_backup, result.map_rows = backup, (book.first, book.last)
     result.warnings = _warnings(sheets, result.added, location)
     return result

@@ -17,11 +17,21 @@ def run(args) -> int:
     if not done.added:
         print("Nothing to add: every chosen code is held already.")
         return EXIT_OK
-    first, last = done.rows
-    print(
-        f"Added {plural(len(done.added), 'code')} to {args.workbooks / 'accounts.xlsx'} › "
-        f"Account Codes, rows {first} to {last}; the previous workbook is {done.backup}."
-    )
+    mapped = len(done.mapped)
+    if done.rows:
+        first, last = done.rows
+        print(
+            f"Added {plural(len(done.added) - mapped, 'code')} to "
+            f"{args.workbooks / 'accounts.xlsx'} › Account Codes, rows {first} to {last}; the "
+            f"previous workbook is {done.backup}."
+        )
+    if done.map_rows:
+        first, last = done.map_rows
+        print(
+            f"Added {plural(mapped, 'login')} (codes with . - _ or @, which Account Codes "
+            f"cannot hold) to {args.workbooks / 'devices.xlsx'} › Device Import Maps, rows "
+            f"{first} to {last}; the previous workbook is {done.map_backup}."
+        )
     for warning in done.warnings:
         print(f"charges: warning: {warning}", file=sys.stderr)
     print("Next: charges retry BATCH_DIR --out NEW_DIR bills the rows these codes blocked.")
