@@ -156,10 +156,10 @@ def write_workbooks() -> list[dict]:
         for a in accs
         if a["location"] == "London"
     ]
-    # extension 203 changed hands on 16 October: Dunmore's until the 15th, then Upland's
+    # extension 203 changed hands on 10 October: Dunmore's until the 9th, then Upland's
     moved = next(m for m in maps if m[2] == "203")
-    moved += [None, dt.date(2026, 10, 15)]
-    maps.append(["Reception PBX", "London", "203", accs[20]["id"], dt.date(2026, 10, 16)])
+    moved += [None, dt.date(2026, 10, 9)]
+    maps.append(["Reception PBX", "London", "203", accs[20]["id"], dt.date(2026, 10, 10)])
     maps += [["Print Server", a["location"], a["login"], a["id"]] for a in accs]
     for app, _, _, loc in DEVICE_APPS:
         kind = "login" if app in PRINT_APPS else "extension"
