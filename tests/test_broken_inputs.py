@@ -1167,6 +1167,32 @@ CASES: list[Case] = [
         "name that folder instead; nothing was done",
         batch_case(_copy, lambda r, out: ["void", str(out.parent / "copy"), "--reason", "x"]),
     ),
+    Case(
+        "void-folder-unwritable",
+        "Batch folders",
+        "A void whose folder cannot take VOID.txt (a folder of that name is in the way)",
+        "exit 1: charges: batch BATCH_ID is void in the history, but its folder {dir}/batch "
+        "could not be marked (Is a directory); make the folder writable, then run the same "
+        "void again: it marks the folder",
+        lambda r: void_unmarkable(r),
+    ),
+    # hostile text and workbooks open elsewhere
+    Case(
+        "account-id-con-name-markup",
+        "Hostile text",
+        "Account ID CON (a name Windows reserves) named <h1>FAKE TOTAL, reported",
+        "billing.html shows it as text: True; statements: CON-a3dbc4b6.csv, CON-a3dbc4b6.xlsx",
+        lambda r: hostile_account(r),
+    ),
+    Case(
+        "apply-codes-excel-open",
+        "Hostile text",
+        "apply-codes while Excel has accounts.xlsx open (~$accounts.xlsx is there)",
+        "exit 2: charges: {dir}/wb/accounts.xlsx: is open in Excel (~$accounts.xlsx is there); "
+        "close it in Excel, then run again (a workbook Excel has open would overwrite these "
+        "codes when saved); nothing was changed",
+        lambda r: excel_open(r),
+    ),
     # exports: NUL bytes, endless lines, typed years, the clock going back
     Case(
         "nul-only-file",
@@ -1237,6 +1263,55 @@ def nul_padded(r: Run) -> str:
     m = json.loads((out / "manifest.json").read_text())
     assert m["rows"] == {"read": 4, "matched": 3, "unmatched": 0, "skipped": 1}
     return r.row(out, line=5)
+
+
+def void_unmarkable(r: Run) -> str:
+    """A void whose folder cannot take VOID.txt: void in the history, and the same void
+    again marks the folder."""
+    books, export = r.books(), r.export(generic(ROW))
+    code, err, out = r.charges(books=books, files=[export])
+    assert code == 0, err
+    (out / "VOID.txt").mkdir()
+    r.capsys.readouterr()
+    code = main(["void", str(out), "--reason", "wrong month"])
+    told = r.capsys.readouterr().err.strip()
+    batch_id = json.loads((out / "manifest.json").read_text())["batch_id"]
+    (out / "VOID.txt").rmdir()
+    assert main(["void", str(out), "--reason", "wrong month"]) == 0
+    assert (out / "VOID.txt").is_file()
+    return f"exit {code}: {told}".replace(batch_id, "BATCH_ID")
+
+
+def excel_open(r: Run) -> str:
+    books, export = r.books(), r.export(generic("ABC9,2026-10-01,call,1,1.00"))
+    code, err, out = r.charges(books=books, files=[export])
+    assert code == 0, err
+    assert main(["report", str(out)]) == 0
+    path = out / "reports" / "codes-to-add.xlsx"
+    wb = load_workbook(path)
+    wb["Codes To Add"]["A3"] = "A1 — Acme Ltd"
+    wb.save(path)
+    (books / "~$accounts.xlsx").write_bytes(b"clerk")
+    r.capsys.readouterr()
+    code = main(["apply-codes", str(path), "--workbooks", str(books)])
+    return f"exit {code}: {r.capsys.readouterr().err.strip()}"
+
+
+def hostile_account(r: Run) -> str:
+    def change(data: dict) -> None:
+        put(data, "Accounts", 0, {"Account ID": "CON", "Account Name": "<h1>FAKE TOTAL"})
+        put(data, "Account Codes", 0, {"Account ID": "CON"})
+        put(data, "Device Import Maps", 0, {"Account ID": "CON"})
+
+    books = r.books(change)
+    code, err, out = r.charges(books=books, files=[r.export(generic(ROW))])
+    assert code == 0, err
+    assert main(["report", str(out)]) == 0
+    html = (out / "reports" / "billing.html").read_text(encoding="utf-8")
+    assert "<h1>FAKE" not in html
+    names = sorted(p.name for p in (out / "reports" / "statements").iterdir())
+    shown = "&lt;h1&gt;FAKE TOTAL" in html
+    return f"billing.html shows it as text: {shown}; statements: {', '.join(names)}"
 
 
 def held_code(code: str) -> Callable[[dict], None]:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from processor.batch.checked import settle_void
-from processor.batch.folder import REPORTS, WORKBOOK, output_problem
+from processor.batch.folder import REPORTS, WORKBOOK
 from processor.batch.life import hold, stop_here
 from processor.batch.manifest import read_manifest
 from processor.batch.trust import file_sha256, trusted
@@ -79,9 +79,9 @@ def _void_one(
             _statements(folder)
         except OSError as exc:
             raise HistoryError(
-                f"batch {batch_id} is void in the history, but its folder could not be "
-                f"marked: {output_problem(folder, exc)}. Run the same void again once the "
-                "folder can be written: it marks the folder"
+                f"batch {batch_id} is void in the history, but its folder {folder} could not "
+                f"be marked ({exc.strerror or exc}); make the folder writable, then run the "
+                "same void again: it marks the folder"
             ) from None
     return info
 
