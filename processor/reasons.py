@@ -157,6 +157,14 @@ _REASONS = [
     ),
     Reason("blank-line", "skipped", "Blank line", "the line is blank", action="Nothing to do."),
     Reason(
+        "free-call",
+        "skipped",
+        "Free call",
+        "a call of {detail} seconds, no longer than the Free Seconds of product {product}: "
+        "free, never billed",
+        action="Nothing to do: calls this short are free on their product (Free Seconds).",
+    ),
+    Reason(
         "duplicate-row",
         "skipped",
         "The same row again",

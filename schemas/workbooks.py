@@ -387,6 +387,19 @@ PRODUCTS = sheet(
         choices=YES_NO,
         width=10,
     ),
+    col(
+        "Maximum Charge",
+        "money",
+        "Optional: the most a single charge that is not a credit is billed at.",
+        width=14,
+    ),
+    col(
+        "Free Seconds",
+        "integer",
+        "Optional, Tariff products: a call of this many seconds or fewer is free (skipped as "
+        "free-call, never billed).",
+        width=10,
+    ),
 )
 
 PRODUCT_RULES = sheet(

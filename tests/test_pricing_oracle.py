@@ -2,7 +2,8 @@
 
 The oracle below is written from the README ("Matching and pricing") with Python's
 decimal module alone; it shares no code with ``processor``. Generated scenarios cover
-the three pricing modes, minimum charges, credits, product tax overrides, both Tax
+the three pricing modes, minimum and maximum charges, free calls, credits, product tax
+overrides, both Tax
 Roundings and currencies with 0, 2 and 3 minor units; every billed row, every Batch
 Sheet line and every total is compared.
 """
@@ -21,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from processor import run_import
-from tests.conftest import base, put, write_books
+from tests.conftest import base, put, row, write_books
 
 D = Decimal
 HEADER = "Code,Date,Description,Quantity,Cost,Item,Duration,Destination"
@@ -46,6 +47,12 @@ def held(text: str) -> Decimal:
 
 def oracle_net(product: dict, row: dict, tariffs: list[dict], places: int):
     """(net, None) for a billed charge, or (None, reason) for an unmatched one."""
+    if product["pricing"] == "Tariff" and product["free"] is not None:
+        # a call no longer than Free Seconds (whole seconds, as held) is free: before any
+        # tariff or price is asked of it
+        whole = math.ceil(held(row["duration"])) if row["duration"] else 0
+        if whole <= int(product["free"]):
+            return None, "free-call"
     with localcontext() as ctx:
         ctx.prec = 100
         qty = held(row["quantity"]) if row["quantity"] else D(1)
@@ -70,6 +77,8 @@ def oracle_net(product: dict, row: dict, tariffs: list[dict], places: int):
             value = D(secs) * D(best["rate"]) / 60 + D(best["fee"])
     if value >= 0 and product["minimum"] is not None and value < D(product["minimum"]):
         value = D(product["minimum"])
+    if value >= 0 and product["maximum"] is not None and value > D(product["maximum"]):
+        value = D(product["maximum"])
     net = half_away(value, places)
     if net == 0 and not product["zero_ok"]:
         return None, "zero-price"
@@ -93,6 +102,7 @@ def amount(rng: random.Random, lo: int, hi: int, places: int) -> str:
 
 def scenario(seed: int) -> dict:
     rng = random.Random(seed)
+    later = random.Random(seed + 1000)  # the rules added later: the first draws stay as they were
     currency = rng.choice(list(CURRENCIES))
     rounding = rng.choice(["Per Line", "Per Charge", None])
     loc_rate = rng.choice(["20", "17.5", "5", "0", "12.345"])
@@ -107,6 +117,8 @@ def scenario(seed: int) -> dict:
             "minimum": rng.choice([None, None, "0.10", "0.5", "1"]),
             "tax": rng.choice([None, None, "0", "5", "21"]),
             "zero_ok": rng.random() < 0.3,
+            "maximum": later.choice([None, None, "2", "5.5", "1"]),
+            "free": later.choice([None, "0", "5", "60"]) if pricing == "Tariff" else None,
         }
 
     products = [
@@ -156,19 +168,23 @@ def write_scenario(tmp: Path, sc: dict) -> tuple[Path, Path]:
     ]
     data["Account Codes"] += [["A4", "PBX", "400"], ["A5", "PBX", "500"]]
     data["Products"] = [
-        [
-            p["name"],
-            p["name"] + " charges",
-            p["pricing"],
-            p["unit"],  # text cells: exact
-            p["markup"],
-            p["fixed"],
-            p["minimum"],
-            p["tax"],
-            None,
-            "Std" if p["pricing"] == "Tariff" else None,
-            "Yes" if p["zero_ok"] else "No",
-        ]
+        row(
+            "Products",
+            {
+                "Product": p["name"],
+                "Description": p["name"] + " charges",
+                "Pricing": p["pricing"],
+                "Unit Price": p["unit"],  # text cells: exact
+                "Markup %": p["markup"],
+                "Markup Fixed": p["fixed"],
+                "Minimum Charge": p["minimum"],
+                "Tax Rate %": p["tax"],
+                "Tariff": "Std" if p["pricing"] == "Tariff" else None,
+                "Can Be Zero Price": "Yes" if p["zero_ok"] else "No",
+                "Maximum Charge": p["maximum"],
+                "Free Seconds": p["free"],
+            },
+        )
         for p in sc["products"]
     ]
     put(data, "Applications", 0, {"Product": "CP"})
@@ -241,6 +257,11 @@ def test_every_line_priced_as_the_readme_says(tmp_path, seed):
         int(ln): (None, reason)
         for ln, reason in zip(unmatched["line"], unmatched["reason"], strict=True)
     }
+    skipped = pd.read_parquet(out / "skipped.parquet")
+    got |= {
+        int(ln): (None, reason)
+        for ln, reason in zip(skipped["line"], skipped["reason"], strict=True)
+    }
     assert {k: (v[0] if v[0] is None else v[0].normalize(), v[1]) for k, v in got.items()} == {
         k: (v[0] if v[0] is None else v[0].normalize(), v[1]) for k, v in want_rows.items()
     }
@@ -304,6 +325,8 @@ def test_the_scenarios_cover_every_rule():
                 seen.add(("minimum",))
             if net is not None and p["tax"] is not None:
                 seen.add(("tax override",))
+            if net is not None and p["maximum"] is not None and net == D(p["maximum"]):
+                seen.add(("maximum",))
     assert seen >= {
         ("currency", 0),
         ("currency", 2),
@@ -315,6 +338,8 @@ def test_the_scenarios_cover_every_rule():
         ("pricing", "Tariff"),
         ("reason", "zero-price"),
         ("reason", "no-tariff"),
+        ("reason", "free-call"),
+        ("maximum",),
         ("credit",),
         ("minimum",),
         ("tax override",),

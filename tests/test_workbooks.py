@@ -746,3 +746,20 @@ def test_sheets_read_in_any_order_are_listed_and_checked_in_the_contracts_order(
     with pytest.raises(RuntimeError, match="reader failed"):
         validate_folder(folder)
     assert not [t for t in threading.enumerate() if t.name.startswith("read ")]
+
+
+def test_maximum_charge_and_free_seconds_are_checked(tmp_path):
+    data = base()
+    put(data, "Products", 0, {"Maximum Charge": -1, "Free Seconds": 30})
+    assert lines(write_books(tmp_path / "a", data)) == [
+        "devices.xlsx › Products › L2: Maximum Charge -1 is negative; use 0 or more",
+        'devices.xlsx › Products › M2: product "CALLS" has Free Seconds but is priced by Cost '
+        "Plus; Free Seconds applies to Tariff products only and is ignored here",
+    ]
+    data = base()
+    put(data, "Products", 0, {"Minimum Charge": 1, "Maximum Charge": 0.5, "Free Seconds": -3})
+    assert lines(write_books(tmp_path / "b", data), "error") == [
+        "devices.xlsx › Products › M2: Free Seconds -3 is not a whole number of 0 or more",
+        'devices.xlsx › Products › L2: product "CALLS" has a Maximum Charge 0.5 below its '
+        "Minimum Charge 1; correct one of them",
+    ]

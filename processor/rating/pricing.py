@@ -46,8 +46,9 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
 
     Returns:
         The frame with net, tax_rate, tax, gross (Arrow decimals, null where not billed;
-        tax and gross null on every row when the location rounds tax per line) and with
-        ``no-tariff`` and ``zero-price`` rows moved to unmatched.
+        tax and gross null on every row when the location rounds tax per line), with
+        ``no-tariff`` and ``zero-price`` rows moved to unmatched and ``free-call`` rows
+        (a Tariff product's calls no longer than its Free Seconds) to skipped.
     """
     out = frame.copy()
     places = ref.minor_unit(location)
@@ -56,7 +57,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     n = len(out)
     # rows that become unmatched here (no tariff, zero price) are few: they are noted, and
     # the status, reason and detail columns are rewritten only when there are some
-    unpriced: list[tuple[np.ndarray, str, object]] = []
+    unpriced: list[tuple[np.ndarray, str, object, str]] = []
     tax_rate = np.full(n, None, dtype=object)
     nets: list = []
     taxes: list = []
@@ -70,18 +71,29 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     for pkey, named in by_key.items():
         product = ref.products[pkey]
         idx = np.flatnonzero(np.isin(which, named))
+        if product.free_seconds is not None and product.pricing == "tariff":
+            # a call no longer than Free Seconds is free: decided before pricing, so no
+            # tariff or zero price is ever asked of it
+            seconds = out["duration"].iloc[idx].to_numpy(dtype="float64", na_value=0)
+            free = seconds <= product.free_seconds
+            if free.any():
+                said = np.array([str(int(s)) for s in seconds[free]], dtype=object)
+                unpriced.append((idx[free], "free-call", said, "skipped"))
+                idx = idx[~free]
+                if not len(idx):
+                    continue
         rows = out[modes.READS].iloc[idx]  # only what pricing reads: a chunk has many more
         got = modes.get(product.pricing).price(product, rows, ref, places)
         if got.priced is not None:
             if not got.priced.all():
-                unpriced.append((idx[~got.priced], got.reason, got.detail))
+                unpriced.append((idx[~got.priced], got.reason, got.detail, "unmatched"))
             idx = idx[got.priced]
             if not len(idx):
                 continue
         net = pc.round(got.value, places, round_mode="half_towards_infinity")
         zero = arrow.flags(pc.equal(net, 0))
         if not product.can_be_zero and zero.any():
-            unpriced.append((idx[zero], "zero-price", None))
+            unpriced.append((idx[zero], "zero-price", None, "unmatched"))
             idx, net = idx[~zero], net.filter(pa.array(~zero))
         r = product.tax_rate if product.tax_rate is not None else loc.tax_rate
         tax_rate[idx] = r
@@ -99,8 +111,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         status = out["status"].to_numpy(dtype=object).copy()
         reason = out["reason"].to_numpy(dtype=object).copy()
         detail = out["detail"].to_numpy(dtype=object).copy()
-        for rows_at, why, said in unpriced:
-            status[rows_at], reason[rows_at] = "unmatched", why
+        for rows_at, why, said, outcome in unpriced:
+            status[rows_at], reason[rows_at] = outcome, why
             if said is not None:
                 detail[rows_at] = said
         for name, values in [("status", status), ("reason", reason), ("detail", detail)]:

@@ -54,6 +54,8 @@ class Product:
     gl_code: str
     tariff: str | None
     can_be_zero: bool
+    maximum: Decimal | None = None  # the most a charge that is not a credit is billed at
+    free_seconds: int | None = None  # Tariff: a call this short or shorter is free
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,8 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             gl_code=_text(r["GL Code"]),
             tariff=tariff_names.get(key(r["Tariff"]), _text(r["Tariff"])) if r["Tariff"] else None,
             can_be_zero=key(r["Can Be Zero Price"]) == "yes" if r["Can Be Zero Price"] else False,
+            maximum=_dec(r.get("Maximum Charge")),
+            free_seconds=None if r.get("Free Seconds") is None else _int(r["Free Seconds"], 0),
         )
         for _, r in sheets["Products"].rows()
     }

@@ -242,6 +242,33 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                     f'product "{r["Product"]}" is priced by Unit Price but has no Unit Price; '
                     "fill it in",
                 )
+            low, high = (
+                checks.to_decimal(r.get("Minimum Charge")),
+                checks.to_decimal(r.get("Maximum Charge")),
+            )
+            # a Maximum Charge below zero is the cell's own error (money is 0 or more)
+            if high is not None and low is not None and 0 <= high < low:
+                add(
+                    s,
+                    "Maximum Charge",
+                    row,
+                    "maximum-below-minimum",
+                    f'product "{r["Product"]}" has a Maximum Charge {high.normalize():f} below '
+                    f"its Minimum Charge {low.normalize():f}; correct one of them",
+                )
+            # Free Seconds below zero is the cell's own error (a whole number of 0 or more)
+            free = checks.to_decimal(r.get("Free Seconds"))
+            if free is not None and free >= 0 and pricing != "tariff":
+                add(
+                    s,
+                    "Free Seconds",
+                    row,
+                    "free-seconds-not-tariff",
+                    f'product "{r["Product"]}" has Free Seconds but is priced by '
+                    f"{r['Pricing']}; Free Seconds applies to Tariff products only and is "
+                    "ignored here",
+                    severity="warning",
+                )
             if pricing == "tariff" and r["Tariff"] is None:
                 add(
                     s,

@@ -85,11 +85,15 @@ def exact(value: Decimal) -> pa.Scalar:
 
 
 def with_minimum(product: Product, value: pa.Array) -> Priced:
-    """Charges (widened so no digit is lost) raised to the product's Minimum Charge, credits
-    apart: a charge below zero is a credit, billed negative and never raised."""
+    """Charges (widened so no digit is lost) raised to the product's Minimum Charge, then
+    lowered to its Maximum Charge, credits apart: a charge below zero is a credit, billed
+    negative and never raised or lowered."""
     value = pc.cast(value, pa.decimal256(76, max(value.type.scale, 6)))
     credit = arrow.flags(pc.less(value, 0))
     if product.minimum is not None:
         low = pc.and_(pc.invert(pa.array(credit)), pc.less(value, exact(product.minimum)))
         value = pc.if_else(low, pc.cast(exact(product.minimum), value.type), value)
+    if product.maximum is not None:
+        high = pc.and_(pc.invert(pa.array(credit)), pc.greater(value, exact(product.maximum)))
+        value = pc.if_else(high, pc.cast(exact(product.maximum), value.type), value)
     return Priced(value, credit)

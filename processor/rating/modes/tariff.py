@@ -55,6 +55,8 @@ def charge(product: Product, rate: Rate, seconds: int, places: int) -> tuple[Dec
     credit = value < 0
     if not credit and product.minimum is not None and value < product.minimum:
         value = product.minimum
+    if not credit and product.maximum is not None and value > product.maximum:
+        value = product.maximum
     # a per-minute rate over 60 need not end: rounded here, as every charge is rounded
     return round_money(value, places), credit
 
