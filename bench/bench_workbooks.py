@@ -56,7 +56,7 @@ def write_pair(folder: Path, data: dict[str, list[list]]) -> None:
         for schema in book.sheets:
             ws = wb.create_sheet(schema.name)
             ws.append(list(schema.columns))
-            for row in data[schema.name]:
+            for row in data.get(schema.name, []):
                 ws.append(row)
         wb.save(folder / book.filename)
 

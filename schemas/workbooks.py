@@ -90,12 +90,16 @@ def col(
     )
 
 
-def sheet(name: str, workbook: str, description: str, *columns: pa.Column) -> pa.DataFrameSchema:
+def sheet(
+    name: str, workbook: str, description: str, *columns: pa.Column, optional: bool = False
+) -> pa.DataFrameSchema:
+    """A sheet's contract; an ``optional`` sheet may be missing from a workbook made
+    before it existed (it is read as empty)."""
     return pa.DataFrameSchema(
         {c.name: c for c in columns},
         name=name,
         description=description,
-        metadata={"workbook": workbook},
+        metadata={"workbook": workbook, "optional": optional},
         strict=False,  # extra columns are allowed and ignored
     )
 
@@ -182,6 +186,29 @@ ACCOUNTS = sheet(
     col("Start Date", "date", "Optional: charges dated before this day are not billed.", width=12),
     col("End Date", "date", "Optional: charges dated after this day are not billed.", width=12),
 )
+
+
+ACCOUNT_PRICES = sheet(
+    "Account Prices",
+    ACCOUNTS_BOOK,
+    "An account's own prices for a product: only the differences (a blank cell keeps the "
+    "product's value), one row per account and product.",
+    col("Account ID", "id", "The account (from Accounts).", required=True, ref="Accounts",
+        width=14),
+    col("Product", "text", "The product (from Products in devices.xlsx).", required=True,
+        ref="Products", width=14),
+    col("Unit Price", "money", "Optional: this account's Unit Price.", width=11),
+    col("Markup %", "number", "Optional: this account's Markup %.", width=10,
+        percent_cells=True),
+    col("Markup Fixed", "number", "Optional: this account's Markup Fixed.", width=12),
+    col("Minimum Charge", "money", "Optional: this account's Minimum Charge.", width=14),
+    col("Maximum Charge", "money", "Optional: this account's Maximum Charge.", width=14),
+    col("Tariff", "text", "Optional: the tariff this account's calls are rated on.",
+        ref="Tariffs", width=12),
+    col("Discount %", "percent", "Optional: taken off the price before the Minimum and "
+        "Maximum Charge, e.g. 10.", width=10),
+    optional=True,
+)  # fmt: skip
 
 
 def code_dates() -> tuple:
@@ -563,7 +590,7 @@ class Workbook:
 
 
 WORKBOOKS: tuple[Workbook, ...] = (
-    Workbook(ACCOUNTS_BOOK, (LOCATIONS, ACCOUNTS, ACCOUNT_CODES)),
+    Workbook(ACCOUNTS_BOOK, (LOCATIONS, ACCOUNTS, ACCOUNT_CODES, ACCOUNT_PRICES)),
     Workbook(
         DEVICES_BOOK, (APPLICATIONS, DEVICE_IMPORT_MAPS, PRODUCTS, PRODUCT_RULES, FORMATS, TARIFFS)
     ),

@@ -75,6 +75,10 @@ def oracle_net(product: dict, row: dict, tariffs: list[dict], places: int):
             secs = max(secs, best["min"])
             secs = -(-secs // best["inc"]) * best["inc"]
             value = D(secs) * D(best["rate"]) / 60 + D(best["fee"])
+    if product.get("discount"):
+        with localcontext() as ctx:
+            ctx.prec = 100
+            value = value * (1 - D(product["discount"]) / 100)
     if value >= 0 and product["minimum"] is not None and value < D(product["minimum"]):
         value = D(product["minimum"])
     if value >= 0 and product["maximum"] is not None and value > D(product["maximum"]):
@@ -121,6 +125,18 @@ def scenario(seed: int) -> dict:
             "free": later.choice([None, "0", "5", "60"]) if pricing == "Tariff" else None,
         }
 
+    def own_prices() -> dict:
+        """One account's prices for one product: only the differences."""
+        choices = {
+            "unit": ["0.02", "2.5"],
+            "markup": ["0", "50"],
+            "fixed": ["0.1", "0"],
+            "minimum": ["0.25", "1"],
+            "maximum": ["3", "8.5"],
+            "discount": ["10", "12.5", "100", "33.3"],
+        }
+        return {k: later.choice(v) for k, v in choices.items() if later.random() < 0.4}
+
     products = [
         product("CP", "Cost Plus"),
         product("UP", "Unit Price"),
@@ -148,7 +164,14 @@ def scenario(seed: int) -> dict:
                 "destination": rng.choice(["07123456", "0700 111", "01234", "4420", "999", ""]),
             }
         )
+    account_prices = {
+        (account, name): own_prices()
+        for account in ("A1", "A4")
+        for name in ("CP", "UP", "TR")
+        if later.random() < 0.5
+    }
     return {
+        "account_prices": account_prices,
         "currency": currency,
         "places": CURRENCIES[currency],
         "rounding": rounding,
@@ -187,6 +210,22 @@ def write_scenario(tmp: Path, sc: dict) -> tuple[Path, Path]:
         )
         for p in sc["products"]
     ]
+    data["Account Prices"] = [
+        row(
+            "Account Prices",
+            {
+                "Account ID": account,
+                "Product": name,
+                "Unit Price": own.get("unit"),
+                "Markup %": own.get("markup"),
+                "Markup Fixed": own.get("fixed"),
+                "Minimum Charge": own.get("minimum"),
+                "Maximum Charge": own.get("maximum"),
+                "Discount %": own.get("discount"),
+            },
+        )
+        for (account, name), own in sc["account_prices"].items()
+    ]
     put(data, "Applications", 0, {"Product": "CP"})
     data["Product Rules"] = [["PBX", "up", "UP"], ["PBX", "tr", "TR"]]
     data["Tariffs"] = [
@@ -221,7 +260,7 @@ def expected(sc: dict):
     rows, lines = {}, {}
     for i, r in enumerate(sc["rows"], start=2):
         name = {"up": "UP", "tr": "TR"}.get(r["item"], "CP")
-        p = by_name[name]
+        p = by_name[name] | sc["account_prices"].get((ACCOUNTS[r["code"]], name), {})
         net, reason = oracle_net(p, r, sc["tariffs"], places)
         rows[i] = (net, reason)
         if net is None:
@@ -315,8 +354,14 @@ def test_the_scenarios_cover_every_rule():
         by_name = {p["name"]: p for p in sc["products"]}
         for i, r in enumerate(sc["rows"], start=2):
             net, reason = rows[i]
-            p = by_name[{"up": "UP", "tr": "TR"}.get(r["item"], "CP")]
+            name = {"up": "UP", "tr": "TR"}.get(r["item"], "CP")
+            own = sc["account_prices"].get((ACCOUNTS[r["code"]], name), {})
+            p = by_name[name] | own
             seen.add(("pricing", p["pricing"]))
+            if net is not None and own:
+                seen.add(("account price",))
+            if net is not None and own.get("discount"):
+                seen.add(("discount",))
             if reason:
                 seen.add(("reason", reason))
             if net is not None and net < 0:
@@ -340,6 +385,8 @@ def test_the_scenarios_cover_every_rule():
         ("reason", "no-tariff"),
         ("reason", "free-call"),
         ("maximum",),
+        ("account price",),
+        ("discount",),
         ("credit",),
         ("minimum",),
         ("tax override",),

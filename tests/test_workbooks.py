@@ -763,3 +763,22 @@ def test_maximum_charge_and_free_seconds_are_checked(tmp_path):
         'devices.xlsx › Products › L2: product "CALLS" has a Maximum Charge 0.5 below its '
         "Minimum Charge 1; correct one of them",
     ]
+
+
+def test_account_prices_one_row_per_account_and_product(tmp_path):
+    data = base()
+    data["Account Prices"] = [
+        {"Account ID": "A1", "Product": "CALLS", "Discount %": 10},
+        {"Account ID": "a1", "Product": "calls", "Unit Price": 0.5},
+        {"Account ID": "A9", "Product": "CALLS"},
+        {"Account ID": "A1", "Product": "NOPE", "Discount %": 120},
+    ]
+    assert lines(write_books(tmp_path / "wb", data), "error") == [
+        "accounts.xlsx › Account Prices › I5: Discount % 120 is not a percentage from 0 to 100",
+        'accounts.xlsx › Account Prices › A4: Account ID "A9" is not on the Accounts sheet '
+        "(accounts.xlsx); add it there or correct the spelling",
+        'accounts.xlsx › Account Prices › B5: Product "NOPE" is not on the Products sheet '
+        "(devices.xlsx); add it there or correct the spelling",
+        "accounts.xlsx › Account Prices › B3: there is already a price for this account and "
+        "product in row 2; keep one",
+    ]

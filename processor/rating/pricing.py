@@ -68,9 +68,9 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     by_key: dict[str, list[int]] = {}
     for i, name in enumerate(names):
         by_key.setdefault(key(name), []).append(i)
-    for pkey, named in by_key.items():
-        product = ref.products[pkey]
-        idx = np.flatnonzero(np.isin(which, named))
+
+    def price_rows(product, idx: np.ndarray) -> None:
+        """One product's rows, as one set of accounts is billed for it."""
         if product.free_seconds is not None and product.pricing == "tariff":
             # a call no longer than Free Seconds is free: decided before pricing, so no
             # tariff or zero price is ever asked of it
@@ -81,7 +81,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
                 unpriced.append((idx[free], "free-call", said, "skipped"))
                 idx = idx[~free]
                 if not len(idx):
-                    continue
+                    return
         rows = out[modes.READS].iloc[idx]  # only what pricing reads: a chunk has many more
         got = modes.get(product.pricing).price(product, rows, ref, places)
         if got.priced is not None:
@@ -89,7 +89,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
                 unpriced.append((idx[~got.priced], got.reason, got.detail, "unmatched"))
             idx = idx[got.priced]
             if not len(idx):
-                continue
+                return
         net = pc.round(got.value, places, round_mode="half_towards_infinity")
         zero = arrow.flags(pc.equal(net, 0))
         if not product.can_be_zero and zero.any():
@@ -106,6 +106,28 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
                 pc.multiply(narrow, modes.exact(share)), places, round_mode="half_towards_infinity"
             )
             taxes.append((idx, tax))
+
+    # accounts with their own prices for a product (Account Prices): priced apart
+    own: dict[str, dict[str, object]] = {}
+    for (account, pkey), prices in ref.account_prices.items():
+        own.setdefault(pkey, {})[account] = prices
+    for pkey, named in by_key.items():
+        product = ref.products[pkey]
+        idx = np.flatnonzero(np.isin(which, named))
+        if pkey not in own:
+            price_rows(product, idx)
+            continue
+        accounts = out["account_id"].iloc[idx].to_numpy(dtype=object)
+        codes, distinct = pd.factorize(accounts)
+        keyed = np.array([key(a) if isinstance(a, str) else "" for a in distinct], dtype=object)
+        rest = np.ones(len(idx), dtype=bool)
+        for j, account in enumerate(keyed):
+            if account in own[pkey]:
+                mine = codes == j
+                rest &= ~mine
+                price_rows(product.for_account(own[pkey][account]), idx[mine])
+        if rest.any():
+            price_rows(product, idx[rest])
     net_col = arrow.scatter(n, nets, pa.scalar(None, HELD))
     if unpriced:
         status = out["status"].to_numpy(dtype=object).copy()

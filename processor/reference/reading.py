@@ -440,6 +440,10 @@ def _raw_book(folder: Path, book):
     present = {_norm_header(n): n for n in wb.sheet_names}
     for schema in book.sheets:
         real = present.get(_norm_header(schema.name))
+        if real is None and schema.metadata.get("optional"):
+            # a sheet added after the workbook was made: read as one with no rows
+            yield book.filename, schema, [list(schema.columns)], CellFacts(), []
+            continue
         if real is None:
             missing = finding(
                 "error",

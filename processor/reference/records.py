@@ -5,6 +5,7 @@ Built only from sheets that passed validation, so conversions here cannot fail.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -56,6 +57,28 @@ class Product:
     can_be_zero: bool
     maximum: Decimal | None = None  # the most a charge that is not a credit is billed at
     free_seconds: int | None = None  # Tariff: a call this short or shorter is free
+    discount: Decimal | None = None  # % taken off before the Minimum and Maximum Charge
+
+    def for_account(self, own: AccountPrice | None) -> Product:
+        """The product as one account is billed for it: its Account Prices row's values
+        where it gives them, the product's elsewhere."""
+        if own is None:
+            return self
+        given = {f.name: getattr(own, f.name) for f in dataclasses.fields(own)}
+        return dataclasses.replace(self, **{k: v for k, v in given.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class AccountPrice:
+    """A row of Account Prices: what differs for one account (None keeps the product's)."""
+
+    unit_price: Decimal | None = None
+    markup_pct: Decimal | None = None
+    markup_fixed: Decimal | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    tariff: str | None = None
+    discount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,8 @@ class Reference:
     # (application key, location key, CODE) → its holders by date, for codes given From or
     # To dates (such a code is not in ``codes``): a code that changed hands
     spans: dict[tuple[str, str, str], tuple[CodeSpan, ...]] = field(default_factory=dict)
+    # (account key, product key) → that account's own prices for the product
+    account_prices: dict[tuple[str, str], AccountPrice] = field(default_factory=dict)
 
     def currency(self, location: str) -> str:
         return self.locations[key(location)].currency
@@ -268,6 +293,24 @@ def build(sheets: dict[str, Sheet]) -> Reference:
     for rates in tariffs.values():
         rates.sort(key=lambda rt: len(rt.prefix), reverse=True)  # longest prefix first
     formats = {key(r["Format"]): sheet_format(r) for _, r in sheets["Formats"].rows()}
+    account_prices = (
+        {
+            (key(r["Account ID"]), key(r["Product"])): AccountPrice(
+                unit_price=_dec(r["Unit Price"]),
+                markup_pct=_dec(r["Markup %"]),
+                markup_fixed=_dec(r["Markup Fixed"]),
+                minimum=_dec(r["Minimum Charge"]),
+                maximum=_dec(r["Maximum Charge"]),
+                tariff=tariff_names.get(key(r["Tariff"]), _text(r["Tariff"]))
+                if r["Tariff"]
+                else None,
+                discount=_dec(r["Discount %"]),
+            )
+            for _, r in sheets["Account Prices"].rows()
+        }
+        if "Account Prices" in sheets
+        else {}
+    )
     return Reference(
         locs,
         accounts,
@@ -278,6 +321,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         formats,
         tariffs,
         {t: tuple(sorted(s, key=lambda x: x.start or dt.date.min)) for t, s in spans.items()},
+        account_prices,
     )
 
 

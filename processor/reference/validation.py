@@ -305,6 +305,7 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 )
     for name, cols, what in (
         ("Product Rules", ["Application", "Item"], "a rule for this application and item"),
+        ("Account Prices", ["Account ID", "Product"], "a price for this account and product"),
         ("Tariffs", ["Tariff", "Prefix"], "a rate for this tariff and prefix"),
     ):
         if name not in sheets:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from importlib import import_module
 
 import numpy as np
@@ -24,6 +24,9 @@ import pyarrow.compute as pc
 from processor import arrow
 from processor.reference.records import Product, Reference
 from schemas.checks import key
+from schemas.money import EXACT
+
+HUNDRED = Decimal(100)
 
 # what every mode may read of a row
 READS = ["occurred_at", "account_id", "destination", "duration", "quantity", "cost"]
@@ -84,10 +87,23 @@ def exact(value: Decimal) -> pa.Scalar:
     return pa.scalar(value, pa.decimal256(precision, scale))
 
 
+def discounted(product: Product, value: Decimal) -> Decimal:
+    """A charge less the account's Discount % (exact)."""
+    if not product.discount:
+        return value
+    with localcontext(EXACT):
+        return value * (1 - product.discount / HUNDRED)
+
+
 def with_minimum(product: Product, value: pa.Array) -> Priced:
-    """Charges (widened so no digit is lost) raised to the product's Minimum Charge, then
-    lowered to its Maximum Charge, credits apart: a charge below zero is a credit, billed
-    negative and never raised or lowered."""
+    """The price order after a mode's formula (README "Matching and pricing"), in one
+    place: less the account's Discount %; a charge below zero is then a credit, billed
+    negative and never raised or lowered; the others are raised to the Minimum Charge,
+    then lowered to the Maximum Charge. Widened so no digit is lost."""
+    if product.discount:
+        with localcontext(EXACT):
+            share = 1 - product.discount / HUNDRED
+        value = pc.multiply(value, exact(share))
     value = pc.cast(value, pa.decimal256(76, max(value.type.scale, 6)))
     credit = arrow.flags(pc.less(value, 0))
     if product.minimum is not None:

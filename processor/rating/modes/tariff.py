@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processor.rating.modes import Priced, PricingMode, register
+from processor.rating.modes import Priced, PricingMode, discounted, register
 from processor.rating.tax import round_money
 from processor.reference.records import Product, Rate, Reference
 from schemas.checks import key
@@ -52,6 +52,7 @@ def charge(product: Product, rate: Rate, seconds: int, places: int) -> tuple[Dec
     """One call's charge, rounded, and whether it is a credit (a negative Connection Fee)."""
     with localcontext(EXACT):
         value = Decimal(seconds) * rate.per_minute / SIXTY + rate.connection
+    value = discounted(product, value)
     credit = value < 0
     if not credit and product.minimum is not None and value < product.minimum:
         value = product.minimum
