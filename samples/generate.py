@@ -132,6 +132,8 @@ def write_workbooks() -> list[dict]:
     for app, loc, kind in CODE_APPS:
         codes += [[a["id"], app, a[kind]] for a in accs if a["location"] == loc]
     fill(wb["Account Codes"], codes)
+    # Northgate's own price for mono printing: 0.04 a page, less 10 %
+    fill(wb["Account Prices"], [["A1014", "PRINT-MONO", 0.04, None, None, None, None, None, 10]])
     for ws in (wb["Accounts"], wb["Account Codes"]):
         for row in ws.iter_rows(min_row=2):
             for cell in row:

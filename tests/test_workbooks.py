@@ -772,6 +772,7 @@ def test_account_prices_one_row_per_account_and_product(tmp_path):
         {"Account ID": "a1", "Product": "calls", "Unit Price": 0.5},
         {"Account ID": "A9", "Product": "CALLS"},
         {"Account ID": "A1", "Product": "NOPE", "Discount %": 120},
+        {"Account ID": "A3", "Product": "CALLS", "Maximum Charge": 0.5, "Minimum Charge": 2},
     ]
     assert lines(write_books(tmp_path / "wb", data), "error") == [
         "accounts.xlsx › Account Prices › I5: Discount % 120 is not a percentage from 0 to 100",
@@ -779,6 +780,9 @@ def test_account_prices_one_row_per_account_and_product(tmp_path):
         "(accounts.xlsx); add it there or correct the spelling",
         'accounts.xlsx › Account Prices › B5: Product "NOPE" is not on the Products sheet '
         "(devices.xlsx); add it there or correct the spelling",
+        "accounts.xlsx › Account Prices › G6: account A3 would be billed CALLS with a Maximum "
+        "Charge 0.5 below its Minimum Charge 2 (this row's or the product's); correct one of "
+        "them",
         "accounts.xlsx › Account Prices › B3: there is already a price for this account and "
         "product in row 2; keep one",
     ]

@@ -290,6 +290,34 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                     "end-before-start",
                     f"End Date {end.isoformat()} is before Start Date {start.isoformat()}",
                 )
+    if {"Account Prices", "Products"} <= sheets.keys():
+        bounds = {
+            key(r["Product"]): (
+                checks.to_decimal(r.get("Minimum Charge")),
+                checks.to_decimal(r.get("Maximum Charge")),
+            )
+            for _, r in sheets["Products"].rows()
+            if r["Product"] is not None
+        }
+        s = sheets["Account Prices"]
+        for row, r in s.rows():
+            if r["Product"] is None or key(r["Product"]) not in bounds:
+                continue
+            low, high = bounds[key(r["Product"])]
+            own_low = checks.to_decimal(r.get("Minimum Charge"))
+            own_high = checks.to_decimal(r.get("Maximum Charge"))
+            low = own_low if own_low is not None else low
+            high = own_high if own_high is not None else high
+            if low is not None and high is not None and 0 <= high < low:
+                add(
+                    s,
+                    "Maximum Charge" if own_high is not None else "Minimum Charge",
+                    row,
+                    "maximum-below-minimum",
+                    f"account {checks.as_text(r['Account ID'])} would be billed {r['Product']} "
+                    f"with a Maximum Charge {high.normalize():f} below its Minimum Charge "
+                    f"{low.normalize():f} (this row's or the product's); correct one of them",
+                )
     for name in ("Account Codes", "Device Import Maps"):
         if name not in sheets:
             continue
