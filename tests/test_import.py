@@ -865,3 +865,43 @@ def test_account_codes_stay_letters_and_digits(tmp_path):
         'accounts.xlsx › Account Codes › C2: code "j.smith" has characters other than letters '
         "and digits"
     ]
+
+
+def test_wrong_arguments_say_what_is_wrong(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1"])
+    (tmp_path / "exports").mkdir()
+    cases = [
+        (
+            import_args(folder, tmp_path / "b", tmp_path / "exports"),
+            2,
+            f"{tmp_path / 'exports'}: is a folder, not an export; name the export files in it "
+            f"(for example {tmp_path / 'exports'}/*.csv)",
+        ),
+        (
+            import_args(folder, tmp_path / "b", tmp_path / "nope.csv"),
+            2,
+            f"{tmp_path / 'nope.csv'}: no such file; check the path and name",
+        ),
+        (
+            import_args(folder / "accounts.xlsx", tmp_path / "b", export),
+            2,
+            f"{folder / 'accounts.xlsx'}: is a file; --workbooks names the folder that holds "
+            f"accounts.xlsx and devices.xlsx (here: --workbooks {folder})",
+        ),
+        (
+            ["apply-codes", str(tmp_path / "codes-to-add.xlsx"), "--workbooks", str(folder)],
+            2,
+            f"{tmp_path / 'codes-to-add.xlsx'}: no such file; `charges report BATCH_DIR` writes "
+            "it as BATCH_DIR/reports/codes-to-add.xlsx (or `charges import --report`)",
+        ),
+    ]
+    for argv, code, message in cases:
+        capsys.readouterr()
+        assert main(argv) == code, argv
+        assert capsys.readouterr().err.strip() == f"charges: {message}"
+    assert not (tmp_path / "b").exists()
+    assert main(["--version"]) == 0
+    from processor import __version__
+
+    assert capsys.readouterr().out == f"charges {__version__}\n"

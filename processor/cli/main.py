@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="charges", description="Bill device usage from device exports and Excel workbooks."
     )
+    from processor import __version__
+
+    p.add_argument("--version", action="version", version=f"charges {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # every option says what it does, and its default where it has one
     sub.add_parser = functools.partial(sub.add_parser, formatter_class=_Help)

@@ -45,6 +45,11 @@ def read_choices(path: Path) -> tuple[list[tuple[int, str, str, str]], str | Non
     location the codes were met at (None in a file from before it was kept)."""
     from openpyxl import load_workbook
 
+    if not Path(path).is_file():
+        raise UsageError(
+            f"{path}: no such file; `charges report BATCH_DIR` writes it as "
+            "BATCH_DIR/reports/codes-to-add.xlsx (or `charges import --report`)"
+        )
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
         ws = wb[CODES_SHEET]

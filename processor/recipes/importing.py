@@ -46,8 +46,13 @@ def _check_usage(
         )
     seen: dict[str, Path] = {}
     for f in files:
+        if f.is_dir():
+            raise UsageError(
+                f"{f}: is a folder, not an export; name the export files in it (for example "
+                f"{f}/*.csv)"
+            )
         if not f.is_file():
-            raise UsageError(f"{f}: no such file")
+            raise UsageError(f"{f}: no such file; check the path and name")
         digest = hashed.get(str(f)) or file_sha256(f)
         if digest in seen:
             raise UsageError(

@@ -37,6 +37,11 @@ def validate_folder(folder: Path) -> tuple[dict, pd.DataFrame]:
         The sheets read (by name) and every finding, errors and warnings.
     """
     folder = Path(folder)
+    if folder.is_file():
+        raise UsageError(
+            f"{folder}: is a file; --workbooks names the folder that holds accounts.xlsx and "
+            f"devices.xlsx (here: --workbooks {folder.parent})"
+        )
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder; create it with `charges init {folder}`")
     with _no_cycle_collection():
