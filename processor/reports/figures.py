@@ -172,7 +172,7 @@ def statements(
     batch: Batch, lines: int = 5, accounts: int | None = None
 ) -> dict[str, pd.DataFrame]:
     """The first ``lines`` of each account's charges, for the ``accounts`` largest by net
-    (all when None), in account order."""
+    (all when None), the largest first (as ``by_account`` ranks them)."""
     c = batch.charges
     chosen = by_account(batch)["Account ID"]
     if accounts is not None:
@@ -192,9 +192,8 @@ def statements(
     }
     if not batch.per_line:  # per line, a charge has no tax of its own
         cols |= {"tax": "Tax", "gross": "Gross"}
-    return {
-        a: g[list(cols)].rename(columns=cols) for a, g in first.groupby("account_id", sort=True)
-    }
+    grouped = dict(iter(first.groupby("account_id", sort=False)))
+    return {a: grouped[a][list(cols)].rename(columns=cols) for a in chosen if a in grouped}
 
 
 def by_reason(batch: Batch) -> pd.DataFrame:
