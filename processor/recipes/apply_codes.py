@@ -203,8 +203,7 @@ class _Book:
         row = ws.max_row
         while row > 1 and all(ws.cell(row, c).value in (None, "") for c in self.cols):
             row -= 1  # append after the last filled row, not after formatted blanks
-        self.first = self.last = row + 1
-        self.last -= 1
+        self.first, self.last = row + 1, row  # rows first..last are added
 
     def add(self, values: tuple[str, ...]) -> None:
         ws = self.wb[self.sheet]

@@ -168,15 +168,20 @@ def render_batch(
     return done
 
 
-def render_period(batch_dirs: list[Path], out: Path, history: Path | None = None) -> list[Path]:
+def render_period(
+    batch_dirs: list[Path], out: Path, history: Path | None = None, checked: bool = False
+) -> list[Path]:
     """A period summary across several batches, by location and application, once each
     folder is checked against its history.
 
     Raises:
         ReportError: a batch cannot be read, or two batches in use bill the same row.
         UsageError: a history is not there, or a batch file changed since its commit.
+
+    ``checked``: the folders were checked against their history already (by
+    ``render_batch`` in the same command), so their files are not hashed again.
     """
-    for b in batch_dirs:
+    for b in [] if checked else batch_dirs:
         check_folder(b, history)
     batches = [reports.load_batch(b) for b in batch_dirs]
     problems = reports.double_billed(batches)

@@ -35,6 +35,6 @@ def run(args) -> int:
     render_reports(args.batches, args.workbooks, args.history)
     if len(args.batches) > 1:
         out = args.summary_dir or args.batches[0].resolve().parent
-        files = render_period(args.batches, out, args.history)
+        files = render_period(args.batches, out, args.history, checked=True)
         print(f"  period summary: {files[-1]}")
     return EXIT_OK
