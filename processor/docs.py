@@ -24,6 +24,8 @@ KIND_WORDS = {
     "date-format": "strftime format",
     "fields": "field names, comma-separated",
     "timezone": "IANA time zone name",
+    "days": "days: Mon … Sun, Holiday, ranges such as Mon-Fri",
+    "clock": "time of day, HH:MM",
     "choice": "",
 }
 

@@ -320,6 +320,28 @@ def write_workbooks() -> list[dict]:
             ["Standard", "0044", "UK (international format)", 0.05, 0.02, None, 1],
             ["Standard", "00", "International", 0.45, 0.10, 60, 60],
             ["Standard", "0033", "France", 0.15, 0.05, None, 1],
+            # evenings and weekends: landlines and mobiles cheaper (time bands)
+            ["Standard", "01", "UK landline (evening)", 0.02, 0.02, None, 1, "Evening"],
+            ["Standard", "02", "UK landline (evening)", 0.02, 0.02, None, 1, "Evening"],
+            ["Standard", "07", "UK mobile (evening)", 0.08, 0.02, 60, 1, "Evening"],
+            ["Standard", "01", "UK landline (weekend)", 0.01, 0.02, None, 1, "Weekend"],
+            ["Standard", "02", "UK landline (weekend)", 0.01, 0.02, None, 1, "Weekend"],
+        ],
+    )
+    fill(
+        wb["Time Bands"],
+        [
+            ["Day", "Mon-Fri", "08:00", "18:00"],
+            ["Evening", "Mon-Fri", "18:00", "08:00"],
+            ["Weekend", "Sat, Sun, Holiday", "00:00", "00:00"],
+        ],
+    )
+    fill(
+        wb["Holidays"],
+        [
+            [dt.date(2026, 12, 25), None],
+            [dt.date(2026, 12, 28), None],
+            [dt.date(2026, 10, 9), "Manchester"],  # the site's own closure day
         ],
     )
     for ws in (wb["Device Import Maps"], wb["Tariffs"]):

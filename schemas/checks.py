@@ -80,6 +80,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         '{label} "{value}" is not one character (or one of: comma, semicolon, tab, pipe)',
     ),
     "unknown-encoding": ("error", '{label} "{value}" is not an encoding Python knows (e.g. utf-8)'),
+    "bad-days": (
+        "error",
+        '{label} "{value}" is not a list of days: use Mon, Tue, Wed, Thu, Fri, Sat, Sun and '
+        "Holiday, separated by commas, and ranges in week order such as Mon-Fri",
+    ),
+    "bad-clock": (
+        "error",
+        '{label} "{value}" is not a time of day; type it as HH:MM, e.g. 08:00 or 18:30',
+    ),
     "bad-date-format": (
         "error",
         '{label} "{value}" is not a date format like %d/%m/%Y %H:%M (strftime codes)',
@@ -211,6 +220,82 @@ def to_dates(values) -> list[dt.date | None]:
         else to_date(v)
         for v in values
     ]
+
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday")
+HOLIDAY = 7  # the day type of a holiday; Mon..Sun are 0..6, as Python's weekday()
+DAY_SECONDS = 86_400
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
+
+
+def to_days(value: object) -> frozenset[int] | None:
+    """The day types a Days cell names (Mon..Sun = 0..6, Holiday = 7), None when it is not
+    a list of days. Tokens are trimmed and compared without case; a range runs in week
+    order (Mon-Fri; Fri-Mon is not a range)."""
+    out: set[int] = set()
+    for part in as_text(value).split(","):
+        names = [_day_index(p.strip().casefold()) for p in part.split("-")]
+        if None in names or len(names) > 2:
+            return None
+        if len(names) == 1:
+            out.add(names[0])
+        elif HOLIDAY in names or names[0] > names[1]:
+            return None
+        else:
+            out.update(range(names[0], names[1] + 1))
+    return frozenset(out) if out else None
+
+
+def _day_index(token: str) -> int | None:
+    full = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+            "saturday": 5, "sunday": 6}  # fmt: skip
+    if token in DAY_NAMES:
+        return DAY_NAMES.index(token)
+    return full.get(token)
+
+
+def to_clock(value: object) -> int | None:
+    """A time of day as seconds after midnight (24:00 is midnight, 0), None when it is not
+    one: an Excel time cell, the text HH:MM (or HH:MM:SS), or a day's fraction (0.75)."""
+    if isinstance(value, dt.datetime):
+        value = value.time()
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        return (seconds + round(value.microsecond / 1e6)) % DAY_SECONDS
+    if isinstance(value, dt.timedelta):
+        seconds = round(value.total_seconds())
+        return seconds % DAY_SECONDS if 0 <= seconds <= DAY_SECONDS else None
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        fraction = to_decimal(value)
+        if fraction is None or not 0 <= fraction <= 1:
+            return None
+        return int((fraction * DAY_SECONDS).to_integral_value()) % DAY_SECONDS
+    if isinstance(value, str):
+        m = _CLOCK.match(value.strip())
+        if not m:
+            return None
+        h, mi, sec = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if (h, mi, sec) == (24, 0, 0):
+            return 0
+        if h > 23 or mi > 59 or sec > 59:
+            return None
+        return h * 3600 + mi * 60 + sec
+    return None
+
+
+def clock_text(seconds: int) -> str:
+    """Seconds after midnight as HH:MM (HH:MM:SS when it has seconds)."""
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+
+
+def days() -> pa.Check:
+    return pa.Check(lambda s: _map(s, lambda v: to_days(v) is not None), name="bad-days")
+
+
+def clock() -> pa.Check:
+    return pa.Check(lambda s: _map(s, lambda v: to_clock(v) is not None), name="bad-clock")
 
 
 def _map(series: pd.Series, fn) -> pd.Series:

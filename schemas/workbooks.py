@@ -47,6 +47,8 @@ _KIND_CHECKS = {
     "encoding": lambda: [checks.encoding()],
     "date-format": lambda: [checks.date_format()],
     "timezone": lambda: [checks.time_zone()],
+    "days": lambda: [checks.days()],
+    "clock": lambda: [checks.clock()],
 }
 
 
@@ -578,7 +580,41 @@ TARIFFS = sheet(
         "(e.g. 60 for per-minute billing). Blank = 1.",
         width=10,
     ),
+    col(
+        "Band",
+        "text",
+        "Optional: the time band (from Time Bands) this rate is for. Blank = any time; a row "
+        "with the call's band wins over a blank one with a prefix as long.",
+        ref="Time Bands",
+        width=12,
+    ),
 )
+
+TIME_BANDS = sheet(
+    "Time Bands",
+    DEVICES_BOOK,
+    "When each time band holds, on the location's clock: a call is rated in the band of its "
+    "start. A band may have several rows.",
+    col("Band", "text", "The band's name, e.g. Peak, Evening, Weekend.", required=True,
+        width=14),
+    col("Days", "days", "The days it holds: Mon, Tue, Wed, Thu, Fri, Sat, Sun and Holiday, "
+        "separated by commas, and ranges such as Mon-Fri.", required=True, width=18),
+    col("From", "clock", "The time it starts, HH:MM (inclusive).", required=True, width=8),
+    col("To", "clock", "The time it ends, HH:MM (not included). At or before From: the band "
+        "runs past midnight into the start of the same day; 00:00 to 00:00 is the whole day.",
+        required=True, width=8),
+    optional=True,
+)  # fmt: skip
+
+HOLIDAYS = sheet(
+    "Holidays",
+    DEVICES_BOOK,
+    "Days rated as Holiday in Time Bands, whatever their weekday.",
+    col("Date", "date", "The holiday.", required=True, width=12),
+    col("Location", "text", "Optional: the location it is a holiday at (from Locations in "
+        "accounts.xlsx). Blank = every location.", ref="Locations", width=22),
+    optional=True,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -592,7 +628,17 @@ class Workbook:
 WORKBOOKS: tuple[Workbook, ...] = (
     Workbook(ACCOUNTS_BOOK, (LOCATIONS, ACCOUNTS, ACCOUNT_CODES, ACCOUNT_PRICES)),
     Workbook(
-        DEVICES_BOOK, (APPLICATIONS, DEVICE_IMPORT_MAPS, PRODUCTS, PRODUCT_RULES, FORMATS, TARIFFS)
+        DEVICES_BOOK,
+        (
+            APPLICATIONS,
+            DEVICE_IMPORT_MAPS,
+            PRODUCTS,
+            PRODUCT_RULES,
+            FORMATS,
+            TARIFFS,
+            TIME_BANDS,
+            HOLIDAYS,
+        ),
     ),
 )
 

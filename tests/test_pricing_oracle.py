@@ -45,8 +45,44 @@ def held(text: str) -> Decimal:
     return half_away(Decimal(text.replace(",", "")), 6)
 
 
-def oracle_net(product: dict, row: dict, tariffs: list[dict], places: int):
-    """(net, None) for a billed charge, or (None, reason) for an unmatched one."""
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday"]
+
+
+def day_list(text: str) -> set[str]:
+    """A Days cell: names and ranges in week order, trimmed, without case."""
+    out = set()
+    for part in text.split(","):
+        ends = [e.strip().lower() for e in part.split("-")]
+        if len(ends) == 1:
+            out.add(ends[0])
+        else:
+            out.update(DAYS[DAYS.index(ends[0]) : DAYS.index(ends[1]) + 1])
+    return out
+
+
+def minutes(cell) -> int:
+    """From or To, typed as text HH:MM or as an Excel time cell."""
+    if isinstance(cell, dt.time):
+        return cell.hour * 60 + cell.minute
+    h, m = cell.split(":")
+    return int(h) * 60 + int(m)
+
+
+def band_of(when: dt.datetime, bands: list[dict], holidays: set[dt.date]) -> str | None:
+    """The band whose Days hold the day type and whose times hold the start time."""
+    day = "holiday" if when.date() in holidays else DAYS[when.weekday()]
+    at = when.hour * 60 + when.minute
+    for b in bands:
+        start, end = minutes(b["from"]), minutes(b["to"])
+        inside = start <= at < end if start < end else (at >= start or at < end)
+        if day in day_list(b["days"]) and inside:
+            return b["band"]
+    return None
+
+
+def oracle_net(product: dict, row: dict, tariffs: list[dict], places: int, band=None):
+    """(net, None) for a billed charge, or (None, reason) for an unmatched one; ``band`` is
+    the call's time band (None: none holds it)."""
     if product["pricing"] == "Tariff" and product["free"] is not None:
         # a call no longer than Free Seconds (whole seconds, as held) is free: before any
         # tariff or price is asked of it
@@ -64,10 +100,21 @@ def oracle_net(product: dict, row: dict, tariffs: list[dict], places: int):
         else:
             digits = "".join(ch for ch in row["destination"] if ch.isdigit())
             best = None
-            for t in tariffs:
-                if digits.startswith(t["prefix"]) and (
-                    best is None or len(t["prefix"]) > len(best["prefix"])
-                ):
+            usable = [
+                t
+                for t in tariffs
+                if t.get("band") is None or (band and t["band"].lower() == band.lower())
+            ]
+            for t in usable:
+                longer = best is None or len(t["prefix"]) > len(best["prefix"])
+                # at equal length, the band's row wins over a blank one
+                tie = (
+                    best is not None
+                    and len(t["prefix"]) == len(best["prefix"])
+                    and best.get("band") is None
+                    and t.get("band") is not None
+                )
+                if digits.startswith(t["prefix"]) and (longer or tie):
                     best = t
             if best is None or not digits:
                 return None, "no-tariff"
@@ -170,7 +217,10 @@ def scenario(seed: int) -> dict:
         for name in ("CP", "UP", "TR")
         if later.random() < 0.5
     }
+    bands, holidays = time_bands(random.Random(seed + 2000), rows, tariffs)
     return {
+        "bands": bands,
+        "holidays": holidays,
         "account_prices": account_prices,
         "currency": currency,
         "places": CURRENCIES[currency],
@@ -180,6 +230,63 @@ def scenario(seed: int) -> dict:
         "tariffs": tariffs,
         "rows": rows,
     }
+
+
+def time_bands(rng: random.Random, rows: list[dict], tariffs: list[dict]):
+    """Time bands and holidays (often none), calls at every hour, and tariff rows per band."""
+
+    def clock(text: str):
+        h, m = text.split(":")
+        return text if rng.random() < 0.5 else dt.time(int(h), int(m))  # text or a time cell
+
+    kind = rng.choice(["none", "simple", "split", "night"])
+    bands = {
+        "none": [],
+        "simple": [
+            ("Peak", "Mon-Fri", "08:00", "18:00"),
+            ("Off", "Mon-Fri", "18:00", "08:00"),
+            ("Wkd", "Sat, Sun, Holiday", "00:00", "00:00"),
+        ],
+        "split": [
+            ("Peak", "mon-fri", "08:00", "18:00"),
+            ("Off", "Mon - Fri", "18:00", "00:00"),
+            ("off", "MON-FRI", "00:00", "08:00"),
+            ("Wkd", "sat,sun", "00:00", "00:00"),
+        ],
+        "night": [("Off", "Mon-Sun, Holiday", "22:00", "06:00")],
+    }[kind]
+    bands = [{"band": b, "days": d, "from": clock(f), "to": clock(t)} for b, d, f, t in bands]
+    holidays = rng.choice(
+        [[], [("2026-10-05", None)], [("2026-10-05", "London"), ("2026-10-12", "Leeds")]]
+    )
+    for r in rows:
+        if rng.random() < 0.7:
+            day = rng.choice([3, 4, 5, 10, 12, rng.randint(1, 31)])
+            hm = rng.choice(
+                ["07:59", "08:00", "17:59", "18:00", "00:00", "23:59", "22:00", "05:59"]
+            )
+            hm = hm if rng.random() < 0.6 else f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+            r["date"] = f"2026-10-{day:02d} {hm}"
+    if bands:
+        tariffs += [
+            {"prefix": "07", "rate": "0.05", "fee": "0", "min": 0, "inc": 1, "band": "off"},
+            {"prefix": "0", "rate": "0.002", "fee": "0.01", "min": 0, "inc": 1, "band": "OFF"},
+            {"prefix": "0700", "rate": "0.5", "fee": "0", "min": 0, "inc": 1, "band": "Peak"},
+            {"prefix": "99", "rate": "0.2", "fee": "0", "min": 0, "inc": 1, "band": "Peak"},
+            {"prefix": "4", "rate": "0.001", "fee": "0", "min": 0, "inc": 1, "band": "Wkd"},
+        ]
+        tariffs[:] = [
+            t
+            for t in tariffs
+            if t.get("band", "x").lower() in {"x", *(b["band"].lower() for b in bands)}
+        ]
+    return bands, holidays
+
+
+def call_band(sc: dict, r: dict) -> str | None:
+    when = dt.datetime.strptime(r["date"], "%Y-%m-%d %H:%M")
+    days = {dt.date.fromisoformat(d) for d, loc in sc["holidays"] if loc in (None, "London")}
+    return band_of(when, sc["bands"], days)
 
 
 def write_scenario(tmp: Path, sc: dict) -> tuple[Path, Path]:
@@ -229,7 +336,28 @@ def write_scenario(tmp: Path, sc: dict) -> tuple[Path, Path]:
     put(data, "Applications", 0, {"Product": "CP"})
     data["Product Rules"] = [["PBX", "up", "UP"], ["PBX", "tr", "TR"]]
     data["Tariffs"] = [
-        ["Std", t["prefix"], "dest", t["rate"], t["fee"], t["min"], t["inc"]] for t in sc["tariffs"]
+        row(
+            "Tariffs",
+            {
+                "Tariff": "Std",
+                "Prefix": t["prefix"],
+                "Destination": "dest",
+                "Rate Per Minute": t["rate"],
+                "Connection Fee": t["fee"],
+                "Minimum Seconds": t["min"],
+                "Increment Seconds": t["inc"],
+                "Band": t.get("band"),
+            },
+        )
+        for t in sc["tariffs"]
+    ]
+    data["Time Bands"] = [
+        row("Time Bands", {"Band": b["band"], "Days": b["days"], "From": b["from"], "To": b["to"]})
+        for b in sc["bands"]
+    ]
+    data["Holidays"] = [
+        row("Holidays", {"Date": dt.date.fromisoformat(d), "Location": loc})
+        for d, loc in sc["holidays"]
     ]
     folder = write_books(tmp / "wb", data)
     lines = [HEADER] + [
@@ -261,7 +389,7 @@ def expected(sc: dict):
     for i, r in enumerate(sc["rows"], start=2):
         name = {"up": "UP", "tr": "TR"}.get(r["item"], "CP")
         p = by_name[name] | sc["account_prices"].get((ACCOUNTS[r["code"]], name), {})
-        net, reason = oracle_net(p, r, sc["tariffs"], places)
+        net, reason = oracle_net(p, r, sc["tariffs"], places, call_band(sc, r))
         rows[i] = (net, reason)
         if net is None:
             continue
@@ -372,6 +500,12 @@ def test_the_scenarios_cover_every_rule():
                 seen.add(("tax override",))
             if net is not None and p["maximum"] is not None and net == D(p["maximum"]):
                 seen.add(("maximum",))
+            band = call_band(sc, r)
+            if p["pricing"] == "Tariff" and reason != "free-call":
+                seen.add(("band", band and band.lower(), "billed" if net is not None else reason))
+            when = dt.datetime.strptime(r["date"], "%Y-%m-%d %H:%M")
+            if when.date() == dt.date(2026, 10, 5) and sc["holidays"] and band:
+                seen.add(("holiday", band))
     assert seen >= {
         ("currency", 0),
         ("currency", 2),
@@ -390,4 +524,10 @@ def test_the_scenarios_cover_every_rule():
         ("credit",),
         ("minimum",),
         ("tax override",),
+        ("band", "peak", "billed"),
+        ("band", "off", "billed"),
+        ("band", "wkd", "billed"),
+        ("band", None, "billed"),
+        ("band", "off", "no-tariff"),
+        ("holiday", "Wkd"),
     }

@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from processor import findings as fnd
 from processor import validate_folder, write_templates
 from processor.cli import main
-from tests.conftest import base, put, write_books
+from tests.conftest import base, put, row, write_books
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "workbooks"
 
@@ -315,8 +315,8 @@ def test_duplicate_product_rule_and_tariff_prefix(tmp_path):
     assert lines(write_books(tmp_path / "wb", data), "error") == [
         "devices.xlsx › Product Rules › B3: there is already a rule for this application and item "
         "in row 2; keep one",
-        "devices.xlsx › Tariffs › B3: there is already a rate for this tariff and prefix in row 2; "
-        "keep one",
+        "devices.xlsx › Tariffs › B3: there is already a rate for this tariff, band and prefix in row "
+        "2; keep one",
     ]
 
 
@@ -785,4 +785,57 @@ def test_account_prices_one_row_per_account_and_product(tmp_path):
         "them",
         "accounts.xlsx › Account Prices › B3: there is already a price for this account and "
         "product in row 2; keep one",
+    ]
+
+
+def test_time_bands_and_holidays_are_checked_cell_by_cell(tmp_path):
+    data = base()
+    data["Time Bands"] = [
+        row("Time Bands", Band="Peak", Days="Mon-Fri", From="08:00", To=dt.time(18, 0)),
+        row("Time Bands", Band="Evening", Days="mon - fri", From="18:00", To="08:00"),
+        row("Time Bands", Band="Weekend", Days="Sat, Sun", From="00:00", To="00:00"),
+        row("Time Bands", Band="Late", Days="Fri-Sat", From="23:00", To="01:00"),
+        row("Time Bands", Band="Odd", Days="Mon-Funday", From="25:00", To="7"),
+        row("Time Bands", Band="Back", Days="Fri-Mon", From="09:00", To="10:00"),
+    ]
+    data["Holidays"] = [
+        row("Holidays", Date=dt.date(2026, 12, 25)),
+        row("Holidays", Date="Christmas", Location="Paris"),
+    ]
+    data["Tariffs"].append(
+        row("Tariffs", Tariff="Std", Prefix="01", Destination="UK", Rate_Per_Minute=0.02,
+            Band="Night")
+    )  # fmt: skip
+    data["Tariffs"].append(
+        row("Tariffs", Tariff="Std", Prefix="01", Destination="UK", Rate_Per_Minute=0.03,
+            Band="evening")
+    )  # fmt: skip
+    data["Tariffs"].append(
+        row("Tariffs", Tariff="std", Prefix="01", Destination="UK", Rate_Per_Minute=0.04,
+            Band="Evening")
+    )  # fmt: skip
+    assert lines(write_books(tmp_path / "wb", data)) == [
+        'devices.xlsx › Time Bands › B6: Days "Mon-Funday" is not a list of days: use Mon, '
+        "Tue, Wed, Thu, Fri, Sat, Sun and Holiday, separated by commas, and ranges in week "
+        "order such as Mon-Fri",
+        'devices.xlsx › Time Bands › B7: Days "Fri-Mon" is not a list of days: use Mon, Tue, '
+        "Wed, Thu, Fri, Sat, Sun and Holiday, separated by commas, and ranges in week order "
+        "such as Mon-Fri",
+        'devices.xlsx › Time Bands › C6: From "25:00" is not a time of day; type it as HH:MM, '
+        "e.g. 08:00 or 18:30",
+        'devices.xlsx › Time Bands › D6: To "7" is not a time of day; type it as HH:MM, e.g. '
+        "08:00 or 18:30",
+        'devices.xlsx › Holidays › A3: Date "Christmas" is not a date; type it as a date such '
+        "as 2026-01-31",
+        'devices.xlsx › Tariffs › H3: Band "Night" is not on the Time Bands sheet '
+        "(devices.xlsx); add it there or correct the spelling",
+        'devices.xlsx › Holidays › B3: Location "Paris" is not on the Locations sheet '
+        "(accounts.xlsx); add it there or correct the spelling",
+        "devices.xlsx › Tariffs › B5: there is already a rate for this tariff, band and prefix "
+        "in row 4; keep one",
+        'devices.xlsx › Time Bands › B5: band "Late" and band "Evening" in row 3 both hold Fri '
+        "23:00; a moment belongs to one band: correct the Days, From or To of one of them",
+        "devices.xlsx › Time Bands: the Holidays sheet lists days, but no band's Days name "
+        "Holiday, so a call on a holiday has no band and is rated on the rows with a blank "
+        "Band only; add Holiday to the Days of the band holidays are rated in",
     ]

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from processor import arrow
 from processor.rating import modes
+from processor.rating.bands import band_of
 from processor.rating.tax import HUNDRED, PER_CHARGE
 from processor.reference.records import Reference
 from schemas.charges import DECIMAL
@@ -51,6 +52,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         (a Tariff product's calls no longer than its Free Seconds) to skipped.
     """
     out = frame.copy()
+    # the time band of each charge's start, for tariffs with bands
+    out["band"] = band_of(out["occurred_at"], ref, location)
     places = ref.minor_unit(location)
     loc = ref.location(location)
     per_charge = loc.tax_rounding == PER_CHARGE

@@ -14,7 +14,7 @@ from processor.ingest.formats import registry
 from processor.ingest.formats.base import Format
 from processor.reference.reading import Sheet
 from processor.reference.validation import split_fields
-from schemas.checks import DELIMITER_NAMES, as_text, key, to_decimal
+from schemas.checks import DAY_SECONDS, DELIMITER_NAMES, as_text, key, to_clock, to_days, to_decimal
 from schemas.currencies import MINOR_UNITS
 
 
@@ -89,6 +89,25 @@ class Rate:
     connection: Decimal
     minimum_seconds: int
     increment_seconds: int
+    band: str | None = None  # the time band the rate is for (None: any time)
+
+
+@dataclass(frozen=True)
+class BandTime:
+    """A row of Time Bands: the day types (Mon..Sun = 0..6, Holiday = 7) and the times of
+    day (seconds after midnight, From inclusive, To exclusive) one band holds. To at or
+    before From: From to midnight and midnight to To, of the same day type."""
+
+    band: str
+    days: frozenset[int]
+    start: int
+    end: int
+
+    def spans(self) -> list[tuple[int, int]]:
+        """The [from, to) seconds of a day it holds."""
+        if self.start < self.end:
+            return [(self.start, self.end)]
+        return [(self.start, DAY_SECONDS), (0, self.end)]
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,13 @@ class Reference:
     spans: dict[tuple[str, str, str], tuple[CodeSpan, ...]] = field(default_factory=dict)
     # (account key, product key) → that account's own prices for the product
     account_prices: dict[tuple[str, str], AccountPrice] = field(default_factory=dict)
+    band_times: list[BandTime] = field(default_factory=list)  # the Time Bands sheet
+    # location key ("" for every location) → its holidays
+    holidays: dict[str, frozenset[dt.date]] = field(default_factory=dict)
+
+    def holidays_at(self, location: str) -> frozenset[dt.date]:
+        """The days rated as Holiday at a location."""
+        return self.holidays.get(key(location), frozenset()) | self.holidays.get("", frozenset())
 
     def currency(self, location: str) -> str:
         return self.locations[key(location)].currency
@@ -278,6 +304,19 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         (key(r["Application"]), key(r["Item"])): products[key(r["Product"])].name
         for _, r in sheets["Product Rules"].rows()
     }
+    band_names: dict[str, str] = {}
+    band_times = []
+    if "Time Bands" in sheets:
+        for _, r in sheets["Time Bands"].rows():
+            name = band_names.setdefault(key(r["Band"]), _text(r["Band"]))
+            band_times.append(
+                BandTime(name, to_days(r["Days"]), to_clock(r["From"]), to_clock(r["To"]))
+            )
+    holidays: dict[str, set[dt.date]] = {}
+    if "Holidays" in sheets:
+        h = sheets["Holidays"]
+        for day, loc in zip(h.dates("Date"), h.keys("Location"), strict=True):
+            holidays.setdefault(loc or "", set()).add(day)
     tariffs: dict[str, list[Rate]] = {}
     for _, r in sheets["Tariffs"].rows():
         tariffs.setdefault(key(r["Tariff"]), []).append(
@@ -288,6 +327,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
                 connection=_dec(r["Connection Fee"], Decimal(0)),
                 minimum_seconds=_int(r["Minimum Seconds"], 0),
                 increment_seconds=max(_int(r["Increment Seconds"], 1), 1),
+                band=band_names.get(key(r["Band"]), _text(r["Band"])) if r.get("Band") else None,
             )
         )
     for rates in tariffs.values():
@@ -322,6 +362,8 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         tariffs,
         {t: tuple(sorted(s, key=lambda x: x.start or dt.date.min)) for t, s in spans.items()},
         account_prices,
+        band_times,
+        {k: frozenset(v) for k, v in holidays.items()},
     )
 
 

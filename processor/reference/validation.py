@@ -334,14 +334,19 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     for name, cols, what in (
         ("Product Rules", ["Application", "Item"], "a rule for this application and item"),
         ("Account Prices", ["Account ID", "Product"], "a price for this account and product"),
-        ("Tariffs", ["Tariff", "Prefix"], "a rate for this tariff and prefix"),
+        ("Tariffs", ["Tariff", "Band", "Prefix"], "a rate for this tariff, band and prefix"),
     ):
         if name not in sheets:
             continue
         s = sheets[name]
         keys = s.frame[cols].map(lambda v: key(v) if v is not None else None)
+        # a blank Band is a value of its own (any time); the other columns are required
+        optional = [
+            i for i, c in enumerate(cols) if not SHEETS[name].columns[c].metadata["required"]
+        ]
         seen: dict[tuple, int] = {}
         for row, values in zip(keys.index, keys.itertuples(index=False), strict=True):
+            values = tuple("" if i in optional and v is None else v for i, v in enumerate(values))
             if None in values:
                 continue
             if values in seen:
@@ -356,6 +361,8 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 seen[values] = row
     if "Formats" in sheets:
         out.extend(_format_rules(sheets["Formats"]))
+    if "Time Bands" in sheets:
+        out.extend(_band_rules(sheets["Time Bands"], sheets.get("Holidays")))
     if "Applications" in sheets:
         s = sheets["Applications"]
         custom = (
@@ -379,6 +386,63 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                         f'Match On names "{f}", which format {fmt.name} does not have; it has: '
                         f"{', '.join(fmt.fields)}",
                     )
+    return out
+
+
+_DAY_TEXT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Holiday")
+
+
+def _band_rules(s: Sheet, holidays: Sheet | None) -> list[dict[str, str]]:
+    """Two bands never hold one moment; holidays listed are rated as some band's Holiday."""
+    out = []
+    rows = []
+    for row, r in s.rows():
+        days, start, end = (
+            checks.to_days(r["Days"]),
+            checks.to_clock(r["From"]),
+            checks.to_clock(r["To"]),
+        )
+        if r["Band"] is None or days is None or start is None or end is None:
+            continue  # the cell's own error says what is wrong
+        spans = [(start, end)] if start < end else [(start, checks.DAY_SECONDS), (0, end)]
+        rows.append((row, checks.as_text(r["Band"]), days, spans))
+    for i, (row, band, days, spans) in enumerate(rows):
+        for other_row, other, other_days, other_spans in rows[:i]:
+            if key(band) == key(other):
+                continue  # one band's rows may overlap: they say the same
+            shared = sorted(days & other_days)
+            moment = next(
+                (max(a, c) for a, b in spans for c, d in other_spans if max(a, c) < min(b, d)),
+                None,
+            )
+            if not shared or moment is None:
+                continue
+            out.append(
+                fnd.finding(
+                    "error",
+                    "overlapping-bands",
+                    f'band "{band}" and band "{other}" in row {other_row} both hold '
+                    f"{_DAY_TEXT[shared[0]]} {checks.clock_text(moment)}; a moment belongs to "
+                    "one band: correct the Days, From or To of one of them",
+                    s.workbook,
+                    s.name,
+                    s.cell("Days", row),
+                )
+            )
+            break
+    if holidays is not None and len(holidays.frame) and rows:
+        if not any(checks.HOLIDAY in days for _, _, days, _ in rows):
+            out.append(
+                fnd.finding(
+                    "warning",
+                    "holiday-without-band",
+                    "the Holidays sheet lists days, but no band's Days name Holiday, so a "
+                    "call on a holiday has no band and is rated on the rows with a blank Band "
+                    "only; add Holiday to the Days of the band holidays are rated in",
+                    s.workbook,
+                    s.name,
+                )
+            )
     return out
 
 

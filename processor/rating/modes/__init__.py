@@ -29,7 +29,7 @@ from schemas.money import EXACT
 HUNDRED = Decimal(100)
 
 # what every mode may read of a row
-READS = ["occurred_at", "account_id", "destination", "duration", "quantity", "cost"]
+READS = ["occurred_at", "account_id", "destination", "duration", "quantity", "cost", "band"]
 NARROW = pa.decimal256(19, 6)  # a held value: below 10^12, at 6 places
 
 

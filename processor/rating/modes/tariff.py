@@ -62,11 +62,54 @@ def charge(product: Product, rate: Rate, seconds: int, places: int) -> tuple[Dec
     return round_money(value, places), credit
 
 
+def banded_index(rates: list[Rate], destinations: pa.Array, bands: np.ndarray) -> np.ndarray:
+    """Per row, the index in ``rates`` of its rate: the longest prefix among the rows whose
+    Band is the row's band or blank, a row with the band winning at equal length; -1 where
+    none."""
+    if not any(r.band for r in rates):
+        return rate_index(rates, destinations)
+    found = np.full(len(destinations), -1, dtype=np.int64)
+    names = np.array([key(b) if b else "" for b in bands], dtype=object)
+    for band in pd.unique(names):
+        at = np.flatnonzero(names == band)
+        # the band's rows before the blank ones, so a prefix given for both is the band's
+        usable: dict[str, int] = {}
+        for i in sorted(
+            (i for i, r in enumerate(rates) if not r.band or key(r.band) == band),
+            key=lambda i: not rates[i].band,
+        ):
+            usable.setdefault(rates[i].prefix, i)
+        which = np.array(list(usable.values()), dtype=np.int64)
+        got = rate_index([rates[i] for i in which], destinations.take(pa.array(at)))
+        found[at] = np.where(got >= 0, which[np.maximum(got, 0)], -1)
+    return found
+
+
+def _unrated(product: Product, rates: list[Rate], bands: np.ndarray) -> object:
+    """What a no-tariff message names: the tariff, and the band where the tariff has bands."""
+    if not any(r.band for r in rates):
+        return product.tariff
+    return np.array(
+        [
+            f"{product.tariff} (time band {b})"
+            if b
+            else f"{product.tariff} (outside every time band)"
+            for b in bands
+        ],
+        dtype=object,
+    )
+
+
 def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> Priced:
     """Each call's charge, worked once per distinct (rate, billable seconds) by the exact
-    rules; calls whose number no rate's prefix begins are ``no-tariff``."""
+    rules; calls whose number no rate's prefix begins (in their band) are ``no-tariff``."""
     rates = ref.tariffs.get(key(product.tariff), [])
-    found = rate_index(rates, pa.array(rows["destination"].to_numpy(), pa.string()))
+    bands = (
+        rows["band"].to_numpy(dtype=object)
+        if "band" in rows
+        else np.full(len(rows), None, dtype=object)
+    )
+    found = banded_index(rates, pa.array(rows["destination"].to_numpy(), pa.string()), bands)
     priced = found >= 0
     idx = found[priced]
     duration = rows["duration"].to_numpy(dtype="float64", na_value=0).astype(np.int64)[priced]
@@ -80,7 +123,10 @@ def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> 
     ]
     values = pa.array([v for v, _ in worked], _WIDE).take(pa.array(inverse.ravel()))
     credit = np.array([c for _, c in worked], dtype=bool)[inverse.ravel()]
-    return Priced(values, credit, priced, "no-tariff", product.tariff)
+    unrated = _unrated(product, rates, bands)
+    if isinstance(unrated, np.ndarray):
+        unrated = unrated[~priced]
+    return Priced(values, credit, priced, "no-tariff", unrated)
 
 
 MODE = register(PricingMode("Tariff", price))
