@@ -50,6 +50,10 @@ CHARGES = pa.DataFrameSchema(
         "tax": _col(DECIMAL),
         "gross": _col(DECIMAL),
         "note": _col(TEXT),
+        # what an allowance covered (README "Allowances"): the quantity (a Tariff call's
+        # seconds), and the value waived, exact (the net without it less the net billed)
+        "included_quantity": _col(DECIMAL, False),
+        "included_amount": _col(DECIMAL, False),
     },
     name="charges",
     strict=True,
@@ -70,6 +74,8 @@ LINES = pa.DataFrameSchema(
         "gross": _col(DECIMAL, False),
         "gl_code": _col(TEXT),
         "rows": _col(INT, False),
+        "included_quantity": _col(DECIMAL, False),
+        "included_amount": _col(DECIMAL, False),
     },
     name="lines",
     strict=True,

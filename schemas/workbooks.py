@@ -49,6 +49,7 @@ _KIND_CHECKS = {
     "timezone": lambda: [checks.time_zone()],
     "days": lambda: [checks.days()],
     "clock": lambda: [checks.clock()],
+    "quantity": lambda: checks.number(minimum=0),
 }
 
 
@@ -187,6 +188,13 @@ ACCOUNTS = sheet(
     ),
     col("Start Date", "date", "Optional: charges dated before this day are not billed.", width=12),
     col("End Date", "date", "Optional: charges dated after this day are not billed.", width=12),
+    col(
+        "Plan",
+        "text",
+        "Optional: the plan (from Plans) whose allowances the account has each month.",
+        ref="Plans",
+        width=14,
+    ),
 )
 
 
@@ -209,6 +217,23 @@ ACCOUNT_PRICES = sheet(
         ref="Tariffs", width=12),
     col("Discount %", "percent", "Optional: taken off the price before the Minimum and "
         "Maximum Charge, e.g. 10.", width=10),
+    optional=True,
+)  # fmt: skip
+
+
+PLANS = sheet(
+    "Plans",
+    ACCOUNTS_BOOK,
+    "What a plan includes each calendar month, per product: a quantity or an amount (one "
+    "of the two), one row per plan and product.",
+    col("Plan", "text", "The plan's name, given to accounts on the Accounts sheet.",
+        required=True, width=16),
+    col("Product", "text", "The product (from Products in devices.xlsx).", required=True,
+        ref="Products", width=14),
+    col("Included Quantity", "quantity", "Units included a month: pages, or minutes for Tariff "
+        "products (whole seconds: 1.5 is fine, 1.01 is not).", width=12),
+    col("Included Amount", "money", "Or: an amount of the product's charges included a "
+        "month, in the location's currency.", width=12),
     optional=True,
 )  # fmt: skip
 
@@ -626,7 +651,7 @@ class Workbook:
 
 
 WORKBOOKS: tuple[Workbook, ...] = (
-    Workbook(ACCOUNTS_BOOK, (LOCATIONS, ACCOUNTS, ACCOUNT_CODES, ACCOUNT_PRICES)),
+    Workbook(ACCOUNTS_BOOK, (LOCATIONS, ACCOUNTS, ACCOUNT_CODES, ACCOUNT_PRICES, PLANS)),
     Workbook(
         DEVICES_BOOK,
         (

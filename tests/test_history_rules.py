@@ -323,7 +323,15 @@ def test_void_marks_the_workbook_the_reports_and_every_statement(tmp_path, setup
          "again into a new batch folder.",),
     ]  # fmt: skip
     book = load_workbook(batch / "batch.xlsx")
-    assert book.sheetnames == ["VOID", "Batch Sheet", "Unmatched", "Skipped", "Summary"]
+    assert book.sheetnames == [
+        "VOID",
+        "Batch Sheet",
+        "Included",
+        "Zero Lines",
+        "Unmatched",
+        "Skipped",
+        "Summary",
+    ]
     assert [r for r in book["Batch Sheet"].values] == lines_before
     assert book["VOID"]["A2"].data_type == "s"
     # reports and statements, as they were written before the void and when rendered again

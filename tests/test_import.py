@@ -407,7 +407,14 @@ def test_batch_xlsx_sheets_and_text_never_becomes_a_formula(tmp_path):
     lines += [f"999,2026-10-01,{d},1,1.00" for d in danger]
     _, out = run(tmp_path, lines, data)
     wb = load_workbook(out / "batch.xlsx")
-    assert wb.sheetnames == ["Batch Sheet", "Unmatched", "Skipped", "Summary"]
+    assert wb.sheetnames == [
+        "Batch Sheet",
+        "Included",
+        "Zero Lines",
+        "Unmatched",
+        "Skipped",
+        "Summary",
+    ]
     sheet = wb["Batch Sheet"]
     assert [c.value for c in sheet[1]] == [
         "Account ID",
@@ -421,11 +428,13 @@ def test_batch_xlsx_sheets_and_text_never_becomes_a_formula(tmp_path):
         "Gross",
         "GL Code",
         "Batch Date",
+        "Included",
+        "Waived",
     ]
     assert sheet["B2"].value == "@Acme" and sheet["B2"].data_type == "s"
     assert sheet["F2"].value == 4.4 and sheet["F2"].number_format == "#,##0.00"
     assert sheet["K2"].value == dt.datetime(2026, 10, 31)
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:K2"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:M2"
     unmatched = wb["Unmatched"]
     got = [(unmatched.cell(r, 7).value, unmatched.cell(r, 7).data_type) for r in range(2, 6)]
     assert got == [(d, "s") for d in danger]

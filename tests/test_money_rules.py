@@ -108,7 +108,7 @@ def test_credits_are_billed_negative_never_raised_and_netted(tmp_path):
     assert [D(str(v)) for v in frame(out, "charges")["net"]] == [D("-1.65"), D("0.10"), D("5.50")]
     assert frame(out, "unmatched")["reason"].tolist() == ["zero-price"]
     assert m["credits"] == {"rows": 1, "net": "-1.65"}
-    ((_, _, _, _, qty, net, rate, tax, gross, _, _),) = sheet(out)
+    ((_, _, _, _, qty, net, rate, tax, gross, _, _, _, _),) = sheet(out)
     assert (qty, net, rate, tax, gross) == (3, 3.95, 20, 0.79, 4.74)
     summary = {r[0]: r for r in sheet(out, "Summary")}
     assert summary["Credits (billed, included above)"][1:4] == (1, None, -1.65)
@@ -141,7 +141,7 @@ def test_per_line_tax_is_worked_on_the_line_as_the_bill_run_invoices(tmp_path):
         put(data, "Locations", 0, {"Tax Rounding": rounding})
         tmp = tmp_path / rounding
         m, out = run(tmp, lines, data)
-        ((*_, net, rate, t, gross, _, _),) = sheet(out)
+        ((*_, net, rate, t, gross, _, _, _, _),) = sheet(out)
         assert (net, rate, t, gross) == (0.39, 20, tax, round(0.39 + tax, 2))
         assert m["billed"] == {
             "net": "0.39",

@@ -391,11 +391,11 @@ def test_code_stored_as_number_is_a_warning(tmp_path):
 def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_path):
     data = base()
     data["Accounts"] = [
-        [r["Account Name"], r["Account ID"], r["Location"], r["Status"], "note", None, None]
+        [r["Account Name"], r["Account ID"], r["Location"], r["Status"], "note", None, None, None]
         for r in data["Accounts"]
     ]
-    data["Accounts"].insert(1, [None] * 7)
-    data["Accounts"] += [[None] * 7, [None] * 7]
+    data["Accounts"].insert(1, [None] * 8)
+    data["Accounts"] += [[None] * 8, [None] * 8]
     headers = {
         "Accounts": [
             "Account Name",
@@ -405,6 +405,7 @@ def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_
             "Notes",
             "Start Date",
             "End Date",
+            " PLAN",
         ]
     }
     folder = write_books(tmp_path / "wb", data, headers)
@@ -461,7 +462,7 @@ def test_missing_optional_column_is_a_warning(tmp_path):
     from schemas.workbooks import ACCOUNTS
 
     data = base()
-    headers = {"Accounts": list(ACCOUNTS.columns)[:5]}
+    headers = {"Accounts": [c for c in ACCOUNTS.columns if c != "End Date"]}
     data["Accounts"] = [[r.get(c) for c in headers["Accounts"]] for r in data["Accounts"]]
     assert lines(write_books(tmp_path / "wb", data, headers)) == [
         'accounts.xlsx › Accounts: missing optional column "End Date" (read as blank); add a '
@@ -558,7 +559,9 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
     assert validations(acc["Accounts"]) == {
         "C2:C1048576": "='Locations'!$A$2:$A$1048576",
         "D2:D1048576": '"Active,Inactive"',
+        "G2:G1048576": "='Plans'!$A$2:$A$1048576",
     }
+    assert validations(dev["Tariffs"]) == {"H2:H1048576": "='Time Bands'!$A$2:$A$1048576"}
     assert validations(acc["Account Codes"]) == {"A2:A1048576": "='Accounts'!$A$2:$A$1048576"}
     dv = validations(dev["Applications"])
     assert dv["B2:B1048576"].startswith("=Lists!$A$2:$A$")

@@ -77,9 +77,12 @@ class NewBatch:
     removed: list[Path] = field(default_factory=list)  # leftovers of killed runs cleared
     met: MetKeys | None = field(default_factory=MetKeys)  # the keys this batch's rows met
 
-    def finish(self, inputs: list[dict], match_on: list | tuple) -> None:
-        """Finish the batch's files and keep what the commit needs: the manifest and the
-        digests of the keys the writer billed."""
+    def finish(
+        self, inputs: list[dict], match_on: list | tuple, allowances: dict | None = None
+    ) -> None:
+        """Finish the batch's files and keep what the commit needs: the manifest (with
+        what allowances were used, ``Allowances.summary``) and the digests of the keys the
+        writer billed."""
         plan, extra = self.plan, {"retry_of": self.plan.retry_of} if self.plan.retry_of else {}
         meta = describe(
             self.id,
@@ -95,7 +98,7 @@ class NewBatch:
             **extra,
         )
         self.digests = self.writer.billed_digests()
-        self.manifest = self.writer.finish(meta, plan.batch_date)
+        self.manifest = self.writer.finish(meta, plan.batch_date, allowances)
 
     def notes(self) -> list[str]:
         return [

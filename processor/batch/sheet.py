@@ -19,6 +19,7 @@ from processor.reference.records import Product
 from schemas.checks import key
 
 ZERO = Decimal(0)
+INCLUDED = ("included_quantity", "included_amount")
 LINE_FIELDS = (
     "account_id",
     "account_name",
@@ -31,6 +32,8 @@ LINE_FIELDS = (
     "gross",
     "gl_code",
     "rows",
+    "included_quantity",
+    "included_amount",
 )
 
 
@@ -55,15 +58,17 @@ class BatchSheet:
             return
         groups = billed.groupby(["account_id", "product"], sort=False)
         first = groups[["account_name", "tax_rate"]].first()
-        sums = groups[["quantity", "net", "tax"]].sum(min_count=1)
+        sums = groups[["quantity", "net", "tax", *INCLUDED]].sum(min_count=1)
         counts = groups.size()
-        for (account_id, product), name, rate, q, net, tax, rows in zip(
+        for (account_id, product), name, rate, q, net, tax, inc_q, inc_a, rows in zip(
             first.index,
             first["account_name"],
             first["tax_rate"],
             sums["quantity"],
             sums["net"],
             sums["tax"],
+            sums["included_quantity"],
+            sums["included_amount"],
             counts,
             strict=True,
         ):
@@ -71,6 +76,7 @@ class BatchSheet:
             if line is None:
                 p = self.products[key(product)]
                 line = self._lines[(account_id, product)] = {
+                    "tariff": p.pricing == "tariff",
                     "account_id": account_id,
                     "account_name": name,
                     "product": p.name,
@@ -81,10 +87,14 @@ class BatchSheet:
                     "net": ZERO,
                     "charge_tax": ZERO,
                     "rows": 0,
+                    "included_quantity": ZERO,
+                    "included_amount": ZERO,
                 }
             line["quantity"] += q
             line["net"] += net
             line["rows"] += int(rows)
+            line["included_quantity"] += inc_q
+            line["included_amount"] += inc_a
             if self.per_charge:
                 line["charge_tax"] += tax
         credit = (billed["net"] < 0).to_numpy(dtype=bool)
@@ -108,6 +118,7 @@ class BatchSheet:
             out.append(
                 {
                     **{k: line[k] for k in LINE_FIELDS if k in line},
+                    "tariff": line["tariff"],
                     "net": net,
                     "tax": tax,
                     "gross": net + tax,
@@ -125,8 +136,28 @@ class BatchSheet:
         return {"rows": self.credit_rows, "net": self.credit_net}
 
 
+def minutes_seconds(seconds: Decimal) -> str:
+    """Billable seconds as minutes and seconds (90 → 1:30)."""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def included_shown(line: dict) -> object:
+    """What a line's charges had included: a Tariff line's seconds as minutes and
+    seconds, else the quantity; None when nothing was."""
+    q = line.get("included_quantity", ZERO)
+    if not q:
+        return None
+    return minutes_seconds(q) if line.get("tariff") else q
+
+
+def used_allowance(line: dict) -> bool:
+    return bool(line.get("included_quantity") or line.get("included_amount"))
+
+
 def sheet_rows(lines: list[dict], batch_date: dt.date) -> list[list]:
-    """The Batch Sheet's rows as batch.xlsx shows them."""
+    """The Batch Sheet's rows as batch.xlsx shows them: every line with a net (a line of
+    zero is nothing to invoice, and is listed apart: ``included_rows``, ``zero_rows``)."""
     return [
         [
             ln["account_id"],
@@ -140,6 +171,33 @@ def sheet_rows(lines: list[dict], batch_date: dt.date) -> list[list]:
             ln["gross"],
             ln["gl_code"],
             batch_date,
+            included_shown(ln),
+            ln.get("included_amount") or None,
         ]
         for ln in lines
+        if ln["net"] != 0
+    ]
+
+
+def included_rows(lines: list[dict]) -> list[list]:
+    """The Included sheet: lines whose net is zero because an allowance covered them."""
+    return [
+        [
+            ln["account_id"],
+            ln["account_name"],
+            ln["product"],
+            included_shown(ln),
+            ln.get("included_amount", ZERO),
+        ]
+        for ln in lines
+        if ln["net"] == 0 and used_allowance(ln)
+    ]
+
+
+def zero_rows(lines: list[dict]) -> list[list]:
+    """The Zero Lines sheet: lines priced at zero with no allowance (Can Be Zero Price)."""
+    return [
+        [ln["account_id"], ln["account_name"], ln["product"], ln["quantity"], ln["rows"]]
+        for ln in lines
+        if ln["net"] == 0 and not used_allowance(ln)
     ]

@@ -28,6 +28,24 @@ BATCH_COLS = [
     Col("Gross", "money", 13),
     Col("GL Code", width=11),
     Col("Batch Date", "date", 12),
+    Col("Included", "decimal", 10),  # a Tariff line's as minutes:seconds
+    Col("Waived", "money", 11),
+]
+
+INCLUDED_COLS = [
+    Col("Account ID", width=12),
+    Col("Account Name", width=30),
+    Col("Product", width=14),
+    Col("Included", "decimal", 10),
+    Col("Waived", "money", 11),
+]
+
+ZERO_COLS = [
+    Col("Account ID", width=12),
+    Col("Account Name", width=30),
+    Col("Product", width=14),
+    Col("Quantity", "decimal", 10),
+    Col("Rows", "int", 8),
 ]
 
 
@@ -117,10 +135,24 @@ def write_batch_xlsx(
     unmatched: Path,
     skipped: Path,
     places: int,
+    included: list[list] | None = None,
+    zero: list[list] | None = None,
 ) -> None:
-    """batch.xlsx: Batch Sheet, Unmatched, Skipped, Summary."""
+    """batch.xlsx: Batch Sheet, Included, Zero Lines, Unmatched, Skipped, Summary."""
     book = TableBook(path, places)
     book.table("Batch Sheet", BATCH_COLS, batch_lines)
+    book.table(
+        "Included",
+        INCLUDED_COLS,
+        included or [],
+        empty="No line was wholly included in a plan.",
+    )
+    book.table(
+        "Zero Lines",
+        ZERO_COLS,
+        zero or [],
+        empty="No line priced at zero.",
+    )
     book.arrow_table(
         "Unmatched",
         UNBILLED_COLS,

@@ -22,7 +22,7 @@ from processor import __version__, row_digests
 from processor.batch import workbook
 from processor.batch.folder import CHARGES, LINES, SKIPPED, UNMATCHED, WORKBOOK
 from processor.batch.manifest import write_manifest
-from processor.batch.sheet import BatchSheet, sheet_rows
+from processor.batch.sheet import BatchSheet, included_rows, sheet_rows, zero_rows
 from processor.ledger.screening import DIGEST, digests_of
 from processor.outputs import parquet
 from processor.reasons import REASONS
@@ -80,6 +80,19 @@ def _writes(column: str, schema) -> bool:
     return column in schema.columns or column in _READ or column.startswith("match_")
 
 
+def with_included(billed: pd.DataFrame) -> pd.DataFrame:
+    """Billed rows with what allowances covered of them (none, unless
+    ``processor.rating.allowances`` priced them)."""
+    if "included_quantity" in billed:
+        return billed
+    zero = pd.Series(
+        pa.array(np.zeros(len(billed), dtype=np.int64)).cast(HELD),
+        dtype=sc.DECIMAL,
+        index=billed.index,
+    )
+    return billed.assign(included_quantity=zero, included_amount=zero)
+
+
 class BatchWriter:
     """Accumulates priced chunks into a batch folder being written (``folder`` is the
     hidden partial folder; the caller renames it into place)."""
@@ -110,6 +123,8 @@ class BatchWriter:
 
     def add(self, priced: pd.DataFrame) -> None:
         """Write a priced chunk."""
+        if not len(priced):
+            return
         statuses = priced["status"].to_numpy(dtype=object)
         for status in pd.unique(statuses):  # in order of first appearance, as groupby would
             mask = statuses == status
@@ -120,6 +135,7 @@ class BatchWriter:
             self.rows[status] += len(part)
             self.cost[status] += total(part["cost"])
             if status == "billed":
+                part = with_included(part)
                 self.sinks[status].write(parquet.billed_frame(part))
                 if self._digests is not None and DIGEST in part:
                     self._digests.append(digests_of(part))
@@ -156,7 +172,7 @@ class BatchWriter:
             np.concatenate(self._digests) if self._digests else np.empty(0, f"S{row_digests.WIDTH}")
         )
 
-    def finish(self, meta: dict, batch_date: dt.date) -> dict:
+    def finish(self, meta: dict, batch_date: dt.date, allowances: dict | None = None) -> dict:
         """Close the parquet files; write lines.parquet, batch.xlsx and manifest.json.
 
         Args:
@@ -199,6 +215,9 @@ class BatchWriter:
             "reasons": {
                 r: {"rows": n, "cost": str(c)} for r, (n, c) in sorted(self.by_reason.items())
             },
+            # what plans' allowances waived (README "Allowances"); ``used`` is recorded in
+            # the history at commit, by account × product × month
+            "allowances": allowances or {"waived": "0", "charges": 0, "used": []},
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": __version__,
         }
@@ -210,6 +229,8 @@ class BatchWriter:
             self.folder / UNMATCHED,
             self.folder / SKIPPED,
             self.sheet.places,
+            included_rows(lines),
+            zero_rows(lines),
         )
         write_manifest(self.folder, manifest)
         return manifest

@@ -15,11 +15,18 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 LOCK_WAIT = 600  # seconds a command waits for another one to finish
+
+
+def use_key(account_id: str, product: str, month: str, kind: str) -> tuple[str, str, str, str]:
+    """How what batches used of an allowance is added up: account and product without
+    case, the month (YYYY-MM) and the kind (quantity or amount)."""
+    return account_id.strip().casefold(), product.strip().casefold(), month, kind
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,11 @@ class HistoryStore(ABC):
     ) -> None:
         """Mark the batch committed, with the digests of the row keys it billed and its
         files' (sha256, size) by name, at once."""
+
+    @abstractmethod
+    def allowances_used(self) -> dict[tuple, Decimal]:
+        """What committed batches used of plans' allowances, added up by ``use_key`` (a
+        void batch's use is released)."""
 
     @abstractmethod
     def files(self, batch_id: str) -> dict[str, dict]:

@@ -13,7 +13,7 @@ the rules every mode shares (README "Matching and pricing"):
 
 from __future__ import annotations
 
-from decimal import localcontext
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,19 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     for i, name in enumerate(names):
         by_key.setdefault(key(name), []).append(i)
 
+    # charges an allowance may cover (their account's plan includes their product) carry
+    # their price before rounding and their usage, for ``processor.rating.allowances``
+    plan_value = np.full(n, None, dtype=object)
+    plan_usage = np.full(n, None, dtype=object)
+
+    def covered(product_name: str, idx: np.ndarray) -> np.ndarray:
+        """Which of these rows' accounts have an allowance of the product."""
+        codes, distinct = pd.factorize(out["account_id"].iloc[idx].to_numpy(dtype=object))
+        if not len(distinct):
+            return np.zeros(len(idx), dtype=bool)
+        has = np.array([ref.allowance(a, product_name) is not None for a in distinct], bool)
+        return has[codes]
+
     def price_rows(product, idx: np.ndarray) -> None:
         """One product's rows, as one set of accounts is billed for it."""
         if product.free_seconds is not None and product.pricing == "tariff":
@@ -93,11 +106,26 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             idx = idx[got.priced]
             if not len(idx):
                 return
-        net = pc.round(got.value, places, round_mode="half_towards_infinity")
+        value, usage = got.value, got.usage
+        net = pc.round(value, places, round_mode="half_towards_infinity")
         zero = arrow.flags(pc.equal(net, 0))
         if not product.can_be_zero and zero.any():
+            # judged on the rounded net before any allowance: an included charge is not
+            # a zero-price problem
             unpriced.append((idx[zero], "zero-price", None, "unmatched"))
-            idx, net = idx[~zero], net.filter(pa.array(~zero))
+            keep = ~zero
+            idx, net, value = idx[keep], net.filter(pa.array(keep)), value.filter(pa.array(keep))
+            usage = None if usage is None else usage[keep]
+        if ref.plans:
+            planned = covered(product.name, idx)
+            if planned.any():
+                at = idx[planned]
+                plan_value[at] = value.filter(pa.array(planned)).to_pylist()
+                plan_usage[at] = (
+                    [Decimal(int(u)) for u in usage[planned]]
+                    if usage is not None
+                    else out["quantity"].iloc[at].to_numpy(dtype=object)
+                )
         r = product.tax_rate if product.tax_rate is not None else loc.tax_rate
         tax_rate[idx] = r
         nets.append((idx, net))
@@ -143,6 +171,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         for name, values in [("status", status), ("reason", reason), ("detail", detail)]:
             out[name] = arrow.from_objects(values, out.index)
     out["net"] = pd.Series(net_col, dtype=DECIMAL, index=out.index)
+    out["plan_value"] = plan_value
+    out["plan_usage"] = plan_usage
     out["tax_rate"] = tax_rate
     if per_charge:
         tax_col = arrow.scatter(n, taxes, pa.scalar(None, HELD))

@@ -2,8 +2,10 @@
 
 load workbooks → resolve location and application → lock the history, refuse files
 imported before → record the batch as pending → for each file, for each chunk: read →
-ledger (row keys, duplicates, already billed) → match → price → write → batch sheet,
-summary, manifest → rename the folder into place → commit the batch and its keys.
+ledger (row keys, duplicates, already billed) → match → price → write (charges a plan's
+allowance may cover wait) → the waiting charges use their allowances in order → batch
+sheet, summary, manifest → rename the folder into place → commit the batch, its keys and
+what it used of allowances.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from processor.batch.trust import file_sha256
 from processor.history import default_path, open_history
 from processor.ingest.reading import read_export
 from processor.ledger.screening import screen
+from processor.rating.allowances import Allowances
 from processor.rating.code_locations import CodeLocations
 from processor.rating.matching import context, match
 from processor.rating.pricing import price
@@ -164,6 +167,7 @@ def run_import(
         ]
         plan = BatchPlan(ref, application, location, fmt, batch_date, workbooks)
         located = CodeLocations()
+        plans = Allowances(ref, location)
         with new_batch(hist, out, plan, inputs) as job:
             for item in inputs:
                 path = Path(item["path"])
@@ -180,7 +184,7 @@ def run_import(
                     clock.lap("match")
                     priced = price(matched, ref, location)
                     clock.lap("price")
-                    job.writer.add(priced)
+                    job.writer.add(plans.hold(priced))  # an allowance's charges wait
                     clock.lap("write")
                     file_rows += len(chunk)
                     if progress:
@@ -196,7 +200,10 @@ def run_import(
                     f"give --any-location to import it at {loc.name} anyway; nothing was "
                     "written"
                 )
-            job.finish(inputs, ctx.match_fields)
+            # the charges allowances may cover, in order of start time, once all are read
+            job.writer.add(plans.apply(hist.allowances_used(), [p.name for p in files]))
+            clock.lap("price")
+            job.finish(inputs, ctx.match_fields, plans.summary())
         notes += hist.warnings
         said = hist.said()
     finally:

@@ -27,6 +27,7 @@ from processor.batch.trust import file_sha256, trusted
 from processor.history import HistoryError, open_history, recorded_in
 from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD
 from processor.ledger.screening import screen
+from processor.rating.allowances import Allowances
 from processor.rating.matching import context, match
 from processor.rating.pricing import price
 from processor.reference.loading import UsageError, WorkbookError, load_reference
@@ -146,16 +147,20 @@ def run_retry(
             {"path": str(source), "sha256": file_sha256(source), "size": source.stat().st_size}
         ]
         plan = BatchPlan(ref, application, location, fmt, batch_date, workbooks, source_id)
+        plans = Allowances(ref, location)
         with new_batch(hist, out, plan, inputs) as job:
             rows = 0
             for frame in _unmatched(source, done):
                 chunk = _canonical(frame, len(fields))
                 keys = _opt(frame["row_key"])
                 chunk = screen(chunk, fmt, hist, job.met, application, app_key, loc_key, keys=keys)
-                job.writer.add(price(match(chunk, ref, ctx, fmt), ref, location))
+                job.writer.add(plans.hold(price(match(chunk, ref, ctx, fmt), ref, location)))
                 rows += len(chunk)
             inputs[0]["rows"] = rows
-            job.finish(inputs, list(fields))
+            # as an import: the rows' own files in the earlier batch's order
+            files = [Path(i["path"]).name for i in manifest.get("inputs", [])]
+            job.writer.add(plans.apply(hist.allowances_used(), files))
+            job.finish(inputs, list(fields), plans.summary())
         # the earlier batch's rows now billed are retried: a second retry leaves them out
         hist.mark_retried(
             source_id, (k for part in billed_row_keys(out) for k in part.to_pylist()), job.id

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from processor.ingest.formats import registry
 from processor.ingest.formats.base import Format
@@ -16,6 +16,7 @@ from processor.reference.reading import Sheet
 from processor.reference.validation import split_fields
 from schemas.checks import DAY_SECONDS, DELIMITER_NAMES, as_text, key, to_clock, to_days, to_decimal
 from schemas.currencies import MINOR_UNITS
+from schemas.money import QUANTUM
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,21 @@ class Account:
     active: bool
     start: dt.date | None
     end: dt.date | None
+    plan: str | None = None  # the plan key (from Plans) whose allowances it has
+
+
+QUANTITY, AMOUNT = "quantity", "amount"  # the two kinds of allowance
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """A row of Plans: what a plan includes of one product each calendar month."""
+
+    plan: str
+    kind: str  # QUANTITY or AMOUNT
+    # quantity: the held quantity, or billable seconds for a Tariff product (the sheet's
+    # minutes × 60); amount: in the currency
+    included: Decimal
 
 
 @dataclass(frozen=True)
@@ -158,8 +174,17 @@ class Reference:
     # (account key, product key) → that account's own prices for the product
     account_prices: dict[tuple[str, str], AccountPrice] = field(default_factory=dict)
     band_times: list[BandTime] = field(default_factory=list)  # the Time Bands sheet
+    # plan key → product key → what the plan includes of it
+    plans: dict[str, dict[str, Allowance]] = field(default_factory=dict)
     # location key ("" for every location) → its holidays
     holidays: dict[str, frozenset[dt.date]] = field(default_factory=dict)
+
+    def allowance(self, account_id: str, product: str) -> Allowance | None:
+        """What an account's plan includes of a product, or None."""
+        account = self.accounts.get(key(account_id))
+        if account is None or account.plan is None:
+            return None
+        return self.plans.get(account.plan, {}).get(key(product))
 
     def holidays_at(self, location: str) -> frozenset[dt.date]:
         """The days rated as Holiday at a location."""
@@ -211,9 +236,10 @@ def build(sheets: dict[str, Sheet]) -> Reference:
     # accounts and codes (tens of thousands of rows) a column at a time: each column's keys,
     # texts and dates are those validation worked out (``Sheet.keys`` keeps them)
     a = sheets["Accounts"]
+    plan_keys = a.keys("Plan") if "Plan" in a.frame else [None] * len(a.frame)
     accounts = {
-        k: Account(i, n, locs[loc].name, status == "active", start, end)
-        for k, i, n, loc, status, start, end in zip(
+        k: Account(i, n, locs[loc].name, status == "active", start, end, plan)
+        for k, i, n, loc, status, start, end, plan in zip(
             a.keys("Account ID"),
             a.texts("Account ID"),
             a.texts("Account Name").fillna(""),
@@ -221,6 +247,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             a.keys("Status"),
             a.dates("Start Date"),
             a.dates("End Date"),
+            plan_keys,
             strict=True,
         )
     }
@@ -351,6 +378,17 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         if "Account Prices" in sheets
         else {}
     )
+    plans: dict[str, dict[str, Allowance]] = {}
+    for _, r in sheets["Plans"].rows() if "Plans" in sheets else []:
+        product = products[key(r["Product"])]
+        quantity, amount_ = _dec(r["Included Quantity"]), _dec(r["Included Amount"])
+        if quantity is not None:
+            seconds = product.pricing == "tariff"
+            held = quantity.quantize(QUANTUM, rounding=ROUND_HALF_UP)  # as quantities are held
+            allowance = Allowance(_text(r["Plan"]), QUANTITY, held * 60 if seconds else held)
+        else:
+            allowance = Allowance(_text(r["Plan"]), AMOUNT, amount_)
+        plans.setdefault(key(r["Plan"]), {})[key(r["Product"])] = allowance
     return Reference(
         locs,
         accounts,
@@ -362,8 +400,9 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         tariffs,
         {t: tuple(sorted(s, key=lambda x: x.start or dt.date.min)) for t, s in spans.items()},
         account_prices,
-        band_times,
-        {k: frozenset(v) for k, v in holidays.items()},
+        band_times=band_times,
+        holidays={k: frozenset(v) for k, v in holidays.items()},
+        plans=plans,
     )
 
 

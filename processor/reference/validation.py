@@ -334,6 +334,7 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
     for name, cols, what in (
         ("Product Rules", ["Application", "Item"], "a rule for this application and item"),
         ("Account Prices", ["Account ID", "Product"], "a price for this account and product"),
+        ("Plans", ["Plan", "Product"], "an allowance for this plan and product"),
         ("Tariffs", ["Tariff", "Band", "Prefix"], "a rate for this tariff, band and prefix"),
     ):
         if name not in sheets:
@@ -361,6 +362,8 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 seen[values] = row
     if "Formats" in sheets:
         out.extend(_format_rules(sheets["Formats"]))
+    if {"Plans", "Products"} <= sheets.keys():
+        out.extend(_plan_rules(sheets["Plans"], sheets["Products"]))
     if "Time Bands" in sheets:
         out.extend(_band_rules(sheets["Time Bands"], sheets.get("Holidays")))
     if "Applications" in sheets:
@@ -386,6 +389,51 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                         f'Match On names "{f}", which format {fmt.name} does not have; it has: '
                         f"{', '.join(fmt.fields)}",
                     )
+    return out
+
+
+def _plan_rules(s: Sheet, products: Sheet) -> list[dict[str, str]]:
+    """A plan's row includes a quantity or an amount, not both; a Tariff product's minutes
+    are whole seconds."""
+    out = []
+    pricing = {
+        key(r["Product"]): key(r["Pricing"]) if r["Pricing"] is not None else ""
+        for _, r in products.rows()
+        if r["Product"] is not None
+    }
+    for row, r in s.rows():
+        if r["Plan"] is None or r["Product"] is None:
+            continue
+        plan, product = checks.as_text(r["Plan"]), checks.as_text(r["Product"])
+        quantity = checks.to_decimal(r["Included Quantity"])
+        given = [r["Included Quantity"] is not None, r["Included Amount"] is not None]
+        if all(given):
+            where, code = "Included Amount", "two-allowances"
+            msg = (
+                f'plan "{plan}" gives product {product} both an Included Quantity and an '
+                "Included Amount; keep one of them"
+            )
+        elif not any(given):
+            where, code = "Included Quantity", "no-allowance"
+            msg = (
+                f'plan "{plan}" includes nothing of product {product}; fill in its Included '
+                "Quantity or its Included Amount"
+            )
+        elif (
+            quantity is not None
+            and quantity >= 0
+            and pricing.get(key(product)) == "tariff"
+            and quantity * 60 != (quantity * 60).to_integral_value()
+        ):
+            where, code = "Included Quantity", "minutes-not-whole-seconds"
+            msg = (
+                f"Included Quantity {quantity.normalize():f} minutes of Tariff product "
+                f"{product} is {(quantity * 60).normalize():f} seconds, not a whole number; "
+                "calls are counted in whole seconds: give minutes such as 1.5 (90 seconds)"
+            )
+        else:
+            continue
+        out.append(fnd.finding("error", code, msg, s.workbook, s.name, s.cell(where, row)))
     return out
 
 

@@ -19,7 +19,7 @@ from processor.errors import HistoryError
 from processor.history import key_runs
 from processor.history.sqlite import runs
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 V1 = """
         CREATE TABLE batches (
@@ -210,6 +210,23 @@ V6 = """
     ) WITHOUT ROWID
 """
 
+# version 7 records what each committed batch used of plans' allowances, per account ×
+# product × month × kind (quantity or amount): later imports use what is left, and a void
+# releases it (only committed batches count)
+V7 = """
+    CREATE TABLE allowance_use (
+        batch_id TEXT NOT NULL,
+        account_key TEXT NOT NULL,
+        product_key TEXT NOT NULL,
+        month TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('quantity', 'amount')),
+        account_id TEXT NOT NULL,
+        product TEXT NOT NULL,
+        used TEXT NOT NULL,
+        PRIMARY KEY (batch_id, account_key, product_key, month, kind)
+    ) WITHOUT ROWID
+"""
+
 # each runs inside one transaction: a migration applies whole or not at all
 _MIGRATIONS = {
     1: lambda db: _run(db, V1),
@@ -218,10 +235,20 @@ _MIGRATIONS = {
     4: _to_v4,
     5: _to_v5,
     6: lambda db: _run(db, V6),
+    7: lambda db: _run(db, V7),
 }
 
 # the tables of a whole history at SCHEMA_VERSION
-TABLES = ("batches", "inputs", "scopes", "runs", "retried", "meta", "batch_files")
+TABLES = (
+    "batches",
+    "inputs",
+    "scopes",
+    "runs",
+    "retried",
+    "meta",
+    "batch_files",
+    "allowance_use",
+)
 
 
 def whole(db: sqlite3.Connection, path: Path) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,16 @@ from processor.history.sqlite import runs
 from processor.history.sqlite.lock import FileLock
 from processor.history.sqlite.schema import migrate, ours, wal, whole
 from processor.history.sqlite.usable import network_warning, read_only, usable
-from processor.history.store import LOCK_WAIT, Billed, HistoryStore, Pending, new_id, now, user
+from processor.history.store import (
+    LOCK_WAIT,
+    Billed,
+    HistoryStore,
+    Pending,
+    new_id,
+    now,
+    use_key,
+    user,
+)
 
 DEFAULT_NAME = "history.sqlite"
 
@@ -156,6 +166,15 @@ class SQLiteHistory(HistoryStore):
             scope = self._scope(app, loc, create=True)
             runs.store(self.db, scope, run)
             self.db.executemany(
+                "INSERT OR REPLACE INTO allowance_use (batch_id, account_key, product_key, "
+                "month, kind, account_id, product, used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (batch_id, *use_key(u["account_id"], u["product"], u["month"], u["kind"]),
+                     u["account_id"], u["product"], u["used"])
+                    for u in manifest.get("allowances", {}).get("used", [])
+                ],
+            )  # fmt: skip
+            self.db.executemany(
                 "INSERT OR REPLACE INTO batch_files (batch_id, name, sha256, size) "
                 "VALUES (?, ?, ?, ?)",
                 [(batch_id, name, sha, size) for name, (sha, size) in files.items()],
@@ -186,6 +205,19 @@ class SQLiteHistory(HistoryStore):
                     batch_id,
                 ),
             )
+
+    def allowances_used(self) -> dict[tuple, Decimal]:
+        """What committed batches used of allowances, by ``allowances.use_key`` (a void
+        batch's use is released)."""
+        rows = self.db.execute(
+            "SELECT u.account_key, u.product_key, u.month, u.kind, u.used FROM allowance_use u "
+            "JOIN batches b ON b.id = u.batch_id WHERE b.status = 'committed'"
+        ).fetchall()
+        out: dict[tuple, Decimal] = {}
+        for account, product, month, kind, used in rows:
+            k = (account, product, month, kind)
+            out[k] = out.get(k, Decimal(0)) + Decimal(used)
+        return out
 
     def files(self, batch_id: str) -> dict[str, dict]:
         return {

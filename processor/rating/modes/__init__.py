@@ -42,6 +42,9 @@ class Priced:
     priced: np.ndarray | None = None  # bool per row given: which got a value (None: all)
     reason: str | None = None  # the reason code of the rows not priced
     detail: object = None  # and what their message names
+    # what each priced row uses of an allowance (None: its held quantity); a Tariff call's
+    # billable seconds
+    usage: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

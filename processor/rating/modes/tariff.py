@@ -11,13 +11,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor.rating.modes import Priced, PricingMode, discounted, register
-from processor.rating.tax import round_money
 from processor.reference.records import Product, Rate, Reference
 from schemas.checks import key
 from schemas.money import EXACT
 
 SIXTY = Decimal(60)
-_WIDE = pa.decimal256(76, 6)
+# a per-minute rate over 60 need not end (0.07 × 61 / 60): a charge is held to 20 places,
+# where such a value repeats 3s or 6s, so rounding it to the currency is as rounding the
+# exact value, and what an allowance leaves of it is worked before rounding
+PLACES = 20
+_WIDE = pa.decimal256(76, PLACES)
+_QUANTUM = Decimal(1).scaleb(-PLACES)
 
 
 def rate_index(rates: list[Rate], destinations: pa.Array) -> np.ndarray:
@@ -48,8 +52,9 @@ def billable(duration: np.ndarray, minimum: np.ndarray, step: np.ndarray) -> np.
     return -(-secs // step) * step
 
 
-def charge(product: Product, rate: Rate, seconds: int, places: int) -> tuple[Decimal, bool]:
-    """One call's charge, rounded, and whether it is a credit (a negative Connection Fee)."""
+def charge(product: Product, rate: Rate, seconds: int) -> tuple[Decimal, bool]:
+    """One call's charge before rounding (held to ``PLACES``), and whether it is a credit
+    (a negative Connection Fee)."""
     with localcontext(EXACT):
         value = Decimal(seconds) * rate.per_minute / SIXTY + rate.connection
     value = discounted(product, value)
@@ -58,8 +63,8 @@ def charge(product: Product, rate: Rate, seconds: int, places: int) -> tuple[Dec
         value = product.minimum
     if not credit and product.maximum is not None and value > product.maximum:
         value = product.maximum
-    # a per-minute rate over 60 need not end: rounded here, as every charge is rounded
-    return round_money(value, places), credit
+    with localcontext(EXACT):
+        return value.quantize(_QUANTUM), credit
 
 
 def banded_index(rates: list[Rate], destinations: pa.Array, bands: np.ndarray) -> np.ndarray:
@@ -118,15 +123,15 @@ def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> 
     seconds = billable(duration, minimum, step)
     pairs, inverse = np.unique(np.stack([idx, seconds]), axis=1, return_inverse=True)
     worked = [
-        charge(product, rates[int(i)], int(s), places)
-        for i, s in zip(pairs[0], pairs[1], strict=True)
+        charge(product, rates[int(i)], int(s)) for i, s in zip(pairs[0], pairs[1], strict=True)
     ]
     values = pa.array([v for v, _ in worked], _WIDE).take(pa.array(inverse.ravel()))
     credit = np.array([c for _, c in worked], dtype=bool)[inverse.ravel()]
+    usage = seconds
     unrated = _unrated(product, rates, bands)
     if isinstance(unrated, np.ndarray):
         unrated = unrated[~priced]
-    return Priced(values, credit, priced, "no-tariff", unrated)
+    return Priced(values, credit, priced, "no-tariff", unrated, usage=usage)
 
 
 MODE = register(PricingMode("Tariff", price))
