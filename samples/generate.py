@@ -110,6 +110,10 @@ def fill(ws, rows: list[list]) -> None:
         ws.append(r)
 
 
+PLANS = {"A1002": "Desk", "A1005": "Desk", "A1006": "Desk", "A1003": "Office", "A1004": "Office",
+         "A1012": "Office"}  # fmt: skip
+
+
 def write_workbooks() -> list[dict]:
     for f in ("accounts.xlsx", "devices.xlsx"):
         (WB / f).unlink(missing_ok=True)
@@ -125,7 +129,29 @@ def write_workbooks() -> list[dict]:
     )
     fill(
         wb["Accounts"],
-        [[a["id"], a["name"], a["location"], a["status"], a["start"], a["end"]] for a in accs],
+        [
+            [
+                a["id"],
+                a["name"],
+                a["location"],
+                a["status"],
+                a["start"],
+                a["end"],
+                PLANS.get(a["id"]),
+            ]
+            for a in accs
+        ],
+    )
+    # Desk: 50 mono pages and 10 minutes of calls a month; Office: 100 mono pages and 5.00
+    # of calls
+    fill(
+        wb["Plans"],
+        [
+            ["Desk", "PRINT-MONO", 50, None],
+            ["Desk", "CALLS", 10, None],
+            ["Office", "PRINT-MONO", 100, None],
+            ["Office", "CALLS", None, 5],
+        ],
     )
     codes = [[a["id"], "Reception PBX", a["pbx_code"]] for a in accs if a["location"] == "London"]
     codes += [[a["id"], "Meeting Rooms", a["room_code"]] for a in accs]

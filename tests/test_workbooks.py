@@ -842,3 +842,40 @@ def test_time_bands_and_holidays_are_checked_cell_by_cell(tmp_path):
         "Holiday, so a call on a holiday has no band and is rated on the rows with a blank "
         "Band only; add Holiday to the Days of the band holidays are rated in",
     ]
+
+
+def test_plans_are_checked_cell_by_cell(tmp_path):
+    data = base()
+    put(data, "Products", 0, {"Pricing": "Tariff", "Tariff": "Std"})
+    data["Products"].append(
+        row("Products", Product="PAGES", Description="Pages", Pricing="Unit Price",
+            Unit_Price=0.05)
+    )  # fmt: skip
+    data["Accounts"][0]["Plan"] = "Desk"
+    data["Accounts"][2]["Plan"] = "Gold"
+    data["Plans"] = [
+        row("Plans", {"Plan": "Desk", "Product": "PAGES", "Included Quantity": 100}),
+        row("Plans", {"Plan": "Desk", "Product": "CALLS", "Included Quantity": 1.5}),
+        row("Plans", {"Plan": "Desk", "Product": "pages", "Included Amount": 5}),
+        row("Plans", {"Plan": "Solo", "Product": "CALLS", "Included Quantity": 1.01}),
+        row("Plans", {"Plan": "Solo", "Product": "PAGES", "Included Quantity": 10,
+                      "Included Amount": 2}),
+        row("Plans", {"Plan": "Team", "Product": "PAGES"}),
+        row("Plans", {"Plan": "Team", "Product": "NOPE", "Included Amount": -1}),
+    ]  # fmt: skip
+    assert lines(write_books(tmp_path / "wb", data)) == [
+        "accounts.xlsx › Plans › D8: Included Amount -1 is negative; use 0 or more",
+        'accounts.xlsx › Accounts › G4: Plan "Gold" is not on the Plans sheet (accounts.xlsx); '
+        "add it there or correct the spelling",
+        'accounts.xlsx › Plans › B8: Product "NOPE" is not on the Products sheet '
+        "(devices.xlsx); add it there or correct the spelling",
+        "accounts.xlsx › Plans › B4: there is already an allowance for this plan and product in "
+        "row 2; keep one",
+        "accounts.xlsx › Plans › C5: Included Quantity 1.01 minutes of Tariff product CALLS is "
+        "60.6 seconds, not a whole number; calls are counted in whole seconds: give minutes "
+        "such as 1.5 (90 seconds)",
+        'accounts.xlsx › Plans › D6: plan "Solo" gives product PAGES both an Included Quantity '
+        "and an Included Amount; keep one of them",
+        'accounts.xlsx › Plans › C7: plan "Team" includes nothing of product PAGES; fill in its '
+        "Included Quantity or its Included Amount",
+    ]

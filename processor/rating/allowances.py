@@ -31,6 +31,7 @@ from processor.history.store import use_key
 from processor.rating.tax import HUNDRED, PER_CHARGE, round_money
 from processor.reference.records import AMOUNT, QUANTITY, Reference
 from schemas.charges import DECIMAL
+from schemas.checks import key
 from schemas.money import EXACT, HELD
 
 ZERO = Decimal(0)
@@ -47,15 +48,25 @@ class Use:
     month: str  # YYYY-MM
     kind: str  # quantity or amount
     used: Decimal
+    plan: str = ""
+    included: Decimal = Decimal(0)  # what the plan includes a month (seconds for a Tariff)
+    before: Decimal = Decimal(0)  # what committed batches had used this month
+    seconds: bool = False  # a Tariff product's quantity: billable seconds
 
     def record(self) -> dict:
-        """As the manifest and the history keep it."""
+        """As the manifest keeps it (the history keeps the first five)."""
+        left = max(Decimal(0), self.included - self.before - self.used)
         return {
             "account_id": self.account_id,
             "product": self.product,
             "month": self.month,
             "kind": self.kind,
             "used": str(self.used),
+            "plan": self.plan,
+            "included": str(self.included),
+            "before": str(self.before),
+            "left": str(left),
+            "seconds": self.seconds,
         }
 
 
@@ -126,16 +137,19 @@ class Allowances:
                 included = round_money(included, places)
             left = max(ZERO, included - before)
             mine = at[using[at]]
-            if not len(mine) or left == 0:
-                continue
-            spend = usage[mine] if allowance.kind == QUANTITY else full[mine]
-            prior = np.cumsum(spend) - spend
-            cover = [min(max(left - p, ZERO), s) for p, s in zip(prior, spend, strict=True)]
+            cover: list[Decimal] = []
+            if len(mine) and left:
+                spend = usage[mine] if allowance.kind == QUANTITY else full[mine]
+                prior = np.cumsum(spend) - spend
+                cover = [min(max(left - p, ZERO), s) for p, s in zip(prior, spend, strict=True)]
             used = sum(cover, ZERO)
-            if used == 0:
-                continue
-            self.uses.append(Use(account, product, mon, allowance.kind, used))
-            for i, c in zip(mine, cover, strict=True):
+            # every allowance met is told, a spent one too: statements say what is left
+            seconds = self.ref.products[key(product)].pricing == "tariff"
+            self.uses.append(
+                Use(account, product, mon, allowance.kind, used, allowance.plan, included, before,
+                    seconds and allowance.kind == QUANTITY)
+            )  # fmt: skip
+            for i, c in zip(mine, cover, strict=False):
                 if c == 0:
                     continue
                 self.charges += 1
@@ -164,8 +178,9 @@ class Allowances:
     def summary(self) -> dict:
         """The manifest's ``allowances``: the value waived, how many charges used one, and
         what each allowance used (the history records it at commit)."""
+        places = self.ref.minor_unit(self.location)
         return {
-            "waived": str(self.waived),
+            "waived": str(self.waived.quantize(Decimal(1).scaleb(-places))),
             "charges": self.charges,
             "used": [u.record() for u in self.uses],
         }

@@ -44,6 +44,7 @@ from processor.reports.display import (
 )
 from processor.reports.figures import (
     ZERO,
+    allowances,
     by_account,
     by_product,
     by_reason,
@@ -71,6 +72,7 @@ __all__ = [
     "Batch",
     "ReportError",
     "actions_html",
+    "allowances",
     "balanced_badge",
     "bold",
     "by_account",

@@ -42,6 +42,13 @@ class Batch:
         names = self.lines["description"] if "description" in self.lines else self.lines["product"]
         return dict(zip(self.lines["product"], names, strict=True))
 
+    def allowances(self, account: str | None = None) -> list[dict]:
+        """What plans' allowances were used (``manifest["allowances"]["used"]``), of one
+        account or all, in account, product and month order."""
+        used = (self.manifest.get("allowances") or {}).get("used", [])
+        mine = [u for u in used if account is None or u["account_id"] == account]
+        return sorted(mine, key=lambda u: (u["account_id"], u["product"], u["month"]))
+
     @property
     def per_line(self) -> bool:
         """Tax is rounded per Batch Sheet line: charges carry no tax or gross of their own."""

@@ -157,6 +157,28 @@ def by_product(batch: Batch) -> pd.DataFrame:
     return g.sort_values("Net", ascending=False, ignore_index=True)
 
 
+def allowances(batch: Batch) -> pd.DataFrame:
+    """Per product: the charges plans' allowances covered, what they included (a Tariff's
+    calls in minutes and seconds) and the value waived; empty when none did (or the batch
+    is from before allowances)."""
+    c = batch.charges
+    columns = ["Product", "Charges", "Included", "Value waived"]
+    if "included_amount" not in c:
+        return pd.DataFrame(columns=columns)
+    inc_q = c["included_quantity"].astype(object).map(lambda v: Decimal(str(v)))
+    inc_a = c["included_amount"].astype(object).map(lambda v: Decimal(str(v)))
+    used = (inc_q != 0) | (inc_a != 0)
+    if not used.any():
+        return pd.DataFrame(columns=columns)
+    tariff = {u["product"] for u in batch.allowances() if u.get("seconds")}
+    rows = []
+    for product, at in c[used.to_numpy()].groupby("product", sort=True).groups.items():
+        q, a = sum(inc_q[at], ZERO), sum(inc_a[at], ZERO)
+        shown = f"{int(q) // 60}:{int(q) % 60:02d} min" if product in tariff else q.normalize()
+        rows.append([product, len(at), shown if q else "", a])
+    return pd.DataFrame(rows, columns=columns)
+
+
 def daily(batch: Batch) -> pd.DataFrame:
     """Billed rows and net per day."""
     c = batch.charges

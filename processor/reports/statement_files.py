@@ -143,9 +143,11 @@ def _rows(texts: list[list[str]], start: int, end: int) -> list[list]:
 
 
 def _totals(batch: Batch, lines: pd.DataFrame) -> list[list]:
+    """Each service's total as the Batch Sheet bills it, then what the client's plan
+    includes of it, used and left this month."""
     places = MINOR_UNITS.get(batch.currency, 2)
     services = batch.services
-    return [
+    totals = [
         [
             "",
             services.get(ln.product, ln.product),
@@ -158,6 +160,32 @@ def _totals(batch: Batch, lines: pd.DataFrame) -> list[list]:
         ]
         for ln in lines.sort_values("product").itertuples(index=False)
     ]
+    account = lines["account_id"].iloc[0] if len(lines) else None
+    return totals + [
+        ["", services.get(u["product"], u["product"]), plan_text(u, batch.currency), "", "",
+         "", "", ""]
+        for u in batch.allowances(account)
+    ]  # fmt: skip
+
+
+def plan_text(use: dict, currency: str) -> str:
+    """What a plan includes of a service, what these charges used and what is left, as a
+    client reads it (a Tariff's calls in minutes and seconds)."""
+    places = MINOR_UNITS.get(currency, 2)
+
+    def shown(v: str) -> str:
+        d = Decimal(v)
+        if use["kind"] == "amount":
+            return f"{money(d, places)} {currency}"
+        if use.get("seconds"):
+            whole = int(d)
+            return f"{whole // 60}:{whole % 60:02d} min"
+        return _quantity(d)
+
+    return (
+        f"Plan {use['plan']} includes {shown(use['included'])} a month: "
+        f"{shown(use['used'])} used here, {shown(use['left'])} left for {use['month']}"
+    )
 
 
 def write_statements(batch: Batch, folder: Path) -> list[Path]:
