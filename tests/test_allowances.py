@@ -73,3 +73,52 @@ def test_imports_at_once_never_use_one_allowance_twice(tmp_path):
     assert {(u["account_id"], u["product"], u["month"], u["kind"]) for u in used} == {
         ("A1", "PAGES", "2026-10", "quantity")
     }
+
+
+def test_the_readme_examples_in_pennies(tmp_path):
+    from processor import run_import
+
+    data = base()
+    data["Products"] = [
+        row("Products", Product="PAGES", Description="Pages", Pricing="Unit Price",
+            Unit_Price="0.065"),
+        row("Products", {"Markup %": 0}, Product="CALLS", Description="Calls",
+            Pricing="Cost Plus"),
+    ]  # fmt: skip
+    data["Applications"] = [
+        row("Applications", Application="PBX", Format="generic-csv", Product="CALLS"),
+    ]
+    data["Product Rules"] = [["PBX", "pages", "PAGES"]]
+    data["Accounts"][0]["Plan"] = "Desk"
+    data["Plans"] = [
+        row("Plans", {"Plan": "Desk", "Product": "PAGES", "Included Quantity": 50}),
+        row("Plans", {"Plan": "Desk", "Product": "CALLS", "Included Amount": 5}),
+    ]
+    folder = write_books(tmp_path / "wb", data)
+    history = create_history(tmp_path / "history.sqlite")
+    header = "Code,Date,Description,Quantity,Cost,Item"
+    first = write_csv(tmp_path / "a.csv", [header, "100,2026-10-01 09:00,earlier,45,0,pages"])
+    run_import(folder, "London", "PBX", [first], tmp_path / "b1", history=history)
+    second = write_csv(
+        tmp_path / "b.csv",
+        [
+            header,
+            "100,2026-10-02 09:00,job,12,0,pages",  # 5 of 12 covered: 0.455 → 0.46
+            "100,2026-10-03 09:00,next,3,0,pages",  # nothing left: 0.195 → 0.20
+            "100,2026-10-02 10:00,call,1,3.14,",  # all 3.14 waived
+            "100,2026-10-02 11:00,call 2,1,2.40,",  # 1.86 waived, 0.54 billed
+        ],
+    )
+    result = run_import(folder, "London", "PBX", [second], tmp_path / "b2", history=history)
+    import pandas as pd
+
+    c = pd.read_parquet(tmp_path / "b2" / "charges.parquet").sort_values("line")
+    assert [(d, D(str(n)), D(str(q)), D(str(a))) for d, n, q, a in zip(
+        c["description"], c["net"], c["included_quantity"], c["included_amount"], strict=True
+    )] == [
+        ("job", D("0.46"), D("5"), D("0.32")),
+        ("next", D("0.20"), D("0"), D("0")),
+        ("call", D("0"), D("0"), D("3.14")),
+        ("call 2", D("0.54"), D("0"), D("1.86")),
+    ]  # fmt: skip
+    assert result.manifest["allowances"]["waived"] == "5.32"

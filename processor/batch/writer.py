@@ -25,6 +25,7 @@ from processor.batch.manifest import write_manifest
 from processor.batch.sheet import BatchSheet, included_rows, sheet_rows, zero_rows
 from processor.ledger.screening import DIGEST, digests_of
 from processor.outputs import parquet
+from processor.rating.allowances import HELD_STATUS
 from processor.reasons import REASONS
 from schemas import charges as sc
 from schemas.checks import key
@@ -127,6 +128,8 @@ class BatchWriter:
             return
         statuses = priced["status"].to_numpy(dtype=object)
         for status in pd.unique(statuses):  # in order of first appearance, as groupby would
+            if status == HELD_STATUS:  # waiting for its allowance: added again once priced
+                continue
             mask = statuses == status
             # only the columns this status writes are taken (a chunk has many more)
             schema = sc.CHARGES if status == "billed" else sc.UNMATCHED

@@ -13,7 +13,7 @@ the rules every mode shares (README "Matching and pricing"):
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import localcontext
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,16 @@ from schemas.checks import key
 from schemas.money import EXACT, HELD
 
 SUM = pa.decimal128(37, 6)  # room for one more digit in a sum of two
+# a price before rounding, as an allowance's share of it is worked (room for 10^12 at 30
+# places: every workbook figure and held value multiplied out, exactly)
+PLAN_VALUE = pa.decimal256(76, 30)
+
+
+def _plan_value(value: pa.Array) -> pa.Array:
+    """A price before rounding, at PLAN_VALUE's scale (exact up to 30 places)."""
+    if value.type.scale > PLAN_VALUE.scale:
+        value = pc.round(value, PLAN_VALUE.scale, round_mode="half_towards_infinity")
+    return pc.cast(value, PLAN_VALUE)
 
 
 def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
@@ -52,8 +62,15 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         (a Tariff product's calls no longer than its Free Seconds) to skipped.
     """
     out = frame.copy()
-    # the time band of each charge's start, for tariffs with bands
-    out["band"] = band_of(out["occurred_at"], ref, location)
+    # the time band of each charge's start, for tariffs with bands (none are asked for
+    # when no tariff is priced here)
+    out["band"] = None
+    if ref.band_times and any(
+        ref.products[key(p)].pricing == "tariff"
+        for p in pc.unique(arrow.text(out["product"])).to_pylist()
+        if p is not None and key(p) in ref.products
+    ):
+        out["band"] = band_of(out["occurred_at"], ref, location)
     places = ref.minor_unit(location)
     loc = ref.location(location)
     per_charge = loc.tax_rounding == PER_CHARGE
@@ -74,12 +91,20 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
 
     # charges an allowance may cover (their account's plan includes their product) carry
     # their price before rounding and their usage, for ``processor.rating.allowances``
-    plan_value = np.full(n, None, dtype=object)
-    plan_usage = np.full(n, None, dtype=object)
+    plan_values: list = []
+    plan_usages: list = []
+
+    accounts: list[pa.Array] = []
+
+    def account_ids() -> pa.Array:
+        """The chunk's Account IDs as Arrow text (made once, when first asked)."""
+        if not accounts:
+            accounts.append(arrow.text(out["account_id"]))
+        return accounts[0]
 
     def covered(product_name: str, idx: np.ndarray) -> np.ndarray:
         """Which of these rows' accounts have an allowance of the product."""
-        codes, distinct = pd.factorize(out["account_id"].iloc[idx].to_numpy(dtype=object))
+        codes, distinct = arrow.factorize(account_ids().take(pa.array(idx)))
         if not len(distinct):
             return np.zeros(len(idx), dtype=bool)
         has = np.array([ref.allowance(a, product_name) is not None for a in distinct], bool)
@@ -120,12 +145,9 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             planned = covered(product.name, idx)
             if planned.any():
                 at = idx[planned]
-                plan_value[at] = value.filter(pa.array(planned)).to_pylist()
-                plan_usage[at] = (
-                    [Decimal(int(u)) for u in usage[planned]]
-                    if usage is not None
-                    else out["quantity"].iloc[at].to_numpy(dtype=object)
-                )
+                plan_values.append((at, _plan_value(value.filter(pa.array(planned)))))
+                if usage is not None:  # a Tariff's billable seconds (else: the quantity)
+                    plan_usages.append((at, pa.array(usage[planned].astype(np.int64)).cast(HELD)))
         r = product.tax_rate if product.tax_rate is not None else loc.tax_rate
         tax_rate[idx] = r
         nets.append((idx, net))
@@ -148,17 +170,17 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         if pkey not in own:
             price_rows(product, idx)
             continue
-        accounts = out["account_id"].iloc[idx].to_numpy(dtype=object)
-        codes, distinct = pd.factorize(accounts)
+        codes, distinct = arrow.factorize(account_ids().take(pa.array(idx)))
         keyed = np.array([key(a) if isinstance(a, str) else "" for a in distinct], dtype=object)
-        rest = np.ones(len(idx), dtype=bool)
-        for j, account in enumerate(keyed):
-            if account in own[pkey]:
-                mine = codes == j
-                rest &= ~mine
-                price_rows(product.for_account(own[pkey][account]), idx[mine])
-        if rest.any():
-            price_rows(product, idx[rest])
+        # accounts with the same own prices are priced together (a price list given to
+        # many accounts is one set of prices)
+        prices = [own[pkey].get(account) for account in keyed]
+        which_prices, distinct_prices = pd.factorize(pd.Series(prices, dtype=object))
+        for j, prices_j in enumerate(distinct_prices):
+            rows_j = np.isin(codes, np.flatnonzero(which_prices == j))
+            price_rows(product.for_account(prices_j), idx[rows_j])
+        if (which_prices < 0).any():  # accounts without prices of their own
+            price_rows(product, idx[np.isin(codes, np.flatnonzero(which_prices < 0))])
     net_col = arrow.scatter(n, nets, pa.scalar(None, HELD))
     if unpriced:
         status = out["status"].to_numpy(dtype=object).copy()
@@ -171,8 +193,13 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         for name, values in [("status", status), ("reason", reason), ("detail", detail)]:
             out[name] = arrow.from_objects(values, out.index)
     out["net"] = pd.Series(net_col, dtype=DECIMAL, index=out.index)
-    out["plan_value"] = plan_value
-    out["plan_usage"] = plan_usage
+    if plan_values:
+        for name, parts, kind in (
+            ("plan_value", plan_values, PLAN_VALUE),
+            ("plan_usage", plan_usages, HELD),
+        ):
+            filled = arrow.scatter(n, parts, pa.scalar(None, kind))
+            out[name] = pd.Series(filled, dtype=pd.ArrowDtype(kind), index=out.index)
     out["tax_rate"] = tax_rate
     if per_charge:
         tax_col = arrow.scatter(n, taxes, pa.scalar(None, HELD))

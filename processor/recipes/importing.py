@@ -201,7 +201,8 @@ def run_import(
                     "written"
                 )
             # the charges allowances may cover, in order of start time, once all are read
-            job.writer.add(plans.apply(hist.allowances_used(), [p.name for p in files]))
+            for part in plans.priced(hist.allowances_used(), [p.name for p in files]):
+                job.writer.add(part)
             clock.lap("price")
             job.finish(inputs, ctx.match_fields, plans.summary())
         notes += hist.warnings

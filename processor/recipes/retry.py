@@ -159,7 +159,8 @@ def run_retry(
             inputs[0]["rows"] = rows
             # as an import: the rows' own files in the earlier batch's order
             files = [Path(i["path"]).name for i in manifest.get("inputs", [])]
-            job.writer.add(plans.apply(hist.allowances_used(), files))
+            for part in plans.priced(hist.allowances_used(), files):
+                job.writer.add(part)
             job.finish(inputs, list(fields), plans.summary())
         # the earlier batch's rows now billed are retried: a second retry leaves them out
         hist.mark_retried(
