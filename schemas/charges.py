@@ -92,6 +92,8 @@ _UNBILLED = {
     # retry` needs to match the row again
     "match_values": _col(TEXT),
     "item": _col(TEXT),
+    "paper_size": _col(TEXT),
+    "duplex": _col(TEXT),
     "account_id": _col(TEXT),
     "product": _col(TEXT),
     "description": _col(TEXT),

@@ -46,6 +46,9 @@ CANONICAL = pa.DataFrameSchema(
         "destination": _col(TEXT),  # the number dialled, for tariffs
         "description": _col(TEXT, nullable=False),
         "item": _col(TEXT),  # the product the row names, if any
+        # a print job's paper size and duplex (Yes / No), where the export records them
+        "paper_size": _col(TEXT, required=False),
+        "duplex": _col(TEXT, required=False),
         "error": _col(TEXT),  # why the row is unparseable
         "skip": _col(TEXT),  # the reason code of a row ignored on purpose
         "skip_detail": _col(TEXT),

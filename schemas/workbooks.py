@@ -459,7 +459,9 @@ PRODUCTS = sheet(
 PRODUCT_RULES = sheet(
     "Product Rules",
     DEVICES_BOOK,
-    "An export row's item (mono/colour, a call type) picks its product.",
+    "An export row's item (mono/colour, a call type), paper size and duplex pick its "
+    "product: a rule matches when each of them it names equals the row's, and the rule "
+    "naming the most wins.",
     col(
         "Application",
         "text",
@@ -471,17 +473,30 @@ PRODUCT_RULES = sheet(
     col(
         "Item",
         "text",
-        "The item value in the export, e.g. colour (compared without case).",
-        required=True,
+        "Optional: the item value in the export, e.g. colour (compared without case).",
         width=14,
     ),
     col(
         "Product",
         "text",
-        "The product billed for rows with this item.",
+        "The product billed for rows this rule matches.",
         required=True,
         ref="Products",
         width=18,
+    ),
+    col(
+        "Paper Size",
+        "text",
+        "Optional: the job's paper size, e.g. A4, A3, Letter (a print log's long names such "
+        "as iso_a3_297x420mm are read as A3).",
+        width=12,
+    ),
+    col(
+        "Duplex",
+        "choice",
+        "Optional: Yes for two-sided jobs, No for one-sided.",
+        choices=YES_NO,
+        width=8,
     ),
 )
 

@@ -313,8 +313,8 @@ def test_duplicate_product_rule_and_tariff_prefix(tmp_path):
     data["Product Rules"] = [["PBX", "mono", "CALLS"], ["PBX", "MONO", "CALLS"]]
     data["Tariffs"].append(["Std", "01", "UK again", 0.07, None, None, None])
     assert lines(write_books(tmp_path / "wb", data), "error") == [
-        "devices.xlsx › Product Rules › B3: there is already a rule for this application and item "
-        "in row 2; keep one",
+        "devices.xlsx › Product Rules › B3: there is already a rule for this application, item, "
+        "paper size and duplex in row 2; keep one",
         "devices.xlsx › Tariffs › B3: there is already a rate for this tariff, band and prefix in row "
         "2; keep one",
     ]
@@ -574,6 +574,7 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
     assert validations(dev["Product Rules"]) == {
         "A2:A1048576": "='Applications'!$A$2:$A$1048576",
         "C2:C1048576": "='Products'!$A$2:$A$1048576",
+        "E2:E1048576": '"Yes,No"',
     }
     assert validations(dev["Formats"]) == {
         "F2:F1048576": '"Yes,No"',
@@ -878,4 +879,31 @@ def test_plans_are_checked_cell_by_cell(tmp_path):
         "and an Included Amount; keep one of them",
         'accounts.xlsx › Plans › C7: plan "Team" includes nothing of product PAGES; fill in its '
         "Included Quantity or its Included Amount",
+    ]
+
+
+def test_product_rules_by_paper_size_and_duplex_are_checked(tmp_path):
+    data = base()
+    data["Product Rules"] = [
+        row("Product Rules", Application="PBX", Item="mono", Product="CALLS"),
+        row("Product Rules", Application="PBX", Item="mono", Paper_Size="A3", Product="CALLS"),
+        row("Product Rules", Application="PBX", Item="MONO", Duplex="Yes", Product="CALLS"),
+        row("Product Rules", Application="PBX", Item="colour", Paper_Size="A3", Product="CALLS"),
+        row("Product Rules", Application="PBX", Paper_Size="a3", Duplex="No", Product="CALLS"),
+        row("Product Rules", Application="PBX", Product="CALLS"),
+        row("Product Rules", Application="PBX", Item="mono", Duplex="Maybe", Product="CALLS"),
+    ]
+    assert lines(write_books(tmp_path / "wb", data)) == [
+        'devices.xlsx › Product Rules › E8: Duplex "Maybe" is not one of: Yes, No',
+        "devices.xlsx › Product Rules › B4: this rule and the rule in row 3 name as many "
+        "criteria and both match a row of Item MONO, Paper Size A3, Duplex Yes, so which "
+        "product bills it could not be told; name another criterion in one of them, or make "
+        "them differ",
+        "devices.xlsx › Product Rules › B6: this rule and the rule in row 3 name as many "
+        "criteria and both match a row of Item mono, Paper Size a3, Duplex No, so which "
+        "product bills it could not be told; name another criterion in one of them, or make "
+        "them differ",
+        "devices.xlsx › Product Rules › B7: this rule names no Item, Paper Size or Duplex, so "
+        "it would match every row; name at least one (the application's Product bills the "
+        "rows no rule matches)",
     ]

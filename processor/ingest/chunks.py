@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processor import arrow
+from processor.ingest import print_media
 from processor.ingest.blocks import Block
 from processor.ingest.dates import EARLIEST, LATEST, parse_dates
 from processor.ingest.formats.base import Format
@@ -149,6 +150,8 @@ def canonical_chunk(path: Path, fmt: Format, block: Block, plan: Plan) -> pd.Dat
         mapped = item.str.casefold().map(fmt.item_map)
         item = mapped.where(mapped.notna(), item)
     frame["item"] = item
+    frame["paper_size"] = print_media.paper_sizes(column(positions["paper_size"]))
+    frame["duplex"] = print_media.duplexes(column(positions["duplex"]))
 
     # rows ignored on purpose: the format's own rules, zero values, further legs of a call
     open_ = pd.isna(error) & pd.isna(skip)

@@ -45,6 +45,8 @@ ROLES = (
     "destination",
     "description_field",
     "item",
+    "paper_size",
+    "duplex",
 )
 
 

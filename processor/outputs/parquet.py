@@ -120,6 +120,7 @@ def unbilled_frame(
 
 
 _REPEATING = {"source_file", "account_id", "account_name", "code", "product", "item"}
+_REPEATING |= {"paper_size", "duplex"}
 _REPEATING |= {"description", "tax_rate", "reason", "note", "gl_code"}
 
 

@@ -120,6 +120,15 @@ def _pick(n: int, source: np.ndarray, candidates: list[pa.Array]) -> pa.Array:
     return arrow.scatter(n, parts, pa.scalar(None, pa.string()))
 
 
+def _rule_product(rules: list, item, paper, duplex, default: str) -> str:
+    """The product of the first rule (the most criteria first) that matches a row's keyed
+    item, paper size and duplex (None: blank), else ``default``."""
+    for rule in rules:
+        if rule.matches(item, paper, duplex):
+            return rule.product
+    return default
+
+
 def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.DataFrame:
     """Set status, reason and account on every row of a canonical chunk."""
     n = len(chunk)
@@ -254,18 +263,36 @@ def match(chunk: pd.DataFrame, ref: Reference, ctx: Context, fmt: Format) -> pd.
             detail[i] = f"{acc.start or '…'} to {acc.end or '…'}"
         status[outside], reason[outside] = "unmatched", "outside-account-dates"
 
-    # product: an item rule, else the application's default
-    app_key = key(ctx.application)
-    # each distinct item looked up once; no item (blank or missing) takes the default
-    which, distinct = pd.factorize(out["item"].to_numpy(dtype=object), use_na_sentinel=True)
-    chosen = [
-        ref.rules.get((app_key, key(it)), ctx.default_product)
-        if isinstance(it, str) and it
-        else ctx.default_product
-        for it in distinct
+    # product: the Product Rule naming the most of the row's item, paper size and duplex
+    # that match it, else the application's default
+    for name in ("paper_size", "duplex"):
+        if name not in out:  # a chunk from before print media were read
+            out[name] = None
+    rules = ref.rules.get(key(ctx.application), [])
+    # each distinct (item, paper size, duplex) looked up once: each column's distinct
+    # values keyed, then the distinct combinations of them
+    parts = [
+        pd.factorize(out[c].to_numpy(dtype=object), use_na_sentinel=True)
+        for c in ("item", "paper_size", "duplex")
     ]
+    joint = np.zeros(len(out), dtype=np.int64)
+    for codes, uniques in parts:
+        joint = joint * (len(uniques) + 1) + (codes + 1)  # 0: blank
+    which, combos = pd.factorize(joint)
+    values = [
+        [None, *(key(u) if isinstance(u, str) and u.strip() else None for u in uniques)]
+        for _, uniques in parts
+    ]
+    chosen = []
+    for combo in combos:
+        at = []
+        for _, uniques in reversed(parts):
+            combo, digit = divmod(int(combo), len(uniques) + 1)
+            at.append(digit)
+        item, paper, duplex = (values[i][d] for i, d in enumerate(reversed(at)))
+        chosen.append(_rule_product(rules, item, paper, duplex, ctx.default_product))
     options = [*chosen, ctx.default_product]
-    pick = np.where(which >= 0, which, len(chosen))  # the last option: no item
+    pick = which
     known = np.array([key(p) in ref.products for p in options], dtype=bool)
     no_product = (status == "billed") & ~known[pick]
     status[no_product], reason[no_product] = "unmatched", "unknown-product"

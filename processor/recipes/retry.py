@@ -66,6 +66,8 @@ def _canonical(frame: pd.DataFrame, fields: int) -> pd.DataFrame:
     ]
     for i in range(fields):
         out[f"match_{i}"] = [v[i] if i < len(v) else None for v in values]
+    for name in ("paper_size", "duplex"):  # a batch from before print media were kept has none
+        out[name] = _opt(frame[name]) if name in frame else np.full(n, None, dtype=object)
     out["error"] = np.where(unreadable, _opt(frame["detail"]), None)
     out["skip"] = np.full(n, None, dtype=object)
     out["skip_detail"] = np.full(n, None, dtype=object)

@@ -83,6 +83,28 @@ class AccountPrice:
 
 
 @dataclass(frozen=True)
+class ProductRule:
+    """A row of Product Rules: what it names of a row (keys; None: any), and its product."""
+
+    item: str | None
+    paper_size: str | None
+    duplex: str | None
+    product: str
+
+    @property
+    def criteria(self) -> int:
+        return sum(v is not None for v in (self.item, self.paper_size, self.duplex))
+
+    def matches(self, item: str | None, paper_size: str | None, duplex: str | None) -> bool:
+        """Every criterion it names equals the row's (keys: without case)."""
+        return all(
+            want is None or want == got
+            for want, got in ((self.item, item), (self.paper_size, paper_size),
+                              (self.duplex, duplex))
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Rate:
     prefix: str
     destination: str
@@ -165,7 +187,8 @@ class Reference:
     codes: dict[tuple[str, str, str], str]
     applications: dict[str, Application]
     products: dict[str, Product]
-    rules: dict[tuple[str, str], str]  # (application key, item key) → product
+    # application key → its Product Rules, those naming the most criteria first
+    rules: dict[str, list[ProductRule]]
     formats: dict[str, Format] = field(default_factory=dict)  # defined on the Formats sheet
     tariffs: dict[str, list[Rate]] = field(default_factory=dict)
     # (application key, location key, CODE) → its holders by date, for codes given From or
@@ -327,10 +350,17 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         )
         for _, r in sheets["Applications"].rows()
     }
-    rules = {
-        (key(r["Application"]), key(r["Item"])): products[key(r["Product"])].name
-        for _, r in sheets["Product Rules"].rows()
-    }
+    rules: dict[str, list[ProductRule]] = {}
+    for _, r in sheets["Product Rules"].rows():
+        rules.setdefault(key(r["Application"]), []).append(
+            ProductRule(
+                *(key(r.get(c)) if r.get(c) is not None else None
+                  for c in ("Item", "Paper Size", "Duplex")),
+                products[key(r["Product"])].name,
+            )
+        )  # fmt: skip
+    for listed in rules.values():
+        listed.sort(key=lambda rule: -rule.criteria)  # the most criteria first
     band_names: dict[str, str] = {}
     band_times = []
     if "Time Bands" in sheets:

@@ -332,7 +332,11 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                     f"To {end.isoformat()} is before From {start.isoformat()}",
                 )
     for name, cols, what in (
-        ("Product Rules", ["Application", "Item"], "a rule for this application and item"),
+        (
+            "Product Rules",
+            ["Application", "Paper Size", "Duplex", "Item"],
+            "a rule for this application, item, paper size and duplex",
+        ),
         ("Account Prices", ["Account ID", "Product"], "a price for this account and product"),
         ("Plans", ["Plan", "Product"], "an allowance for this plan and product"),
         ("Tariffs", ["Tariff", "Band", "Prefix"], "a rate for this tariff, band and prefix"),
@@ -362,6 +366,8 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                 seen[values] = row
     if "Formats" in sheets:
         out.extend(_format_rules(sheets["Formats"]))
+    if "Product Rules" in sheets:
+        out.extend(_product_rule_rules(sheets["Product Rules"]))
     if {"Plans", "Products"} <= sheets.keys():
         out.extend(_plan_rules(sheets["Plans"], sheets["Products"]))
     if "Time Bands" in sheets:
@@ -389,6 +395,60 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
                         f'Match On names "{f}", which format {fmt.name} does not have; it has: '
                         f"{', '.join(fmt.fields)}",
                     )
+    return out
+
+
+_CRITERIA = ("Item", "Paper Size", "Duplex")
+
+
+def _product_rule_rules(s: Sheet) -> list[dict[str, str]]:
+    """A rule names at least one criterion; two rules of one application naming as many
+    criteria never both match one row (which product bills it could not be told)."""
+    out = []
+    seen: dict[str, list[tuple[int, dict]]] = {}
+    for row, r in s.rows():
+        if r["Application"] is None or (
+            r.get("Duplex") is not None and key(r["Duplex"]) not in {"yes", "no"}
+        ):
+            continue  # the cell's own error says what is wrong
+        # criterion → (key, as typed)
+        named = {c: (key(r[c]), checks.as_text(r[c])) for c in _CRITERIA if r.get(c) is not None}
+        if not named:
+            out.append(
+                fnd.finding(
+                    "error",
+                    "rule-names-nothing",
+                    "this rule names no Item, Paper Size or Duplex, so it would match every "
+                    "row; name at least one (the application's Product bills the rows no "
+                    "rule matches)",
+                    s.workbook,
+                    s.name,
+                    s.cell("Item", row),
+                )
+            )
+            continue
+        for other_row, other in seen.get(key(r["Application"]), []):
+            same = {c: v[0] for c, v in named.items()} == {c: v[0] for c, v in other.items()}
+            if len(other) != len(named) or same:
+                continue  # a rule naming more wins; the same rule twice is a duplicate
+            if all(other[c][0] == v[0] for c, v in named.items() if c in other):
+                both = {**other, **named}
+                shown = ", ".join(f"{c} {both[c][1]}" for c in _CRITERIA if c in both)
+                out.append(
+                    fnd.finding(
+                        "error",
+                        "overlapping-rules",
+                        f"this rule and the rule in row {other_row} name as many criteria "
+                        f"and both match a row of {shown}, so which product bills it could "
+                        "not be told; name another criterion in one of them, or make them "
+                        "differ",
+                        s.workbook,
+                        s.name,
+                        s.cell("Item", row),
+                    )
+                )
+                break
+        seen.setdefault(key(r["Application"]), []).append((row, named))
     return out
 
 

@@ -78,6 +78,9 @@ class Format:
     destination: str | int | None = None
     description_field: str | int | None = None
     item: str | int | None = None
+    # a print job's paper size and duplex, for Product Rules (``processor.ingest.print_media``)
+    paper_size: str | int | None = None
+    duplex: str | int | None = None
     ignore_zero: bool = False
     classify: Classifier | None = None
     clean_code: Cleaner | None = None

@@ -58,6 +58,8 @@ FORMAT = register(
         splitter=split,
         quantity="num-copies",
         description_field="job-name",
+        paper_size="media",
+        duplex="sides",
         clean_code=clean_code,
     )
 )

@@ -44,6 +44,8 @@ PRINT_LOGGER = register(
         description_field="Document Name",
         item="Grayscale",
         item_map={"grayscale": "mono", "not grayscale": "colour"},
+        paper_size="Paper Size",
+        duplex="Duplex",
         sniff_hint="PaperCut Print Logger",
     )
 )
