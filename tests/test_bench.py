@@ -14,7 +14,7 @@ def test_bench_smoke_run_writes_its_table(tmp_path):
     readme.write_text(
         f"# x\n\n{bench_engine.BEGIN}\nold\n{bench_engine.END}\n\nafter\n", encoding="utf-8"
     )
-    text = bench_engine.main(["--rows", "10000", "--readme", str(readme)])
+    text = bench_engine.main(["--rows", "10000", "--runs", "1", "--readme", str(readme)])
     body = readme.read_text(encoding="utf-8")
     assert "old" not in body and body.endswith(f"{bench_engine.END}\n\nafter\n")
     assert text in body
