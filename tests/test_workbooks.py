@@ -38,7 +38,7 @@ def test_valid_pair_has_no_findings(books):
 
 
 def test_samples_are_valid():
-    assert lines(SAMPLES, "error") == []
+    assert lines(SAMPLES) == []  # no error, and no warning: `make samples` after a schema change
     assert main(["validate", "--workbooks", str(SAMPLES)]) == 0
 
 
