@@ -161,9 +161,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             taxes.append((idx, tax))
 
     # accounts with their own prices for a product (Account Prices): priced apart
-    own: dict[str, dict[str, object]] = {}
-    for (account, pkey), prices in ref.account_prices.items():
-        own.setdefault(pkey, {})[account] = prices
+    own = ref.prices_by_product()
     for pkey, named in by_key.items():
         product = ref.products[pkey]
         idx = np.flatnonzero(np.isin(which, named))

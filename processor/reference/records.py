@@ -201,6 +201,15 @@ class Reference:
     plans: dict[str, dict[str, Allowance]] = field(default_factory=dict)
     # location key ("" for every location) → its holidays
     holidays: dict[str, frozenset[dt.date]] = field(default_factory=dict)
+    _by_product: dict | None = field(default=None, repr=False, compare=False)
+
+    def prices_by_product(self) -> dict[str, dict[str, AccountPrice]]:
+        """Account Prices as product key → account key → prices (worked out once)."""
+        if self._by_product is None:
+            self._by_product = {}
+            for (account, product), prices in self.account_prices.items():
+                self._by_product.setdefault(product, {})[account] = prices
+        return self._by_product
 
     def allowance(self, account_id: str, product: str) -> Allowance | None:
         """What an account's plan includes of a product, or None."""
