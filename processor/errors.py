@@ -26,6 +26,16 @@ class WorkbookError(Exception):
         super().__init__(f"the workbooks have {n} error{'s' if n != 1 else ''}")
 
 
+class NothingBilled(Exception):
+    """A retry found no row that bills now: nothing was written or recorded. Not a failure
+    (the CLI exits 0, or 3 with --fail-on-unmatched); ``unmatched`` counts the rows that
+    still do not match."""
+
+    def __init__(self, message: str, unmatched: int) -> None:
+        super().__init__(message)
+        self.unmatched = unmatched
+
+
 class ExportError(Exception):
     """A whole file cannot be read as its format (the message says why and what to do)."""
 

@@ -400,3 +400,28 @@ def test_a_void_stopped_between_history_and_folder_is_marked_by_the_report(tmp_p
     assert imp(folder, export, tmp_path / "again", "--reimport") == 0
     m = json.loads((tmp_path / "again" / "manifest.json").read_text())
     assert m["reasons"].get("already-billed") is None
+
+
+def test_a_retry_that_would_bill_nothing_writes_and_records_nothing(tmp_path, capsys):
+    folder = write_books(tmp_path / "wb")
+    export = write_csv(
+        tmp_path / "e.csv",
+        [GENERIC_HEADER, "100,2026-10-01,a,1,1.00", "999,2026-10-02,b,1,2.00",
+         "998,2026-10-03,c,1,3.00"],
+    )  # fmt: skip
+    assert imp(folder, export, tmp_path / "b") == 0
+    batch = tmp_path / "b"
+    before = open_history(folder / "history.sqlite").count()
+    capsys.readouterr()
+    retry = ["retry", str(batch), "--out", str(tmp_path / "r")]
+    assert main(retry) == 0
+    batch_id = json.loads((batch / "manifest.json").read_text())["batch_id"]
+    assert capsys.readouterr().out.strip() == (
+        f"retry of batch {batch_id} ({batch}) billed nothing: its 2 unmatched rows still do "
+        "not bill (2 unknown-code); no batch was written or recorded. Add the missing codes "
+        "(reports/codes-to-add.xlsx, then charges apply-codes) or correct the workbooks, then "
+        "retry again"
+    )
+    assert not (tmp_path / "r").exists() and not list(tmp_path.glob(".r.partial-*"))
+    assert open_history(folder / "history.sqlite").count() == before
+    assert main([*retry, "--fail-on-unmatched"]) == 3

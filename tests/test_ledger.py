@@ -170,11 +170,15 @@ def test_retry_bills_exactly_the_rows_the_new_code_blocked(tmp_path, capsys):
     assert D(m["billed"]["net"]) == D("3.30") + D("4.40") + D("5.50")
     assert parquet(tmp_path / "r1", "charges")["line"].tolist() == [4, 5, 6]
     assert parquet(tmp_path / "r1", "unmatched")["code"].tolist() == ["888"]
-    # a second retry bills nothing: the 777 rows are retried already, 888 still unknown
+    # a second retry bills nothing: the 777 rows are retried already, 888 still unknown;
+    # it writes no batch and says so
+    capsys.readouterr()
     assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r2")]) == 0
-    m2 = json.loads((tmp_path / "r2" / "manifest.json").read_text())
-    assert (m2["rows"]["read"], m2["rows"]["matched"], m2["billed"]["net"]) == (1, 0, "0")
-    assert "3 rows of batch" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()
+    assert (
+        "its 1 unmatched row still does not bill (1 unknown-code); 3 rows were billed by "
+        "an earlier retry; no batch was written or recorded" in capsys.readouterr().out
+    )
 
 
 def test_void_then_reimport_bills_again(tmp_path, capsys):

@@ -153,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the new batch's date (default: the earlier batch's)",
     )
     s.add_argument("--report", action="store_true", help="render the new batch's reports")
+    s.add_argument(
+        "--fail-on-unmatched",
+        action="store_true",
+        help="exit 3 when rows still do not bill (a retry that bills nothing writes no batch)",
+    )
     _history_option(s)
 
     s = sub.add_parser(

@@ -24,6 +24,7 @@ from processor.batch.folder import UNMATCHED, check_empty, check_out
 from processor.batch.life import BatchPlan, ImportResult, billed_row_keys, hold, new_batch
 from processor.batch.manifest import read_manifest
 from processor.batch.trust import file_sha256, trusted
+from processor.errors import NothingBilled
 from processor.history import HistoryError, open_history, recorded_in
 from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD
 from processor.ledger.screening import screen
@@ -83,6 +84,32 @@ def _unmatched(path: Path, done: set[str]) -> Iterator[pd.DataFrame]:
             yield frame.reset_index(drop=True)
 
 
+def _nothing_billed(source_id: str, batch_dir: Path, writer, done: int) -> str:
+    """Why a retry wrote no batch: what its rows still are, and what to do."""
+    if not sum(writer.rows.values()):
+        return (
+            f"retry of batch {source_id} ({batch_dir}) has no row left to retry: every "
+            "unmatched row was billed by an earlier retry; nothing was written"
+        )
+    before = (
+        f"; {done:,} row{'s were' if done != 1 else ' was'} billed by an earlier retry"
+        if done
+        else ""
+    )
+    reasons = ", ".join(
+        f"{n:,} {reason}"
+        for reason, (n, _) in sorted(writer.by_reason.items(), key=lambda r: -r[1][0])
+    )
+    rows = sum(writer.rows.values())
+    return (
+        f"retry of batch {source_id} ({batch_dir}) billed nothing: its {rows:,} unmatched "
+        f"row{'s' if rows != 1 else ''} still {'do' if rows != 1 else 'does'} not bill "
+        f"({reasons}){before}; no batch was written or recorded. Add the missing codes "
+        "(reports/codes-to-add.xlsx, then charges apply-codes) or correct the workbooks, "
+        "then retry again"
+    )
+
+
 def run_retry(
     batch_dir: Path,
     out: Path,
@@ -106,6 +133,7 @@ def run_retry(
         UsageError: not a batch folder, void, or not in the history; a bad --out.
         WorkbookError: the workbooks have errors.
         HistoryError: the history cannot be used.
+        NothingBilled: no row bills now (nothing was written or recorded).
     """
     batch_dir = Path(batch_dir).resolve()
     manifest = read_manifest(batch_dir, need_id=True)
@@ -163,6 +191,10 @@ def run_retry(
             files = [Path(i["path"]).name for i in manifest.get("inputs", [])]
             for part in plans.priced(hist.allowances_used(), files):
                 job.writer.add(part)
+            if not job.writer.rows["billed"]:  # no batch: nothing is written or recorded
+                raise NothingBilled(
+                    _nothing_billed(source_id, batch_dir, job.writer, len(done)), rows
+                )
             job.finish(inputs, list(fields), plans.summary())
         # the earlier batch's rows now billed are retried: a second retry leaves them out
         hist.mark_retried(
