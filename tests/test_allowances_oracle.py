@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import math
 import random
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 from processor import create_history, run_import, run_retry, void_batch
 from processor.errors import NothingBilled
 from tests.conftest import base, row, write_books
+from tests.test_pricing_oracle import half_away, held  # the README's rounding, written once
 
 D = Decimal
 HEADER = "Code,Date,Description,Quantity,Cost,Item,Duration,Destination"
@@ -31,17 +32,6 @@ CODES = {"100": "A1", "400": "A4", "500": "A5"}  # 600 is added to A4 before the
 
 
 # --- the oracle ---------------------------------------------------------------------------
-
-
-def half_away(value: Decimal, places: int) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 100
-        q = value.quantize(Decimal(10) ** -places, rounding=ROUND_HALF_UP)
-    return q + 0 if q != 0 else abs(q)
-
-
-def held(text: str) -> Decimal:
-    return half_away(Decimal(text), 6)
 
 
 def price(p: dict, r: dict) -> tuple[Decimal, Decimal] | None:

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from processor import arrow
 from processor.history.store import use_key
 from processor.ledger.screening import DIGEST
-from processor.rating.tax import HUNDRED, PER_CHARGE, round_money
+from processor.rating.tax import PER_CHARGE, round_money, tax_on
 from processor.reference.records import AMOUNT, QUANTITY, Reference
 from schemas.charges import CHARGES, DECIMAL
 from schemas.checks import key
@@ -201,18 +201,14 @@ class Allowances:
         mask[covered] = True
         billed = pc.replace_with_mask(full, pa.array(mask), pa.array(new_net, HELD))
         waived = pc.cast(pc.subtract(full.cast(SUM), billed.cast(SUM)), HELD)
-        self.waived = pc.sum(waived).as_py() or ZERO if len(covered) else ZERO
+        self.waived = pc.sum(waived).as_py() or ZERO
         quantity = np.where(amount, 0, cover).astype(np.int64 if exact else object)
         frame["net"] = pd.Series(billed, dtype=DECIMAL)
         frame["included_quantity"] = pd.Series(_held_from(quantity, MICRO), dtype=DECIMAL)
         frame["included_amount"] = pd.Series(waived, dtype=DECIMAL)
         if per_charge and len(covered):
             rates = frame["tax_rate"].to_numpy(dtype=object)[covered]
-            with localcontext(EXACT):
-                new_tax = [
-                    round_money(net_ * rate / HUNDRED, places)
-                    for net_, rate in zip(new_net, rates, strict=True)
-                ]
+            new_tax = [tax_on(n_, r, places) for n_, r in zip(new_net, rates, strict=True)]
             tax = pc.replace_with_mask(
                 pa.array(frame["tax"].array).cast(HELD), pa.array(mask), pa.array(new_tax, HELD)
             )
@@ -270,13 +266,4 @@ def _integers(values: pa.Array, per_one: int) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.cast(scaled, pa.int64()), 0).to_numpy(), dtype=np.int64)
 
 
-def used_by_month(records: list[dict]) -> dict[tuple, Decimal]:
-    """Uses recorded by batches (``Use.record``), added up by ``use_key``."""
-    out: dict[tuple, Decimal] = {}
-    for r in records:
-        k = use_key(r["account_id"], r["product"], r["month"], r["kind"])
-        out[k] = out.get(k, ZERO) + Decimal(r["used"])
-    return out
-
-
-__all__ = ["AMOUNT", "QUANTITY", "Allowances", "Use", "used_by_month"]
+__all__ = ["AMOUNT", "QUANTITY", "Allowances", "Use"]

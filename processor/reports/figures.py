@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute
 
+from processor.batch.sheet import minutes_seconds
 from processor.reasons import REASONS
 from processor.reports.batch import Batch, unique_batches
 from schemas.currencies import MINOR_UNITS
@@ -174,7 +175,7 @@ def allowances(batch: Batch) -> pd.DataFrame:
     rows = []
     for product, at in c[used.to_numpy()].groupby("product", sort=True).groups.items():
         q, a = sum(inc_q[at], ZERO), sum(inc_a[at], ZERO)
-        shown = f"{int(q) // 60}:{int(q) % 60:02d} min" if product in tariff else q.normalize()
+        shown = f"{minutes_seconds(q)} min" if product in tariff else q.normalize()
         rows.append([product, len(at), shown if q else "", a])
     return pd.DataFrame(rows, columns=columns)
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from processor.batch.sheet import minutes_seconds
 from processor.reports.batch import Batch
 from processor.reports.figures import money
 from schemas.currencies import MINOR_UNITS
@@ -178,8 +179,7 @@ def plan_text(use: dict, currency: str) -> str:
         if use["kind"] == "amount":
             return f"{money(d, places)} {currency}"
         if use.get("seconds"):
-            whole = int(d)
-            return f"{whole // 60}:{whole % 60:02d} min"
+            return f"{minutes_seconds(d)} min"
         return _quantity(d)
 
     return (
