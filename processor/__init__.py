@@ -4,8 +4,8 @@ The command line (``charges``) is a thin layer over the functions named here, wh
 the public API: tests, notebooks and scripts use these names, not the modules behind them.
 
 - ``load_reference(folder)``, ``validate_folder(folder)``: read and validate the workbooks.
-- ``run_import(...)``, ``run_retry(...)``, ``void_batch(...)``, ``apply_codes(...)``: the
-  commands' recipes.
+- ``run_import(...)``, ``run_retry(...)``, ``void_batch(...)``, ``apply_codes(...)``,
+  ``export_batches(...)``: the commands' recipes.
 - ``write_templates(folder)``: empty template workbooks.
 - ``render_batch(...)``, ``render_period(...)``, ``load_batch(folder)``: the reports.
 - ``create_history(path)``, ``open_history(path)``: the import history.
@@ -31,6 +31,7 @@ _PUBLIC = {
     "run_retry": "processor.recipes.retry",
     "void_batch": "processor.recipes.void",
     "apply_codes": "processor.recipes.apply_codes",
+    "export_batches": "processor.recipes.export_books",
     "write_templates": "processor.reference.templates",
     "render_batch": "processor.reports.render",
     "render_period": "processor.reports.render",

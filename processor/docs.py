@@ -26,6 +26,7 @@ KIND_WORDS = {
     "timezone": "IANA time zone name",
     "days": "days: Mon … Sun, Holiday, ranges such as Mon-Fri",
     "clock": "time of day, HH:MM",
+    "invoice-number": "pattern: {date}, {account}, a run of #",
     "quantity": "number, 0 or more",
     "choice": "",
 }

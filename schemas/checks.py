@@ -89,6 +89,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "error",
         '{label} "{value}" is not a time of day; type it as HH:MM, e.g. 08:00 or 18:30',
     ),
+    "bad-invoice-number": (
+        "error",
+        '{label} "{value}" is not an invoice number pattern: it needs {{account}} or a run '
+        "of # (the next number), and may hold {{date}}; no other {{...}}",
+    ),
     "bad-date-format": (
         "error",
         '{label} "{value}" is not a date format like %d/%m/%Y %H:%M (strftime codes)',
@@ -465,3 +470,27 @@ def date_format() -> pa.Check:
         return True
 
     return pa.Check(lambda s: _map(s, ok), name="bad-date-format")
+
+
+_PATTERN_TOKEN = re.compile(r"\{[^{}]*\}")
+
+
+def to_invoice_pattern(value: object) -> str | None:
+    """An Invoice Number pattern, checked: {date}, {account} and at most one run of #,
+    with {account} or # in it (each invoice of an export needs its own number)."""
+    text = as_text(value).strip()
+    tokens = _PATTERN_TOKEN.findall(text)
+    rest = _PATTERN_TOKEN.sub("", text)
+    if any(t.casefold() not in ("{date}", "{account}") for t in tokens) or "{" in rest:
+        return None
+    if "}" in rest or len(re.findall(r"#+", rest)) > 1:
+        return None
+    if "#" not in rest and "{account}" not in (t.casefold() for t in tokens):
+        return None
+    return text
+
+
+def invoice_number() -> pa.Check:
+    return pa.Check(
+        lambda s: _map(s, lambda v: to_invoice_pattern(v) is not None), name="bad-invoice-number"
+    )

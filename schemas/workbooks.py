@@ -28,6 +28,9 @@ PRICINGS = ["Cost Plus", "Unit Price", "Tariff"]
 TAX_ROUNDINGS = ["Per Line", "Per Charge"]
 FALL_BACKS = ["When Empty", "When Unmatched"]
 DECIMAL_SEPARATORS = [".", ","]
+# the accounting systems `charges export` writes for, as the Books sheets name them
+BOOKS_SYSTEMS = ["Xero", "QuickBooks", "Sage 50", "Lines"]
+DATE_ORDERS = ["DD/MM/YYYY", "MM/DD/YYYY"]
 
 ACCOUNTS_BOOK = "accounts.xlsx"
 DEVICES_BOOK = "devices.xlsx"
@@ -50,6 +53,7 @@ _KIND_CHECKS = {
     "days": lambda: [checks.days()],
     "clock": lambda: [checks.clock()],
     "quantity": lambda: checks.number(minimum=0),
+    "invoice-number": lambda: [checks.invoice_number()],
 }
 
 
@@ -194,6 +198,14 @@ ACCOUNTS = sheet(
         "Optional: the plan (from Plans) whose allowances the account has each month.",
         ref="Plans",
         width=14,
+    ),
+    col(
+        "Customer in Books",
+        "text",
+        "Optional: the customer as your accounting system knows it (charges export): the "
+        "contact's name in Xero and QuickBooks, the A/C reference in Sage 50. Blank = the "
+        "Account Name (Sage 50: the Account ID).",
+        width=24,
     ),
 )
 
@@ -657,6 +669,54 @@ HOLIDAYS = sheet(
 )  # fmt: skip
 
 
+BOOKS = sheet(
+    "Books",
+    ACCOUNTS_BOOK,
+    "How `charges export` writes invoices for each accounting system: one row per system, "
+    "every cell optional (a system with no row takes the defaults).",
+    col("System", "choice", "The accounting system (charges export --to).", required=True,
+        unique=True, choices=BOOKS_SYSTEMS, width=12),
+    col("Invoice Number", "invoice-number", "The invoice number: {date} is the batch date as "
+        "YYYYMMDD, {account} the Account ID, and a run of # the next number, zero-padded to "
+        "its length (INV-#####). Blank = {date}-{account}.", width=22),
+    col("Next Number", "integer", "With #: the first number to use; the history counts on "
+        "from the last one exported. Blank = 1.", width=10),
+    col("Days Until Due", "integer", "Days from the invoice date to its due date. Blank = 30.",
+        width=10),
+    col("Date Order", "choice", "How dates are written: MM/DD/YYYY for a US organisation. "
+        "Blank = DD/MM/YYYY.", choices=DATE_ORDERS, width=12),
+    optional=True,
+)  # fmt: skip
+
+TAX_CODES = sheet(
+    "Tax Codes",
+    ACCOUNTS_BOOK,
+    "A tax rate as the accounting system names it: Xero's tax rate name, e.g. 20% (VAT on "
+    "Income), QuickBooks' tax code, Sage 50's T code, e.g. T1. A rate with no row is "
+    "written as the rate, e.g. 20%.",
+    col("System", "choice", "The accounting system. Blank = every system.",
+        choices=BOOKS_SYSTEMS, width=12),
+    col("Tax Rate %", "percent", "The rate, as on Locations or Products, e.g. 20.",
+        required=True, width=10),
+    col("Code in Books", "text", "What the accounting system calls this rate.", required=True,
+        width=24),
+    optional=True,
+)  # fmt: skip
+
+GL_CODES = sheet(
+    "GL Codes",
+    ACCOUNTS_BOOK,
+    "A product's GL Code as the accounting system's sales account: Xero's account code, "
+    "Sage 50's nominal code. A GL Code with no row is written as it is.",
+    col("System", "choice", "The accounting system. Blank = every system.",
+        choices=BOOKS_SYSTEMS, width=12),
+    col("GL Code", "text", "The GL Code, as on Products.", required=True, width=10),
+    col("Code in Books", "text", "The account or nominal code the system books it to.",
+        required=True, width=16),
+    optional=True,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Workbook:
     """A workbook file and its sheets, in order."""
@@ -666,7 +726,10 @@ class Workbook:
 
 
 WORKBOOKS: tuple[Workbook, ...] = (
-    Workbook(ACCOUNTS_BOOK, (LOCATIONS, ACCOUNTS, ACCOUNT_CODES, ACCOUNT_PRICES, PLANS)),
+    Workbook(
+        ACCOUNTS_BOOK,
+        (LOCATIONS, ACCOUNTS, ACCOUNT_CODES, ACCOUNT_PRICES, PLANS, BOOKS, TAX_CODES, GL_CODES),
+    ),
     Workbook(
         DEVICES_BOOK,
         (

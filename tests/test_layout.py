@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("rating", ("processor.rating",)),
     ("batch", ("processor.batch",)),
     ("reports", ("processor.reports",)),
+    ("books", ("processor.books",)),
     ("recipes", ("processor.recipes",)),
     ("cli", ("processor.cli", "processor.docs", "processor.__main__")),
 ]

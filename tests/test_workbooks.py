@@ -391,11 +391,11 @@ def test_code_stored_as_number_is_a_warning(tmp_path):
 def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_path):
     data = base()
     data["Accounts"] = [
-        [r["Account Name"], r["Account ID"], r["Location"], r["Status"], "note", None, None, None]
+        [r["Account Name"], r["Account ID"], r["Location"], r["Status"], "note", *[None] * 4]
         for r in data["Accounts"]
     ]
-    data["Accounts"].insert(1, [None] * 8)
-    data["Accounts"] += [[None] * 8, [None] * 8]
+    data["Accounts"].insert(1, [None] * 9)
+    data["Accounts"] += [[None] * 9, [None] * 9]
     headers = {
         "Accounts": [
             "Account Name",
@@ -406,6 +406,7 @@ def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_
             "Start Date",
             "End Date",
             " PLAN",
+            "customer in  books",
         ]
     }
     folder = write_books(tmp_path / "wb", data, headers)

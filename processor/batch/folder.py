@@ -107,16 +107,20 @@ def atomic_dir(
 
 def remove_stale(parent: Path) -> list[Path]:
     """Remove what killed runs (SIGKILL, power cut) left in ``parent``: hidden partial
-    folders of processes that are gone. Returns the folders removed."""
+    folders (and an export's partial files) of processes that are gone. Returns them."""
     gone = []
     for old in parent.glob(".*.partial-*"):
         pid = old.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or not old.is_dir():
+        if not pid.isdigit():
             continue
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:  # a file an export was writing
+                with contextlib.suppress(OSError):
+                    old.unlink()
             gone.append(old)
         except PermissionError:
             pass  # alive, someone else's

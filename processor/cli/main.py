@@ -27,6 +27,7 @@ COMMANDS = {
     "void": "void",
     "apply-codes": "apply_codes",
     "history": "history",
+    "export": "export",
 }
 
 
@@ -187,6 +188,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["text", "json"], default="text", help="lines for people, or JSON"
     )
     _history_option(s)
+
+    s = sub.add_parser(
+        "export",
+        help="write batches' Batch Sheet lines as an invoice import file for Xero, QuickBooks "
+        "Online or Sage 50",
+    )
+    s.add_argument(
+        "batches", type=Path, nargs="+", metavar="BATCH_DIR", help="the batches to invoice"
+    )
+    s.add_argument(
+        "--to",
+        required=True,
+        choices=["xero", "quickbooks", "sage50", "lines"],
+        help="the accounting system whose import file to write (lines: a plain CSV)",
+    )
+    s.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the file to write, e.g. invoices-2026-10.csv (parts are named FILE-part1-of-2.csv "
+        "when the system takes fewer invoices a file)",
+    )
+    s.add_argument(
+        "--again",
+        action="store_true",
+        help="export batches exported before (each invoice keeps its earlier number)",
+    )
+    _workbooks_option(s, "the workbooks with the Books settings (default: those the batch used)")
+    s.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH",
+        help="the import history (default: the one the batches were recorded in)",
+    )
 
     sub.add_parser("formats", help="list the built-in device formats and their fields")
 

@@ -125,9 +125,9 @@ def print_history_batch(b: dict) -> None:
             print(f"    {code}: {plural(v['rows'], 'row')}, cost {v['cost']}")
 
 
-def plural(n: int, word: str) -> str:
-    """`1 row`, `2 rows`, `1,234 rows`."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 row`, `2 rows`, `1,234 rows` (``many``: the plural where it is not word + s)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def pd_options():

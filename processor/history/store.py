@@ -135,6 +135,32 @@ class HistoryStore(ABC):
     @abstractmethod
     def mark_retried(self, batch_id: str, keys: Iterable[str], into: str) -> None: ...
 
+    # --- what was exported to the books ---------------------------------------------------
+
+    @abstractmethod
+    def exports_of(self, batch_ids: Iterable[str]) -> list[dict]:
+        """The exports that covered any of these batches, oldest first: {"id", "system",
+        "files" (a list), "created_at", "created_by", "invoices", "batches" (a list)}."""
+
+    @abstractmethod
+    def last_number(self, system: str) -> int | None:
+        """The highest invoice sequence number exported for a system (None: none yet)."""
+
+    @abstractmethod
+    def invoice_numbers(self, export_id: str) -> dict[str, tuple[str, int | None]]:
+        """An export's invoice number and sequence number per Account ID."""
+
+    @abstractmethod
+    def numbers_used(self, system: str, numbers: Iterable[str]) -> dict[str, dict]:
+        """Which of these invoice numbers earlier exports for a system used: number →
+        {"export_id", "created_at", "account_id"}."""
+
+    @abstractmethod
+    def record_export(self, record: dict, batch_ids: list[str], invoices: list[tuple]) -> None:
+        """Record an export at once: its record (id, system, files, created_at, created_by,
+        invoices, net, tax, gross, currency, again), its batches, and its invoices as
+        (account_id, number, sequence) tuples."""
+
     # --- what people ask ----------------------------------------------------------------------
 
     @abstractmethod

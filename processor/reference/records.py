@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from processor.ingest.formats import registry
 from processor.ingest.formats.base import Format
+from processor.reference.books import Books, build_books
 from processor.reference.reading import Sheet
 from processor.reference.validation import split_fields
 from schemas.checks import DAY_SECONDS, DELIMITER_NAMES, as_text, key, to_clock, to_days, to_decimal
@@ -201,6 +202,7 @@ class Reference:
     plans: dict[str, dict[str, Allowance]] = field(default_factory=dict)
     # location key ("" for every location) → its holidays
     holidays: dict[str, frozenset[dt.date]] = field(default_factory=dict)
+    books: Books = field(default_factory=Books)  # what `charges export` writes by
     _by_product: dict | None = field(default=None, repr=False, compare=False)
 
     def prices_by_product(self) -> dict[str, dict[str, AccountPrice]]:
@@ -442,6 +444,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
         band_times=band_times,
         holidays={k: frozenset(v) for k, v in holidays.items()},
         plans=plans,
+        books=build_books(sheets),
     )
 
 

@@ -340,6 +340,8 @@ def _row_rules(sheets: dict[str, Sheet]) -> list[dict[str, str]]:
         ("Account Prices", ["Account ID", "Product"], "a price for this account and product"),
         ("Plans", ["Plan", "Product"], "an allowance for this plan and product"),
         ("Tariffs", ["Tariff", "Band", "Prefix"], "a rate for this tariff, band and prefix"),
+        ("Tax Codes", ["System", "Tax Rate %"], "a code for this system and rate"),
+        ("GL Codes", ["System", "GL Code"], "a code for this system and GL Code"),
     ):
         if name not in sheets:
             continue

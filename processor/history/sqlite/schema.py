@@ -19,7 +19,7 @@ from processor.errors import HistoryError
 from processor.history import key_runs
 from processor.history.sqlite import runs
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 V1 = """
         CREATE TABLE batches (
@@ -227,6 +227,38 @@ V7 = """
     ) WITHOUT ROWID
 """
 
+# version 8 records what `charges export` wrote for the accounting system: each export, the
+# batches it covered (a batch is exported once, unless --again) and each account's invoice
+# number (numbers count on from the last; --again gives an invoice its number again)
+V8 = """
+    CREATE TABLE exports (
+        id TEXT PRIMARY KEY,
+        system TEXT NOT NULL,
+        files TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        invoices INTEGER NOT NULL,
+        net TEXT NOT NULL,
+        tax TEXT NOT NULL,
+        gross TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        again INTEGER NOT NULL
+    );
+    CREATE TABLE export_batches (
+        export_id TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        PRIMARY KEY (export_id, batch_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX export_batches_batch ON export_batches (batch_id);
+    CREATE TABLE export_invoices (
+        export_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        number TEXT NOT NULL,
+        sequence INTEGER,
+        PRIMARY KEY (export_id, account_id)
+    ) WITHOUT ROWID;
+"""
+
 # each runs inside one transaction: a migration applies whole or not at all
 _MIGRATIONS = {
     1: lambda db: _run(db, V1),
@@ -236,6 +268,7 @@ _MIGRATIONS = {
     5: _to_v5,
     6: lambda db: _run(db, V6),
     7: lambda db: _run(db, V7),
+    8: lambda db: _run(db, V8),
 }
 
 # the tables of a whole history at SCHEMA_VERSION
@@ -248,6 +281,9 @@ TABLES = (
     "meta",
     "batch_files",
     "allowance_use",
+    "exports",
+    "export_batches",
+    "export_invoices",
 )
 
 

@@ -355,6 +355,89 @@ class SQLiteHistory(HistoryStore):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
+    def exports_of(self, batch_ids: Iterable[str]) -> list[dict]:
+        ids = sorted(set(batch_ids))
+        marks = ",".join("?" * len(ids))
+        cur = self.db.execute(
+            "SELECT e.id, e.system, e.files, e.created_at, e.created_by, e.invoices FROM exports e"
+            f" WHERE e.id IN (SELECT export_id FROM export_batches WHERE batch_id IN ({marks}))"
+            " ORDER BY e.created_at, e.rowid",
+            ids,
+        )
+        names = [d[0] for d in cur.description]
+        out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        for e in out:
+            e["files"] = json.loads(e["files"])
+            e["batches"] = [
+                b
+                for (b,) in self.db.execute(
+                    "SELECT batch_id FROM export_batches WHERE export_id = ? ORDER BY batch_id",
+                    (e["id"],),
+                )
+            ]
+        return out
+
+    def last_number(self, system: str) -> int | None:
+        (n,) = self.db.execute(
+            "SELECT MAX(i.sequence) FROM export_invoices i JOIN exports e ON e.id = i.export_id"
+            " WHERE e.system = ?",
+            (system,),
+        ).fetchone()
+        return n
+
+    def invoice_numbers(self, export_id: str) -> dict[str, tuple[str, int | None]]:
+        return {
+            account: (number, seq)
+            for account, number, seq in self.db.execute(
+                "SELECT account_id, number, sequence FROM export_invoices WHERE export_id = ?",
+                (export_id,),
+            )
+        }
+
+    def numbers_used(self, system: str, numbers: Iterable[str]) -> dict[str, dict]:
+        wanted = sorted(set(numbers))
+        out: dict[str, dict] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's limit on parameters
+            part = wanted[start : start + 500]
+            rows = self.db.execute(
+                "SELECT i.number, i.export_id, e.created_at, i.account_id FROM export_invoices i"
+                " JOIN exports e ON e.id = i.export_id"
+                f" WHERE e.system = ? AND i.number IN ({','.join('?' * len(part))})",
+                [system, *part],
+            )
+            for n, export_id, at, account in rows:
+                out.setdefault(n, {"export_id": export_id, "created_at": at, "account_id": account})
+        return out
+
+    def record_export(self, record: dict, batch_ids: list[str], invoices: list[tuple]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO exports (id, system, files, created_at, created_by, invoices, net,"
+                " tax, gross, currency, again) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record["id"],
+                    record["system"],
+                    json.dumps(record["files"]),
+                    record["created_at"],
+                    record["created_by"],
+                    record["invoices"],
+                    str(record["net"]),
+                    str(record["tax"]),
+                    str(record["gross"]),
+                    record["currency"],
+                    int(record["again"]),
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO export_batches (export_id, batch_id) VALUES (?, ?)",
+                [(record["id"], b) for b in sorted(set(batch_ids))],
+            )
+            self.db.executemany(
+                "INSERT INTO export_invoices (export_id, account_id, number, sequence)"
+                " VALUES (?, ?, ?, ?)",
+                [(record["id"], *inv) for inv in invoices],
+            )
+
     def void(
         self,
         batch_id: str,
