@@ -27,8 +27,11 @@ demo: $(STAMP)
 			"$(EX)/$$file" || exit 1; \
 	done
 	$(BIN)/charges report out/*/ --summary-dir out
+	$(BIN)/charges export $$(grep -l '"location": "London"' out/*/manifest.json | xargs -n1 dirname) \
+		--to xero --out out/invoices-london-xero.csv
 	$(BIN)/charges history --history out/history.sqlite | head -8
 	@echo "Batches are in out/: open out/*/batch.xlsx, out/*/reports/*.html and out/period-summary.html"
+	@echo "out/invoices-london-xero.csv is London's invoices as Xero's import file"
 	@echo "out/reception-pbx-next overlaps out/reception-pbx: its shared calls are skipped as already-billed"
 
 test: $(STAMP)

@@ -160,6 +160,22 @@ def write_workbooks() -> list[dict]:
     fill(wb["Account Codes"], codes)
     # Northgate's own price for mono printing: 0.04 a page, less 10 %
     fill(wb["Account Prices"], [["A1014", "PRINT-MONO", 0.04, None, None, None, None, None, 10]])
+    # into the books: Xero numbers its invoices INV-01001 on; its tax rates and Sage 50's
+    # T codes by name; Xero books calls to its sales account 200
+    fill(wb["Books"], [["Xero", "INV-#####", 1001, 14, None]])
+    fill(
+        wb["Tax Codes"],
+        [
+            ["Xero", 20, "20% (VAT on Income)"],
+            ["Xero", 0, "Zero Rated Income"],
+            ["Sage 50", 20, "T1"],
+            ["Sage 50", 0, "T0"],
+        ],
+    )
+    fill(
+        wb["GL Codes"],
+        [["Xero", "4010", "200"], ["Xero", "4020", "210"], ["Xero", "4030", "220"]],
+    )
     for ws in (wb["Accounts"], wb["Account Codes"]):
         for row in ws.iter_rows(min_row=2):
             for cell in row:

@@ -360,3 +360,46 @@ def test_a_stopped_export_is_named_and_again_writes_it(tmp_path, wb):
     done = export_batches(batches[:1], "xero", tmp_path / "x.csv", again=True)
     assert done.files == [tmp_path / "x.csv"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".x.csv")] == []
+
+
+def test_the_command_says_what_it_wrote_and_what_it_refused(tmp_path, wb, capsys):
+    from processor.cli import main
+
+    batches = import_location(tmp_path, wb, "London", seed=7, credits=False)
+    capsys.readouterr()
+    out = tmp_path / "x.csv"
+    args = ["export", *map(str, batches), "--to", "xero", "--out", str(out)]
+    assert main(args) == 0
+    said = capsys.readouterr()
+    done = READERS["xero"](out)
+    net = sum(i["net"] for i in done.values())
+    tax = sum(i["tax"] for i in done.values())
+    first, *_, last = sorted(done)
+    assert said.out.splitlines()[:2] == [
+        f"6 invoices for Xero ({first} to {last}) from 2 batches: net {net}, tax {tax}, "
+        f"gross {net + tax} GBP",
+        f"  wrote {out}",
+    ]
+    assert said.err.startswith("charges: check before importing: Xero names a tax rate")
+    assert main(args) == 2  # once only
+    assert "add --again; nothing was written" in capsys.readouterr().err
+    assert main(["export", str(batches[0]), "--to", "myob", "--out", str(out)]) == 2
+    assert "invalid choice: 'myob'" in capsys.readouterr().err
+    assert main(["void", str(batches[0]), "--reason", "wrong month"]) == 0
+    assert capsys.readouterr().err == (
+        f"charges: batch {_batch_id(batches[0])} was exported to the books "
+        f"on {_today()} ({out}): its invoices are there still; credit or delete them in the "
+        "accounting system\n"
+    )
+
+
+def _batch_id(folder: Path) -> str:
+    import json
+
+    return json.loads((folder / "manifest.json").read_text())["batch_id"]
+
+
+def _today() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).date().isoformat()

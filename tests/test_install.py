@@ -77,3 +77,6 @@ def test_a_wheel_installed_outside_the_repository_runs_every_command(tmp_path):
         assert (work / "batches" / "oct" / "reports" / page).stat().st_size > 1000
     run([charges, "report", "batches/oct"], work, env)
     assert (books / "history.sqlite").is_file()
+    exported = run([charges, *"export batches/oct --to xero --out oct-xero.csv".split()], work, env)
+    assert exported.stdout.startswith("1 invoice for Xero (20261031-A1) from 1 batch: net 1.10")
+    assert (work / "oct-xero.csv").read_text(encoding="utf-8").startswith("*ContactName,")

@@ -203,7 +203,8 @@ def export_batches(
     if len(where) > 1:
         raise UsageError(
             "the batches were recorded in different histories "
-            f"({', '.join(map(str, sorted(where)))}); export each history's batches on their own; nothing was written"
+            f"({', '.join(map(str, sorted(where)))}); export each history's batches on their "
+            "own; nothing was written"
         )
     location = _one("location", {f: m["location"] for f, m in manifests.items()})
     currency = _one("currency", {f: m["currency"] for f, m in manifests.items()}).upper()

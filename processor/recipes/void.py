@@ -102,7 +102,8 @@ def void_batch(
             a retry billed is refused, naming them.
 
     Returns:
-        {"batch_id", "by", "at", "released", "retries", "marked_only", "history"}:
+        {"batch_id", "by", "at", "released", "retries", "marked_only", "history",
+        "exported" (the exports to the books that held it: credit their invoices there)}:
         ``retries`` the retry batches voided with it ({"batch_id", "folder",
         "released"} each); ``marked_only`` when the batch was void already and only its
         folder's marks were finished.
@@ -153,6 +154,7 @@ def void_batch(
             voided.append((b, done))
         info = _void_one(hist, batch_id, batch_dir, reason, who, when)
         said = hist.said()
+        exported = hist.exports_of([batch_id, *(b["id"] for b in retries)])
     finally:
         hist.close()
     return {
@@ -164,4 +166,6 @@ def void_batch(
         ],
         "marked_only": False,
         "history": said,
+        # its invoices are in the accounting system already: they are credited there
+        "exported": exported,
     }

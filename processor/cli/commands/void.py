@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from processor.cli.exit_codes import EXIT_OK
 from processor.cli.printing import plural
 
@@ -27,4 +29,11 @@ def run(args) -> int:
         f"{plural(info['released'], 'row')} may be billed again. {args.batch}/VOID.txt says so."
     )
     print(f"  recorded in the {info['history']}")
+    for e in info.get("exported", []):
+        print(
+            f"charges: batch {info['batch_id']} was exported to the books on "
+            f"{e['created_at'][:10]} ({', '.join(e['files'])}): its invoices are there "
+            "still; credit or delete them in the accounting system",
+            file=sys.stderr,
+        )
     return EXIT_OK
