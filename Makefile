@@ -77,6 +77,7 @@ screenshots: $(STAMP)
 	mkdir -p screenshots
 	libreoffice --headless --convert-to pdf --outdir screenshots $(SHOT)/batch.xlsx >/dev/null
 	pdftoppm -png -r 80 screenshots/batch.pdf screenshots/batch
+	pdftoppm -png -r 80 -f 1 -l 1 "$$(ls $(SHOT)/reports/statements/*.pdf | head -1)" screenshots/statement
 	for page in billing unmatched; do \
 		chromium --headless --no-sandbox --disable-gpu --window-size=1300,2600 \
 			--screenshot=screenshots/$$page.png $(SHOT)/reports/$$page.html 2>/dev/null || exit 1; \

@@ -123,8 +123,24 @@ def write_workbooks() -> list[dict]:
     fill(
         wb["Locations"],
         [
-            ["London", "GBP", 20, "Per Line", "Europe/London"],
-            ["Manchester", "GBP", 20, "Per Charge", "Europe/London"],
+            [
+                "London",
+                "GBP",
+                20,
+                "Per Line",
+                "Europe/London",
+                "Harbour Lane Workspaces Ltd",
+                "12 Finsbury Square, London, EC2A 1AS",
+            ],
+            [
+                "Manchester",
+                "GBP",
+                20,
+                "Per Charge",
+                "Europe/London",
+                "Harbour Lane Workspaces Ltd",
+                "3 Piccadilly Place, Manchester, M1 3BN",
+            ],
         ],
     )
     fill(

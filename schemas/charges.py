@@ -41,6 +41,8 @@ CHARGES = pa.DataFrameSchema(
         "description": _col(TEXT),
         "item": _col(TEXT),
         "destination": _col(TEXT),
+        # the name of where a call went, from its Tariff rate (Destination), for statements
+        "destination_name": _col(TEXT),
         "quantity": _col(DECIMAL, False),
         "duration": _col(INT),
         "cost": _col(DECIMAL, False),

@@ -153,6 +153,20 @@ LOCATIONS = sheet(
         "an offset or Z are converted to it. Blank = their wall-clock time is kept.",
         width=16,
     ),
+    col(
+        "Operator Name",
+        "text",
+        "Optional: who bills from this location, as client statements head it (your "
+        "company's name). Blank = the location's name.",
+        width=24,
+    ),
+    col(
+        "Operator Address",
+        "text",
+        "Optional: the address under the operator's name on client statements; separate "
+        "its lines with commas or line breaks.",
+        width=36,
+    ),
 )
 
 ACCOUNTS = sheet(

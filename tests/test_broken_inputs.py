@@ -1181,7 +1181,7 @@ CASES: list[Case] = [
         "account-id-con-name-markup",
         "Hostile text",
         "Account ID CON (a name Windows reserves) named <h1>FAKE TOTAL, reported",
-        "billing.html shows it as text: True; statements: CON-a3dbc4b6.csv, CON-a3dbc4b6.xlsx",
+        "billing.html shows it as text: True; statements: CON-a3dbc4b6.csv, CON-a3dbc4b6.pdf, CON-a3dbc4b6.xlsx",
         lambda r: hostile_account(r),
     ),
     Case(

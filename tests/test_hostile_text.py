@@ -94,7 +94,7 @@ def test_the_executed_notebooks_carry_no_live_markup(rendered):
 def test_statement_files_are_safe_unique_and_name_their_account(rendered):
     _, out = rendered
     names = sorted(p.name for p in (out / "reports" / "statements").iterdir())
-    assert names == ["A1.csv", "A1.xlsx", "A4.csv", "A4.xlsx", "A5.csv", "A5.xlsx"]
+    assert names == [f"A{i}.{x}" for i in (1, 4, 5) for x in ("csv", "pdf", "xlsx")]
     from openpyxl import load_workbook
 
     title = load_workbook(out / "reports" / "statements" / "A5.xlsx").active["A1"].value

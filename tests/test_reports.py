@@ -238,15 +238,19 @@ def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
 
     b = reports.load_batch(batch_dir)
     files = write_statements(b, tmp_path / "st")
-    assert [f.name for f in files] == ["A1.csv", "A1.xlsx", "A4.csv", "A4.xlsx"]
+    assert [f.name for f in files] == [
+        *("A1.csv", "A1.xlsx", "A1.pdf", "A4.csv", "A4.xlsx", "A4.pdf")
+    ]
     lines = (tmp_path / "st" / "A1.csv").read_text().splitlines()
-    # no device cost, no file, line, code or key: what the client was charged
+    # no device cost, no file, line, code or key: what the client was charged; no column
+    # that is empty on every row (these are not calls: no number, no duration)
     assert lines == [
-        "Date,Service,Description,Destination,Quantity,Net,Tax,Gross",
-        "2026-10-01 00:00,Calls,call a batch,,1,1.10,,",
-        "2026-10-03 00:00,Calls,call b batch,,2,2.20,,",
+        "Date,Service,Destination or document,Quantity,Net (GBP),Tax (GBP),Gross (GBP)",
+        "2026-10-01 00:00,Calls,call a batch,1,1.10,,",
+        "2026-10-03 00:00,Calls,call b batch,2,2.20,,",
         # Per Line (the default): the service's total carries the tax the bill run invoices
-        ",Calls,Total,,3,3.30,0.66,3.96",
+        ",Calls,Total,3,3.30,0.66,3.96",
+        ",Grand total,,,3.30,0.66,3.96",
     ]
     ws = load_workbook(tmp_path / "st" / "A1.xlsx")["Statement"]
     assert ws["A1"].value == "Statement for Acme Ltd (A1)"
@@ -254,14 +258,18 @@ def test_statements_for_clients_carry_their_lines_only(batch_dir, tmp_path):
     assert [c.value for c in ws[4]] == [
         "Date",
         "Service",
-        "Description",
-        "Destination",
+        "Destination or document",
         "Quantity",
         "Net (GBP)",
         "Tax (GBP)",
         "Gross (GBP)",
     ]
-    assert [c.value for c in ws[8]][4:] == [3, 3.3, 0.66, 3.96]
+    assert [c.value for c in ws[8]][3:] == [3, 3.3, 0.66, 3.96]
+    assert [c.value for c in ws[9]][1:] == ["Grand total", None, None, 3.3, 0.66, 3.96]
+    # headers fit their columns: none is clipped
+    for cell in ws[4]:
+        assert ws.column_dimensions[cell.column_letter].width >= len(cell.value) + 2
+    assert ws.print_title_rows == "$4:$4" and ws.oddFooter.center.text == "Page &P of &N"
     first = reports.statements(b, lines=1)
     # the largest account first: A4 (11.00 net), then A1 (3.30)
     assert list(first) == ["A4", "A1"] and len(first["A1"]) == 1
@@ -293,7 +301,7 @@ def test_statement_csv_text_never_runs_as_a_formula(tmp_path):
         "plain",
         "refund",
     ]
-    assert got[6][5] == "-1.10" and got[7][2:6] == ["Total", "", "6", "4.40"]
+    assert got[6][4] == "-1.10" and got[7][2:5] == ["Total", "6", "4.40"]
 
 
 @pytest.mark.parametrize("rounding", ["Per Line", "Per Charge"])
@@ -342,7 +350,6 @@ def test_each_statement_holds_exactly_its_accounts_charges_in_order(
                 f"{r.occurred_at:%Y-%m-%d %H:%M}",
                 "Calls",
                 shown(r.description or ""),
-                "",
                 f"{Decimal(r.quantity).normalize():f}",
                 money(r.net),
                 "" if rounding == "Per Line" else money(r.tax),
@@ -354,7 +361,7 @@ def test_each_statement_holds_exactly_its_accounts_charges_in_order(
             got = list(csv.reader(fh))[1:]
         assert len(want) > 20
         assert got[: len(want)] == want
-        assert [r[2] for r in got[len(want) :]] == ["Total"]
+        assert [r[:3] for r in got[len(want) :]] == [["", "Calls", "Total"], ["", "Grand total", ""]]
 
     # a long statement's rows are made a column at a time, a short one's cell by cell:
     # the same workbook either way (values, formats, widths, filter, frozen header)
@@ -390,9 +397,12 @@ def test_statements_per_charge_carry_each_rows_tax(tmp_path):
     folder = write_books(tmp_path / "wb", data)
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1.00"])
     run_import(folder, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
-    rows, totals = statement_rows(reports.load_batch(tmp_path / "b"), "A1")
-    assert rows == [["2026-10-01 00:00", "Calls", "a", "", "1", "1.10", "0.22", "1.32"]]
-    assert totals == [["", "Calls", "Total", "", "1", "1.10", "0.22", "1.32"]]
+    st = statement_rows(reports.load_batch(tmp_path / "b"), "A1")
+    assert [st.shown(r) for r in st.rows] == [
+        ["2026-10-01 00:00", "Calls", "a", "1", "1.10", "0.22", "1.32"]
+    ]
+    assert [st.shown(r) for r in st.totals] == [["", "Calls", "Total", "1", "1.10", "0.22", "1.32"]]
+    assert st.shown(st.grand) == ["", "Grand total", "", "", "1.10", "0.22", "1.32"]
 
 
 def test_period_summary_by_location_and_application(tmp_path):
@@ -461,8 +471,10 @@ def test_notebooks_render_to_html_without_code(batch_dir):
         "billing.ipynb",
         "codes-to-add.xlsx",
         "statements/A1.csv",
+        "statements/A1.pdf",
         "statements/A1.xlsx",
         "statements/A4.csv",
+        "statements/A4.pdf",
         "statements/A4.xlsx",
         "unmatched.html",
         "unmatched.ipynb",

@@ -64,6 +64,8 @@ def describe(
         "format": fmt.name,
         "currency": ref.currency(location),
         "time_zone": loc.time_zone,
+        # who bills from the location, as client statements head it
+        "operator": {"name": loc.operator or loc.name, "address": loc.address or ""},
         "inputs": inputs,
         "match_on": [str(f) for f in match_on],
         "workbooks": str(Path(workbooks).resolve()),

@@ -93,6 +93,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     # their price before rounding and their usage, for ``processor.rating.allowances``
     plan_values: list = []
     plan_usages: list = []
+    labels: list = []  # a Tariff rate's Destination per priced call
 
     accounts: list[pa.Array] = []
 
@@ -131,7 +132,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             idx = idx[got.priced]
             if not len(idx):
                 return
-        value, usage = got.value, got.usage
+        value, usage, label = got.value, got.usage, got.label
         net = pc.round(value, places, round_mode="half_towards_infinity")
         zero = arrow.flags(pc.equal(net, 0))
         if not product.can_be_zero and zero.any():
@@ -141,6 +142,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             keep = ~zero
             idx, net, value = idx[keep], net.filter(pa.array(keep)), value.filter(pa.array(keep))
             usage = None if usage is None else usage[keep]
+            label = None if label is None else label[keep]
         if ref.plans:
             planned = covered(product.name, idx)
             if planned.any():
@@ -151,6 +153,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         r = product.tax_rate if product.tax_rate is not None else loc.tax_rate
         tax_rate[idx] = r
         nets.append((idx, net))
+        if label is not None:
+            labels.append((idx, pa.array(label, pa.string())))
         if per_charge:
             with localcontext(EXACT):
                 share = r / HUNDRED
@@ -191,6 +195,9 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         for name, values in [("status", status), ("reason", reason), ("detail", detail)]:
             out[name] = arrow.from_objects(values, out.index)
     out["net"] = pd.Series(net_col, dtype=DECIMAL, index=out.index)
+    out["destination_name"] = arrow.series(
+        arrow.scatter(n, labels, pa.scalar(None, pa.string())), out.index
+    )
     if plan_values:
         for name, parts, kind in (
             ("plan_value", plan_values, PLAN_VALUE),

@@ -29,6 +29,8 @@ class Location:
     tax_rate: Decimal
     tax_rounding: str  # "per line" | "per charge"
     time_zone: str | None  # IANA name, or None: wall-clock times are kept
+    operator: str | None = None  # who bills from here, as statements head it
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,8 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             _dec(r["Tax Rate %"]),
             key(r["Tax Rounding"]) if r["Tax Rounding"] is not None else "per line",
             _text(r["Time Zone"]) or None,
+            _text(r.get("Operator Name")) or None,
+            _text(r.get("Operator Address")) or None,
         )
         for _, r in sheets["Locations"].rows()
     }

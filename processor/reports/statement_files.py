@@ -1,18 +1,18 @@
 """Per-account statements for clients: the client's lines only (I/O edge).
 
-For each billed account, ``statements/ACCOUNT.csv`` and ``statements/ACCOUNT.xlsx``: date,
-service, description, destination or document, quantity, net, tax and gross, then a total
-per service as the Batch Sheet bills it. No device cost and no internal codes (files,
-lines, row keys, codes). Tax follows the location's Tax Rounding: per charge, each row
-carries its tax; per line, the rows carry none and each service's total carries the tax
-the bill run invoices.
+For each billed account, ``statements/ACCOUNT.csv``, ``.xlsx`` and ``.pdf``: each charge's
+date and time, service, destination name (from the tariff) or document, number dialled,
+duration (h:mm:ss) for calls, quantity (pages) for the rest, net, and, when tax is rounded
+per charge, its tax and gross; then a total per service as the Batch Sheet bills it, what
+the client's plan included, and a grand total. A column empty on every row is left out.
+No device cost and no internal codes (files, lines, row keys, codes).
 """
 
 from __future__ import annotations
 
 import csv
-import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,19 +25,49 @@ from processor.reports.batch import Batch
 from processor.reports.figures import money
 from schemas.currencies import MINOR_UNITS
 
-HEADERS = ["Date", "Service", "Description", "Destination", "Quantity", "Net", "Tax", "Gross"]
+
+@dataclass(frozen=True)
+class Column:
+    """A statement column: its header, what it holds, its width in a workbook."""
+
+    header: str
+    kind: str  # text, decimal or money
+    width: int
+
+
+COLUMNS = (
+    Column("Date", "text", 17),
+    Column("Service", "text", 22),
+    Column("Destination or document", "text", 26),
+    Column("Number dialled", "text", 16),
+    Column("Duration", "text", 10),
+    Column("Quantity", "decimal", 10),
+    Column("Net", "money", 12),
+    Column("Tax", "money", 12),
+    Column("Gross", "money", 13),
+)
+ALWAYS = (0, 1, 6)  # date, service and net: shown even when a statement has no charge
+TEXT_COLUMNS = tuple(i for i, c in enumerate(COLUMNS) if c.kind == "text")
+HEADERS = [c.header for c in COLUMNS]
+
+
+def headers(kept: list[int], currency: str) -> list[str]:
+    """The kept columns' headers, money ones with the currency: Net (GBP)."""
+    return [
+        f"{COLUMNS[i].header} ({currency})" if COLUMNS[i].kind == "money" else COLUMNS[i].header
+        for i in kept
+    ]
 
 
 # a cell a spreadsheet would read as a formula (or a DDE call) when it starts with one of
 # these: text columns of a statement CSV get a leading ' as spreadsheets expect
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-TEXT_COLUMNS = 4  # Date, Service, Description, Destination; the rest are numbers
 
 
-def csv_safe(row: list) -> list:
-    """A statement CSV row whose text cells can never run as a formula in Excel."""
+def csv_safe(row: list, text: tuple[int, ...] = TEXT_COLUMNS) -> list:
+    """A statement CSV row whose text cells (at ``text``) can never run as a formula."""
     return [
-        "'" + v if i < TEXT_COLUMNS and isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+        "'" + v if i in text and isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
         for i, v in enumerate(row)
     ]
 
@@ -88,13 +118,35 @@ def _quantity(v) -> str:
     return f"{d:f}"
 
 
+def duration_text(seconds: object) -> str:
+    """A call's seconds as h:mm:ss (65 → 0:01:05); empty when it has none."""
+    if seconds is None or pd.isna(seconds):
+        return ""
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+@dataclass
+class Statement:
+    """One account's statement as text: its columns, charge rows, totals below."""
+
+    kept: list[int]  # indices into COLUMNS
+    rows: list[list[str]]  # every column of COLUMNS
+    totals: list[list[str]]  # per service, then plan lines
+    grand: list[str]
+
+    def shown(self, row: list) -> list:
+        return [row[i] for i in self.kept]
+
+
 def statement_rows(
     batch: Batch,
     account: str,
     charges: pd.DataFrame | None = None,
     lines: pd.DataFrame | None = None,
-) -> tuple[list[list], list[list]]:
-    """An account's charge rows and its per-service totals, as text for people.
+) -> Statement:
+    """An account's statement: its charge rows, per-service totals, plan lines and grand
+    total, as text for people, and the columns that are not empty on every row.
 
     Args:
         charges, lines: the account's own rows, when the caller has them already (else
@@ -102,8 +154,22 @@ def statement_rows(
     """
     c = batch.charges[batch.charges["account_id"] == account] if charges is None else charges
     mine = batch.lines[batch.lines["account_id"] == account] if lines is None else lines
-    texts = _charge_texts(batch, c.sort_values(["occurred_at", "line"], kind="stable"))
-    return _rows(texts, 0, len(c)), _totals(batch, mine)
+    c = c.sort_values(["occurred_at", "line"], kind="stable")
+    texts = _charge_texts(batch, c)
+    return _statement(batch, texts, 0, len(c), mine, _durations(c))
+
+
+def _statement(
+    batch: Batch, texts: list[list[str]], start: int, end: int, lines: pd.DataFrame, seconds
+) -> Statement:
+    rows = _rows(texts, start, end)
+    totals, grand = _totals(batch, lines, seconds)
+    kept = [
+        i
+        for i in range(len(COLUMNS))
+        if i in ALWAYS or any(texts[i][start:end]) or any(r[i] for r in totals) or grand[i]
+    ]
+    return Statement(kept, rows, totals, grand)
 
 
 def _per_distinct(values: pd.Series, text: Callable[[object], str]) -> np.ndarray:
@@ -121,52 +187,78 @@ def _when(at) -> str:
 
 
 def _charge_texts(batch: Batch, c: pd.DataFrame) -> list[list[str]]:
-    """The statement columns of charges (in their order), as text, a column at a time."""
+    """Every statement column of charges (in their order), as text, a column at a time. A
+    call (a charge with a duration) shows where it went, the number and how long; any other
+    charge its document (description) and quantity."""
     places = MINOR_UNITS.get(batch.currency, 2)
     services = batch.services
+    call = c["duration"].notna().to_numpy()
+    named = (
+        _per_distinct(c["destination_name"], _plain)
+        if "destination_name" in c
+        else np.full(len(c), "", dtype=object)
+    )
     cols = [
         _per_distinct(c["occurred_at"], _when),
         _per_distinct(c["product"], lambda p: services.get(p, p)),
-        _per_distinct(c["description"], _plain),
-        _per_distinct(c["destination"], _plain),
-        _per_distinct(c["quantity"], _quantity),
+        np.where(call, named, _per_distinct(c["description"], _plain)),
+        np.where(call, _per_distinct(c["destination"], _plain), ""),
+        _per_distinct(c["duration"], duration_text),
+        np.where(call, "", _per_distinct(c["quantity"], _quantity)),
         _per_distinct(c["net"], lambda v: money(v, places)),
     ]
     if batch.per_line:  # the rows carry no tax: each service's total does
         cols += [np.full(len(c), "", dtype=object)] * 2
     else:
         cols += [_per_distinct(c[n], lambda v: money(v, places)) for n in ("tax", "gross")]
-    return [col.tolist() for col in cols]
+    return [np.asarray(col, dtype=object).tolist() for col in cols]
 
 
 def _rows(texts: list[list[str]], start: int, end: int) -> list[list]:
     return [list(r) for r in zip(*(col[start:end] for col in texts), strict=True)]
 
 
-def _totals(batch: Batch, lines: pd.DataFrame) -> list[list]:
+def _durations(c: pd.DataFrame) -> dict:
+    """Seconds of calls per (account, product)."""
+    calls = c[c["duration"].notna()]
+    if not len(calls):
+        return {}
+    summed = calls.groupby(["account_id", "product"], sort=False)["duration"].sum()
+    return {k: int(v) for k, v in summed.items()}
+
+
+def _totals(batch: Batch, lines: pd.DataFrame, seconds: dict) -> tuple[list[list], list]:
     """Each service's total as the Batch Sheet bills it, then what the client's plan
-    includes of it, used and left this month."""
+    includes of it, used and left this month; and the grand total (sums of the lines)."""
     places = MINOR_UNITS.get(batch.currency, 2)
     services = batch.services
+    ordered = list(lines.sort_values("product").itertuples(index=False))
     totals = [
         [
             "",
             services.get(ln.product, ln.product),
             "Total",
             "",
+            duration_text(seconds.get((ln.account_id, ln.product))),
             _quantity(ln.quantity),
             money(ln.net, places),
             money(ln.tax, places),
             money(ln.gross, places),
         ]
-        for ln in lines.sort_values("product").itertuples(index=False)
+        for ln in ordered
     ]
     account = lines["account_id"].iloc[0] if len(lines) else None
-    return totals + [
-        ["", services.get(u["product"], u["product"]), plan_text(u, batch.currency), "", "",
-         "", "", ""]
+    totals += [
+        ["", services.get(u["product"], u["product"]), plan_text(u, batch.currency),
+         *[""] * 6]
         for u in batch.allowances(account)
     ]  # fmt: skip
+    sums = {
+        k: sum((Decimal(str(getattr(ln, k))) for ln in ordered), Decimal(0))
+        for k in ("net", "tax", "gross")
+    }
+    grand = ["", "Grand total", "", "", "", "", *(money(sums[k], places) for k in sums)]
+    return totals, grand
 
 
 def plan_text(use: dict, currency: str) -> str:
@@ -188,14 +280,15 @@ def plan_text(use: dict, currency: str) -> str:
     )
 
 
-def write_statements(batch: Batch, folder: Path) -> list[Path]:
-    """statements/ACCOUNT.csv and ACCOUNT.xlsx for every billed account."""
+def write_statements(batch: Batch, folder: Path, pdf: bool = True) -> list[Path]:
+    """statements/ACCOUNT.csv, ACCOUNT.xlsx and ACCOUNT.pdf for every billed account."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     names = dict(zip(batch.lines["account_id"], batch.lines["account_name"], strict=True))
     # every charge's text worked out once, in account order; an account's rows are a slice
     c = batch.charges.sort_values(["account_id", "occurred_at", "line"], kind="stable")
     texts = _charge_texts(batch, c)
+    seconds = _durations(c)
     accounts = c["account_id"].to_numpy(dtype=object)
     bounds = {}
     if len(accounts):
@@ -208,33 +301,48 @@ def write_statements(batch: Batch, folder: Path) -> list[Path]:
     stems = file_stems(list(names))
     for account in sorted(names):
         start, end = bounds.get(account, (0, 0))
-        rows, totals = _rows(texts, start, end), _totals(batch, lines[account])
+        st = _statement(batch, texts, start, end, lines[account], seconds)
         safe = stems[account]
         path = folder / f"{safe}.csv"
+        text_at = tuple(j for j, i in enumerate(st.kept) if i in TEXT_COLUMNS)
         with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             if batch.void:  # a void batch's statement says so before anything else
-                w.writerow(csv_safe([void_line(batch.void)]))
-            w.writerow(HEADERS)
-            w.writerows(csv_safe(r) for r in itertools.chain(rows, totals))
+                w.writerow(csv_safe([void_line(batch.void)], (0,)))
+            w.writerow(headers(st.kept, batch.currency))
+            for r in [*st.rows, *st.totals, st.grand]:
+                w.writerow(csv_safe(st.shown(r), text_at))
         written.append(path)
         columns = (
-            [col.slice(start, end - start) for col in cells] if end - start >= ARROW_ROWS else None
+            [cells[i].slice(start, end - start) for i in st.kept]
+            if end - start >= ARROW_ROWS
+            else None
         )
         path = folder / f"{safe}.xlsx"
-        written.append(_xlsx(batch, account, names[account], rows, totals, path, columns))
+        written.append(_xlsx(batch, account, names[account], st, path, columns))
+        if pdf:
+            from processor.reports.statement_pdf import write_pdf
+
+            written.append(write_pdf(batch, account, names[account], st, folder / f"{safe}.pdf"))
     return written
 
 
 def _cells(texts: list[list[str]], c: pd.DataFrame, per_line: bool) -> list[pa.Array]:
-    """The statement's columns as the workbook holds them: text, and the
-    charges' own decimals for quantity and money (Excel reads them as numbers)."""
-    out = [pa.array(col, pa.string()) for col in texts[:4]]
+    """The statement's columns as the workbook holds them: text, and the charges' own
+    decimals for quantity and money (Excel reads them as numbers)."""
+    out = []
+    for i in TEXT_COLUMNS:  # an empty text is an empty cell
+        arr = pa.array(texts[i], pa.string())
+        out.append(pa.compute.if_else(pa.compute.equal(arr, ""), pa.scalar(None, pa.string()), arr))
+    call = pa.array(c["duration"].notna().to_numpy())
     for name in ("quantity", "net", "tax", "gross"):
         arr = pa.array(c[name].array)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
         if per_line and name in ("tax", "gross"):  # the rows carry none: the totals do
             arr = pa.nulls(len(c), arr.type)
-        out.append(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
+        if name == "quantity":  # a call shows its duration instead
+            arr = pa.compute.if_else(call, pa.nulls(len(c), arr.type), arr)
+        out.append(arr)
     return out
 
 
@@ -245,57 +353,61 @@ def _cells(texts: list[list[str]], c: pd.DataFrame, per_line: bool) -> list[pa.A
 ARROW_ROWS = 150
 
 
+def title_lines(batch: Batch, account: str, name: str) -> list[str]:
+    """What heads a statement: the client, and where and when the charges are from."""
+    m = batch.manifest
+    period = m.get("period") or {}
+    title = [void_line(batch.void)] if batch.void else []
+    return [
+        *title,
+        f"Statement for {name} ({account})",
+        f"{m['location']}: {m['application']}, charges {(period.get('from') or '')[:10]} to "
+        f"{(period.get('to') or '')[:10]}, batch date {m['batch_date']}",
+    ]
+
+
 def _xlsx(
     batch: Batch,
     account: str,
     name: str,
-    rows: list[list],
-    totals: list[list],
+    st: Statement,
     path: Path,
     columns: list[pa.Array] | None = None,
 ) -> Path:
-    """The statement as a workbook a clerk can send: a heading, the lines, the totals.
+    """The statement as a workbook a clerk can send: a heading, the lines, the totals,
+    printed to the page's width with the header row on every page and page x of y.
 
     Args:
-        rows, totals: the charges' rows and the totals as text (``statement_rows``).
-        columns: the charges' rows as the workbook holds them (``_cells``): when given,
-            written a column at a time instead of ``rows`` cell by cell.
+        columns: the kept columns of the charges' rows as the workbook holds them
+            (``_cells``): when given, written a column at a time instead of cell by cell.
     """
     from processor.outputs.xlsx.workbook import Col, TableBook
 
-    m = batch.manifest
     places = MINOR_UNITS.get(batch.currency, 2)
     cols = [
-        Col("Date", width=17),
-        Col("Service", width=22),
-        Col("Description", width=30),
-        Col("Destination", width=16),
-        Col("Quantity", "decimal", 10),
-        Col(f"Net ({batch.currency})", "money", 12),
-        Col(f"Tax ({batch.currency})", "money", 12),
-        Col(f"Gross ({batch.currency})", "money", 13),
+        Col(h, COLUMNS[i].kind, COLUMNS[i].width)
+        for h, i in zip(headers(st.kept, batch.currency), st.kept, strict=True)
     ]
-    period = m.get("period") or {}
-    title = [void_line(batch.void)] if batch.void else []
-    title += [
-        f"Statement for {name} ({account})",
-        f"{m['location']}: {m['application']}, charges {(period.get('from') or '')[:10]} to "
-        f"{(period.get('to') or '')[:10]}, batch date {m['batch_date']}",
-        "",
-    ]
+    title = title_lines(batch, account, name)
+    page = " · ".join(title[-2:])
 
     def typed(r: list) -> list:
-        out = list(r)
-        out[4] = Decimal(r[4]) if r[4] else None
-        for i in (5, 6, 7):
-            out[i] = Decimal(r[i].replace(",", "")) if r[i] else None
+        out = []
+        for i in st.kept:
+            v = r[i]
+            if COLUMNS[i].kind == "text":
+                out.append(v or None)
+            else:
+                out.append(Decimal(v.replace(",", "")) if v else None)
         return out
 
-    below = [[None] * 8, *map(typed, totals)]
+    below = [[None] * len(st.kept), *map(typed, st.totals), typed(st.grand)]
     book = TableBook(path, places, small=True)
     if columns is not None:
-        book.arrow_table("Statement", cols, lambda: iter([columns]), title=title, after=below)
+        book.arrow_table(
+            "Statement", cols, lambda: iter([columns]), title=[*title, ""], after=below, page=page
+        )
     else:
-        book.table("Statement", cols, [*map(typed, rows), *below], title)
+        book.table("Statement", cols, [*map(typed, st.rows), *below], [*title, ""], page=page)
     book.close()
     return path

@@ -148,14 +148,16 @@ class TableBook:
         rows: Iterable[Iterable[object]],
         title: Iterable[str] = (),
         empty: str = "",
+        page: str = "",
     ) -> int:
-        """Title lines (if any), header, frozen rows, widths, filters, print setup, rows."""
+        """Title lines (if any), header, frozen rows, widths, filters, print setup, rows;
+        ``page``: what each printed page's header says (with page x of y at its foot)."""
         ws = self.book.add_worksheet(name)
         title = list(title)
         widths = _header_widths(cols)
         self._title(ws, title)
         top = len(title)
-        self._header(ws, cols, top)
+        self._header(ws, cols, top, page)
         r, count = top, 0
         biggest = [0.0] * len(cols)
         wrap = [i for i, c in enumerate(cols) if c.wrap]
@@ -213,13 +215,17 @@ class TableBook:
         for t, text in enumerate(title):
             ws.write_string(t, 0, text, bold if t == 0 else None)
 
-    def _header(self, ws, cols: list[Col], top: int) -> None:
+    def _header(self, ws, cols: list[Col], top: int, page: str = "") -> None:
         """Frozen header row ``top``, print setup, header cells and their comments."""
         ws.freeze_panes(top + 1, 0)
-        # printed as people sign batches off: landscape, all columns on one page width
+        # printed as people sign batches off: landscape, all columns on one page width,
+        # the header row on every page, and page x of y at the foot
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(top)
+        if page:
+            ws.set_header(f"&L{_page_text(page)[:200]}")
+        ws.set_footer("&CPage &P of &N")
         for i, c in enumerate(cols):
             # numbers are right-aligned, and so are their headers; text and dates left
             left = c.kind in ("text", "date", "datetime")
@@ -241,6 +247,7 @@ class TableBook:
         empty: str = "",
         title: Iterable[str] = (),
         after: Iterable[Iterable[object]] = (),
+        page: str = "",
     ) -> int:
         """A table of many rows given as Arrow columns: title, header, widths, filter and
         print setup as ``table``; the rows' XML is made a column at a time (``sheet_xml``)
@@ -277,7 +284,7 @@ class TableBook:
         # set before the header is written: constant-memory rows cannot change after
         wraps = any(len(c.header) > widths[i] for i, c in enumerate(cols))
         ws.set_row(top, 32 if wraps else None)
-        self._header(ws, cols, top)
+        self._header(ws, cols, top, page)
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
         if not count and not after:
@@ -332,13 +339,28 @@ class TableBook:
             sheet_xml.splice(self.path, self.pending)
 
 
+HEADER_WIDTH = 24  # a header longer than this wraps onto two lines; a shorter one fits
+
+
 def _header_widths(cols: list[Col]) -> list[int]:
-    """Starting widths: a header's longest word (content widens them, capped), or a wrapped
-    column's fixed width."""
+    """Starting widths: the whole header, so none is clipped (a long one: its longest word,
+    and it wraps), widened by content, capped; or a wrapped column's fixed width."""
     return [
-        max(MIN_WIDTH, max(len(w) for w in c.header.split()) + 3) if not c.wrap else c.width
+        c.width
+        if c.wrap
+        else max(
+            MIN_WIDTH,
+            len(c.header) + 3
+            if len(c.header) <= HEADER_WIDTH
+            else max(len(w) for w in c.header.split()) + 3,
+        )
         for c in cols
     ]
+
+
+def _page_text(text: str) -> str:
+    """Text for a printed page's header: & starts a code there, so it is doubled."""
+    return text.replace("&", "&&")
 
 
 def _plain(v: dt.date) -> dt.datetime:

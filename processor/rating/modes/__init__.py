@@ -45,6 +45,8 @@ class Priced:
     # what each priced row uses of an allowance (None: its held quantity); a Tariff call's
     # billable seconds
     usage: np.ndarray | None = None
+    # what a client reads of each priced row beside its number: a Tariff rate's Destination
+    label: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

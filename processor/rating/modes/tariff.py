@@ -131,7 +131,8 @@ def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> 
     unrated = _unrated(product, rates, bands)
     if isinstance(unrated, np.ndarray):
         unrated = unrated[~priced]
-    return Priced(values, credit, priced, "no-tariff", unrated, usage=usage)
+    names = np.array([r.destination for r in rates] or [""], dtype=object)[idx]
+    return Priced(values, credit, priced, "no-tariff", unrated, usage=usage, label=names)
 
 
 MODE = register(PricingMode("Tariff", price))
