@@ -361,7 +361,10 @@ def test_each_statement_holds_exactly_its_accounts_charges_in_order(
             got = list(csv.reader(fh))[1:]
         assert len(want) > 20
         assert got[: len(want)] == want
-        assert [r[:3] for r in got[len(want) :]] == [["", "Calls", "Total"], ["", "Grand total", ""]]
+        assert [r[:3] for r in got[len(want) :]] == [
+            ["", "Calls", "Total"],
+            ["", "Grand total", ""],
+        ]
 
     # a long statement's rows are made a column at a time, a short one's cell by cell:
     # the same workbook either way (values, formats, widths, filter, frozen header)

@@ -105,6 +105,26 @@ def _fitted(sizes: tuple[list[float], list[float]], width: float) -> list[float]
     return widths
 
 
+def _texts(pdf, y: float, placed: list[tuple[float, str]]) -> None:
+    """Black texts on one baseline, as ``FPDF.text`` writes each, in one content-stream
+    line: a statement of thousands of charges writes in a fraction of the time. Falls
+    back to ``FPDF.text`` where this fpdf2 lacks what it uses."""
+    font = getattr(pdf, "current_font", None)
+    if font is None or not hasattr(font, "encode_text") or not hasattr(pdf, "_out"):
+        for x, text in placed:
+            pdf.text(x, y, text)
+        return
+    if not pdf.current_font_is_set_on_page:
+        pdf._out(pdf._set_font_for_page(font, pdf.font_size_pt))
+    k, top = pdf.k, pdf.h - y
+    # encode_text gives the string and its show operator, as FPDF.text writes them
+    ops = " ".join(
+        f"BT {x * k:.2f} {top * k:.2f} Td {font.encode_text(pdf.normalize_text(t))} ET"
+        for x, t in placed
+    )
+    pdf._out(f"q 0 g {ops} Q")
+
+
 def write_pdf(batch: Batch, account: str, name: str, st: Statement, path: Path) -> Path:
     """The statement of one account as ``path`` (a PDF)."""
     m = batch.manifest
@@ -164,17 +184,44 @@ def write_pdf(batch: Batch, account: str, name: str, st: Statement, path: Path) 
         pdf.ln(_ROW + 1)
         pdf.set_text_color(0)
 
+    lefts = [pdf.l_margin + sum(widths[:j]) for j in range(len(widths))]
+    chars: dict[tuple[str, bool], float] = {}  # each character's width, measured once
+
+    def measure(text: str, bold: bool) -> float:
+        """A text's width: the sum of its characters' (fpdf2 sets these fonts unkerned)."""
+        total = 0.0
+        for ch in text:
+            w = chars.get((ch, bold))
+            if w is None:
+                w = chars[(ch, bold)] = pdf.get_string_width(ch)
+            total += w
+        return total
+
     def row(cells: list[str], bold: bool = False, shade: bool = False) -> None:
+        """One row, each text placed at its column (cut to fit): ``text`` rather than
+        ``cell`` keeps a statement of thousands of charges quick."""
         if pdf.get_y() + _ROW > bottom:
             pdf.add_page()
             header_row()
-        pdf.set_font(pdf.face, "B" if bold else "", _SIZE)
+        if pdf.font_style != ("B" if bold else ""):
+            pdf.set_font(pdf.face, "B" if bold else "", _SIZE)
+        y = pdf.get_y()
         if shade:
             pdf.set_fill_color(235, 239, 247)
-        for text, w, r in zip(cells, widths, right, strict=True):
-            pdf.cell(w, _ROW, _fit(pdf, clean(text or ""), w - 1), fill=shade,
-                     align="R" if r else "L")  # fmt: skip
-        pdf.ln(_ROW)
+            pdf.rect(pdf.l_margin, y, width, _ROW, style="F")
+        base = y + _ROW * 0.72
+        placed = []
+        for text, x, w, r in zip(cells, lefts, widths, right, strict=True):
+            if not text:
+                continue
+            text = clean(text)
+            size = measure(text, bold)
+            if size > w - 1:
+                text = _fit(pdf, text, w - 1)
+                size = measure(text, bold)
+            placed.append((x + w - 0.5 - size if r else x + 0.5, text))
+        _texts(pdf, base, placed)
+        pdf.set_y(y + _ROW)
 
     header_row()
     for r in st.rows:
