@@ -16,6 +16,7 @@ DECIMAL = pd.ArrowDtype(HELD)
 TEXT = pd.ArrowDtype(pyarrow.string())
 INT = pd.ArrowDtype(pyarrow.int64())
 TIMESTAMP = pd.ArrowDtype(pyarrow.timestamp("us"))
+BOOL = pd.ArrowDtype(pyarrow.bool_())
 
 
 def _col(dtype, nullable: bool = True, **kw) -> pa.Column:
@@ -43,6 +44,10 @@ CHARGES = pa.DataFrameSchema(
         "destination": _col(TEXT),
         # the name of where a call went, from its Tariff rate (Destination), for statements
         "destination_name": _col(TEXT),
+        # what the toll-fraud alert counts (README "Spend alerts"): a call to a destination
+        # its Tariff marks Premium, and a call made out of hours
+        "premium": _col(BOOL),
+        "out_of_hours": _col(BOOL),
         "quantity": _col(DECIMAL, False),
         "duration": _col(INT),
         "cost": _col(DECIMAL, False),

@@ -167,6 +167,28 @@ LOCATIONS = sheet(
         "its lines with commas or line breaks.",
         width=36,
     ),
+    col(
+        "Alert Jump",
+        "number",
+        "Spend alert: flag an account whose net in a batch is more than this many times its "
+        "monthly average over the previous three months. Blank = 3; 0 = no such alert.",
+        width=10,
+    ),
+    col(
+        "Alert Calls",
+        "integer",
+        "Toll-fraud alert: flag an account with more than this many calls in a batch to "
+        "premium destinations or out of hours. Blank = 10.",
+        width=10,
+    ),
+    col(
+        "Out Of Hours Band",
+        "text",
+        "The time band (from Time Bands) that is out of hours for the toll-fraud alert. "
+        "Blank = 20:00 to 07:00.",
+        ref="Time Bands",
+        width=14,
+    ),
 )
 
 ACCOUNTS = sheet(
@@ -220,6 +242,13 @@ ACCOUNTS = sheet(
         "contact's name in Xero and QuickBooks, the A/C reference in Sage 50. Blank = the "
         "Account Name (Sage 50: the Account ID).",
         width=24,
+    ),
+    col(
+        "Alert Above",
+        "money",
+        "Optional: flag this account on the batch before approval when its net in a batch is "
+        "above this amount.",
+        width=12,
     ),
 )
 
@@ -653,6 +682,14 @@ TARIFFS = sheet(
         "with the call's band wins over a blank one with a prefix as long.",
         ref="Time Bands",
         width=12,
+    ),
+    col(
+        "Premium",
+        "choice",
+        "Yes for a premium-rate destination: calls to it count towards the toll-fraud alert "
+        "(Locations › Alert Calls). Blank = No.",
+        choices=YES_NO,
+        width=10,
     ),
 )
 

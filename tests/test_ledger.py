@@ -536,7 +536,7 @@ def test_a_history_being_migrated_by_another_command_is_waited_for(tmp_path):
     path = create_history(tmp_path / "h.sqlite")
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("DROP TABLE batch_files")
-    for later in ("allowance_use", "exports", "export_batches", "export_invoices"):
+    for later in ("allowance_use", "exports", "export_batches", "export_invoices", "account_nets"):
         db.execute(f"DROP TABLE {later}")
     db.execute("PRAGMA user_version = 5")
     db.execute("BEGIN IMMEDIATE")

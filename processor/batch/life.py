@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from processor import row_digests
+from processor.batch.alerts import previous_months, spend_alerts
 from processor.batch.folder import BATCH_FILES, CHARGES, MANIFEST, MARKER, atomic_dir, partial_path
 from processor.batch.manifest import read_manifest
 from processor.batch.trust import file_sha256, folder_files
@@ -98,7 +99,19 @@ class NewBatch:
             **extra,
         )
         self.digests = self.writer.billed_digests()
-        self.manifest = self.writer.finish(meta, plan.batch_date, allowances)
+        # spend alerts against what committed batches of the scope billed before
+        earlier = self.hist.monthly_nets(
+            key(plan.application), key(plan.location), previous_months(plan.batch_date)
+        )
+        alerts = spend_alerts(
+            self.writer.sheet.lines(),
+            self.writer.calls,
+            earlier,
+            plan.ref,
+            plan.location,
+            self.writer.sheet.places,
+        )
+        self.manifest = self.writer.finish(meta, plan.batch_date, allowances, alerts)
 
     def notes(self) -> list[str]:
         return [

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from processor import __version__, row_digests
 from processor.batch import workbook
+from processor.batch.alerts import CallCounts
 from processor.batch.folder import CHARGES, LINES, SKIPPED, UNMATCHED, WORKBOOK
 from processor.batch.manifest import write_manifest
 from processor.batch.sheet import BatchSheet, included_rows, sheet_rows, zero_rows
@@ -117,6 +118,7 @@ class BatchWriter:
         self.by_reason: dict[str, list] = defaultdict(lambda: [0, ZERO])
         self.first: pd.Timestamp | None = None
         self.last: pd.Timestamp | None = None
+        self.calls = CallCounts()  # what the toll-fraud alert counts
         self._digests: list[np.ndarray] | None = []  # None: a billed chunk came without
         self.sinks = {
             "billed": parquet.ParquetSink(folder / CHARGES, sc.CHARGES),
@@ -147,6 +149,7 @@ class BatchWriter:
                 else:
                     self._digests = None
                 self.sheet.add(part)
+                self.calls.add(part)
                 when = part["occurred_at"].dropna()
                 if len(when):
                     lo, hi = when.min(), when.max()
@@ -177,7 +180,13 @@ class BatchWriter:
             np.concatenate(self._digests) if self._digests else np.empty(0, f"S{row_digests.WIDTH}")
         )
 
-    def finish(self, meta: dict, batch_date: dt.date, allowances: dict | None = None) -> dict:
+    def finish(
+        self,
+        meta: dict,
+        batch_date: dt.date,
+        allowances: dict | None = None,
+        alerts: list[dict] | None = None,
+    ) -> dict:
         """Close the parquet files; write lines.parquet, batch.xlsx and manifest.json.
 
         Args:
@@ -223,6 +232,10 @@ class BatchWriter:
             # what plans' allowances waived (README "Allowances"); ``used`` is recorded in
             # the history at commit, by account × product × month
             "allowances": allowances or {"waived": "0", "charges": 0, "used": []},
+            # spend alerts before approval (README "Spend alerts"), and each account's net,
+            # which the history keeps for the alerts of later batches
+            "alerts": alerts or [],
+            "account_nets": account_nets(lines),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": __version__,
         }
@@ -241,6 +254,14 @@ class BatchWriter:
         return manifest
 
 
+def account_nets(lines: list[dict]) -> dict[str, str]:
+    """Each account's net: the sum of its Batch Sheet lines."""
+    nets: dict[str, Decimal] = {}
+    for ln in lines:
+        nets[ln["account_id"]] = nets.get(ln["account_id"], ZERO) + ln["net"]
+    return {a: str(v) for a, v in sorted(nets.items())}
+
+
 def _note(text: str) -> list:
     return [text, None, None, None, None, None]
 
@@ -252,7 +273,12 @@ def summary_rows(manifest: dict, by_reason: dict) -> list[list]:
         Decimal(c["read"])
         == Decimal(c["matched"]) + Decimal(c["unmatched"]) + Decimal(c["skipped"])
     )
-    out = [
+    alerts = manifest.get("alerts") or []
+    # the alerts come before the totals: they are what to check before approving them
+    out = [_note(f"ALERT: {a['message']}") for a in alerts] or [
+        _note("Alerts: none (no spend jump, no account above its limit, no toll-fraud signs)")
+    ]
+    out += [
         ["Rows read", r["read"], Decimal(c["read"]), None, None, None],
         [
             "Billed",

@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-unmatched", action="store_true", help="exit 3 when any row is unmatched"
     )
     s.add_argument(
+        "--fail-on-alert",
+        action="store_true",
+        help="exit 3 when the batch has spend alerts (a scheduler can hold it for a person)",
+    )
+    s.add_argument(
         "--report",
         action="store_true",
         help="render the billing and unmatched reports right after the import",

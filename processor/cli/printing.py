@@ -81,6 +81,8 @@ def print_batch(result) -> None:
         print(f"    {code}: {plural(v['rows'], 'row')}")
     print(f"  wrote {result.batch_dir}")
     print(f"  recorded in the {result.history}")
+    for alert in m.get("alerts", []):  # before approval: what to check first
+        print(f"charges: ALERT: {alert['message']}", file=sys.stderr)
     bad = m["reasons"].get("unparseable-row", {}).get("rows", 0)
     if r["read"] and bad * 2 > r["read"]:
         print(

@@ -135,6 +135,13 @@ class HistoryStore(ABC):
     @abstractmethod
     def mark_retried(self, batch_id: str, keys: Iterable[str], into: str) -> None: ...
 
+    @abstractmethod
+    def monthly_nets(
+        self, application_key: str, location_key: str, months: list[str]
+    ) -> dict[str, dict[str, Decimal]]:
+        """Per Account ID, the net its committed batches of this application and location
+        billed in each of these months (YYYY-MM, by batch date); void batches count not."""
+
     # --- what was exported to the books ---------------------------------------------------
 
     @abstractmethod

@@ -63,7 +63,20 @@ def _ints(values: pd.Series) -> pd.Series:
     return pd.Series(pa.array(list(plain), type=pa.int64()), dtype=sc.INT)
 
 
-_CONVERT = {sc.TEXT: _text, sc.DECIMAL: _dec, sc.INT: _ints, sc.TIMESTAMP: _timestamps}
+def _bools(values: pd.Series) -> pd.Series:
+    if values.dtype == sc.BOOL:
+        return values.reset_index(drop=True)
+    plain = values.astype(object).where(values.notna(), None)
+    return pd.Series(pa.array(list(plain), type=pa.bool_()), dtype=sc.BOOL)
+
+
+_CONVERT = {
+    sc.TEXT: _text,
+    sc.DECIMAL: _dec,
+    sc.INT: _ints,
+    sc.TIMESTAMP: _timestamps,
+    sc.BOOL: _bools,
+}
 
 
 def _typed(rows: pd.DataFrame, schema, **given: pd.Series) -> pd.DataFrame:

@@ -46,3 +46,21 @@ def band_of(when: pd.Series, ref: Reference, location: str) -> np.ndarray:
             inside |= (micros >= start * _US) & (micros < end * _US)
         out[held & inside] = row.band
     return out
+
+
+EVENING, MORNING = 20, 7  # out of hours when no band is named: 20:00 to 07:00
+
+
+def out_of_hours(when: pd.Series, ref: Reference, location: str, bands=None) -> np.ndarray:
+    """Per start time, whether it is out of hours (toll-fraud alerts): in the location's
+    Out Of Hours Band, or from 20:00 to 07:00 when it names none. ``bands``: the band of
+    each time, when the caller has them."""
+    named = ref.location(location).out_of_hours
+    if named:
+        held = band_of(when, ref, location) if bands is None else bands
+        target = named.casefold()
+        return np.array([isinstance(b, str) and b.casefold() == target for b in held], bool)
+    ts = np.asarray(when.to_numpy(dtype="datetime64[us]"))
+    known = ~np.isnat(ts)
+    hour = (ts - ts.astype("datetime64[D]")).astype("timedelta64[h]").astype(np.int64)
+    return known & ((hour >= EVENING) | (hour < MORNING))

@@ -22,10 +22,10 @@ import pyarrow.compute as pc
 
 from processor import arrow
 from processor.rating import modes
-from processor.rating.bands import band_of
+from processor.rating.bands import band_of, out_of_hours
 from processor.rating.tax import HUNDRED, PER_CHARGE
 from processor.reference.records import Reference
-from schemas.charges import DECIMAL
+from schemas.charges import BOOL, DECIMAL
 from schemas.checks import key
 from schemas.money import EXACT, HELD
 
@@ -94,6 +94,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     plan_values: list = []
     plan_usages: list = []
     labels: list = []  # a Tariff rate's Destination per priced call
+    premiums: list = []  # and whether it is a premium-rate destination
 
     accounts: list[pa.Array] = []
 
@@ -132,7 +133,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             idx = idx[got.priced]
             if not len(idx):
                 return
-        value, usage, label = got.value, got.usage, got.label
+        value, usage, label, premium = got.value, got.usage, got.label, got.premium
         net = pc.round(value, places, round_mode="half_towards_infinity")
         zero = arrow.flags(pc.equal(net, 0))
         if not product.can_be_zero and zero.any():
@@ -143,6 +144,7 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
             idx, net, value = idx[keep], net.filter(pa.array(keep)), value.filter(pa.array(keep))
             usage = None if usage is None else usage[keep]
             label = None if label is None else label[keep]
+            premium = None if premium is None else premium[keep]
         if ref.plans:
             planned = covered(product.name, idx)
             if planned.any():
@@ -155,6 +157,8 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
         nets.append((idx, net))
         if label is not None:
             labels.append((idx, pa.array(label, pa.string())))
+        if premium is not None:
+            premiums.append((idx, pa.array(premium, pa.bool_())))
         if per_charge:
             with localcontext(EXACT):
                 share = r / HUNDRED
@@ -198,6 +202,16 @@ def price(frame: pd.DataFrame, ref: Reference, location: str) -> pd.DataFrame:
     out["destination_name"] = arrow.series(
         arrow.scatter(n, labels, pa.scalar(None, pa.string())), out.index
     )
+    # what the toll-fraud alert counts: calls to premium destinations, and out of hours
+    out["premium"] = pd.Series(
+        arrow.scatter(n, premiums, pa.scalar(False, pa.bool_())), dtype=BOOL, index=out.index
+    )
+    call = out["duration"].notna().to_numpy()
+    late = np.zeros(n, dtype=bool)
+    if call.any():
+        bands = out["band"].to_numpy(dtype=object) if out["band"].notna().any() else None
+        late = call & out_of_hours(out["occurred_at"], ref, location, bands)
+    out["out_of_hours"] = pd.Series(pa.array(late), dtype=BOOL, index=out.index)
     if plan_values:
         for name, parts, kind in (
             ("plan_value", plan_values, PLAN_VALUE),

@@ -31,6 +31,9 @@ class Location:
     time_zone: str | None  # IANA name, or None: wall-clock times are kept
     operator: str | None = None  # who bills from here, as statements head it
     address: str | None = None
+    alert_jump: Decimal = Decimal(3)  # spend alerts (README "Spend alerts")
+    alert_calls: int = 10
+    out_of_hours: str | None = None  # a Time Bands band; None: 20:00 to 07:00
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class Rate:
     minimum_seconds: int
     increment_seconds: int
     band: str | None = None  # the time band the rate is for (None: any time)
+    premium: bool = False  # a premium-rate destination (toll-fraud alerts)
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ class Account:
     start: dt.date | None
     end: dt.date | None
     plan: str | None = None  # the plan key (from Plans) whose allowances it has
+    alert_above: Decimal | None = None  # flag a batch whose net for it is above this
 
 
 QUANTITY, AMOUNT = "quantity", "amount"  # the two kinds of allowance
@@ -268,6 +273,9 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             _text(r["Time Zone"]) or None,
             _text(r.get("Operator Name")) or None,
             _text(r.get("Operator Address")) or None,
+            _dec(r.get("Alert Jump"), Decimal(3)),
+            _int(r.get("Alert Calls"), 10),
+            _text(r.get("Out Of Hours Band")) or None,
         )
         for _, r in sheets["Locations"].rows()
     }
@@ -289,6 +297,10 @@ def build(sheets: dict[str, Sheet]) -> Reference:
             strict=True,
         )
     }
+    if "Alert Above" in a.frame:  # few accounts have a limit: set on those only
+        for k, limit in zip(a.keys("Account ID"), a.frame["Alert Above"], strict=True):
+            if limit is not None and to_decimal(limit) is not None:
+                accounts[k] = dataclasses.replace(accounts[k], alert_above=to_decimal(limit))
     codes: dict[tuple[str, str, str], str] = {}
     c = sheets["Account Codes"]
     held = [accounts[k] for k in c.keys("Account ID")]
@@ -400,6 +412,7 @@ def build(sheets: dict[str, Sheet]) -> Reference:
                 minimum_seconds=_int(r["Minimum Seconds"], 0),
                 increment_seconds=max(_int(r["Increment Seconds"], 1), 1),
                 band=band_names.get(key(r["Band"]), _text(r["Band"])) if r.get("Band") else None,
+                premium=key(r.get("Premium")) == "yes" if r.get("Premium") else False,
             )
         )
     for rates in tariffs.values():

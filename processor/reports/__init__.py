@@ -31,6 +31,7 @@ from processor.reports.codes_to_add import (
 )
 from processor.reports.display import (
     actions_html,
+    alerts_html,
     balanced_badge,
     bold,
     heading,
@@ -72,6 +73,7 @@ __all__ = [
     "Batch",
     "ReportError",
     "actions_html",
+    "alerts_html",
     "allowances",
     "balanced_badge",
     "bold",

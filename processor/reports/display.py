@@ -155,3 +155,23 @@ def actions_html(reasons: pd.DataFrame) -> str:
         for r in reasons.rename(columns={"What to do": "What_to_do"}).itertuples()
     )
     return f"<ul>{items}</ul>"
+
+
+def alerts_html(manifest: dict) -> str:
+    """The batch's spend alerts, before its totals: each in words, in red; or a line
+    saying there are none."""
+    from html import escape
+
+    alerts = manifest.get("alerts") or []
+    if not alerts:
+        return (
+            "<p style='color:#1a7f37'>No spend alerts: no account jumped against its "
+            "average, none is above its limit, no toll-fraud signs.</p>"
+        )
+    items = "".join(f"<li>{escape(a['message'])}</li>" for a in alerts)
+    return (
+        "<div style='border:2px solid #cf222e;padding:0.5em 1em;margin:1em 0'>"
+        f"<p style='color:#cf222e;font-weight:bold'>⚠ {len(alerts)} spend alert"
+        f"{'s' if len(alerts) != 1 else ''}: check before approving this batch</p>"
+        f"<ul>{items}</ul></div>"
+    )

@@ -54,4 +54,6 @@ def run(args) -> int:
         render_reports([result.batch_dir], None, args.history)
     if args.fail_on_unmatched and result.manifest["rows"]["unmatched"]:
         return EXIT_UNMATCHED
+    if args.fail_on_alert and result.manifest.get("alerts"):
+        return EXIT_UNMATCHED  # 3: hold the batch for a person to look at
     return EXIT_OK

@@ -229,8 +229,15 @@ V7 = """
 
 # version 8 records what `charges export` wrote for the accounting system: each export, the
 # batches it covered (a batch is exported once, unless --again) and each account's invoice
-# number (numbers count on from the last; --again gives an invoice its number again)
+# number (numbers count on from the last; --again gives an invoice its number again); and
+# each committed batch's net per account, which spend alerts compare a new batch with
 V8 = """
+    CREATE TABLE account_nets (
+        batch_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        net TEXT NOT NULL,
+        PRIMARY KEY (batch_id, account_id)
+    ) WITHOUT ROWID;
     CREATE TABLE exports (
         id TEXT PRIMARY KEY,
         system TEXT NOT NULL,
@@ -284,6 +291,7 @@ TABLES = (
     "exports",
     "export_batches",
     "export_invoices",
+    "account_nets",
 )
 
 

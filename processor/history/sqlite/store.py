@@ -175,6 +175,10 @@ class SQLiteHistory(HistoryStore):
                 ],
             )  # fmt: skip
             self.db.executemany(
+                "INSERT OR REPLACE INTO account_nets (batch_id, account_id, net) VALUES (?, ?, ?)",
+                [(batch_id, a, net) for a, net in manifest.get("account_nets", {}).items()],
+            )
+            self.db.executemany(
                 "INSERT OR REPLACE INTO batch_files (batch_id, name, sha256, size) "
                 "VALUES (?, ?, ?, ?)",
                 [(batch_id, name, sha, size) for name, (sha, size) in files.items()],
@@ -354,6 +358,22 @@ class SQLiteHistory(HistoryStore):
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def monthly_nets(
+        self, application_key: str, location_key: str, months: list[str]
+    ) -> dict[str, dict[str, Decimal]]:
+        rows = self.db.execute(
+            "SELECT n.account_id, substr(b.batch_date, 1, 7), n.net FROM account_nets n"
+            " JOIN batches b ON b.id = n.batch_id WHERE b.status = 'committed'"
+            " AND b.application_key = ? AND b.location_key = ?"
+            f" AND substr(b.batch_date, 1, 7) IN ({','.join('?' * len(months))})",
+            [application_key, location_key, *months],
+        )
+        out: dict[str, dict[str, Decimal]] = {}
+        for account, month, net in rows:
+            per = out.setdefault(account, {})
+            per[month] = per.get(month, Decimal(0)) + Decimal(net)
+        return out
 
     def exports_of(self, batch_ids: Iterable[str]) -> list[dict]:
         ids = sorted(set(batch_ids))

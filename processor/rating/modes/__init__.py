@@ -47,6 +47,7 @@ class Priced:
     usage: np.ndarray | None = None
     # what a client reads of each priced row beside its number: a Tariff rate's Destination
     label: np.ndarray | None = None
+    premium: np.ndarray | None = None  # bool per priced row: a premium-rate destination
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,10 @@ def price(product: Product, rows: pd.DataFrame, ref: Reference, places: int) -> 
     if isinstance(unrated, np.ndarray):
         unrated = unrated[~priced]
     names = np.array([r.destination for r in rates] or [""], dtype=object)[idx]
-    return Priced(values, credit, priced, "no-tariff", unrated, usage=usage, label=names)
+    premium = np.array([r.premium for r in rates] or [False], dtype=bool)[idx]
+    return Priced(
+        values, credit, priced, "no-tariff", unrated, usage=usage, label=names, premium=premium
+    )
 
 
 MODE = register(PricingMode("Tariff", price))
