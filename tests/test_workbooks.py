@@ -391,11 +391,11 @@ def test_code_stored_as_number_is_a_warning(tmp_path):
 def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_path):
     data = base()
     data["Accounts"] = [
-        [r["Account Name"], r["Account ID"], r["Location"], r["Status"], "note", *[None] * 4]
+        [r["Account Name"], r["Account ID"], r["Location"], r["Status"], "note", *[None] * 5]
         for r in data["Accounts"]
     ]
-    data["Accounts"].insert(1, [None] * 9)
-    data["Accounts"] += [[None] * 9, [None] * 9]
+    data["Accounts"].insert(1, [None] * 10)
+    data["Accounts"] += [[None] * 10, [None] * 10]
     headers = {
         "Accounts": [
             "Account Name",
@@ -407,6 +407,7 @@ def test_headers_with_stray_spaces_other_order_extra_columns_and_blank_rows(tmp_
             "End Date",
             " PLAN",
             "customer in  books",
+            "Alert above",
         ]
     }
     folder = write_books(tmp_path / "wb", data, headers)
@@ -562,7 +563,16 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
         "D2:D1048576": '"Active,Inactive"',
         "G2:G1048576": "='Plans'!$A$2:$A$1048576",
     }
-    assert validations(dev["Tariffs"]) == {"H2:H1048576": "='Time Bands'!$A$2:$A$1048576"}
+    assert validations(dev["Tariffs"]) == {
+        "H2:H1048576": "='Time Bands'!$A$2:$A$1048576",
+        "I2:I1048576": '"Yes,No"',
+    }
+    # the accounting systems' settings choose their system and date order from lists
+    assert validations(acc["Books"]) == {
+        "A2:A1048576": '"Xero,QuickBooks,Sage 50,Lines"',
+        "E2:E1048576": '"DD/MM/YYYY,MM/DD/YYYY"',
+    }
+    assert validations(acc["Tax Codes"]) == {"A2:A1048576": '"Xero,QuickBooks,Sage 50,Lines"'}
     assert validations(acc["Account Codes"]) == {"A2:A1048576": "='Accounts'!$A$2:$A$1048576"}
     dv = validations(dev["Applications"])
     assert dv["B2:B1048576"].startswith("=Lists!$A$2:$A$")
