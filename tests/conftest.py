@@ -184,3 +184,24 @@ def use_sheet_format(data: dict[str, list[list]], name: str, **columns) -> None:
 
     data["Formats"] = [fmt_row(Format=name, **columns)]
     put(data, "Applications", 0, {"Format": name})
+
+
+def sheet_lines(book_path: Path, name: str = "Batch Sheet") -> list[tuple]:
+    """A batch.xlsx table's data rows: those below the header, up to the blank row before
+    its totals (the Batch Sheet's), checking that the totals row sums the lines shown."""
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(book_path)[name].iter_rows(min_row=2, values_only=True))
+    if None in [r[0] if any(v is not None for v in r) else None for r in rows]:
+        cut = next(i for i, r in enumerate(rows) if all(v is None for v in r))
+        lines, totals = rows[:cut], rows[cut + 1 :]
+        if name == "Batch Sheet":
+            (total,) = totals
+            assert total[1] == "Total of the lines above"
+            for i in (4, 5, 7, 8):  # quantity, net, tax, gross: sums of the lines shown
+                want = sum((Decimal(str(r[i])) for r in lines), Decimal(0))
+                assert abs(Decimal(str(total[i])) - want) < Decimal("1e-9"), (i, total, want)
+        return lines
+    return rows

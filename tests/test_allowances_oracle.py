@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 
 from processor import create_history, run_import, run_retry, void_batch
 from processor.errors import NothingBilled
-from tests.conftest import base, row, write_books
+from tests.conftest import base, row, sheet_lines, write_books
 from tests.test_pricing_oracle import half_away, held  # the README's rounding, written once
 
 D = Decimal
@@ -333,7 +333,7 @@ def check_batch(out: Path, want: dict, sc: dict, rows_by_key: dict) -> None:
     sheet = {
         (r[0], r[2]): (D(str(r[5])).quantize(unit), D(str(r[7])).quantize(unit),
                        None if r[12] is None else D(str(r[12])).quantize(unit))
-        for r in book["Batch Sheet"].iter_rows(min_row=2, values_only=True)
+        for r in sheet_lines(out / "batch.xlsx")
     }  # fmt: skip
     assert sheet == {
         k: (v["net"], v["tax"], v["a"] or None) for k, v in lines.items() if v["net"] != 0

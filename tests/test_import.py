@@ -435,6 +435,18 @@ def test_batch_xlsx_sheets_and_text_never_becomes_a_formula(tmp_path):
     assert sheet["F2"].value == 4.4 and sheet["F2"].number_format == "#,##0.00"
     assert sheet["K2"].value == dt.datetime(2026, 10, 31)
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:M2"
+    # below the lines, outside the filter: their totals
+    assert [c.value for c in sheet[4]][1:9] == [
+        "Total of the lines above",
+        None,
+        None,
+        4,
+        4.4,
+        None,
+        0.88,
+        5.28,
+    ]
+    assert sheet.oddHeader.left.text.startswith("London: PBX, batch date 2026-10-31, charges ")
     unmatched = wb["Unmatched"]
     got = [(unmatched.cell(r, 7).value, unmatched.cell(r, 7).data_type) for r in range(2, 6)]
     assert got == [(d, "s") for d in danger]

@@ -12,7 +12,7 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from processor import create_history, run_import
-from tests.conftest import GENERIC_HEADER, base, put, write_books, write_csv
+from tests.conftest import GENERIC_HEADER, base, put, sheet_lines, write_books, write_csv
 
 D = Decimal
 
@@ -30,7 +30,7 @@ def frame(out: Path, name: str) -> pd.DataFrame:
 
 
 def sheet(out: Path, name: str = "Batch Sheet") -> list[tuple]:
-    return list(load_workbook(out / "batch.xlsx")[name].iter_rows(min_row=2, values_only=True))
+    return sheet_lines(out / "batch.xlsx", name)
 
 
 def unit_price(price, minimum=None, tax=None, zero="No") -> list:

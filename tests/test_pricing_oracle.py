@@ -22,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from processor import run_import
-from tests.conftest import base, put, row, write_books
+from tests.conftest import base, put, row, sheet_lines, write_books
 
 D = Decimal
 HEADER = "Code,Date,Description,Quantity,Cost,Item,Duration,Destination"
@@ -451,10 +451,9 @@ def test_every_line_priced_as_the_readme_says(tmp_path, seed):
         for k, v in want_lines.items()
     }
     # the Batch Sheet shows the same lines, and the totals are their sums
-    sheet = load_workbook(out / "batch.xlsx")["Batch Sheet"]
     shown = {
         (r[0], r[2]): (D(str(r[5])), D(str(r[7])), D(str(r[8])))
-        for r in sheet.iter_rows(min_row=2, values_only=True)
+        for r in sheet_lines(out / "batch.xlsx")
     }
     places = D(10) ** -sc["places"]
     # a line of zero is nothing to invoice: it is listed on Zero Lines, not the Batch Sheet

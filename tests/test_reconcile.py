@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from processor import create_history, run_import
-from tests.conftest import GENERIC_HEADER, base, put, write_books
+from tests.conftest import GENERIC_HEADER, base, put, sheet_lines, write_books
 
 codes = st.sampled_from(["100", "200", "300", "EXT1", "ext1", "999", "1-0", "", " 100 "])
 amounts = st.decimals(min_value=-50, max_value=500, places=7, allow_nan=False, allow_infinity=False)
@@ -116,8 +116,7 @@ def test_rows_and_money_reconcile(rows, product, a2_active, start, rounding):
         assert m["credits"]["rows"] == len(credits)
         assert Decimal(m["credits"]["net"]) == money_sum(credits["net"])
 
-        sheet = load_workbook(out / "batch.xlsx")["Batch Sheet"]
-        shown = list(sheet.iter_rows(min_row=2, values_only=True))
+        shown = sheet_lines(out / "batch.xlsx")
         for i, col in ((5, "net"), (7, "tax"), (8, "gross")):
             assert money_sum(row[i] for row in shown).quantize(Decimal("0.01")) == Decimal(
                 m["billed"][col]

@@ -72,6 +72,19 @@ UNBILLED_COLS = [
 ]
 
 
+def totals_rows(lines: list[list]) -> list[list]:
+    """Below the Batch Sheet's lines, after a blank row: their quantity, net, tax and gross
+    summed (what the lines shown add up to; it is not a line to import)."""
+    if not lines:
+        return []
+    total = [sum((ln[i] for ln in lines), 0) for i in (4, 5, 7, 8)]
+    return [
+        [None] * len(BATCH_COLS),
+        [None, "Total of the lines above", None, None, total[0], total[1], None, total[2],
+         total[3], None, None, None, None],
+    ]  # fmt: skip
+
+
 CELL_LIMIT = 32_767  # characters an Excel cell holds
 
 
@@ -137,10 +150,13 @@ def write_batch_xlsx(
     places: int,
     included: list[list] | None = None,
     zero: list[list] | None = None,
+    page: str = "",
 ) -> None:
-    """batch.xlsx: Batch Sheet, Included, Zero Lines, Unmatched, Skipped, Summary."""
+    """batch.xlsx: Batch Sheet (its lines, then a totals row), Included, Zero Lines,
+    Unmatched, Skipped, Summary; ``page`` heads every printed page (location, application,
+    batch date and period)."""
     book = TableBook(path, places)
-    book.table("Batch Sheet", BATCH_COLS, batch_lines)
+    book.table("Batch Sheet", BATCH_COLS, batch_lines, page=page, after=totals_rows(batch_lines))
     book.table(
         "Included",
         INCLUDED_COLS,
@@ -153,14 +169,22 @@ def write_batch_xlsx(
         zero or [],
         empty="No line priced at zero.",
     )
+    # the raw row is for the screen: the printed page ends before it, and stays legible
     book.arrow_table(
         "Unmatched",
         UNBILLED_COLS,
         lambda: _unbilled_columns(unmatched),
         empty="No unmatched rows: every row was billed or skipped.",
+        page=page,
+        printed=len(UNBILLED_COLS) - 1,
     )
     book.arrow_table(
-        "Skipped", UNBILLED_COLS, lambda: _unbilled_columns(skipped), empty="No skipped rows."
+        "Skipped",
+        UNBILLED_COLS,
+        lambda: _unbilled_columns(skipped),
+        empty="No skipped rows.",
+        page=page,
+        printed=len(UNBILLED_COLS) - 1,
     )
-    book.table("Summary", SUMMARY_COLS, summary)
+    book.table("Summary", SUMMARY_COLS, summary, page=page)
     book.close()

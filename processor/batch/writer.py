@@ -249,9 +249,24 @@ class BatchWriter:
             self.sheet.places,
             included_rows(lines),
             zero_rows(lines),
+            page_title(manifest),
         )
         write_manifest(self.folder, manifest)
         return manifest
+
+
+def page_title(manifest: dict) -> str:
+    """What heads each printed page of batch.xlsx."""
+    p = manifest.get("period") or {}
+    span = (
+        f", charges {(p.get('from') or '')[:10]} to {(p.get('to') or '')[:10]}"
+        if p.get("from")
+        else ""
+    )
+    return (
+        f"{manifest['location']}: {manifest['application']}, batch date "
+        f"{manifest['batch_date']}{span} (batch {manifest.get('batch_id', '')})"
+    )
 
 
 def account_nets(lines: list[dict]) -> dict[str, str]:

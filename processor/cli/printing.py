@@ -36,6 +36,24 @@ class Progress:
             self.bar = None
 
 
+COST_PLACES = 4  # a device's cost is shown to 4 places, as the reports show it
+
+
+def shown(value, currency: str | None = None, places: int | None = None) -> str:
+    """An amount as every command prints it: the currency's minor unit (a cost: 4 places),
+    with thousands separators; empty when there is none."""
+    from decimal import Decimal
+
+    from schemas.currencies import MINOR_UNITS
+
+    if value is None or value == "":
+        return ""
+    if places is None:
+        places = MINOR_UNITS.get((currency or "").upper(), 2)
+    d = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+    return f"{d:,.{places}f}"
+
+
 def print_findings(found, stream=None) -> None:
     stream = stream or sys.stderr
     errs, warns = fnd.errors(found), fnd.warnings(found)
@@ -66,16 +84,20 @@ def print_batch(result) -> None:
         f"skipped {r['skipped']:,}"
     )
     print(
-        f"  device cost {c['read']}: billed {c['matched']}, unmatched {c['unmatched']}, "
-        f"skipped {c['skipped']}"
+        f"  device cost {shown(c['read'], places=COST_PLACES)}: billed "
+        f"{shown(c['matched'], places=COST_PLACES)}, unmatched "
+        f"{shown(c['unmatched'], places=COST_PLACES)}, skipped "
+        f"{shown(c['skipped'], places=COST_PLACES)}"
     )
     print(
-        f"  billed {m['currency']} net {b['net']}, tax {b['tax']} ({m['tax_rounding'].lower()}), "
-        f"gross {b['gross']}"
+        f"  billed {m['currency']} net {shown(b['net'], m['currency'])}, tax "
+        f"{shown(b['tax'], m['currency'])} ({m['tax_rounding'].lower()}), gross "
+        f"{shown(b['gross'], m['currency'])}"
     )
     if m["credits"]["rows"]:
         print(
-            f"  of which credits: {plural(m['credits']['rows'], 'row')}, net {m['credits']['net']}"
+            f"  of which credits: {plural(m['credits']['rows'], 'row')}, net "
+            f"{shown(m['credits']['net'], m['currency'])}"
         )
     for code, v in m["reasons"].items():
         print(f"    {code}: {plural(v['rows'], 'row')}")
@@ -113,7 +135,11 @@ def print_history_batch(b: dict) -> None:
         f"  Rows: read {b['rows_read'] or 0:,}, billed {b['rows_billed'] or 0:,}, unmatched "
         f"{b['rows_unmatched'] or 0:,}, skipped {b['rows_skipped'] or 0:,}"
     )
-    print(f"  Billed {b['currency'] or ''}: net {b['net']}, tax {b['tax']}, gross {b['gross']}")
+    cur = b["currency"] or ""
+    print(
+        f"  Billed {cur}: net {shown(b['net'] or 0, cur)}, tax {shown(b['tax'] or 0, cur)}, "
+        f"gross {shown(b['gross'] or 0, cur)}"
+    )
     if b["retried_rows"]:
         print(f"  Rows retried into later batches: {b['retried_rows']:,}")
     if b["status"] == "void":
@@ -124,7 +150,10 @@ def print_history_batch(b: dict) -> None:
     if b["reasons"]:
         print("  Reasons:")
         for code, v in b["reasons"].items():
-            print(f"    {code}: {plural(v['rows'], 'row')}, cost {v['cost']}")
+            print(
+                f"    {code}: {plural(v['rows'], 'row')}, cost "
+                f"{shown(v['cost'], places=COST_PLACES)}"
+            )
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -42,6 +42,7 @@ from processor.reports.display import (
     plot_top_accounts,
     show,
     text,
+    warnings_html,
 )
 from processor.reports.figures import (
     ZERO,
@@ -54,6 +55,7 @@ from processor.reports.figures import (
     has_device_cost,
     headline,
     money,
+    negative_margins,
     period_summary,
     period_totals,
     reconciliation,
@@ -61,6 +63,7 @@ from processor.reports.figures import (
     unbilled_examples,
     unbilled_headline,
     unknown_codes,
+    with_total,
 )
 from processor.reports.suggestions import suggestions
 
@@ -91,6 +94,7 @@ __all__ = [
     "key_values",
     "load_batch",
     "money",
+    "negative_margins",
     "period_summary",
     "period_totals",
     "plot_daily",
@@ -108,5 +112,7 @@ __all__ = [
     "unknown_codes",
     "void_banner",
     "void_batches",
+    "warnings_html",
+    "with_total",
     "write_codes_to_add",
 ]

@@ -55,6 +55,7 @@ def write_codes_to_add(
     """codes-to-add.xlsx: unknown codes pre-filled as Account Codes rows, with a drop-down
     of this location's active accounts ("ID — Name") and an instruction row; `charges
     apply-codes` copies the rows with an account chosen into Account Codes."""
+    import pandas as pd
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -64,6 +65,14 @@ def write_codes_to_add(
 
     m = batch.manifest
     codes = unknown_codes(batch)
+    # a code the workbooks hold now (apply-codes ran since) is not asked for again
+    scope = (key(m["application"]), key(m["location"]))
+    held = [
+        (*scope, str(c).strip().upper()) in ref.codes
+        or (*scope, str(c).strip().upper()) in ref.spans
+        for c in codes["Code"]
+    ]
+    codes = codes[~pd.Series(held, index=codes.index, dtype=bool)]
     accounts = sorted(
         (a.account_id, a.name)
         for a in ref.accounts.values()
@@ -87,7 +96,7 @@ def write_codes_to_add(
         "Last seen",
         "Suggestions",
     ]
-    widths = [34, 22, 14, 8, 12, 17, 17, 80]
+    widths = [34, 22, 14, 8, 12, 17, 17, 60]
     note = ws.cell(
         1,
         1,
@@ -99,7 +108,13 @@ def write_codes_to_add(
     note.font = Font(bold=True)
     note.alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws.row_dimensions[1].height = 48
+    ws.row_dimensions[1].height = 64  # the instruction whole, on screen and on paper
+    # printed landscape, every column on the page's width, the header on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{CODES_HEADER_ROW}:{CODES_HEADER_ROW}"
+    ws.oddFooter.center.text = "Page &P of &N"
     for i, (h, w) in enumerate(zip(headers, widths, strict=True), start=1):
         cell = ws.cell(CODES_HEADER_ROW, i, h)
         cell.font, cell.fill, _ = header_style()
@@ -114,7 +129,9 @@ def write_codes_to_add(
         ws.cell(r, 5, Decimal(str(row[2]))).number_format = "#,##0.00####"
         ws.cell(r, 6, row[3].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
         ws.cell(r, 7, row[4].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
-        set_text(ws.cell(r, 8), "; ".join((hints or {}).get(row.Code, [])))
+        hint = ws.cell(r, 8)
+        set_text(hint, "; ".join((hints or {}).get(row.Code, [])))
+        hint.alignment = Alignment(wrap_text=True, vertical="top")
     if accounts:
         dv = DataValidation(
             type="list", formula1=f"=Accounts!$A$1:$A${len(accounts)}", allow_blank=True

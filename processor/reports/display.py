@@ -175,3 +175,12 @@ def alerts_html(manifest: dict) -> str:
         f"{'s' if len(alerts) != 1 else ''}: check before approving this batch</p>"
         f"<ul>{items}</ul></div>"
     )
+
+
+def warnings_html(sentences: list[str]) -> str:
+    """Sentences to act on, in red (nothing when there are none)."""
+    from html import escape
+
+    return "".join(
+        f"<p style='color:#cf222e;font-weight:bold'>⚠ {escape(t)}</p>" for t in sentences
+    )

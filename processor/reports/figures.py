@@ -158,6 +158,40 @@ def by_product(batch: Batch) -> pd.DataFrame:
     return g.sort_values("Net", ascending=False, ignore_index=True)
 
 
+def with_total(frame: pd.DataFrame, label: str, shown: int | None = None) -> pd.DataFrame:
+    """The first ``shown`` rows of a table (all when None), then a totals row over every
+    row: the sums of its Rows, Quantity and money columns (each a sum of the figures the
+    rows show); shares and percentages are left blank, as they do not add up."""
+    summed = [c for c in ("Rows", "Quantity", "Device cost", "Net", "Tax", "Gross", "Margin")
+              if c in frame]  # fmt: skip
+    total: dict = dict.fromkeys(frame.columns)
+    total[frame.columns[0]] = (
+        label if shown is None or shown >= len(frame) else (f"{label} (all {len(frame):,})")
+    )
+    for c in summed:
+        values = [Decimal(str(v)) for v in frame[c] if v is not None and not pd.isna(v)]
+        total[c] = sum(values, ZERO) if values else None
+    head = frame if shown is None else frame.head(shown)
+    out = pd.concat([head.astype(object), pd.DataFrame([total]).astype(object)], ignore_index=True)
+    return out
+
+
+def negative_margins(products: pd.DataFrame) -> list[str]:
+    """A sentence for each product billed below its device cost (a margin below zero)."""
+    out = []
+    for r in products.itertuples(index=False):
+        margin = getattr(r, "Margin", None)
+        if margin is None or pd.isna(margin) or Decimal(str(margin)) >= 0:
+            continue
+        pct = products.loc[products["Product"] == r.Product, "Margin %"].iloc[0]
+        out.append(
+            f"{r.Product}: margin {money(margin)} ({pct} %): the device's cost is above the "
+            "price billed for it. Check the product's pricing (Products sheet: Pricing, Unit "
+            "Price, Markup) before approving"
+        )
+    return out
+
+
 def allowances(batch: Batch) -> pd.DataFrame:
     """Per product: the charges plans' allowances covered, what they included (a Tariff's
     calls in minutes and seconds) and the value waived; empty when none did (or the batch

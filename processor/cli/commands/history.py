@@ -6,7 +6,7 @@ import json
 import sys
 
 from processor.cli.exit_codes import EXIT_OK
-from processor.cli.printing import print_history_batch
+from processor.cli.printing import print_history_batch, shown
 
 
 def run(args) -> int:
@@ -38,17 +38,24 @@ def run(args) -> int:
     if not rows:
         print("No batches yet.")
     for b in rows:
-        period = f"{(b['period_from'] or '')[:10]} to {(b['period_to'] or '')[:10]}"
+        # a batch that billed nothing has no charges to date
+        period = (
+            f"charges {b['period_from'][:10]} to {(b['period_to'] or '')[:10]}"
+            if b["period_from"]
+            else "no charges billed"
+        )
+        cur = b["currency"] or ""
         retry = f", retry of {b['retry_of']}" if b["retry_of"] else ""
         print(
             f"{b['id']}  {b['status'].upper():9} {b['application']} at {b['location']}, "
             f"batch {b['batch_date']}{retry}"
         )
         print(
-            f"    charges {period}; rows {b['rows_read'] or 0:,}: billed "
+            f"    {period}; rows {b['rows_read'] or 0:,}: billed "
             f"{b['rows_billed'] or 0:,}, unmatched {b['rows_unmatched'] or 0:,}, "
             f"skipped {b['rows_skipped'] or 0:,}; "
-            f"{b['currency'] or ''} net {b['net']}, tax {b['tax']}, gross {b['gross']}"
+            f"{cur} net {shown(b['net'] or 0, cur)}, tax {shown(b['tax'] or 0, cur)}, gross "
+            f"{shown(b['gross'] or 0, cur)}"
         )
         print(f"    {b['folder']}")
         if b["status"] == "void":

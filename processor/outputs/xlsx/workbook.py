@@ -149,9 +149,13 @@ class TableBook:
         title: Iterable[str] = (),
         empty: str = "",
         page: str = "",
+        printed: int | None = None,
+        after: Iterable[Iterable[object]] = (),
     ) -> int:
-        """Title lines (if any), header, frozen rows, widths, filters, print setup, rows;
-        ``page``: what each printed page's header says (with page x of y at its foot)."""
+        """Title lines (if any), header, frozen rows, widths, filters, print setup, rows
+        (and ``after`` them, outside the filter: a totals row);
+        ``page``: what each printed page's header says (with page x of y at its foot);
+        ``printed``: how many columns, from the first, are printed (default: all)."""
         ws = self.book.add_worksheet(name)
         title = list(title)
         widths = _header_widths(cols)
@@ -171,16 +175,23 @@ class TableBook:
                 if lines > 1:
                     ws.set_row(r, 15 * min(lines, 20))
             self._row(ws, r, cols, row, widths, biggest)
+        filtered = r
+        for row in after:
+            r += 1
+            self._row(ws, r, cols, row, widths, biggest)
         self._number_widths(widths, biggest)
         if not count and empty:  # an empty table says so in words
             r += 1
             ws.write_string(r, 0, empty, self.text)
+            filtered = r
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
         # a header that wraps in its column gets the height for two lines
         wraps = any(len(c.header) > widths[i] for i, c in enumerate(cols))
         ws.set_row(top, 32 if wraps else None)
-        ws.autofilter(top, 0, r, len(cols) - 1)
+        ws.autofilter(top, 0, filtered, len(cols) - 1)
+        if printed is not None and printed < len(cols):  # the rest is for the screen
+            ws.print_area(0, 0, r, printed - 1)
         return count
 
     def _row(self, ws, r: int, cols: list[Col], row, widths: list, biggest: list) -> None:
@@ -248,6 +259,7 @@ class TableBook:
         title: Iterable[str] = (),
         after: Iterable[Iterable[object]] = (),
         page: str = "",
+        printed: int | None = None,
     ) -> int:
         """A table of many rows given as Arrow columns: title, header, widths, filter and
         print setup as ``table``; the rows' XML is made a column at a time (``sheet_xml``)
@@ -285,6 +297,8 @@ class TableBook:
         wraps = any(len(c.header) > widths[i] for i, c in enumerate(cols))
         ws.set_row(top, 32 if wraps else None)
         self._header(ws, cols, top, page)
+        if printed is not None and printed < len(cols):  # the rest is for the screen
+            ws.print_area(0, 0, max(top + count + len(after), top + 1), printed - 1)
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
         if not count and not after:
