@@ -278,8 +278,9 @@ def export_batches(
                     f"{p}: already exists; choose another --out file (an export never "
                     "overwrites a file); nothing was written"
                 )
-        if not out.parent.is_dir():
-            raise UsageError(f"{out.parent}: no such folder; create it, or choose another --out")
+        if out.parent.exists() and not out.parent.is_dir():
+            raise UsageError(f"{out.parent}: is a file, not a folder; choose another --out")
+        out.parent.mkdir(parents=True, exist_ok=True)  # as import makes its --out folder
         notes += [
             f"removed {p}, left by an export that was stopped" for p in remove_stale(out.parent)
         ]
