@@ -97,3 +97,26 @@ def test_the_console_shows_money_one_way_and_history_no_empty_dates(tmp_path, ca
         "0.00, gross 0.00" in shown
     )
     assert "charges 2026-10-01 to 2026-10-01; rows 1: billed 1" in shown
+
+
+def test_the_period_summary_counts_each_export_row_once_where_it_ended(tmp_path):
+    from processor import run_retry
+
+    wb = pages_books(tmp_path / "wb")
+    rows = [f"{c},2026-10-0{d},r{d},1,0" for d, c in ((1, "100"), (2, "399"), (3, "398"))]
+    first = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows])
+    run_import(wb, "London", "PBX", [first], tmp_path / "a", dt.date(2026, 10, 31))
+    book = load_workbook(wb / "accounts.xlsx")
+    book["Account Codes"].append(["A1", "PBX", "399"])
+    book.save(wb / "accounts.xlsx")
+    run_retry(tmp_path / "a", tmp_path / "r", workbooks=wb)
+    # an overlapping export: its first three rows again, and one new
+    overlap = write_csv(tmp_path / "b.csv", [GENERIC_HEADER, *rows, "100,2026-10-04,r4,1,0"])
+    run_import(wb, "London", "PBX", [overlap], tmp_path / "b", dt.date(2026, 10, 31))
+    batches = [load_batch(tmp_path / f) for f in ("a", "r", "b")]
+    summary = r.period_summary(batches)
+    # r1, r2 (billed by the retry) and r4 billed; r3 still unmatched; nothing else
+    assert summary[["Batches", "Rows", "Billed", "Unmatched", "Skipped"]].values.tolist() == [
+        [3, 4, 3, 1, 0]
+    ]
+    assert r.period_totals(summary)["Rows"].tolist() == [4]

@@ -295,35 +295,69 @@ def unknown_codes(batch: Batch) -> pd.DataFrame:
     return g.drop(columns="_cost").reset_index(drop=True)
 
 
+def _keys(frame: pd.DataFrame, keep=None) -> tuple[set, int]:
+    """A frame's row keys (the rows that have one), and how many rows have none (blank or
+    unreadable lines: each is its own row)."""
+    if keep is not None:
+        frame = frame[keep]
+    if "row_key" not in frame:
+        return set(), len(frame)
+    keys = frame["row_key"]
+    return set(keys.dropna()), int(keys.isna().sum())
+
+
 def period_summary(batches: list[Batch]) -> pd.DataFrame:
-    """One row per location × application (and currency) across batches: each batch counted
-    once, void batches left out (see ``void_batches``)."""
-    rows = []
+    """One row per location × application (and currency) across batches, void batches left
+    out (see ``void_batches``), each export row counted once, where it ended: billed in the
+    batch (or retry) that billed it; unmatched only while no batch here billed it (a row
+    unmatched in a batch, its retry and an overlapping export is one row); skipped once,
+    and an ``already-billed`` row not at all (it is counted where it was billed). Rows is
+    their sum; money is the batches' billed totals (a row is billed once, ever)."""
+    groups: dict[tuple, dict] = {}
     for b in unique_batches(batches):
         if b.void:
             continue
         m = b.manifest
+        g = groups.setdefault(
+            (m["location"], m["application"], m["currency"]),
+            {"batches": 0, "billed": set(), "billed_loose": 0, "unmatched": set(),
+             "unmatched_loose": 0, "skipped": set(), "skipped_loose": 0,
+             "Net": ZERO, "Tax": ZERO, "Gross": ZERO},
+        )  # fmt: skip
+        g["batches"] += 1
+        keys, loose = _keys(b.charges)
+        g["billed"] |= keys
+        g["billed_loose"] += loose
+        keys, loose = _keys(b.unmatched)
+        g["unmatched"] |= keys
+        g["unmatched_loose"] += loose
+        if len(b.skipped):
+            keys, loose = _keys(b.skipped, b.skipped["reason"] != "already-billed")
+            g["skipped"] |= keys
+            g["skipped_loose"] += loose
+        for k in ("Net", "Tax", "Gross"):
+            g[k] += Decimal(m["billed"][k.lower()])
+    rows = []
+    for (location, application, currency), g in sorted(groups.items()):
+        billed = len(g["billed"]) + g["billed_loose"]
+        unmatched = len(g["unmatched"] - g["billed"]) + g["unmatched_loose"]
+        skipped = len(g["skipped"] - g["billed"] - g["unmatched"]) + g["skipped_loose"]
         rows.append(
             {
-                "Location": m["location"],
-                "Application": m["application"],
-                "Currency": m["currency"],
-                "Batches": 1,
-                "Rows read": m["rows"]["read"],
-                "Billed": m["rows"]["matched"],
-                "Unmatched": m["rows"]["unmatched"],
-                "Skipped": m["rows"]["skipped"],
-                "Net": Decimal(m["billed"]["net"]),
-                "Tax": Decimal(m["billed"]["tax"]),
-                "Gross": Decimal(m["billed"]["gross"]),
+                "Location": location,
+                "Application": application,
+                "Currency": currency,
+                "Batches": g["batches"],
+                "Rows": billed + unmatched + skipped,
+                "Billed": billed,
+                "Unmatched": unmatched,
+                "Skipped": skipped,
+                "Net": g["Net"],
+                "Tax": g["Tax"],
+                "Gross": g["Gross"],
             }
         )
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    keys = ["Location", "Application", "Currency"]
-    g = frame.groupby(keys, as_index=False).agg({c: "sum" for c in frame.columns if c not in keys})
-    return g.sort_values(keys, ignore_index=True)
+    return pd.DataFrame(rows)
 
 
 def has_device_cost(batch: Batch) -> bool:
@@ -360,5 +394,5 @@ def unbilled_examples(batch: Batch, rows: int = 5) -> dict[str, pd.DataFrame]:
 def period_totals(summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return summary
-    cols = ["Batches", "Rows read", "Billed", "Unmatched", "Skipped", "Net", "Tax", "Gross"]
+    cols = ["Batches", "Rows", "Billed", "Unmatched", "Skipped", "Net", "Tax", "Gross"]
     return summary.groupby("Currency", as_index=False)[cols].sum()
