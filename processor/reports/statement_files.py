@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from processor.batch.sheet import minutes_seconds
+from processor.outputs.xlsx.workbook import CSV_FORMULA_STARTS as FORMULA_STARTS
 from processor.reports.batch import Batch
 from processor.reports.figures import money
 from schemas.currencies import MINOR_UNITS
@@ -48,7 +49,6 @@ COLUMNS = (
 )
 ALWAYS = (0, 1, 6)  # date, service and net: shown even when a statement has no charge
 TEXT_COLUMNS = tuple(i for i, c in enumerate(COLUMNS) if c.kind == "text")
-HEADERS = [c.header for c in COLUMNS]
 
 
 def headers(kept: list[int], currency: str) -> list[str]:
@@ -57,11 +57,6 @@ def headers(kept: list[int], currency: str) -> list[str]:
         f"{COLUMNS[i].header} ({currency})" if COLUMNS[i].kind == "money" else COLUMNS[i].header
         for i in kept
     ]
-
-
-# a cell a spreadsheet would read as a formula (or a DDE call) when it starts with one of
-# these: text columns of a statement CSV get a leading ' as spreadsheets expect
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(row: list, text: tuple[int, ...] = TEXT_COLUMNS) -> list:

@@ -7,11 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from processor.books.invoices import Invoice, InvoiceLine, date_text, money_text
+from processor.outputs.xlsx.workbook import CSV_FORMULA_STARTS as FORMULA_STARTS
 from processor.reference.books import Books, BookSetting
-
-# a cell a spreadsheet would read as a formula (or a DDE call) when it starts with one of
-# these: text from the workbooks gets a leading ' in every file written
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(value: str) -> str:

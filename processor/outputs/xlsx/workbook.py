@@ -36,6 +36,9 @@ def header_style() -> tuple:
 
 
 FORMULA_LEADERS = ("=", "+", "-", "@")
+# a CSV cell a spreadsheet would read as a formula (or a DDE call) when it starts with one
+# of these: text in every CSV written gets a leading ' as spreadsheets expect
+CSV_FORMULA_STARTS = (*FORMULA_LEADERS, "\t", "\r")
 
 
 @dataclass(frozen=True)
