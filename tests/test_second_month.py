@@ -120,3 +120,45 @@ def test_the_period_summary_counts_each_export_row_once_where_it_ended(tmp_path)
         [3, 4, 3, 1, 0]
     ]
     assert r.period_totals(summary)["Rows"].tolist() == [4]
+
+
+def test_unbilled_rows_show_their_value_at_stake_as_an_estimate(tmp_path):
+    from decimal import Decimal
+
+    from processor.reports.at_stake import at_stake_by_code, total_at_stake, value_at_stake
+    from tests.test_alerts import alert_books, calls
+
+    wb = pages_books(tmp_path / "wb", price=0.07)
+    export = write_csv(
+        tmp_path / "e.csv",
+        [GENERIC_HEADER, "399,2026-10-01,a,12,0", "399,2026-10-02,b,3,0", "398,2026-10-01,c,5,0"],
+    )
+    run_import(wb, "London", "PBX", [export], tmp_path / "b", dt.date(2026, 10, 31))
+    batch = load_batch(tmp_path / "b")
+    ref, _ = load_reference(wb)
+    # each row priced as if matched: pages × 0.07, rounded to the penny
+    assert value_at_stake(batch, ref).tolist() == [
+        Decimal("0.84"),
+        Decimal("0.21"),
+        Decimal("0.35"),
+    ]
+    assert at_stake_by_code(batch, ref) == {"399": Decimal("1.05"), "398": Decimal("0.35")}
+    assert total_at_stake(batch, ref) == Decimal("1.40")
+    assert total_at_stake(batch, None) is None  # without the workbooks, nothing is guessed
+    ws = load_workbook(r.write_codes_to_add(batch, ref, tmp_path / "c.xlsx", {})).active
+    assert ws["F2"].value == "Value at stake (estimate)"
+    assert [(ws.cell(i, 3).value, ws.cell(i, 6).value) for i in (3, 4)] == [
+        ("399", 1.05), ("398", 0.35)
+    ]  # fmt: skip
+    headline = r.unbilled_headline(batch, {"total": "1.40", "codes": {}})
+    assert headline["Value at stake (estimate)"] == (
+        "1.40 GBP: the unmatched rows of Unit Price and Tariff products priced as if they had "
+        "matched, at the products' own prices"
+    )
+    # a call: its tariff's rate for the number dialled (none where no rate covers it)
+    wb2 = alert_books(tmp_path / "wb2")
+    rows = [("A9", "2026-10-03 10:00", 120, "07700900123"), ("A9", "2026-10-03 11:00", 60, "05")]
+    run_import(wb2, "London", "PBX", [calls(tmp_path / "c.csv", rows)], tmp_path / "c",
+               dt.date(2026, 10, 31))  # fmt: skip
+    ref2, _ = load_reference(wb2)
+    assert value_at_stake(load_batch(tmp_path / "c"), ref2).tolist() == [Decimal("1.20"), None]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from processor.reports.at_stake import at_stake_by_code
 from processor.reports.batch import Batch
 from processor.reports.figures import unknown_codes
 
@@ -92,11 +93,13 @@ def write_codes_to_add(
         "Code",
         "Rows",
         "Device cost",
+        "Value at stake (estimate)",
         "First seen",
         "Last seen",
         "Suggestions",
     ]
-    widths = [34, 22, 14, 8, 12, 17, 17, 60]
+    widths = [34, 22, 14, 8, 12, 14, 17, 17, 60]
+    stake = at_stake_by_code(batch, ref)  # its rows priced as if matched
     note = ws.cell(
         1,
         1,
@@ -127,9 +130,11 @@ def write_codes_to_add(
         set_text(ws.cell(r, 3), str(row.Code))
         ws.cell(r, 4, int(row.Rows))
         ws.cell(r, 5, Decimal(str(row[2]))).number_format = "#,##0.00####"
-        ws.cell(r, 6, row[3].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
-        ws.cell(r, 7, row[4].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
-        hint = ws.cell(r, 8)
+        if str(row.Code) in stake:
+            ws.cell(r, 6, stake[str(row.Code)]).number_format = "#,##0.00"
+        ws.cell(r, 7, row[3].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
+        ws.cell(r, 8, row[4].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
+        hint = ws.cell(r, 9)
         set_text(hint, "; ".join((hints or {}).get(row.Code, [])))
         hint.alignment = Alignment(wrap_text=True, vertical="top")
     if accounts:

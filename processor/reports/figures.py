@@ -365,15 +365,24 @@ def has_device_cost(batch: Batch) -> bool:
     return Decimal(batch.manifest["cost"]["read"]) != 0
 
 
-def unbilled_headline(batch: Batch) -> dict[str, str]:
+def unbilled_headline(batch: Batch, at_stake: dict | None = None) -> dict[str, str]:
+    """The unmatched report's headline figures; with ``at_stake`` (``charges report``
+    gives it), what the unmatched rows would have been billed, as an estimate."""
     m = batch.manifest
-    return {
+    out = {
         "Rows read": f"{m['rows']['read']:,}",
         "Unmatched": f"{m['rows']['unmatched']:,} rows, device cost "
         f"{money(m['cost']['unmatched'], 4)}",
-        "Skipped": f"{m['rows']['skipped']:,} rows, device cost {money(m['cost']['skipped'], 4)}",
-        "Billed": f"{m['rows']['matched']:,} rows",
     }
+    if at_stake and at_stake.get("total") is not None:
+        out["Value at stake (estimate)"] = (
+            f"{money(at_stake['total'], MINOR_UNITS.get(batch.currency, 2))} "
+            f"{batch.currency}: the unmatched rows of Unit Price and Tariff products priced "
+            "as if they had matched, at the products' own prices"
+        )
+    out["Skipped"] = f"{m['rows']['skipped']:,} rows, device cost {money(m['cost']['skipped'], 4)}"
+    out["Billed"] = f"{m['rows']['matched']:,} rows"
+    return out
 
 
 def unbilled_examples(batch: Batch, rows: int = 5) -> dict[str, pd.DataFrame]:

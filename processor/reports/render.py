@@ -20,6 +20,7 @@ from processor import reports
 from processor.batch.checked import check_folder
 from processor.batch.folder import REPORTS
 from processor.errors import RenderError
+from processor.reports.at_stake import at_stake_by_code, total_at_stake
 from processor.reports.statement_files import write_statements
 
 CELL_TIMEOUT = 600  # seconds per cell
@@ -132,8 +133,14 @@ def render_batch(
     # the workbooks are read once, here: the unmatched notebook is given the suggestions
     # for the codes it lists, and codes-to-add.xlsx gets them all
     ref = reports.reference_for(batch, workbooks)
-    hints = listed = None
+    hints = listed = stake = None
     if ref is not None:
+        by_code = at_stake_by_code(batch, ref)
+        total = total_at_stake(batch, ref)
+        stake = {
+            "total": None if total is None else str(total),
+            "codes": {c: str(v) for c, v in by_code.items()},
+        }
         codes = reports.unknown_codes(batch)
         hints = reports.suggestions(
             list(codes["Code"]), ref, batch.manifest["application"], batch.manifest["location"]
@@ -146,6 +153,7 @@ def render_batch(
             "workbooks": str(workbooks) if workbooks else None,
             "top_codes": TOP_CODES,
             "suggestions": listed,
+            "at_stake": stake,
         },
     }
     # both notebooks run at once, each in its own kernel (a process: the two cores share
