@@ -160,7 +160,7 @@ def test_codes_to_add_workbook(batch_dir, tmp_path):
         [None, "PBX", "ABC13"],
     ]
     assert ws["C3"].data_type == "s"
-    assert ws["H4"].value == "1000 (O/0 or I/1 mixed up), held by account A4 (Delta Ltd)"
+    assert ws["I4"].value == "1000 (O/0 or I/1 mixed up), held by account A4 (Delta Ltd)"
     dv = ws.data_validations.dataValidation[0]
     assert dv.formula1 == "=Accounts!$A$1:$A$2"
     assert [r[0].value for r in wb["Accounts"].iter_rows()] == ["A1 — Acme Ltd", "A4 — Delta Ltd"]
