@@ -37,6 +37,7 @@ from schemas.checks import key
 from schemas.currencies import MINOR_UNITS
 
 ZERO = Decimal(0)
+TOTALS = ("net", "tax", "gross")
 
 
 @dataclass
@@ -221,9 +222,9 @@ def export_batches(
     setting = ref.books.setting(books_file.title)
     batches = [
         BatchLines(m["batch_id"], dt.date.fromisoformat(m["batch_date"]), _period(m), _lines(f))
-        for f, m in sorted(
-            manifests.items(), key=lambda fm: (fm[1]["batch_date"], fm[1]["batch_id"])
-        )
+        # by batch date, then in the order given: two batches imported in one second
+        # have ids in no order (their tails are random), so an invoice's lines would not be
+        for f, m in sorted(manifests.items(), key=lambda fm: fm[1]["batch_date"])
     ]
     batch_ids = [b.batch_id for b in batches]
     invoice_date = max(b.batch_date for b in batches)
@@ -298,9 +299,7 @@ def export_batches(
                     "created_at": now(),
                     "created_by": user(),
                     "invoices": len(found_invoices),
-                    "net": sum((i.total("net") for i in found_invoices), ZERO),
-                    "tax": sum((i.total("tax") for i in found_invoices), ZERO),
-                    "gross": sum((i.total("gross") for i in found_invoices), ZERO),
+                    **{k: sum((i.total(k) for i in found_invoices), ZERO) for k in TOTALS},
                     "currency": currency,
                     "again": again,
                 },
