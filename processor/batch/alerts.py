@@ -57,6 +57,14 @@ def previous_months(batch_date: dt.date, count: int = MONTHS_BACK) -> list[str]:
     return out[::-1]
 
 
+def account_nets(lines: list[dict]) -> dict[str, Decimal]:
+    """Each account's net: the sum of its Batch Sheet lines, by Account ID."""
+    nets: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for ln in lines:
+        nets[ln["account_id"]] += ln["net"]
+    return dict(sorted(nets.items()))
+
+
 def _money(v: Decimal, places: int) -> str:
     return f"{v.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP):,.{places}f}"
 
@@ -78,17 +86,14 @@ def spend_alerts(
             billed in each of the previous months (``HistoryStore.monthly_nets``).
     """
     loc: Location = ref.location(location)
-    nets: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    names: dict[str, str] = {}
-    for ln in lines:
-        nets[ln["account_id"]] += ln["net"]
-        names[ln["account_id"]] = ln["account_name"]
+    nets = account_nets(lines)
+    names = {ln["account_id"]: ln["account_name"] for ln in lines}
     for a in calls.either:
         names.setdefault(a, ref.accounts[key(a)].name if key(a) in ref.accounts else a)
     out = []
     for account in sorted(set(nets) | set(calls.either)):
         net, who = nets.get(account, ZERO), f"{account} ({names[account]})"
-        months = {m: v for m, v in earlier.get(account, {}).items()}
+        months = earlier.get(account, {})
         if loc.alert_jump > 0 and months:
             average = sum(months.values(), ZERO) / len(months)
             if average > 0 and net > loc.alert_jump * average:

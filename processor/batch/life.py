@@ -103,15 +103,15 @@ class NewBatch:
         earlier = self.hist.monthly_nets(
             key(plan.application), key(plan.location), previous_months(plan.batch_date)
         )
-        alerts = spend_alerts(
-            self.writer.sheet.lines(),
-            self.writer.calls,
-            earlier,
-            plan.ref,
-            plan.location,
-            self.writer.sheet.places,
+        writer = self.writer
+        self.manifest = writer.finish(
+            meta,
+            plan.batch_date,
+            allowances,
+            lambda lines: spend_alerts(
+                lines, writer.calls, earlier, plan.ref, plan.location, writer.sheet.places
+            ),
         )
-        self.manifest = self.writer.finish(meta, plan.batch_date, allowances, alerts)
 
     def notes(self) -> list[str]:
         return [

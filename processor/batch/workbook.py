@@ -170,21 +170,17 @@ def write_batch_xlsx(
         empty="No line priced at zero.",
     )
     # the raw row is for the screen: the printed page ends before it, and stays legible
-    book.arrow_table(
-        "Unmatched",
-        UNBILLED_COLS,
-        lambda: _unbilled_columns(unmatched),
-        empty="No unmatched rows: every row was billed or skipped.",
-        page=page,
-        printed=len(UNBILLED_COLS) - 1,
-    )
-    book.arrow_table(
-        "Skipped",
-        UNBILLED_COLS,
-        lambda: _unbilled_columns(skipped),
-        empty="No skipped rows.",
-        page=page,
-        printed=len(UNBILLED_COLS) - 1,
-    )
+    for name, rows, empty in (
+        ("Unmatched", unmatched, "No unmatched rows: every row was billed or skipped."),
+        ("Skipped", skipped, "No skipped rows."),
+    ):
+        book.arrow_table(
+            name,
+            UNBILLED_COLS,
+            lambda rows=rows: _unbilled_columns(rows),
+            empty=empty,
+            page=page,
+            printed=len(UNBILLED_COLS) - 1,
+        )
     book.table("Summary", SUMMARY_COLS, summary, page=page)
     book.close()

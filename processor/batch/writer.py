@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 
 from processor import __version__, row_digests
 from processor.batch import workbook
-from processor.batch.alerts import CallCounts
+from processor.batch.alerts import CallCounts, account_nets
 from processor.batch.folder import CHARGES, LINES, SKIPPED, UNMATCHED, WORKBOOK
 from processor.batch.manifest import write_manifest
 from processor.batch.sheet import BatchSheet, included_rows, sheet_rows, zero_rows
@@ -185,7 +186,7 @@ class BatchWriter:
         meta: dict,
         batch_date: dt.date,
         allowances: dict | None = None,
-        alerts: list[dict] | None = None,
+        alerts: Callable[[list[dict]], list[dict]] | None = None,
     ) -> dict:
         """Close the parquet files; write lines.parquet, batch.xlsx and manifest.json.
 
@@ -234,8 +235,8 @@ class BatchWriter:
             "allowances": allowances or {"waived": "0", "charges": 0, "used": []},
             # spend alerts before approval (README "Spend alerts"), and each account's net,
             # which the history keeps for the alerts of later batches
-            "alerts": alerts or [],
-            "account_nets": account_nets(lines),
+            "alerts": alerts(lines) if alerts else [],
+            "account_nets": {a: str(v) for a, v in account_nets(lines).items()},
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": __version__,
         }
@@ -267,14 +268,6 @@ def page_title(manifest: dict) -> str:
         f"{manifest['location']}: {manifest['application']}, batch date "
         f"{manifest['batch_date']}{span} (batch {manifest.get('batch_id', '')})"
     )
-
-
-def account_nets(lines: list[dict]) -> dict[str, str]:
-    """Each account's net: the sum of its Batch Sheet lines."""
-    nets: dict[str, Decimal] = {}
-    for ln in lines:
-        nets[ln["account_id"]] = nets.get(ln["account_id"], ZERO) + ln["net"]
-    return {a: str(v) for a, v in sorted(nets.items())}
 
 
 def _note(text: str) -> list:

@@ -42,16 +42,14 @@ COST_PLACES = 4  # a device's cost is shown to 4 places, as the reports show it
 def shown(value, currency: str | None = None, places: int | None = None) -> str:
     """An amount as every command prints it: the currency's minor unit (a cost: 4 places),
     with thousands separators; empty when there is none."""
-    from decimal import Decimal
-
+    from processor.reports.figures import money  # the reports' own form, loaded when asked
     from schemas.currencies import MINOR_UNITS
 
     if value is None or value == "":
         return ""
     if places is None:
         places = MINOR_UNITS.get((currency or "").upper(), 2)
-    d = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
-    return f"{d:,.{places}f}"
+    return money(value, places)
 
 
 def print_findings(found, stream=None) -> None:

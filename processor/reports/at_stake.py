@@ -53,9 +53,12 @@ def value_at_stake(batch: Batch, ref: Reference | None) -> pd.Series:
     return pd.Series(out, index=u.index, dtype=object)
 
 
-def at_stake_by_code(batch: Batch, ref: Reference | None) -> dict[str, Decimal]:
-    """The estimated value of each unknown code's unmatched rows (codes with one only)."""
-    values = value_at_stake(batch, ref)
+def at_stake_by_code(
+    batch: Batch, ref: Reference | None, values: pd.Series | None = None
+) -> dict[str, Decimal]:
+    """The estimated value of each code's unmatched rows (codes with one only);
+    ``values``: ``value_at_stake``'s, when the caller has them."""
+    values = value_at_stake(batch, ref) if values is None else values
     u = batch.unmatched
     out: dict[str, Decimal] = {}
     for code, v in zip(u["code"], values, strict=True):
@@ -64,10 +67,13 @@ def at_stake_by_code(batch: Batch, ref: Reference | None) -> dict[str, Decimal]:
     return out
 
 
-def total_at_stake(batch: Batch, ref: Reference | None) -> Decimal | None:
+def total_at_stake(
+    batch: Batch, ref: Reference | None, values: pd.Series | None = None
+) -> Decimal | None:
     """The estimated value of every unmatched row that has one (None: none has)."""
-    values = [v for v in value_at_stake(batch, ref) if v is not None]
-    return sum(values, Decimal(0)) if values else None
+    values = value_at_stake(batch, ref) if values is None else values
+    known = [v for v in values if v is not None]
+    return sum(known, Decimal(0)) if known else None
 
 
 __all__ = ["at_stake_by_code", "total_at_stake", "value_at_stake"]

@@ -51,11 +51,16 @@ def codes_to_add_path(folder: Path) -> tuple[Path, str | None]:
 
 
 def write_codes_to_add(
-    batch: Batch, ref, path: Path, hints: dict[str, list[str]] | None = None
+    batch: Batch,
+    ref,
+    path: Path,
+    hints: dict[str, list[str]] | None = None,
+    stake: dict[str, Decimal] | None = None,
 ) -> Path:
     """codes-to-add.xlsx: unknown codes pre-filled as Account Codes rows, with a drop-down
     of this location's active accounts ("ID — Name") and an instruction row; `charges
-    apply-codes` copies the rows with an account chosen into Account Codes."""
+    apply-codes` copies the rows with an account chosen into Account Codes. ``stake``:
+    each code's value at stake, when the caller has worked it out (``at_stake_by_code``)."""
     import pandas as pd
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -68,11 +73,8 @@ def write_codes_to_add(
     codes = unknown_codes(batch)
     # a code the workbooks hold now (apply-codes ran since) is not asked for again
     scope = (key(m["application"]), key(m["location"]))
-    held = [
-        (*scope, str(c).strip().upper()) in ref.codes
-        or (*scope, str(c).strip().upper()) in ref.spans
-        for c in codes["Code"]
-    ]
+    keys = [(*scope, str(c).strip().upper()) for c in codes["Code"]]
+    held = [k in ref.codes or k in ref.spans for k in keys]
     codes = codes[~pd.Series(held, index=codes.index, dtype=bool)]
     accounts = sorted(
         (a.account_id, a.name)
@@ -99,7 +101,8 @@ def write_codes_to_add(
         "Suggestions",
     ]
     widths = [34, 22, 14, 8, 12, 14, 17, 17, 60]
-    stake = at_stake_by_code(batch, ref)  # its rows priced as if matched
+    if stake is None:  # its rows priced as if matched
+        stake = at_stake_by_code(batch, ref)
     note = ws.cell(
         1,
         1,

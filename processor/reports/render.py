@@ -20,7 +20,7 @@ from processor import reports
 from processor.batch.checked import check_folder
 from processor.batch.folder import REPORTS
 from processor.errors import RenderError
-from processor.reports.at_stake import at_stake_by_code, total_at_stake
+from processor.reports.at_stake import at_stake_by_code, total_at_stake, value_at_stake
 from processor.reports.statement_files import write_statements
 
 CELL_TIMEOUT = 600  # seconds per cell
@@ -135,8 +135,9 @@ def render_batch(
     ref = reports.reference_for(batch, workbooks)
     hints = listed = stake = None
     if ref is not None:
-        by_code = at_stake_by_code(batch, ref)
-        total = total_at_stake(batch, ref)
+        values = value_at_stake(batch, ref)  # the unmatched rows priced once, for both
+        by_code = at_stake_by_code(batch, ref, values)
+        total = total_at_stake(batch, ref, values)
         stake = {
             "total": None if total is None else str(total),
             "codes": {c: str(v) for c, v in by_code.items()},
@@ -170,7 +171,7 @@ def render_batch(
     done.files += write_statements(batch, out / "statements")
     if hints is not None:
         path, note = reports.codes_to_add_path(out)
-        done.files.append(reports.write_codes_to_add(batch, ref, path, hints))
+        done.files.append(reports.write_codes_to_add(batch, ref, path, hints, by_code))
         if note:
             done.notes.append(note)
     return done
