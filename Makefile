@@ -61,6 +61,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	BENCH_PYTHON=$(BENCH_VENV)/bin/python $(BIN)/python bench/bench_workbooks.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_reports.py
+	BENCH_PYTHON=$(BENCH_VENV)/bin/python $(BIN)/python bench/bench_report_calls.py
 	$(BIN)/python bench/bench_history.py
 
 # JupyterLab on notebooks/, with the Reception PBX demo batch preset (run make demo first)

@@ -26,20 +26,20 @@ ACCOUNTS = 10_000
 CODES = 30_000
 
 
-def generate(folder: Path) -> None:
+def generate(folder: Path, accounts: int = ACCOUNTS, codes: int = CODES) -> None:
     data = {
         "Locations": [["London", "GBP", 20], ["Leeds", "GBP", 20]],
         "Accounts": [
             [f"A{i}", f"Customer {i}", "London" if i % 2 else "Leeds", "Active", None, None]
-            for i in range(ACCOUNTS)
+            for i in range(accounts)
         ],
         "Account Codes": [
-            [f"A{i % ACCOUNTS}", "PBX", f"{100000 + i}"] for i in range(CODES * 2 // 3)
+            [f"A{i % accounts}", "PBX", f"{100000 + i}"] for i in range(codes * 2 // 3)
         ],
         "Applications": [["PBX", "generic-csv", "CALLS", None]],
         "Device Import Maps": [
-            ["PBX", "London" if (i % ACCOUNTS) % 2 else "Leeds", f"X{i}", f"A{i % ACCOUNTS}"]
-            for i in range(CODES // 3)
+            ["PBX", "London" if (i % accounts) % 2 else "Leeds", f"X{i}", f"A{i % accounts}"]
+            for i in range(codes // 3)
         ],
         "Products": [["CALLS", "Calls", "Cost Plus", None, 10, 0, None, None, None, None, "No"]],
         "Product Rules": [],

@@ -25,6 +25,9 @@ class WorkbookError(Exception):
         n = len(fnd.errors(findings))
         super().__init__(f"the workbooks have {n} error{'s' if n != 1 else ''}")
 
+    def __reduce__(self):  # raised in a report worker process, told in the main one
+        return type(self), (self.findings, self.action)
+
 
 class NothingBilled(Exception):
     """A retry found no row that bills now: nothing was written or recorded. Not a failure
@@ -63,3 +66,6 @@ class RenderError(Exception):
     def __init__(self, message: str, notebook: Path) -> None:
         super().__init__(message)
         self.notebook = notebook
+
+    def __reduce__(self):  # raised in a report worker process, told in the main one
+        return type(self), (str(self), self.notebook)

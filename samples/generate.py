@@ -208,6 +208,7 @@ def write_workbooks() -> list[dict]:
             ["Reception PBX", "TIM Call Log", "CALLS", "Account, Extn"],
             ["Print Server", "Print Log", "PRINT-MONO", None],
             ["Meeting Rooms", "generic-csv", "ROOM-HIRE", None],
+            ["Copier", "Copier Excel Report", "PRINT-MONO", None],
             *[[app, fmt, product, None] for app, fmt, product, _ in DEVICE_APPS],
         ],
     )
@@ -221,6 +222,9 @@ def write_workbooks() -> list[dict]:
     moved += [None, dt.date(2026, 10, 9)]
     maps.append(["Reception PBX", "London", "203", accs[20]["id"], dt.date(2026, 10, 10)])
     maps += [["Print Server", a["location"], a["login"], a["id"]] for a in accs]
+    maps += [
+        ["Copier", "Manchester", a["login"], a["id"]] for a in accs if a["location"] == "Manchester"
+    ]
     for app, _, _, loc in DEVICE_APPS:
         kind = "login" if app in PRINT_APPS else "extension"
         maps += [[app, loc, a[kind], a["id"]] for a in accs if a["location"] == loc]
@@ -366,6 +370,30 @@ def write_workbooks() -> list[dict]:
                 5,
                 "Yes",
             ],
+            # the copier's usage report, saved as Excel: a title block, the header on row
+            # 4, a totals row at the end
+            [
+                "Copier Excel Report",
+                None,
+                None,
+                4,
+                1,
+                "Yes",
+                "User",
+                "Date",
+                None,
+                None,
+                "Document",
+                "Pages",
+                "Cost",
+                None,
+                None,
+                None,
+                "No",
+                None,
+                "Excel",
+                "Usage",
+            ],
         ],
     )
     fill(
@@ -409,6 +437,37 @@ def write_workbooks() -> list[dict]:
                     cell.number_format = "@"
     wb.save(WB / "devices.xlsx")
     return accs
+
+
+def write_copier_report(accounts: list[dict], start: dt.datetime, rnd: random.Random) -> None:
+    """A copier's usage report as its software saves it in Excel: a merged title, a
+    subtitle, the header on row 4, a row per job (date cells, number cells) and a totals
+    row."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Usage"
+    ws["A1"] = "Copier usage report: Manchester, October 2026"
+    ws.merge_cells("A1:E1")
+    ws["A2"] = "Generated 2026-11-01 06:00 by the copier's accounting"
+    for col, name in enumerate(["User", "Date", "Document", "Pages", "Cost"], start=1):
+        ws.cell(row=4, column=col, value=name)
+    row = 5
+    for _ in range(40):
+        a = rnd.choice(accounts)
+        when = start + dt.timedelta(minutes=rnd.randrange(0, 30 * 24 * 60))
+        pages = rnd.choice([1, 2, 4, 10, 25])
+        login = a["login"] if rnd.random() > 0.1 else "visitor"
+        values = [login, when, rnd.choice(["Contract.pdf", "Slides.pptx", "Scan"]), pages]
+        for col, value in enumerate([*values, round(pages * 0.035, 3)], start=1):
+            ws.cell(row=row, column=col, value=value)
+        ws.cell(row=row, column=2).number_format = "dd/mm/yyyy hh:mm"
+        row += 1
+    ws.cell(row=row, column=1, value="Total")
+    ws.cell(row=row, column=4, value=f"=SUM(D5:D{row - 1})")
+    wb.properties.created = wb.properties.modified = dt.datetime(2026, 11, 1, 6, 0)
+    wb.save(EX / "manchester-copier.xlsx")
 
 
 def write_exports(accs: list[dict]) -> None:
@@ -473,6 +532,7 @@ def write_exports(accs: list[dict]) -> None:
     (EX / "london-print.csv").write_bytes(("\r\n".join(out) + "\r\n").encode("cp1252"))
 
     manchester = [a for a in accs if a["location"] == "Manchester"]
+    write_copier_report(manchester, start, random.Random(23))  # its own: the others stay
     rows = ["Code,Date,Description,Quantity,Cost,Item"]
     for _ in range(70):
         a = rnd.choice(manchester)

@@ -112,5 +112,12 @@ _UNBILLED = {
     "note": _col(TEXT),
 }
 
-UNMATCHED = pa.DataFrameSchema(_UNBILLED, name="unmatched", strict=True, ordered=True)
+UNMATCHED = pa.DataFrameSchema(
+    # at_stake: what the row would have been billed had it matched, an estimate (README
+    # "Reports"), worked out at import for rows of Unit Price and Tariff products
+    {**_UNBILLED, "at_stake": _col(DECIMAL)},
+    name="unmatched",
+    strict=True,
+    ordered=True,
+)
 SKIPPED = pa.DataFrameSchema(_UNBILLED, name="skipped", strict=True, ordered=True)

@@ -28,6 +28,7 @@ PRICINGS = ["Cost Plus", "Unit Price", "Tariff"]
 TAX_ROUNDINGS = ["Per Line", "Per Charge"]
 FALL_BACKS = ["When Empty", "When Unmatched"]
 DECIMAL_SEPARATORS = [".", ","]
+FILE_TYPES = ["CSV", "Excel"]
 # the accounting systems `charges export` writes for, as the Books sheets name them
 BOOKS_SYSTEMS = ["Xero", "QuickBooks", "Sage 50", "Lines"]
 DATE_ORDERS = ["DD/MM/YYYY", "MM/DD/YYYY"]
@@ -584,14 +585,14 @@ FORMATS = sheet(
     col(
         "Header Rows",
         "integer",
-        "Lines to skip before the data (including the header line, "
-        "if any). Blank = 1 with a header, 0 without.",
+        "Lines (Excel: sheet rows) to skip before the data, including the header line "
+        "and any title rows above it. Blank = 1 with a header, 0 without.",
         width=8,
     ),
     col(
         "Footer Rows",
         "integer",
-        "Lines to skip at the end of the file (totals). Blank = 0.",
+        "Lines (Excel: sheet rows) to skip at the end of the file (totals). Blank = 0.",
         width=8,
     ),
     col(
@@ -643,6 +644,20 @@ FORMATS = sheet(
         '(1.234,50). Blank = ".".',
         choices=DECIMAL_SEPARATORS,
         width=10,
+    ),
+    col(
+        "File Type",
+        "choice",
+        "CSV for a text export (any delimiter), Excel for a workbook (.xlsx, .xls, .ods): "
+        "each sheet row is a line, numbered as the sheet numbers it. Blank = CSV.",
+        choices=FILE_TYPES,
+        width=9,
+    ),
+    col(
+        "Sheet",
+        "text",
+        "Excel only: the sheet to read. Blank = the first.",
+        width=12,
     ),
 )
 

@@ -409,7 +409,8 @@ CASES: list[Case] = [
         "Exports that are not text CSV",
         "An Excel workbook given as the export",
         "exit 1: charges: e.xlsx: is an Excel workbook (.xlsx), not a text export; open it in "
-        "Excel, save it as CSV UTF-8 (File › Save As), and import the .csv; nothing was written",
+        "Excel, save it as CSV UTF-8 (File › Save As), and import the .csv; or describe its "
+        "layout on the Formats sheet with File Type Excel; nothing was written",
         lambda r: r.refuse(xlsx_bytes(r.tmp), name="e.xlsx"),
     ),
     Case(
@@ -483,8 +484,8 @@ CASES: list[Case] = [
         "Exports that are not text CSV",
         "An old Excel .xls file",
         "exit 1: charges: e.xls: is an old Excel (.xls) or other Office file, not a text export; "
-        "open it in the program that made it and save it as CSV UTF-8, then import that; nothing "
-        "was written",
+        "open it in the program that made it and save it as CSV UTF-8, then import that; or "
+        "describe its layout on the Formats sheet with File Type Excel; nothing was written",
         lambda r: r.refuse(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, name="e.xls"),
     ),
     Case(
@@ -499,7 +500,8 @@ CASES: list[Case] = [
         "Exports that are not text CSV",
         "`charges sniff` on an Excel workbook",
         "exit 1: charges: e.xlsx: is an Excel workbook (.xlsx), not a text export; open it in "
-        "Excel, save it as CSV UTF-8 (File › Save As), and import the .csv",
+        "Excel, save it as CSV UTF-8 (File › Save As), and import the .csv; or describe its "
+        "layout on the Formats sheet with File Type Excel",
         lambda r: sniff_refused(r, xlsx_bytes(r.tmp), "e.xlsx"),
     ),
     Case(
@@ -1340,7 +1342,7 @@ def big_unmatched(r: Run) -> str:
         books=books, files=[r.export(generic(f"999,2026-10-01,{'z' * (10 << 20)},1,1.00"))]
     )
     assert code == 0, err
-    raw = load_workbook(out / "batch.xlsx", read_only=True)["Unmatched"]["I2"].value
+    raw = load_workbook(out / "batch.xlsx", read_only=True)["Unmatched"]["J2"].value
     whole = pd.read_parquet(out / "unmatched.parquet")["raw"][0]
     assert len(whole) == 15 + (10 << 20) + 7 and raw.startswith(whole[:1000])
     return f"Raw Row: {len(raw):,} characters, ending {raw[raw.index(' … [cut') :].strip()}"

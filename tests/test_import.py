@@ -450,7 +450,7 @@ def test_batch_xlsx_sheets_and_text_never_becomes_a_formula(tmp_path):
     unmatched = wb["Unmatched"]
     got = [(unmatched.cell(r, 7).value, unmatched.cell(r, 7).data_type) for r in range(2, 6)]
     assert got == [(d, "s") for d in danger]
-    raw = [unmatched.cell(r, 9).value for r in range(2, 6)]
+    raw = [unmatched.cell(r, 10).value for r in range(2, 6)]
     assert raw == [f"999,2026-10-01,{d},1,1.00" for d in danger]
 
 

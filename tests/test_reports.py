@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from processor import create_history, reports, run_import
 from processor.cli import main
+from processor.errors import UsageError
 from processor.reference.reading import read_workbooks
 from processor.reference.records import build
 from processor.reports import render
@@ -489,7 +490,8 @@ def test_notebooks_render_to_html_without_code(batch_dir):
     assert "Billed net (GBP) 14.30" in text and "Billed gross (GBP) 17.16" in text
     assert "Billed + unmatched + skipped 10 17.3500" in text
     assert "✔ Balanced" in text
-    assert "data:image/png;base64," in billing  # charts inline
+    assert billing.count("<svg") == 2  # the charts, inline
+    assert "<title>Billing report: PBX at London" in billing
     unmatched = (out / "unmatched.html").read_text()
     utext = " ".join(visible_text(unmatched).split())
     assert "Unmatched unknown-code Unknown code 4 3.8500" in utext
@@ -513,7 +515,7 @@ def test_the_report_reads_the_workbooks_once_and_gives_the_notebook_its_suggesti
         return loaded[-1]
 
     monkeypatch.setattr(render.reports, "reference_for", once)
-    render.render_batch(batch_dir)
+    render.render_batch(batch_dir, workers=1)  # in this process, where the patch is
     assert len(loaded) == 1 and loaded[0] is not None
     utext = " ".join(visible_text((batch_dir / "reports" / "unmatched.html").read_text()).split())
     assert "1000 (O/0 or I/1 mixed up), held by account A4" in utext
@@ -624,24 +626,26 @@ def test_no_device_cost_shows_no_margin_and_shares_have_one_decimal(tmp_path):
 
 
 def test_the_top_accounts_chart_stays_legible_with_2000_accounts():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     accounts = pd.DataFrame(
         {
             "Account ID": [f"A{i:04d}" for i in range(2000)],
-            "Account Name": [f"Customer {i}" for i in range(2000)],
-            "Net": [D(2000 - i) for i in range(2000)],
+            "Account Name": [f"Customer {i}" if i else "<b>Ltd</b> & Co" for i in range(2000)],
+            "Net": [D(2000 - i) + D("0.05") for i in range(2000)],
         }
     )
-    fig, ax = plt.subplots()
-    reports.plot_top_accounts(accounts, ax, 10, "GBP")
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    plt.close(fig)
-    assert len(ax.patches) == 10 and len(labels) == 10
-    assert sorted(label.split()[0] for label in labels) == [f"A{i:04d}" for i in range(10)]
+    svg = reports.top_accounts_chart(accounts, 10, "GBP")
+    assert svg.count("<rect") == 10
+    labels = re.findall(r"<title>([^<]*)</title>", svg)
+    assert [label.split()[0] for label in labels] == [f"A{i:04d}" for i in range(10)]
+    assert labels[0] == "A0000 &lt;b&gt;Ltd&lt;/b&gt; &amp; Co"  # a name is text
+    assert ">2,000.05</text>" in svg and ">1,991.05</text>" in svg  # exact figures
+    assert "Top 10 accounts by net (GBP)" in svg
+
+
+def test_a_chart_of_credits_draws_bars_either_side_of_zero():
+    svg = reports.charts.horizontal_bars("t", ["a", "b"], [D(-5), D(10)], ["-5.00", "10.00"])
+    widths = [float(w) for w in re.findall(r'<rect x="[^"]+" y="[^"]+" width="([^"]+)"', svg)]
+    assert widths[1] == pytest.approx(2 * widths[0], rel=0.01)
 
 
 def test_every_command_option_says_what_it_does():
@@ -679,11 +683,11 @@ def test_both_notebooks_run_to_their_end_and_the_first_reports_error_is_told(
         assert error in told
 
 
-def test_reports_run_in_the_reports_folder_without_moving_the_caller(
-    batch_dir, tmp_path, monkeypatch
-):
-    # the two notebooks run at once: the caller's working directory is never changed (two
-    # changes at once could leave it in a reports folder), yet each kernel starts there
+def test_reports_never_move_the_callers_working_directory(batch_dir, tmp_path, monkeypatch):
+    # the notebooks run in this process or in workers: none changes the working directory
+    # (papermill's reads and writes change into the one they hold, cleared to the current
+    # one; a change elsewhere could leave the caller in a reports folder); the notebooks
+    # are given absolute paths and see the caller's directory
     import os
 
     use_notebooks(
@@ -691,21 +695,17 @@ def test_reports_run_in_the_reports_folder_without_moving_the_caller(
         monkeypatch,
         {n: "import os; print(os.getcwd())" for n in ("billing", "unmatched")},
     )
-    # an earlier run elsewhere may have left papermill holding another folder (how this
-    # failed in CI: without clearing it, this test fails in about half its runs)
-    from papermill.iorw import papermill_io
-
-    papermill_io.get_handler("local").cwd(str(batch_dir))
     monkeypatch.chdir(tmp_path)
     moves = []
     real_chdir = os.chdir
     monkeypatch.setattr(os, "chdir", lambda path: moves.append(str(path)) or real_chdir(path))
-    render.render_batch(batch_dir)
-    assert set(moves) <= {str(tmp_path)} and os.getcwd() == str(tmp_path)
-    for name in ("billing", "unmatched"):
-        kept = nbformat.read(batch_dir / "reports" / f"{name}.ipynb", as_version=4)
-        printed = [o.get("text", "").strip() for c in kept.cells for o in c.get("outputs", [])]
-        assert str(batch_dir / "reports") in printed
+    for workers in (None, 1):
+        render.render_batch(batch_dir, workers=workers)
+        assert set(moves) <= {str(tmp_path)} and os.getcwd() == str(tmp_path)
+        for name in ("billing", "unmatched"):
+            kept = nbformat.read(batch_dir / "reports" / f"{name}.ipynb", as_version=4)
+            printed = [o.get("text", "").strip() for c in kept.cells for o in c.get("outputs", [])]
+            assert printed == [str(tmp_path)]
 
 
 def _choose(batch_dir: Path, chosen: dict[str, str], name: str = "codes-to-add.xlsx") -> Path:
@@ -809,3 +809,26 @@ def test_apply_codes_puts_a_login_on_the_device_import_map(tmp_path, capsys):
     assert main(["retry", str(out), "--out", str(tmp_path / "r")]) == 0
     charges = pd.read_parquet(tmp_path / "r" / "charges.parquet")
     assert charges[["code", "account_id"]].values.tolist() == [["J.SMITH", "A1"], ["ABC9", "A1"]]
+
+
+def test_batches_rendered_side_by_side_are_the_pages_rendered_one_at_a_time(tmp_path):
+    first, second = make_batch(tmp_path, "oct"), make_batch(tmp_path, "nov")
+    together = render.render_batches([first, second])  # in worker processes
+    assert [d.batch for d in together] == [first, second]
+    pages = {}
+    for b in (first, second):
+        for f in sorted((b / "reports").rglob("*")):
+            if f.suffix in {".html", ".csv"}:
+                pages[f] = f.read_bytes()
+    assert len(pages) == 2 * (2 + 2)  # two reports and two statements' CSV each
+    for b in (first, second):
+        render.render_batch(b, workers=1)  # in this process, one job after the other
+    assert {f: f.read_bytes() for f in pages} == pages
+
+
+def test_a_batch_folder_that_fails_its_check_stops_the_call_before_any_rendering(tmp_path):
+    first, second = make_batch(tmp_path, "oct"), make_batch(tmp_path, "nov")
+    (second / "charges.parquet").unlink()
+    with pytest.raises(UsageError, match=r"nov/charges.parquet: is missing; it was part of"):
+        render.render_batches([first, second])
+    assert not (first / "reports" / "billing.html").exists()  # nothing was rendered

@@ -123,6 +123,7 @@ def test_the_period_summary_counts_each_export_row_once_where_it_ended(tmp_path)
 
 
 def test_unbilled_rows_show_their_value_at_stake_as_an_estimate(tmp_path):
+    import dataclasses
     from decimal import Decimal
 
     from processor.reports.at_stake import at_stake_by_code, total_at_stake, value_at_stake
@@ -144,7 +145,16 @@ def test_unbilled_rows_show_their_value_at_stake_as_an_estimate(tmp_path):
     ]
     assert at_stake_by_code(batch, ref) == {"399": Decimal("1.05"), "398": Decimal("0.35")}
     assert total_at_stake(batch, ref) == Decimal("1.40")
-    assert total_at_stake(batch, None) is None  # without the workbooks, nothing is guessed
+    # the batch keeps the estimates made at its import: the Unmatched sheet shows them, and
+    # a report without the workbooks at hand has them all the same
+    assert total_at_stake(batch, None) == Decimal("1.40")
+    sheet = load_workbook(tmp_path / "b" / "batch.xlsx")["Unmatched"]
+    assert sheet["I1"].value == "Value At Stake (estimate)"
+    assert [sheet.cell(i, 9).value for i in (2, 3, 4)] == [0.84, 0.21, 0.35]
+    # an older batch, imported before the estimates were kept: made now, from the workbooks
+    older = dataclasses.replace(batch, unmatched=batch.unmatched.drop(columns="at_stake"))
+    assert total_at_stake(older, ref) == Decimal("1.40")
+    assert total_at_stake(older, None) is None  # without the workbooks, nothing is guessed
     ws = load_workbook(r.write_codes_to_add(batch, ref, tmp_path / "c.xlsx", {})).active
     assert ws["F2"].value == "Value at stake (estimate)"
     assert [(ws.cell(i, 3).value, ws.cell(i, 6).value) for i in (3, 4)] == [

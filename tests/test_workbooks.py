@@ -320,13 +320,14 @@ def test_duplicate_product_rule_and_tariff_prefix(tmp_path):
     ]
 
 
-def fmt_row(**over) -> list:
+def fmt_row(**over) -> dict:
+    """A Formats row by column name (underscores for spaces)."""
     from schemas.workbooks import FORMATS
 
     row = dict.fromkeys(FORMATS.columns)
     row.update({"Format": "Mine", "Code Column": "Account", "Date Column": "When"})
     row.update({k.replace("_", " "): v for k, v in over.items()})
-    return list(row.values())
+    return row
 
 
 @pytest.mark.parametrize(
@@ -589,6 +590,7 @@ def test_templates_have_dropdowns_text_codes_comments_and_frozen_headers(tmp_pat
     }
     assert validations(dev["Formats"]) == {
         "F2:F1048576": '"Yes,No"',
+        "S2:S1048576": '"CSV,Excel"',
         "Q2:Q1048576": '"Yes,No"',
         "R2:R1048576": "=Lists!$B$2:$B$3",  # "." and "," cannot sit in a list formula
     }

@@ -70,6 +70,12 @@ UNBILLED_COLS = [
     Col("Cost", "cost", 10),
     Col("Raw Row", width=60),
 ]
+# what an unmatched row would have been billed had it matched (README "Reports")
+UNMATCHED_COLS = [
+    *UNBILLED_COLS[:-1],
+    Col("Value At Stake (estimate)", "money", 14),
+    UNBILLED_COLS[-1],
+]
 
 
 def totals_rows(lines: list[list]) -> list[list]:
@@ -109,17 +115,18 @@ _UNBILLED_FIELDS = (
 )
 
 
-def _unbilled_columns(path: Path) -> Iterator[list[pa.Array]]:
+def _unbilled_columns(path: Path, fields: tuple[str, ...]) -> Iterator[list[pa.Array]]:
     """The Unmatched or Skipped sheet's columns, a batch at a time (at most
     XLSX_ROW_LIMIT rows); text longer than a cell is cut and says where the whole is."""
     left = XLSX_ROW_LIMIT
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=20_000, columns=_UNBILLED_FIELDS):
+    texts = [fields.index(f) for f in ("code", "message", "description", "raw")]
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=20_000, columns=list(fields)):
         if left <= 0:
             return
         batch = batch.slice(0, left)
         left -= batch.num_rows
-        cols = [batch.column(f) for f in _UNBILLED_FIELDS]
-        for i in (2, 4, 6, 8):  # code, message, description, raw
+        cols = [batch.column(f) for f in fields]
+        for i in texts:
             cols[i] = _fit_column(cols[i], batch, path)
         yield cols
 
@@ -170,17 +177,24 @@ def write_batch_xlsx(
         empty="No line priced at zero.",
     )
     # the raw row is for the screen: the printed page ends before it, and stays legible
-    for name, rows, empty in (
-        ("Unmatched", unmatched, "No unmatched rows: every row was billed or skipped."),
-        ("Skipped", skipped, "No skipped rows."),
+    with_stake = (*_UNBILLED_FIELDS[:-1], "at_stake", _UNBILLED_FIELDS[-1])
+    for name, rows, cols, fields, empty in (
+        (
+            "Unmatched",
+            unmatched,
+            UNMATCHED_COLS,
+            with_stake,
+            "No unmatched rows: every row was billed or skipped.",
+        ),
+        ("Skipped", skipped, UNBILLED_COLS, _UNBILLED_FIELDS, "No skipped rows."),
     ):
         book.arrow_table(
             name,
-            UNBILLED_COLS,
-            lambda rows=rows: _unbilled_columns(rows),
+            cols,
+            lambda rows=rows, fields=fields: _unbilled_columns(rows, fields),
             empty=empty,
             page=page,
-            printed=len(UNBILLED_COLS) - 1,
+            printed=len(cols) - 1,
         )
     book.table("Summary", SUMMARY_COLS, summary, page=page)
     book.close()

@@ -28,6 +28,7 @@ from processor.batch.sheet import BatchSheet, included_rows, sheet_rows, zero_ro
 from processor.ledger.screening import DIGEST, digests_of
 from processor.outputs import parquet
 from processor.rating.allowances import HELD_STATUS
+from processor.rating.estimates import estimated_nets
 from processor.reasons import REASONS
 from schemas import charges as sc
 from schemas.checks import key
@@ -108,10 +109,14 @@ class BatchWriter:
         and its Tax Rounding)."""
         loc = ref.location(location)
         sheet = BatchSheet(ref.products, ref.minor_unit(location), loc.tax_rounding)
-        return cls(folder, sheet, ref.applications[key(application)].name, loc.name)
+        writer = cls(folder, sheet, ref.applications[key(application)].name, loc.name)
+        writer.estimate = lambda rows: estimated_nets(rows, ref, loc.name)
+        return writer
 
     def __init__(self, folder: Path, sheet: BatchSheet, application: str, location: str):
         self.folder = folder
+        # an unmatched row's value at stake (None: the writer has no workbooks to price by)
+        self.estimate: Callable[[pd.DataFrame], pd.Series] | None = None
         self.sheet = sheet
         self.application, self.location = application, location
         self.rows: Counter[str] = Counter()
@@ -137,7 +142,7 @@ class BatchWriter:
                 continue
             mask = statuses == status
             # only the columns this status writes are taken (a chunk has many more)
-            schema = sc.CHARGES if status == "billed" else sc.UNMATCHED
+            schema = sc.CHARGES if status == "billed" else sc.SKIPPED
             part = priced[[c for c in priced.columns if _writes(c, schema)]]
             part = part if mask.all() else part[mask]
             self.rows[status] += len(part)
@@ -157,6 +162,8 @@ class BatchWriter:
                     self.first = lo if self.first is None else min(self.first, lo)
                     self.last = hi if self.last is None else max(self.last, hi)
             else:
+                if status == "unmatched" and self.estimate is not None:
+                    part = part.assign(at_stake=self.estimate(part))
                 self.sinks[status].write(
                     parquet.unbilled_frame(
                         part, self.application, self.location, status == "skipped"

@@ -30,11 +30,15 @@ def refusal(head: bytes, path: Path, opened) -> str | None:
         if "xl/workbook.xml" in names:
             return (
                 "is an Excel workbook (.xlsx), not a text export; open it in Excel, save it as "
-                "CSV UTF-8 (File › Save As), and import the .csv"
+                "CSV UTF-8 (File › Save As), and import the .csv; or describe its layout on "
+                "the Formats sheet with File Type Excel"
             )
         return "is a zip archive; unzip it and import the export files inside"
     if head.startswith(OLE_MAGIC):
-        return f"is an old Excel (.xls) or other Office file, not a text export; {SAVE_AS_CSV}"
+        return (
+            f"is an old Excel (.xls) or other Office file, not a text export; {SAVE_AS_CSV}; "
+            "or describe its layout on the Formats sheet with File Type Excel"
+        )
     if head.startswith(b"%PDF"):
         return "is a PDF document, not a text export; export the data from the device as CSV"
     if head and not head.strip(b"\x00"):

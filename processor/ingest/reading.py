@@ -3,7 +3,8 @@
 Files are streamed in blocks, so memory stays flat however long the export.
 Lines end in LF, CRLF or CR alone; a UTF-8 BOM is dropped; UTF-16 with a BOM and
 gzip-compressed exports are read; a workbook, an archive or a binary file is refused
-with what to do. A line that is not valid in the declared encoding is decoded with
+with what to do, unless the format reads Excel files (``spreadsheets``: a sheet's rows
+become the lines). A line that is not valid in the declared encoding is decoded with
 replacement (or as cp1252 when no encoding is declared) and flagged in its ``note``.
 Every line after the header becomes exactly one row: parsed, or carrying the ``error``
 that makes it unparseable, or the ``skip`` reason of a blank line.
@@ -22,6 +23,7 @@ from processor.ingest.chunks import canonical_chunk
 from processor.ingest.formats.base import Format
 from processor.ingest.header_plan import header_plan
 from processor.ingest.splitting import split_line
+from processor.ingest.spreadsheets import sheet_blocks
 
 CHUNK_ROWS = 100_000  # larger: more memory; smaller: more per-chunk overhead (measured)
 
@@ -57,7 +59,10 @@ def read_export(
         ExportError: the file is not a text export, lacks a column the format needs, or
             has two columns of one name that the format reads.
     """
-    blocks = iter_blocks(path, fmt.encoding, done=done)
+    if fmt.file_type == "excel":
+        blocks = sheet_blocks(path, fmt, done)
+    else:
+        blocks = iter_blocks(path, fmt.encoding, done=done)
     rest = Block(1, pa.array([], pa.string()), None)
 
     def next_line() -> tuple[int, str] | None:

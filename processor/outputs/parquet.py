@@ -124,12 +124,10 @@ def unbilled_frame(
         )
     else:
         joined = pd.Series([None] * len(rows), dtype=object)
-    return _typed(
-        rows,
-        sc.SKIPPED if skipped else sc.UNMATCHED,
-        message=message,
-        match_values=_text(joined),
-    )
+    given = {"message": message, "match_values": _text(joined)}
+    if not skipped and "at_stake" not in rows:  # no workbooks to estimate by
+        given["at_stake"] = pd.Series([None] * len(rows), dtype=object)
+    return _typed(rows, sc.SKIPPED if skipped else sc.UNMATCHED, **given)
 
 
 _REPEATING = {"source_file", "account_id", "account_name", "code", "product", "item"}

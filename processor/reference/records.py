@@ -502,4 +502,6 @@ def sheet_format(r: dict) -> Format:
         ignore_zero=key(r["Ignore Zero Values"]) == "yes" if r["Ignore Zero Values"] else False,
         decimal_separator=_text(r["Decimal Separator"]) or ".",
         sheet_defined=True,
+        file_type="excel" if key(r["File Type"]) == "excel" else "csv",
+        sheet=_text(r["Sheet"]) or None,
     )

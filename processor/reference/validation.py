@@ -581,6 +581,25 @@ def _format_rules(s: Sheet) -> list[dict[str, str]]:
                     s.cell("Header Rows", row),
                 )
             )
+        excel = r["File Type"] is not None and key(r["File Type"]) == "excel"
+        for column in ("Delimiter", "Encoding") if excel else ("Sheet",):
+            if r[column] is not None:
+                what = (
+                    "an Excel export's cells are read as they are, so it is not used; clear it"
+                    if excel
+                    else "it names the sheet of an Excel export; set File Type to Excel, or "
+                    "clear it"
+                )
+                out.append(
+                    fnd.finding(
+                        "warning",
+                        "inconsistent-format",
+                        f"{column} is set but File Type is {'Excel' if excel else 'CSV'}: {what}",
+                        s.workbook,
+                        s.name,
+                        s.cell(column, row),
+                    )
+                )
         if has_header:
             continue
         for column in _COLUMN_FIELDS:

@@ -7,50 +7,23 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
-from processor.rating import modes
-from processor.rating.bands import band_of
+from processor.rating.estimates import estimated_nets
 from processor.reference.records import Reference
 from processor.reports.batch import Batch
-from schemas.checks import key
-
-ESTIMATED = ("unit price", "tariff")  # Cost Plus rows show their device cost already
 
 
 def value_at_stake(batch: Batch, ref: Reference | None) -> pd.Series:
     """Per unmatched row (the frame's order), its estimated net, or None where it has no
-    Unit Price or Tariff product, the workbooks are not at hand, or no rate covers it."""
+    Unit Price or Tariff product, the workbooks are not at hand, or no rate covers it. A
+    batch keeps the estimates made at its import (the Unmatched sheet shows them); an
+    older batch's are made now."""
     u = batch.unmatched
-    out = np.full(len(u), None, dtype=object)
-    if ref is None or not len(u) or "product" not in u:
-        return pd.Series(out, index=u.index, dtype=object)
-    location = batch.manifest["location"]
-    if key(location) not in ref.locations:
-        return pd.Series(out, index=u.index, dtype=object)
-    places = ref.minor_unit(location)
-    products = u["product"].to_numpy(dtype=object)
-    for name in pd.unique(products[pd.notna(products)]):
-        product = ref.products.get(key(name))
-        if product is None or product.pricing not in ESTIMATED:
-            continue
-        at = np.flatnonzero(products == name)
-        rows = u.iloc[at].copy()
-        rows["account_id"] = None
-        # as the pipeline holds text: None where missing (the batch's Arrow text has NA)
-        rows["destination"] = (
-            rows["destination"].astype(object).where(rows["destination"].notna(), None)
-        )
-        rows["band"] = band_of(rows["occurred_at"], ref, location)
-        rows["quantity"] = rows["quantity"].fillna(Decimal(0))
-        got = modes.get(product.pricing).price(product, rows[modes.READS], ref, places)
-        priced = np.ones(len(at), dtype=bool) if got.priced is None else got.priced
-        unit = Decimal(1).scaleb(-places)
-        rounded = pc.round(got.value, places, round_mode="half_towards_infinity").to_pylist()
-        out[at[priced]] = [v.quantize(unit) for v in rounded]
-    return pd.Series(out, index=u.index, dtype=object)
+    if "at_stake" in u:
+        kept = [None if pd.isna(v) else Decimal(str(v)) for v in u["at_stake"]]
+        return pd.Series(kept, index=u.index, dtype=object)
+    return estimated_nets(u, ref, batch.manifest["location"])
 
 
 def at_stake_by_code(

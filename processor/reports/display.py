@@ -1,12 +1,14 @@
 """How figures are shown in the HTML reports: exact money as text, tables, badges and
-charts (matplotlib axes are passed in, so nothing here imports it)."""
+charts (inline SVG)."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 import pandas as pd
 
+from processor.reports import charts
 from processor.reports.figures import money
 
 
@@ -66,9 +68,6 @@ def key_values(pairs: dict[str, str]) -> str:
     return f"<table class='headline'>{rows}</table>"
 
 
-_TABLES = iter(range(1, 1 << 30))
-
-
 def html(frame: pd.DataFrame, money_cols=(), places: int = 2) -> str:
     """A frame as an HTML table: text left, numbers right, money exact, blanks blank."""
     numeric = [
@@ -86,7 +85,11 @@ def html(frame: pd.DataFrame, money_cols=(), places: int = 2) -> str:
         ):
             shown[c] = [("" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}") for v in shown[c]]
     shown = shown.astype(object).where(shown.notna(), "")
-    table_id = f"t{next(_TABLES)}"
+    table = shown.to_html(
+        index=False, na_rep="", escape=True, border=0, classes="report", table_id="TABLE"
+    )
+    # named by its content, not a counter: a page is the same whichever process wrote it
+    table_id = "t" + hashlib.blake2b(table.encode(), digest_size=6).hexdigest()
     rules = "".join(
         f"#{table_id} td:nth-child({i}),#{table_id} th:nth-child({i}){{text-align:right}}"
         for i in numeric
@@ -94,9 +97,7 @@ def html(frame: pd.DataFrame, money_cols=(), places: int = 2) -> str:
     style = (
         f"<style>#{table_id} td,#{table_id} th{{text-align:left;padding:2px 10px}}{rules}</style>"
     )
-    return style + shown.to_html(
-        index=False, na_rep="", escape=True, border=0, classes="report", table_id=table_id
-    )
+    return style + table.replace('id="TABLE"', f'id="{table_id}"', 1)
 
 
 def balanced_badge(rec: pd.DataFrame) -> str:
@@ -116,32 +117,41 @@ def balanced_badge(rec: pd.DataFrame) -> str:
     )
 
 
-def plot_top_accounts(accounts: pd.DataFrame, ax, top: int, currency: str) -> None:
-    head = accounts.head(top).iloc[::-1]
-    ax.barh(
-        [f"{a} {n}"[:28] for a, n in zip(head["Account ID"], head["Account Name"], strict=True)],
-        [float(Decimal(str(v))) for v in head["Net"]],
-        color="#305496",
+def top_accounts_chart(accounts: pd.DataFrame, top: int, currency: str) -> str:
+    """The ``top`` accounts by net, largest first, as an SVG bar chart."""
+    head = accounts.head(top)
+    return charts.horizontal_bars(
+        f"Top {min(top, len(accounts))} accounts by net ({currency})",
+        [f"{a} {n}" for a, n in zip(head["Account ID"], head["Account Name"], strict=True)],
+        [Decimal(str(v)) for v in head["Net"]],
+        [money(v) for v in head["Net"]],
     )
-    ax.set_title(f"Top {min(top, len(accounts))} accounts by net ({currency})")
-    ax.set_xlabel(currency)
 
 
-def plot_daily(days: pd.DataFrame, ax, currency: str) -> None:
-    ax.bar(
+def daily_chart(days: pd.DataFrame, currency: str) -> str:
+    """Billed net per day, as an SVG bar chart."""
+    nets = [Decimal(str(v)) for v in days["Net"]]
+    return charts.vertical_bars(
+        f"Billed net per day ({currency})",
         [str(d) for d in days["Day"]],
-        [float(Decimal(str(v))) for v in days["Net"]],
-        color="#305496",
+        nets,
+        money(max([Decimal(0), *nets])),
     )
-    ax.set_title(f"Billed net per day ({currency})")
-    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
 
 
-def plot_reasons(reasons: pd.DataFrame, ax) -> None:
-    data = reasons.iloc[::-1]
-    colours = ["#cf222e" if o == "Unmatched" else "#8c959f" for o in data["Outcome"]]
-    ax.barh(list(data["Reason"]), list(data["Rows"]), color=colours)
-    ax.set_title("Rows not billed, by reason (red: unmatched, grey: skipped)")
+def charts_row(*svgs: str) -> str:
+    return charts.side_by_side(*svgs)
+
+
+def reasons_chart(reasons: pd.DataFrame) -> str:
+    """Rows not billed per reason (red: unmatched, grey: skipped), as an SVG bar chart."""
+    return charts.horizontal_bars(
+        "Rows not billed, by reason (red: unmatched, grey: skipped)",
+        list(reasons["Reason"]),
+        list(reasons["Rows"]),
+        [f"{n:,}" for n in reasons["Rows"]],
+        [charts.RED if o == "Unmatched" else charts.GREY for o in reasons["Outcome"]],
+    )
 
 
 def actions_html(reasons: pd.DataFrame) -> str:

@@ -2,16 +2,23 @@
 
 For each batch: notebooks/billing.ipynb and notebooks/unmatched.ipynb run with
 the batch folder as parameter into BATCH_DIR/reports/ (executed .ipynb kept,
-errors included), then nbconvert writes self-contained HTML without code cells.
+errors included), then each becomes a static HTML page without code (``page``).
 The per-account statements and codes-to-add.xlsx are written beside them.
+
+A batch's work is three jobs (billing, unmatched with codes-to-add, statements). The
+jobs of every batch given run side by side in worker processes, up to the cores; each
+writes only its own files, so the outputs are the same in any order. The notebooks run
+in the worker itself (``notebook_engine``), not in a Jupyter kernel each.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,10 +28,12 @@ from processor.batch.checked import check_folder
 from processor.batch.folder import REPORTS
 from processor.errors import RenderError
 from processor.reports.at_stake import at_stake_by_code, total_at_stake, value_at_stake
+from processor.reports.page import page_html
 from processor.reports.statement_files import write_statements
 
-CELL_TIMEOUT = 600  # seconds per cell
-KERNEL = "python3"
+# `bench/bench_report_calls.py` alone sets it: a kernel per notebook, one job at a time,
+# the way reports ran before, measured in the same run
+_YARDSTICK = os.environ.get("CHARGES_REPORT_YARDSTICK") == "kernel"
 TOP_CODES = 50  # unknown codes the unmatched report lists (with their suggestions)
 
 
@@ -65,25 +74,22 @@ def _forget_papermill_cwd() -> None:
         papermill_io.get_handler("local").cwd(None)
 
 
-def _execute(name: str, target: Path, parameters: dict, cwd: Path) -> None:
+def _execute(name: str, target: Path, parameters: dict):
+    """Runs a report notebook into ``target``; returns the executed notebook."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+
+    from processor.reports import notebook_engine
 
     _forget_papermill_cwd()
     try:
         with notebook(name) as source:
-            pm.execute_notebook(
+            return pm.execute_notebook(
                 str(source),
                 str(target),
                 parameters=parameters,
-                kernel_name=KERNEL,
-                execution_timeout=CELL_TIMEOUT,
+                engine_name=notebook_engine.NAME if not _YARDSTICK else "nbclient",
                 progress_bar=False,
-                # the kernel starts in ``cwd``; papermill's own cwd= would change this
-                # process's working directory, which two notebooks at once cannot share
-                resources={"metadata": {"path": str(cwd)}},
-                # the kernel's start-up chatter (a TCP warning) is not for billing staff
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
     except PapermillExecutionError as exc:
         raise RenderError(
@@ -93,49 +99,37 @@ def _execute(name: str, target: Path, parameters: dict, cwd: Path) -> None:
         ) from None
 
 
-# The reports are static pages: no script is needed, and none may reach the network
-# (the lab template carries a MathJax/mermaid loader that would), so all are removed.
-_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.I | re.S)
-
-
-def to_html(notebook: Path, target: Path) -> Path:
-    """Self-contained HTML of an executed notebook: outputs only, images inline."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
-    body = _SCRIPT.sub("", body)
-    target.write_text(body, encoding="utf-8")
+def publish(nb, target: Path) -> Path:
+    """The HTML page of an executed notebook: prose and outputs only, no code or script."""
+    target.write_text(page_html(nb, default_title=target.stem), encoding="utf-8")
     return target
 
 
-def render_batch(
-    batch_dir: Path, workbooks: Path | None = None, history: Path | None = None
-) -> Rendered:
-    """Billing and unmatched reports for one batch folder, into BATCH_DIR/reports/, once
-    the folder is checked against the history it was recorded in (or ``history``).
+def to_html(notebook: Path, target: Path) -> Path:
+    """The HTML page of an executed notebook file (see ``publish``)."""
+    import nbformat
 
-    Raises:
-        ReportError: the batch folder is missing or unreadable.
-        UsageError: its history is not there, or a batch file changed since its commit.
-        RenderError: a notebook failed (its executed copy, with the error, is kept).
-    """
-    batch_dir = Path(batch_dir).resolve()
-    checked = check_folder(batch_dir, history)  # a changed batch file is never reported
-    batch = reports.load_batch(batch_dir)  # fails early, with a clear message
+    return publish(nbformat.read(notebook, as_version=4), target)
+
+
+def _billing(batch_dir: Path) -> tuple[list[Path], list[str]]:
+    """The billing report."""
     out = batch_dir / REPORTS
-    out.mkdir(exist_ok=True)
-    done = Rendered(batch_dir, notes=checked.notes, history=checked.history)
-    # the workbooks are read once, here: the unmatched notebook is given the suggestions
-    # for the codes it lists, and codes-to-add.xlsx gets them all
+    executed = out / "billing.ipynb"
+    nb = _execute("billing.ipynb", executed, {"batch_dir": str(batch_dir)})
+    return [executed, publish(nb, out / "billing.html")], []
+
+
+def _unmatched(batch_dir: Path, workbooks: Path | None) -> tuple[list[Path], list[str]]:
+    """The unmatched report and codes-to-add.xlsx. The workbooks are read once, here: the
+    notebook is given the suggestions for the codes it lists, and codes-to-add.xlsx gets
+    them all; the unmatched rows are priced once, for both."""
+    batch = reports.load_batch(batch_dir)
+    out = batch_dir / REPORTS
     ref = reports.reference_for(batch, workbooks)
-    hints = listed = stake = None
+    hints = listed = stake = by_code = None
     if ref is not None:
-        values = value_at_stake(batch, ref)  # the unmatched rows priced once, for both
+        values = value_at_stake(batch, ref)
         by_code = at_stake_by_code(batch, ref, values)
         total = total_at_stake(batch, ref, values)
         stake = {
@@ -147,34 +141,115 @@ def render_batch(
             list(codes["Code"]), ref, batch.manifest["application"], batch.manifest["location"]
         )
         listed = {c: hints[c] for c in codes["Code"].head(TOP_CODES)}
-    jobs = {
-        "billing": {"batch_dir": str(batch_dir)},
-        "unmatched": {
+    executed = out / "unmatched.ipynb"
+    nb = _execute(
+        "unmatched.ipynb",
+        executed,
+        {
             "batch_dir": str(batch_dir),
             "workbooks": str(workbooks) if workbooks else None,
             "top_codes": TOP_CODES,
             "suggestions": listed,
             "at_stake": stake,
         },
-    }
-    # both notebooks run at once, each in its own kernel (a process: the two cores share
-    # the work); an error is raised once both have stopped, the first report's first
-    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="notebook") as pool:
-        running = {
-            name: pool.submit(_execute, f"{name}.ipynb", out / f"{name}.ipynb", params, out)
-            for name, params in jobs.items()
-        }  # leaving the block waits for both
-    for name, job in running.items():
-        job.result()
-        executed = out / f"{name}.ipynb"
-        done.files += [executed, to_html(executed, out / f"{name}.html")]
-    done.files += write_statements(batch, out / "statements")
+    )
+    files, notes = [executed, publish(nb, out / "unmatched.html")], []
     if hints is not None:
         path, note = reports.codes_to_add_path(out)
-        done.files.append(reports.write_codes_to_add(batch, ref, path, hints, by_code))
-        if note:
-            done.notes.append(note)
+        files.append(reports.write_codes_to_add(batch, ref, path, hints, by_code))
+        notes += [note] if note else []
+    return files, notes
+
+
+def _statements(batch_dir: Path) -> tuple[list[Path], list[str]]:
+    """Each account's statement files."""
+    batch = reports.load_batch(batch_dir)
+    return write_statements(batch, batch_dir / REPORTS / "statements"), []
+
+
+def _workers(jobs: int) -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, jobs))
+
+
+def _warm() -> None:
+    """Everything a job imports, imported before the workers fork, so that each starts
+    with it rather than importing it again."""
+    import nbformat  # noqa: F401
+
+    from processor.reports import notebook_engine  # noqa: F401  (papermill, IPython)
+    from processor.reports.page import _markdown
+
+    _markdown()
+
+
+def _run_jobs(jobs: list[tuple[Callable, tuple]], workers: int) -> list:
+    """Each job's result, in order; once every job has stopped, the first failure (in the
+    jobs' order) is raised. Jobs run in worker processes when there are several."""
+    if workers <= 1 or len(jobs) <= 1:
+        outcomes = []
+        for job, args in jobs:
+            try:
+                outcomes.append(job(*args))
+            except Exception as exc:  # the others still run: their reports are written
+                outcomes.append(exc)
+    else:
+        _warm()
+        # fork on Linux: a worker starts with this process's imports in milliseconds;
+        # elsewhere a worker imports them itself
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            running = [pool.submit(job, *args) for job, args in jobs]
+        outcomes = [r.exception() or r.result() for r in running]
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes
+
+
+def render_batches(
+    batch_dirs: list[Path],
+    workbooks: Path | None = None,
+    history: Path | None = None,
+    workers: int | None = None,
+) -> list[Rendered]:
+    """Billing and unmatched reports, statements and codes-to-add.xlsx for each batch
+    folder, into BATCH_DIR/reports/, once every folder is checked against the history it
+    was recorded in (or ``history``). The batches' jobs run side by side, in up to
+    ``workers`` processes (default: the cores).
+
+    Raises:
+        ReportError: a batch folder is missing or unreadable.
+        UsageError: its history is not there, or a batch file changed since its commit.
+        RenderError: a notebook failed (its executed copy, with the error, is kept); the
+            other reports are written all the same.
+    """
+    done, jobs = [], []
+    for b in batch_dirs:  # every folder checked before any is rendered
+        b = Path(b).resolve()
+        checked = check_folder(b, history)  # a changed batch file is never reported
+        reports.load_batch(b)  # fails early, with a clear message
+        (b / REPORTS).mkdir(exist_ok=True)
+        done.append(Rendered(b, notes=list(checked.notes), history=checked.history))
+        jobs += [(_billing, (b,)), (_unmatched, (b, workbooks)), (_statements, (b,))]
+    outcomes = _run_jobs(jobs, 1 if _YARDSTICK else workers or _workers(len(jobs)))
+    for i, (files, notes) in enumerate(outcomes):
+        done[i // 3].files += files
+        done[i // 3].notes += notes
     return done
+
+
+def render_batch(
+    batch_dir: Path,
+    workbooks: Path | None = None,
+    history: Path | None = None,
+    workers: int | None = None,
+) -> Rendered:
+    """One batch's reports (see ``render_batches``)."""
+    return render_batches([batch_dir], workbooks, history, workers)[0]
 
 
 def render_period(
@@ -188,7 +263,7 @@ def render_period(
         UsageError: a history is not there, or a batch file changed since its commit.
 
     ``checked``: the folders were checked against their history already (by
-    ``render_batch`` in the same command), so their files are not hashed again.
+    ``render_batches`` in the same command), so their files are not hashed again.
     """
     for b in [] if checked else batch_dirs:
         check_folder(b, history)
@@ -198,10 +273,9 @@ def render_period(
         raise reports.ReportError("; ".join(problems))
     out.mkdir(parents=True, exist_ok=True)
     executed = out / "period-summary.ipynb"
-    _execute(
+    nb = _execute(
         "period.ipynb",
         executed,
         {"batch_dirs": [str(Path(b).resolve()) for b in batch_dirs]},
-        out,
     )
-    return [executed, to_html(executed, out / "period-summary.html")]
+    return [executed, publish(nb, out / "period-summary.html")]

@@ -10,10 +10,9 @@ from processor.cli.exit_codes import EXIT_OK
 
 
 def render_reports(batches: list[Path], workbooks: Path | None, history: Path | None) -> None:
-    from processor.reports.render import render_batch
+    from processor.reports.render import render_batches
 
-    for b in batches:
-        done = render_batch(b, workbooks, history)
+    for done in render_batches(batches, workbooks, history):
         for note in done.notes:
             print(f"charges: {note}", file=sys.stderr)
         if done.history:

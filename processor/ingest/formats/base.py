@@ -54,6 +54,7 @@ class Format:
             hash of its normalised content (see ``processor.ledger.row_keys``).
         decimal_separator: "." (1,234.50) or "," (1.234,50); the other is accepted only
             as a thousands separator.
+        file_type, sheet: "csv" (text) or "excel" (a workbook), and the sheet to read.
         trailing_fields: how many empty fields a row may carry beyond the header or
             max_fields (PaperCut's trailing comma); any other extra field is an error.
     """
@@ -96,5 +97,7 @@ class Format:
     decimal_separator: str = "."  # "," for exports that write 1.234,50
     trailing_fields: int = 0  # empty fields a row may carry after the last one (a trailing comma)
     sheet_defined: bool = False  # described on the Formats sheet, not built in
+    file_type: str = "csv"  # "excel": a workbook's sheet, read by ``ingest.spreadsheets``
+    sheet: str | None = None  # the sheet of an Excel export (None: the first)
     sniff_hint: str | None = None  # a text found in such files (for `charges sniff`)
     notes: str = ""  # what the format skips and cleans, for the README
