@@ -70,7 +70,8 @@ lab: $(STAMP)
 	CHARGES_BATCH=$(CURDIR)/out/reception-pbx $(BIN)/jupyter lab --notebook-dir=notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Pictures of what a clerk opens (batch.xlsx, billing.html, unmatched.html) into screenshots/.
+# Pictures of what a clerk opens (batch.xlsx and codes-to-add.xlsx as printed, a statement,
+# billing.html, unmatched.html) into screenshots/.
 # Needs LibreOffice, poppler and Chromium: apt-get install libreoffice-calc-nogui poppler-utils chromium
 SHOT := out/reception-pbx
 screenshots: $(STAMP)
@@ -78,6 +79,8 @@ screenshots: $(STAMP)
 	mkdir -p screenshots
 	libreoffice --headless --convert-to pdf --outdir screenshots $(SHOT)/batch.xlsx >/dev/null
 	pdftoppm -png -r 80 screenshots/batch.pdf screenshots/batch
+	libreoffice --headless --convert-to pdf --outdir screenshots $(SHOT)/reports/codes-to-add.xlsx >/dev/null
+	pdftoppm -png -r 80 screenshots/codes-to-add.pdf screenshots/codes-to-add
 	pdftoppm -png -r 80 -f 1 -l 1 "$$(ls $(SHOT)/reports/statements/*.pdf | head -1)" screenshots/statement
 	for page in billing unmatched; do \
 		chromium --headless --no-sandbox --disable-gpu --window-size=1300,2600 \
