@@ -149,7 +149,7 @@ def test_unbilled_rows_show_their_value_at_stake_as_an_estimate(tmp_path):
     # a report without the workbooks at hand has them all the same
     assert total_at_stake(batch, None) == Decimal("1.40")
     sheet = load_workbook(tmp_path / "b" / "batch.xlsx")["Unmatched"]
-    assert sheet["I1"].value == "Value At Stake (estimate)"
+    assert sheet["I1"].value == "At Stake (estimate)"
     assert [sheet.cell(i, 9).value for i in (2, 3, 4)] == [0.84, 0.21, 0.35]
     # an older batch, imported before the estimates were kept: made now, from the workbooks
     older = dataclasses.replace(batch, unmatched=batch.unmatched.drop(columns="at_stake"))

@@ -73,7 +73,7 @@ UNBILLED_COLS = [
 # what an unmatched row would have been billed had it matched (README "Reports")
 UNMATCHED_COLS = [
     *UNBILLED_COLS[:-1],
-    Col("Value At Stake (estimate)", "money", 14),
+    Col("At Stake (estimate)", "money", 14),
     UNBILLED_COLS[-1],
 ]
 

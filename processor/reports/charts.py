@@ -35,7 +35,7 @@ def horizontal_bars(
     values: Sequence[Decimal | int],
     shown: Sequence[str],
     colours: Sequence[str] | None = None,
-    width: int = 560,
+    width: int = 520,
 ) -> str:
     """One bar per label, top to bottom, each with its figure (``shown``) at its end."""
     values = [Decimal(v) for v in values]
@@ -71,17 +71,17 @@ def vertical_bars(
     labels: Sequence[str],
     values: Sequence[Decimal | int],
     high_label: str,
-    width: int = 560,
-    height: int = 240,
+    width: int = 520,
+    height: int = 250,
 ) -> str:
     """One bar per label, left to right (days), with the axis's top figure marked."""
     values = [Decimal(v) for v in values]
-    left, top, bottom = 60, 28, 56
+    left, top, bottom, right = 60, 28, 66, 40  # room for the slanted dates
     plot_h = height - top - bottom
     low, high = _span(values)
     scale = Decimal(plot_h) / (high - low)
     zero = top + float((high - 0) * scale)
-    step = (width - left - 8) / max(len(values), 1)
+    step = (width - left - right) / max(len(values), 1)
     every = max(1, round(len(values) / 16))  # at most ~16 labels under the bars
     parts = [
         f'<text x="0" y="16" style="{FONT};font-weight:bold">{escape(title)}</text>',
@@ -104,7 +104,7 @@ def vertical_bars(
                 f'style="{FONT}">{escape(label)}</text>'
             )
     parts.append(
-        f'<line x1="{left}" y1="{zero:.1f}" x2="{width - 8}" y2="{zero:.1f}" stroke="#57606a"/>'
+        f'<line x1="{left}" y1="{zero:.1f}" x2="{width - right}" y2="{zero:.1f}" stroke="#57606a"/>'
     )
     return _svg(width, height, title, parts)
 

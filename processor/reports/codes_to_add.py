@@ -124,7 +124,9 @@ def write_codes_to_add(
     for i, (h, w) in enumerate(zip(headers, widths, strict=True), start=1):
         cell = ws.cell(CODES_HEADER_ROW, i, h)
         cell.font, cell.fill, _ = header_style()
+        cell.alignment = Alignment(wrap_text=True, vertical="top")  # never cut
         ws.column_dimensions[cell.column_letter].width = w
+    ws.row_dimensions[CODES_HEADER_ROW].height = 30
     ws.freeze_panes = f"A{CODES_HEADER_ROW + 1}"
     ws.column_dimensions["C"].number_format = "@"
     first = CODES_HEADER_ROW + 1
@@ -138,8 +140,14 @@ def write_codes_to_add(
         ws.cell(r, 7, row[3].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
         ws.cell(r, 8, row[4].to_pydatetime()).number_format = "yyyy-mm-dd hh:mm"
         hint = ws.cell(r, 9)
-        set_text(hint, "; ".join((hints or {}).get(row.Code, [])))
+        text = "; ".join((hints or {}).get(row.Code, []))
+        set_text(hint, text)
         hint.alignment = Alignment(wrap_text=True, vertical="top")
+        # tall enough for its wrapped lines (a spreadsheet does not always grow the row),
+        # every cell at the row's top, beside the first line of its suggestions
+        ws.row_dimensions[r].height = 15 * max(1, -(-len(text) // widths[8]))
+        for c in range(1, 9):
+            ws.cell(r, c).alignment = Alignment(vertical="top")
     if accounts:
         dv = DataValidation(
             type="list", formula1=f"=Accounts!$A$1:$A${len(accounts)}", allow_blank=True
