@@ -16,10 +16,22 @@ import pyarrow as pa
 
 from processor import row_digests
 from processor.errors import HistoryError
-from processor.history import key_runs
-from processor.history.sqlite import runs
+from processor.history import key_runs, runs
 
 SCHEMA_VERSION = 8
+
+RUNS = """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        scope INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        heads BLOB NOT NULL,
+        tails BLOB NOT NULL,
+        batches BLOB NOT NULL,
+        owners BLOB
+    );
+    CREATE INDEX runs_scope ON runs (scope)
+"""
 
 V1 = """
         CREATE TABLE batches (
@@ -173,7 +185,7 @@ def _to_v4(db: sqlite3.Connection) -> None:
     may hold several batches' digests), and each scope's are compacted."""
     db.execute("ALTER TABLE runs RENAME TO runs_v3")
     db.execute("DROP INDEX runs_scope")
-    _run(db, runs.TABLE)
+    _run(db, RUNS)
     db.execute(
         "INSERT INTO runs (scope, size, heads, tails, batches) "
         "SELECT scope, size, heads, tails, batch FROM runs_v3 ORDER BY batch, part"

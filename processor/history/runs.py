@@ -1,30 +1,17 @@
-"""The SQLite history's table of runs: each scope's sorted runs of billed digests stored as
-blobs, merged as they are committed (``processor.history.key_runs``) and released by a void."""
+"""The history's table of runs: each scope's sorted runs of billed digests stored as
+blobs (SQLite) or bytea (PostgreSQL), merged as they are committed
+(``processor.history.key_runs``) and released by a void. The SQL is the stores' shared
+dialect (``sql_store``)."""
 
 from __future__ import annotations
-
-import sqlite3
 
 import numpy as np
 
 from processor.history import key_runs
 from processor.history.key_runs import Run, merge, pieces, size_class, without
 
-TABLE = """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        scope INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        heads BLOB NOT NULL,
-        tails BLOB NOT NULL,
-        batches BLOB NOT NULL,
-        owners BLOB
-    );
-    CREATE INDEX runs_scope ON runs (scope)
-"""
 
-
-def write(db: sqlite3.Connection, scope: int, run: Run) -> None:
+def write(db, scope: int, run: Run) -> None:
     for piece in pieces(run):
         db.execute(
             "INSERT INTO runs (scope, size, heads, tails, batches, owners)"
@@ -48,7 +35,7 @@ def as_run(size: int, heads: bytes, tails: bytes, batches: bytes, owners: bytes 
     return Run(np.frombuffer(heads, "<u8"), np.frombuffer(tails, "<u4"), named, owner)
 
 
-def read(db: sqlite3.Connection, scope: int) -> list[Run]:
+def read(db, scope: int) -> list[Run]:
     """A scope's stored runs."""
     rows = db.execute(
         "SELECT size, heads, tails, batches, owners FROM runs WHERE scope = ?", (scope,)
@@ -56,13 +43,13 @@ def read(db: sqlite3.Connection, scope: int) -> list[Run]:
     return [as_run(*row) for row in rows]
 
 
-def store(db: sqlite3.Connection, scope: int, run: Run) -> None:
+def store(db, scope: int, run: Run) -> None:
     """Add a run to a scope, then merge what that leaves too many of (``compact``)."""
     write(db, scope, run)
     compact(db, scope)
 
 
-def compact(db: sqlite3.Connection, scope: int) -> None:
+def compact(db, scope: int) -> None:
     """Merge the scope's unsettled runs while FAN_IN or more share a size class (the
     smallest class first: a merge may fill the next)."""
     while True:
@@ -84,14 +71,14 @@ def compact(db: sqlite3.Connection, scope: int) -> None:
         write(db, scope, merge([as_run(*row) for row in rows]))
 
 
-def release(db: sqlite3.Connection, batch: int) -> int:
+def release(db, batch: int) -> int:
     """Remove a batch's digests from every run that holds them (then compact what that
     shrank); how many were removed."""
     released, touched = 0, set()
     packed = np.array([batch], dtype="<i8").tobytes()
     rows = db.execute(
         "SELECT id, scope, size, heads, tails, batches, owners FROM runs"
-        " WHERE instr(batches, ?) > 0",
+        " WHERE instr(batches, ?) > 0",  # position(? in batches) in PostgreSQL
         (packed,),
     ).fetchall()
     for rowid, scope, *stored in rows:
