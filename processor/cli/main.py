@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--history",
-        type=Path,
+        type=history_arg,
         metavar="PATH",
         help="create the import history here (alone, when no folder is given)",
     )
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     _workbooks_option(s, "the workbooks with the Books settings (default: those the batch used)")
     s.add_argument(
         "--history",
-        type=Path,
+        type=history_arg,
         metavar="PATH",
         help="the import history (default: the one the batches were recorded in)",
     )
@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--history",
-        type=Path,
+        type=history_arg,
         metavar="PATH",
         help="the import history to check the batches against (default: the one each batch "
         "was recorded in)",
@@ -269,10 +269,17 @@ def _workbooks_option(s, help: str, **kw) -> None:
 def _history_option(s) -> None:
     s.add_argument(
         "--history",
-        type=Path,
+        type=history_arg,
         metavar="PATH",
         help="the import history (default: history.sqlite in the workbooks folder)",
     )
+
+
+def history_arg(text: str) -> Path | str:
+    """--history: a PostgreSQL URL stays text, anything else is a file path."""
+    from processor.history import history_place
+
+    return history_place(text)
 
 
 def _terminated(signum, frame) -> None:
@@ -285,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    # CHARGES_HISTORY names the history of every command not given --history (a team's
+    # PostgreSQL ledger, say)
+    if getattr(args, "history", False) is None and os.environ.get("CHARGES_HISTORY"):
+        args.history = history_arg(os.environ["CHARGES_HISTORY"])
     # a terminated run unwinds like an interrupted one, so partial output is removed
     signal.signal(signal.SIGTERM, _terminated)
     from processor.errors import (

@@ -1,8 +1,10 @@
 """The import history: batches, the row keys they billed, and the stores that keep them.
 
 Every command opens it through ``open_history``, which picks the store from what
-``--history`` names: a file path is the SQLite store (``sqlite``). A new backend is one
-package here implementing ``store.HistoryStore``, and one branch in ``open_history``.
+``--history`` (or CHARGES_HISTORY) names: a file path is the SQLite store (``sqlite``), a
+``postgresql://`` URL the PostgreSQL store (``postgres``). A new backend is one package
+here implementing ``store.HistoryStore`` (most of it ``sql_store.SQLHistory``), and one
+branch in ``open_history``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from processor.errors import HistoryError, NoHistoryError
+from processor.history.postgres.place import is_url
 from processor.history.sqlite import DEFAULT_NAME, SQLiteHistory
 from processor.history.store import Billed, HistoryStore, Pending
 
@@ -21,6 +24,7 @@ __all__ = [
     "Pending",
     "create_history",
     "default_path",
+    "history_place",
     "open_history",
     "recorded_in",
 ]
@@ -31,12 +35,19 @@ def default_path(workbooks: Path) -> Path:
     return Path(workbooks) / DEFAULT_NAME
 
 
-def recorded_in(manifest: dict, given: Path | str | None = None) -> Path:
+def history_place(where: Path | str) -> Path | str:
+    """A history's place as ``--history`` gives it: a PostgreSQL URL stays text, anything
+    else is a file path."""
+    text = str(where)
+    return text.strip() if is_url(text) else Path(where)
+
+
+def recorded_in(manifest: dict, given: Path | str | None = None) -> Path | str:
     """The history a batch was recorded in, as its manifest names it (unless ``given``)."""
     if given:
-        return Path(given)
+        return history_place(given)
     if manifest.get("history"):
-        return Path(manifest["history"])
+        return history_place(manifest["history"])
     return default_path(Path(manifest["workbooks"]))
 
 
@@ -48,15 +59,27 @@ def open_history(where: Path | str) -> HistoryStore:
         NoHistoryError: there is none there.
         HistoryError: it cannot be used as a history (nothing is billed).
     """
-    return SQLiteHistory(Path(where))
+    place = history_place(where)
+    if isinstance(place, str):
+        from processor.history.postgres.store import PostgresHistory
+
+        return PostgresHistory(place)
+    return SQLiteHistory(place)
 
 
-def create_history(where: Path | str) -> Path:
-    """Create a new, empty history at ``where`` (its folders too) and return its path.
+def create_history(where: Path | str) -> Path | str:
+    """Create a new, empty history at ``where`` (a file and its folders, or the tables in
+    an empty PostgreSQL database) and return where it is, as people are told.
 
     Raises:
         HistoryError: something is there already (it is left as it was).
     """
-    hist = SQLiteHistory(Path(where), create=True)
+    place = history_place(where)
+    if isinstance(place, str):
+        from processor.history.postgres.store import PostgresHistory
+
+        hist = PostgresHistory(place, create=True)
+    else:
+        hist = SQLiteHistory(place, create=True)
     hist.close()
     return hist.path

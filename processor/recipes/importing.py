@@ -144,7 +144,7 @@ def run_import(
     kwargs |= {"day_first": day_first, "time_zone": loc.time_zone}
     app_key, loc_key = key(application), key(location)
 
-    hist = open_history(Path(history) if history else default_path(workbooks))
+    hist = open_history(history or default_path(workbooks))
     try:
         notes = hold(hist, waiting)
         if waiting:  # what was recovered is said now: a refusal below must not hide it

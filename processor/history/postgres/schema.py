@@ -1,0 +1,122 @@
+"""The PostgreSQL history's schema: the SQLite history's tables (``sqlite.schema``, version
+8) in PostgreSQL's types, its version in ``meta``, and the migrations from each version to
+the next, each in one transaction. ``batches`` and ``exports`` carry ``rowid``, which the
+shared SQL orders by, as SQLite's own rowid."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 8
+
+TABLES = """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE batches (
+        rowid BIGSERIAL UNIQUE,
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'committed', 'void')),
+        location TEXT NOT NULL,
+        location_key TEXT NOT NULL,
+        application TEXT NOT NULL,
+        application_key TEXT NOT NULL,
+        format TEXT NOT NULL,
+        batch_date TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        partial TEXT,
+        created_at TEXT NOT NULL,
+        committed_at TEXT,
+        workbooks_fingerprint TEXT,
+        retry_of TEXT,
+        rows_read BIGINT, rows_billed BIGINT, rows_unmatched BIGINT, rows_skipped BIGINT,
+        net TEXT, tax TEXT, gross TEXT, currency TEXT,
+        period_from TEXT, period_to TEXT,
+        reasons TEXT,
+        void_reason TEXT, voided_by TEXT, voided_at TEXT
+    );
+    CREATE INDEX batches_scope ON batches (application_key, location_key, status);
+    CREATE TABLE inputs (
+        batch_id TEXT NOT NULL REFERENCES batches(id),
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        rows BIGINT NOT NULL
+    );
+    CREATE INDEX inputs_sha ON inputs (sha256);
+    CREATE INDEX inputs_batch ON inputs (batch_id);
+    CREATE TABLE retried (
+        batch_id TEXT NOT NULL,
+        row_key TEXT NOT NULL,
+        into_batch TEXT NOT NULL,
+        PRIMARY KEY (batch_id, row_key)
+    );
+    CREATE TABLE scopes (
+        id BIGSERIAL PRIMARY KEY,
+        application_key TEXT NOT NULL,
+        location_key TEXT NOT NULL,
+        UNIQUE (application_key, location_key)
+    );
+    CREATE TABLE runs (
+        id BIGSERIAL PRIMARY KEY,
+        scope BIGINT NOT NULL,
+        size BIGINT NOT NULL,
+        heads BYTEA NOT NULL,
+        tails BYTEA NOT NULL,
+        batches BYTEA NOT NULL,
+        owners BYTEA
+    );
+    CREATE INDEX runs_scope ON runs (scope);
+    CREATE TABLE batch_files (
+        batch_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        void_sha256 TEXT,
+        PRIMARY KEY (batch_id, name)
+    );
+    CREATE TABLE allowance_use (
+        batch_id TEXT NOT NULL,
+        account_key TEXT NOT NULL,
+        product_key TEXT NOT NULL,
+        month TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('quantity', 'amount')),
+        account_id TEXT NOT NULL,
+        product TEXT NOT NULL,
+        used TEXT NOT NULL,
+        PRIMARY KEY (batch_id, account_key, product_key, month, kind)
+    );
+    CREATE TABLE account_nets (
+        batch_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        net TEXT NOT NULL,
+        PRIMARY KEY (batch_id, account_id)
+    );
+    CREATE TABLE exports (
+        rowid BIGSERIAL UNIQUE,
+        id TEXT PRIMARY KEY,
+        system TEXT NOT NULL,
+        files TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        invoices BIGINT NOT NULL,
+        net TEXT NOT NULL,
+        tax TEXT NOT NULL,
+        gross TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        again BIGINT NOT NULL
+    );
+    CREATE TABLE export_batches (
+        export_id TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        PRIMARY KEY (export_id, batch_id)
+    );
+    CREATE INDEX export_batches_batch ON export_batches (batch_id);
+    CREATE TABLE export_invoices (
+        export_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        number TEXT NOT NULL,
+        sequence BIGINT,
+        PRIMARY KEY (export_id, account_id)
+    );
+"""
+
+# version → the statements that take a history from the version before to it (the first
+# PostgreSQL history is version 8: the SQLite history's tables when this store came)
+MIGRATIONS: dict[int, str] = {}

@@ -1,0 +1,166 @@
+"""The import history in a PostgreSQL database: one ledger for a team and many sites.
+
+What it records and answers is ``sql_store``'s, the SQLite store's too; here are the
+connection, the schema's creation and migrations, transactions, and the lock: a
+PostgreSQL advisory lock, held by the connection, so a client that dies (killed, its
+network gone) lets it go with its connection, and its open transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+
+from processor.errors import HistoryError, NoHistoryError
+from processor.history.postgres.connection import Connection
+from processor.history.postgres.place import public_url
+from processor.history.postgres.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
+from processor.history.sql_store import SQLHistory
+from processor.history.store import LOCK_WAIT
+
+EXTRA = 'pip install "device-charges[postgres]"'
+# the advisory lock's key: one number for every history of this program in a database
+LOCK_KEY = int.from_bytes(b"charges", "big")
+CONNECT_TIMEOUT = 10  # seconds
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:
+        raise HistoryError(
+            "a PostgreSQL history needs the PostgreSQL driver, which is not installed; "
+            f"install it with {EXTRA}, then run this again"
+        ) from None
+    return psycopg
+
+
+class PostgresHistory(SQLHistory):
+    """A history in a PostgreSQL database (``url``), shared by every machine that names it."""
+
+    def __init__(self, url: str, create: bool = False) -> None:
+        psycopg = _psycopg()
+        self.url = url
+        self.path = public_url(url)  # what people and manifests are told: no password
+        self.warnings: list[str] = []
+        try:
+            raw = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        except psycopg.Error as exc:
+            raise HistoryError(unreachable(self.path, exc)) from None
+        self.db = Connection(raw)
+        self._held = False
+        try:
+            if create:
+                self._create()
+            self.history_id = self._open()
+        except psycopg.Error as exc:
+            raw.close()
+            raise HistoryError(unreachable(self.path, exc)) from None
+        except BaseException:
+            raw.close()
+            raise
+        super().__init__()
+
+    # --- the schema -----------------------------------------------------------------------
+
+    def _tables(self) -> set[str]:
+        rows = self.db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema()"
+        )
+        return {name for (name,) in rows}
+
+    def _create(self) -> None:
+        if self._tables():
+            raise HistoryError(
+                f"{self.path}: the database is not empty, so no history was created in it; "
+                "create an empty database for the history (createdb), or name that one"
+            )
+        with self.transaction():
+            for statement in TABLES.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("history_id", uuid.uuid4().hex), ("schema_version", str(SCHEMA_VERSION))],
+            )
+
+    def _open(self) -> str:
+        if "meta" not in self._tables():
+            raise NoHistoryError(
+                f"{self.path}: no import history in this database; create one with "
+                f"charges init --history {self.path}"
+            )
+        with self.transaction():  # a migration applies whole or not at all
+            rows = dict(self.db.execute("SELECT key, value FROM meta FOR UPDATE").fetchall())
+            version = int(rows.get("schema_version", 0))
+            if version > SCHEMA_VERSION:
+                raise HistoryError(
+                    f"{self.path}: the history was written by a newer version of this program "
+                    f"(schema {version}; this one knows {SCHEMA_VERSION}); upgrade "
+                    "device-charges on this machine"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(step, "").split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+            if version < SCHEMA_VERSION:
+                self.db.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+                )
+        return rows["history_id"]
+
+    # --- transactions and the lock --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.db.conn.transaction():
+            yield self.db
+
+    def lock(self, wait: float = LOCK_WAIT, waiting=None) -> None:
+        if self._held:
+            return
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            (got,) = self.db.execute("SELECT pg_try_advisory_lock(?)", (LOCK_KEY,)).fetchone()
+            if got:
+                self._held = True
+                return
+            if time.monotonic() > deadline:
+                raise HistoryError(
+                    f"{self.path}: another import has held the history for {wait:.0f} s; "
+                    "let it finish, then run this one again"
+                )
+            if waiting and not told:
+                waiting("another import is using the history; waiting for it to finish")
+                told = True
+            time.sleep(0.2)
+
+    def unlock(self) -> None:
+        if self._held:
+            with contextlib.suppress(Exception):  # a lost connection let it go already
+                self.db.execute("SELECT pg_advisory_unlock(?)", (LOCK_KEY,))
+            self._held = False
+
+    def close(self) -> None:
+        self.unlock()
+        self.db.close()
+
+    def batch(self, batch_id: str) -> dict | None:
+        out = super().batch(batch_id)
+        if out is not None:
+            out.pop("rowid", None)  # as SQLite's SELECT * gives it: without
+        return out
+
+
+def unreachable(where: str, exc: Exception) -> str:
+    """What a clerk is told when the server cannot be used (never the password)."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return (
+        f"{where}: the PostgreSQL history cannot be used ({detail}); check that the server "
+        "is running and reachable and that the user may log in, then run this again. "
+        "Nothing was written"
+    )
