@@ -205,3 +205,31 @@ def sheet_lines(book_path: Path, name: str = "Batch Sheet") -> list[tuple]:
                 assert abs(Decimal(str(total[i])) - want) < Decimal("1e-9"), (i, total, want)
         return lines
     return rows
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for this test process (``tests.pg_server``); skipped
+    where none can be started, except in CI (CHARGES_NEED_POSTGRES=1)."""
+    import os
+
+    from tests import pg_server as servers
+
+    got = servers.start()
+    if isinstance(got, str):
+        if os.environ.get("CHARGES_NEED_POSTGRES"):
+            pytest.fail(f"CI needs a PostgreSQL server for the history tests, and {got}")
+        pytest.skip(got)
+    yield got
+    got.stop()
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def new_history(request, tmp_path) -> Path | str:
+    """Where a new history goes, on each backend: a file, or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "history.sqlite"
+    return request.getfixturevalue("pg_server").database()

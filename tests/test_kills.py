@@ -10,7 +10,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from processor import create_history
 from processor.cli import main
+from processor.history import open_history
 from tests.conftest import GENERIC_HEADER, base, row, write_books, write_csv
 
 CODE = "import sys; from processor.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -44,13 +45,20 @@ def _charges(*args: str) -> subprocess.Popen:
     )
 
 
-def _billed(history: Path) -> dict[str, int]:
+def _committed(history: Path | str) -> tuple[list[str], int]:
+    """The committed batches' folders, and how many batches are pending."""
+    hist = open_history(history)
+    try:
+        folders = [b["folder"] for b in hist.batches() if b["status"] == "committed"]
+        return folders, len(hist.pending())
+    finally:
+        hist.close()
+
+
+def _billed(history: Path | str) -> dict[str, int]:
     """Row key → how many committed batches in the history bill it (read from each
     committed batch's charges.parquet)."""
-    db = sqlite3.connect(history)
-    folders = [f for (f,) in db.execute("SELECT folder FROM batches WHERE status = 'committed'")]
-    pending = db.execute("SELECT COUNT(*) FROM batches WHERE status = 'pending'").fetchone()[0]
-    db.close()
+    folders, pending = _committed(history)
     counts: dict[str, int] = {}
     for folder in folders:
         for key in pd.read_parquet(Path(folder) / "charges.parquet")["row_key"]:
@@ -58,7 +66,9 @@ def _billed(history: Path) -> dict[str, int]:
     return counts | ({"<pending>": pending} if pending else {})
 
 
-def test_random_kills_of_imports_retries_and_voids_never_bill_a_row_twice(tmp_path):
+def test_random_kills_of_imports_retries_and_voids_never_bill_a_row_twice(tmp_path, new_history):
+    # on both stores: SQLite (the lock a file) and PostgreSQL (an advisory lock, let go
+    # with the killed client's connection)
     data = base()
     data["Accounts"].append(
         row("Accounts", Account_ID="A4", Account_Name="Delta Ltd", Location="London",
@@ -67,14 +77,15 @@ def test_random_kills_of_imports_retries_and_voids_never_bill_a_row_twice(tmp_pa
     data["Account Codes"].append(row("Account Codes", Account_ID="A4", Application="PBX",
                                      Code="400"))  # fmt: skip
     folder = write_books(tmp_path / "wb", data)
-    history = folder / "history.sqlite"
+    history = create_history(new_history)
     exports = [
         _export(tmp_path / "a.csv", 1, 2000),
         _export(tmp_path / "b.csv", 1501, 3500),  # overlaps a.csv
         _export(tmp_path / "c.csv", 3201, 4000),
     ]
     billable = {i for i in range(1, 4001) if i % 3 != 2 and i % 97}
-    base_args = ["--workbooks", str(folder), "--location", "London", "--application", "PBX"]
+    base_args = ["--workbooks", str(folder), "--location", "London", "--application", "PBX",
+                 "--history", str(history)]  # fmt: skip
 
     def imp(export: Path, out: Path) -> list[str]:
         return ["import", *base_args, "--batch-date", "2026-10-31", "--reimport",
@@ -137,9 +148,7 @@ def test_random_kills_of_imports_retries_and_voids_never_bill_a_row_twice(tmp_pa
         assert done.wait(timeout=300) == 0, done.stderr.read().decode()
     counts = _billed(history)
     assert set(counts.values()) == {1}, moments
-    db = sqlite3.connect(history)
-    folders = [f for (f,) in db.execute("SELECT folder FROM batches WHERE status = 'committed'")]
-    db.close()
+    folders, _ = _committed(history)
     charges = pd.concat(pd.read_parquet(Path(f) / "charges.parquet") for f in folders)
     described = {int(d.split()[1]) for d in charges["description"]}
     assert described == billable and len(charges) == len(billable), moments

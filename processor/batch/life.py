@@ -148,17 +148,21 @@ def recover(hist: HistoryStore) -> list[str]:
 
 
 def hold(
-    hist: HistoryStore, waiting: Callable[[str], None] | None = None, wait: float = LOCK_WAIT
+    hist: HistoryStore,
+    waiting: Callable[[str], None] | None = None,
+    wait: float = LOCK_WAIT,
+    scope: str | None = None,
 ) -> list[str]:
-    """Hold the history's lock for this command, then clear what killed imports left: their
+    """Hold the history's lock for this command (for the location ``scope`` only, when
+    given: an import's or a retry's), then clear what killed imports left there: their
     pending records and the folders those name (only a folder that says it is that batch's).
 
     Returns:
         What was cleared, for the user.
     """
-    hist.lock(wait, waiting=waiting)
+    hist.lock(wait, waiting=waiting, scope=scope)
     cleared = []
-    for stopped in hist.pending():  # the lock is held: none is a live import's
+    for stopped in hist.pending(scope):  # the lock is held: none is a live import's
         folder = Path(stopped.folder) if stopped.folder else None
         manifest = _finished(folder, stopped.batch_id) if folder else None
         if manifest is not None:  # stopped after the rename: the batch is whole, roll forward

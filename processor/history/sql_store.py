@@ -46,8 +46,13 @@ class SQLHistory(HistoryStore):
         (n,) = self.db.execute("SELECT COUNT(*) FROM batches WHERE status != 'pending'").fetchone()
         return n
 
-    def pending(self) -> list[Pending]:
-        rows = self.db.execute("SELECT id, folder, partial FROM batches WHERE status = 'pending'")
+    def pending(self, scope: str | None = None) -> list[Pending]:
+        sql = "SELECT id, folder, partial FROM batches WHERE status = 'pending'"
+        rows = (
+            self.db.execute(sql)
+            if scope is None
+            else self.db.execute(sql + " AND location_key = ?", (scope,))
+        )
         return [Pending(*row) for row in rows.fetchall()]
 
     # --- an import's life -----------------------------------------------------------------

@@ -68,8 +68,19 @@ class HistoryStore(ABC):
     # --- the lock and the connection ----------------------------------------------------
 
     @abstractmethod
-    def lock(self, wait: float = LOCK_WAIT, waiting: Callable[[str], None] | None = None) -> None:
-        """Hold the history for one command (until ``unlock``, ``close`` or its end)."""
+    def lock(
+        self,
+        wait: float = LOCK_WAIT,
+        waiting: Callable[[str], None] | None = None,
+        scope: str | None = None,
+    ) -> None:
+        """Hold the history for one command (until ``unlock``, ``close`` or its end).
+
+        ``scope``: a location's key. An import holds its location only, so imports of
+        other locations run meanwhile; a store that cannot hold less (SQLite: one lock
+        file) holds the whole history. Without it (void, export, history) the whole
+        history is held, once no location is.
+        """
 
     @abstractmethod
     def unlock(self) -> None: ...
@@ -81,8 +92,9 @@ class HistoryStore(ABC):
     # --- a batch's life -------------------------------------------------------------------
 
     @abstractmethod
-    def pending(self) -> list[Pending]:
-        """The batches recorded pending (with the lock held: none is a live import's)."""
+    def pending(self, scope: str | None = None) -> list[Pending]:
+        """The batches recorded pending (of the location ``scope``, when given); with the
+        lock held on them, none is a live import's."""
 
     @abstractmethod
     def begin(self, record: dict, inputs: list[dict]) -> str:

@@ -146,7 +146,7 @@ def run_import(
 
     hist = open_history(history or default_path(workbooks))
     try:
-        notes = hold(hist, waiting)
+        notes = hold(hist, waiting, scope=loc_key)  # other locations import meanwhile
         if waiting:  # what was recovered is said now: a refusal below must not hide it
             for note in notes:
                 waiting(note)

@@ -164,7 +164,7 @@ def run_retry(
 
     hist = open_history(recorded_in(manifest, history))
     try:
-        notes = hold(hist)
+        notes = hold(hist, scope=loc_key)
         record = trusted(hist, batch_dir, manifest, original=True)
         check_empty(out)  # after the history recovered what a stopped import left there
         if record["status"] != "committed":

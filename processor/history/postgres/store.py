@@ -11,18 +11,19 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+import zlib
 
 from processor.errors import HistoryError, NoHistoryError
-from processor.history.postgres.connection import Connection
+from processor.history.postgres.connection import Connection, unreachable
 from processor.history.postgres.place import public_url
 from processor.history.postgres.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from processor.history.sql_store import SQLHistory
 from processor.history.store import LOCK_WAIT
 
 EXTRA = 'pip install "device-charges[postgres]"'
-# the advisory lock's key: one number for every history of this program in a database
-LOCK_KEY = int.from_bytes(b"charges", "big")
+# the advisory locks' first key (this program's), then 0 for the whole history or a
+# location's own number
+LOCK_NS = int.from_bytes(b"chg", "big")
 CONNECT_TIMEOUT = 10  # seconds
 
 
@@ -49,7 +50,7 @@ class PostgresHistory(SQLHistory):
             raw = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.Error as exc:
             raise HistoryError(unreachable(self.path, exc)) from None
-        self.db = Connection(raw)
+        self.db = Connection(raw, self.path)
         self._held = False
         try:
             if create:
@@ -67,8 +68,7 @@ class PostgresHistory(SQLHistory):
 
     def _tables(self) -> set[str]:
         rows = self.db.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            "current_schema()"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
         return {name for (name,) in rows}
 
@@ -114,35 +114,62 @@ class PostgresHistory(SQLHistory):
 
     # --- transactions and the lock --------------------------------------------------------
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        with self.db.conn.transaction():
-            yield self.db
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        return self.db.transaction()
 
-    def lock(self, wait: float = LOCK_WAIT, waiting=None) -> None:
+    def lock(self, wait: float = LOCK_WAIT, waiting=None, scope: str | None = None) -> None:
+        """A location's import holds the whole history's key shared and its location's
+        alone; a command of the whole history (void, export, history) holds the whole
+        history's key alone, once no import holds it. Advisory locks of the connection:
+        a client that dies lets them go with it."""
         if self._held:
             return
+        wanted = (
+            [("pg_try_advisory_lock", LOCK_NS, 0)]
+            if scope is None
+            else [
+                ("pg_try_advisory_lock_shared", LOCK_NS, 0),
+                ("pg_try_advisory_lock", LOCK_NS, _scope_key(scope)),
+            ]
+        )
         deadline = time.monotonic() + wait
         told = False
+        got: list[tuple] = []
         while True:
-            (got,) = self.db.execute("SELECT pg_try_advisory_lock(?)", (LOCK_KEY,)).fetchone()
-            if got:
-                self._held = True
+            for how, ns, key in wanted[len(got) :]:
+                (ok,) = self.db.execute(f"SELECT {how}(?, ?)", (ns, key)).fetchone()
+                if not ok:
+                    break
+                got.append((how, ns, key))
+            if len(got) == len(wanted):
+                self._held = got
                 return
             if time.monotonic() > deadline:
+                self._release(got)
                 raise HistoryError(
                     f"{self.path}: another import has held the history for {wait:.0f} s; "
                     "let it finish, then run this one again"
                 )
             if waiting and not told:
-                waiting("another import is using the history; waiting for it to finish")
+                waiting(
+                    "another import is using the history"
+                    + ("" if scope is None else " for this location")
+                    + "; waiting for it to finish"
+                )
                 told = True
             time.sleep(0.2)
 
+    def _release(self, held: list[tuple]) -> None:
+        for how, ns, key in reversed(held):
+            unlock = (
+                "pg_advisory_unlock_shared" if how.endswith("_shared") else "pg_advisory_unlock"
+            )
+            with contextlib.suppress(Exception):  # a lost connection let it go already
+                self.db.execute(f"SELECT {unlock}(?, ?)", (ns, key))
+
     def unlock(self) -> None:
         if self._held:
-            with contextlib.suppress(Exception):  # a lost connection let it go already
-                self.db.execute("SELECT pg_advisory_unlock(?)", (LOCK_KEY,))
+            self._release(self._held)
             self._held = False
 
     def close(self) -> None:
@@ -156,11 +183,6 @@ class PostgresHistory(SQLHistory):
         return out
 
 
-def unreachable(where: str, exc: Exception) -> str:
-    """What a clerk is told when the server cannot be used (never the password)."""
-    detail = " ".join(str(exc).split()) or type(exc).__name__
-    return (
-        f"{where}: the PostgreSQL history cannot be used ({detail}); check that the server "
-        "is running and reachable and that the user may log in, then run this again. "
-        "Nothing was written"
-    )
+def _scope_key(scope: str) -> int:
+    """A location's lock number (1 to 2^31 - 1; two locations that share one take turns)."""
+    return zlib.crc32(scope.encode()) % (2**31 - 1) + 1

@@ -76,8 +76,8 @@ class SQLiteHistory(SQLHistory):
 
     # --- the import lock ------------------------------------------------------------------
 
-    def lock(self, wait: float = LOCK_WAIT, waiting=None) -> None:
-        self._lock.acquire(wait, waiting)
+    def lock(self, wait: float = LOCK_WAIT, waiting=None, scope: str | None = None) -> None:
+        self._lock.acquire(wait, waiting)  # one lock file: the whole history, whatever scope
 
     def unlock(self) -> None:
         self._lock.release()

@@ -1,0 +1,278 @@
+"""The import history on PostgreSQL (issue 24): the same ledger on both stores, imports of
+several processes at once, other locations side by side, faults, and what is never shown.
+
+The server is the tests' own (``tests.pg_server``); each test has an empty database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from processor import create_history, run_import
+from processor.cli import main
+from processor.errors import HistoryError
+from processor.history import open_history
+from tests.conftest import GENERIC_HEADER, base, row, write_books, write_csv
+
+CODE = "import sys; from processor.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def export(path: Path, first: int, last: int, code: str = "100") -> Path:
+    """Rows first..last of one account's calls: each row's description is its number."""
+    lines = [GENERIC_HEADER] + [
+        f"{code},2026-10-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d},call {i},1,0.{1 + i % 90:02d}"
+        for i in range(first, last + 1)
+    ]
+    return write_csv(path, lines)
+
+
+def two_sites(folder: Path) -> Path:
+    """The base workbooks, with PBX's code 300 (A3) at Leeds."""
+    data = base()
+    data["Accounts"] = [
+        row("Accounts", Account_ID="A1", Account_Name="Acme", Location="London", Status="Active"),
+        row(
+            "Accounts", Account_ID="A3", Account_Name="Leeds Co", Location="Leeds", Status="Active"
+        ),
+    ]
+    data["Account Codes"] = [
+        row("Account Codes", Account_ID="A1", Application="PBX", Code="100"),
+        row("Account Codes", Account_ID="A3", Application="PBX", Code="300"),
+    ]
+    return write_books(folder, data)
+
+
+def import_args(books: Path, history, out: Path, file: Path, location: str = "London") -> list:
+    return [
+        *("import", "--workbooks", str(books), "--location", location, "--application", "PBX"),
+        *("--batch-date", "2026-10-31", "--history", str(history), "--reimport"),
+        *("--out", str(out), str(file)),
+    ]
+
+
+def charges(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CODE, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def billed(history) -> tuple[dict[str, int], list[str]]:
+    """Row key → how many committed batches bill it; and every billed description."""
+    hist = open_history(history)
+    try:
+        assert hist.pending() == []
+        folders = [b["folder"] for b in hist.batches() if b["status"] == "committed"]
+    finally:
+        hist.close()
+    counts: dict[str, int] = {}
+    described = []
+    for folder in folders:
+        frame = pd.read_parquet(Path(folder) / "charges.parquet")
+        for k in frame["row_key"]:
+            counts[k] = counts.get(k, 0) + 1
+        described += list(frame["description"])
+    return counts, described
+
+
+def test_the_ledger_bills_once_voids_and_retries_alike_on_both_stores(tmp_path, new_history):
+    books = two_sites(tmp_path / "wb")
+    history = create_history(new_history)
+    a = export(tmp_path / "a.csv", 1, 30)
+    b = export(tmp_path / "b.csv", 21, 40)  # rows 21..30 are a.csv's too
+    run_import(
+        books, "London", "PBX", [a], tmp_path / "one", dt.date(2026, 10, 31), history=history
+    )
+    second = run_import(
+        books, "London", "PBX", [b], tmp_path / "two", dt.date(2026, 10, 31), history=history
+    )
+    assert second.manifest["reasons"]["already-billed"]["rows"] == 10
+    counts, described = billed(history)
+    assert set(counts.values()) == {1} and len(described) == 40
+    # a void releases its keys: the same export bills again
+    assert main(["void", str(tmp_path / "one"), "--reason", "wrong month"]) == 0
+    run_import(
+        books, "London", "PBX", [a], tmp_path / "three", dt.date(2026, 10, 31), history=history,
+        reimport=True,
+    )  # fmt: skip
+    counts, described = billed(history)
+    assert set(counts.values()) == {1} and sorted(described) == sorted(
+        f"call {i}" for i in range(1, 41)
+    )
+    hist = open_history(history)
+    try:
+        statuses = sorted(b["status"] for b in hist.batches())
+        one = hist.batch(json.loads((tmp_path / "one" / "manifest.json").read_text())["batch_id"])
+    finally:
+        hist.close()
+    assert statuses == ["committed", "committed", "void"]
+    assert one["status"] == "void" and one["void_reason"] == "wrong month"
+    assert one["inputs"][0]["rows"] == 30 and "rowid" not in one
+
+
+def test_eight_imports_of_overlapping_exports_at_once_bill_every_row_once(tmp_path, pg_server):
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    files = [export(tmp_path / f"e{i}.csv", 1 + 150 * i, 400 + 150 * i) for i in range(8)]
+    runs = [
+        charges(*import_args(books, history, tmp_path / f"out-{i}", f)) for i, f in enumerate(files)
+    ]
+    for run in runs:
+        _out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+    counts, described = billed(history)
+    assert set(counts.values()) == {1}
+    assert sorted(described) == sorted(f"call {i}" for i in range(1, 400 + 150 * 7 + 1))
+
+
+def test_an_import_waits_for_its_own_location_only(tmp_path, pg_server):
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    held = open_history(history)
+    held.lock(scope="london")  # an import at London, as far as the others can tell
+    try:
+        leeds = charges(
+            *import_args(
+                books, history, tmp_path / "leeds", export(tmp_path / "l.csv", 1, 5, "300"), "Leeds"
+            )
+        )
+        assert leeds.wait(timeout=120) == 0, leeds.stderr.read()  # not held up by London
+        london = charges(
+            *import_args(books, history, tmp_path / "london", export(tmp_path / "n.csv", 1, 5))
+        )
+        time.sleep(3)
+        assert london.poll() is None  # waiting for London's lock
+    finally:
+        held.close()
+    _out, err = london.communicate(timeout=120)
+    assert london.returncode == 0, err
+    assert "another import is using the history for this location; waiting for it to finish" in err
+    # a command of the whole history (void) waits for every location's import
+    held = open_history(history)
+    held.lock(scope="leeds")
+    try:
+        void = charges("void", tmp_path / "london", "--reason", "test")
+        time.sleep(3)
+        assert void.poll() is None
+    finally:
+        held.close()
+    assert void.wait(timeout=120) == 0, void.stderr.read()
+
+
+def test_the_password_is_never_shown_or_written(tmp_path, pg_server):
+    books = two_sites(tmp_path / "wb")
+    url = pg_server.database().replace("postgres@", "postgres:s3cret-pw@")  # trust: any password
+    history = create_history(url)
+    assert "s3cret" not in history
+    run = charges(*import_args(books, url, tmp_path / "b", export(tmp_path / "e.csv", 1, 3)))
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err
+    manifest = (tmp_path / "b" / "manifest.json").read_text()
+    assert "s3cret" not in out + err + manifest
+    assert json.loads(manifest)["history"] == url.replace(":s3cret-pw", "")
+
+
+def test_without_the_driver_a_url_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(HistoryError) as err:
+        open_history("postgresql://billing@db.example/charges")
+    assert str(err.value) == (
+        "a PostgreSQL history needs the PostgreSQL driver, which is not installed; install it "
+        'with pip install "device-charges[postgres]", then run this again'
+    )
+
+
+def test_a_server_that_is_not_there_is_refused_and_nothing_is_written(tmp_path, capsys):
+    books = two_sites(tmp_path / "wb")
+    url = f"postgresql://billing:pw@/charges?host={tmp_path}&port=5999"  # no server there
+    code = main(import_args(books, url, tmp_path / "b", export(tmp_path / "e.csv", 1, 3)))
+    err = capsys.readouterr().err
+    assert code == 1 and not (tmp_path / "b").exists()
+    assert err.startswith(
+        f"charges: postgresql://billing@/charges?host={tmp_path}&port=5999: the PostgreSQL "
+        "history cannot be used ("
+    )
+    assert err.rstrip().endswith(
+        "check that the server is running and reachable and that the user may log in, then "
+        "run this again. Nothing was written"
+    )
+    assert "pw" not in err.replace("postgresql", "")
+
+
+def test_init_wants_an_empty_database_and_a_command_wants_a_history(tmp_path, pg_server, capsys):
+    url = pg_server.database()
+    assert main(["history", "--history", url]) == 2
+    assert capsys.readouterr().err == (
+        f"charges: {url}: no import history in this database; create one with charges init "
+        f"--history {url}\n"
+    )
+    assert main(["init", "--history", url]) == 0
+    assert capsys.readouterr().out == f"created the import history {url}\n"
+    assert main(["init", "--history", url]) == 1
+    assert capsys.readouterr().err == (
+        f"charges: {url}: the database is not empty, so no history was created in it; create "
+        "an empty database for the history (createdb), or name that one\n"
+    )
+
+
+def test_charges_history_names_the_ledger_when_set_in_the_environment(
+    tmp_path, pg_server, monkeypatch, capsys
+):
+    books = two_sites(tmp_path / "wb")
+    url = pg_server.database()
+    monkeypatch.setenv("CHARGES_HISTORY", url)
+    assert main(["init", "--history", url]) == 0
+    args = import_args(books, url, tmp_path / "b", export(tmp_path / "e.csv", 1, 3))
+    at = args.index("--history")
+    del args[at : at + 2]  # the environment names it
+    assert main(args) == 0
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["history"] == url
+    capsys.readouterr()
+    assert main(["history", "--format", "json"]) == 0
+    assert [b["folder"] for b in json.loads(capsys.readouterr().out)] == [str(tmp_path / "b")]
+
+
+def _pending(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT COUNT(*) FROM batches WHERE status = 'pending'").fetchone()[0]
+
+
+def test_a_server_restarted_in_the_middle_of_an_import_leaves_nothing_and_the_next_recovers(
+    tmp_path, pg_server
+):
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    big = export(tmp_path / "big.csv", 1, 300_000)
+    run = charges(*import_args(books, history, tmp_path / "b", big))
+    deadline = time.monotonic() + 120
+    while not _pending(history):  # the batch is recorded pending: it is being written
+        assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()
+        time.sleep(0.05)
+    pg_server.restart()
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 1, out + err
+    assert "Traceback" not in err
+    assert err.startswith(f"charges: {history}: the PostgreSQL history cannot be used (")
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+    hist = open_history(history)
+    try:
+        assert [b for b in hist.batches() if b["status"] == "committed"] == []
+    finally:
+        hist.close()
+    # the next import clears what was left, and bills every row once
+    again = charges(*import_args(books, history, tmp_path / "c", big))
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    counts, described = billed(history)
+    assert len(counts) == 300_000 and set(counts.values()) == {1}
