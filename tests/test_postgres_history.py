@@ -274,5 +274,58 @@ def test_a_server_restarted_in_the_middle_of_an_import_leaves_nothing_and_the_ne
     again = charges(*import_args(books, history, tmp_path / "c", big))
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
-    counts, described = billed(history)
+    counts, _described = billed(history)
     assert len(counts) == 300_000 and set(counts.values()) == {1}
+
+
+def test_history_copy_moves_a_sqlite_history_whole_and_leaves_it_as_it_was(
+    tmp_path, pg_server, capsys
+):
+    import hashlib
+
+    from processor.history.copying import TABLES
+
+    books = two_sites(tmp_path / "wb")
+    sqlite = create_history(tmp_path / "history.sqlite")
+    lines = [GENERIC_HEADER] + [
+        f"{c},2026-10-0{d} 10:00,call {c}-{d},1,0.50" for c in ("100", "555") for d in range(1, 6)
+    ]
+    mixed = write_csv(tmp_path / "mixed.csv", lines)
+    for name, file in (("one", export(tmp_path / "a.csv", 1, 20)), ("two", mixed)):
+        assert main(import_args(books, sqlite, tmp_path / name, file)) == 0
+    assert main(["void", str(tmp_path / "one"), "--reason", "test"]) == 0
+    data = base()
+    data["Account Codes"].append(
+        row("Account Codes", Account_ID="A1", Application="PBX", Code="555")
+    )
+    write_books(books, data)  # code 555 is A1's now: the retry bills its five rows
+    assert main(["retry", str(tmp_path / "two"), "--out", str(tmp_path / "retry")]) == 0
+    before = hashlib.sha256(Path(sqlite).read_bytes()).hexdigest()
+    url = pg_server.database()
+    capsys.readouterr()
+    assert main(["history", "copy", "--to", url, "--history", str(sqlite)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"copied the history {sqlite} (id ")
+    assert f"into {url}: 3 batches, 10 billed keys," in said
+    assert hashlib.sha256(Path(sqlite).read_bytes()).hexdigest() == before
+    # the copy answers as the file did
+    src, dst = open_history(sqlite), open_history(url)
+    try:
+        assert dst.history_id == src.history_id
+        assert dst.batches() == src.batches()
+        for b in src.batches():
+            assert dst.batch(b["id"]) == src.batch(b["id"])
+        assert dst.allowances_used() == src.allowances_used()
+        for table in TABLES:
+            count = "SELECT COUNT(*) FROM " + table
+            assert dst.db.execute(count).fetchone() == src.db.execute(count).fetchone()
+    finally:
+        src.close()
+        dst.close()
+    # and goes on from where the file was: what was billed is billed already
+    assert main(import_args(books, url, tmp_path / "again", mixed)) == 0
+    again = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    assert again["reasons"]["already-billed"]["rows"] == 10
+    # a database that is not empty is refused
+    assert main(["history", "copy", "--to", url, "--history", str(sqlite)]) == 1
+    assert "the database is not empty, so no history was created in it" in capsys.readouterr().err

@@ -182,8 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _history_option(s)
 
-    s = sub.add_parser("history", help="list the batches in the import history, newest first")
-    s.add_argument("batch_id", nargs="?", metavar="BATCH_ID", help="show one batch in full")
+    s = sub.add_parser(
+        "history",
+        help="list the batches in the import history, newest first; or copy it to PostgreSQL",
+    )
+    s.add_argument(
+        "batch_id",
+        nargs="?",
+        metavar="BATCH_ID",
+        help="show one batch in full; or copy, with --to: copy the history there",
+    )
+    s.add_argument(
+        "--to",
+        metavar="URL",
+        help="with copy: the empty PostgreSQL database (postgresql://...) to copy a SQLite "
+        "history into",
+    )
     _workbooks_option(
         s,
         "the workbooks folder, where the history is kept unless --history says",

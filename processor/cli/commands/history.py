@@ -11,9 +11,17 @@ from processor.cli.printing import print_history_batch, shown
 
 def run(args) -> int:
     from processor.batch.life import recover
+    from processor.errors import UsageError
     from processor.history import HistoryError, default_path, open_history
 
     path = args.history or default_path(args.workbooks)
+    if args.batch_id == "copy" or args.to:
+        if args.batch_id != "copy" or not args.to:
+            raise UsageError(
+                "to copy a history, give both: charges history copy --to postgresql://... "
+                "(and --history PATH for a history not beside the workbooks)"
+            )
+        return copy(path, args.to)
     hist = open_history(path)
     for note in [*hist.warnings, *recover(hist)]:
         print(f"charges: {note}", file=sys.stderr)
@@ -60,4 +68,30 @@ def run(args) -> int:
         print(f"    {b['folder']}")
         if b["status"] == "void":
             print(f"    void: {b['void_reason']}")
+    return EXIT_OK
+
+
+def copy(source, url: str) -> int:
+    """`charges history copy --to URL`."""
+    from processor.errors import UsageError
+    from processor.history import history_place
+
+    if not isinstance(history_place(url), str):
+        raise UsageError(f"--to {url}: is not a PostgreSQL URL (postgresql://user@host/db)")
+    if isinstance(source, str):
+        raise UsageError(
+            f"{source}: is a PostgreSQL history already; copy copies a SQLite history file"
+        )
+    from processor.history.copying import copy_history
+
+    done = copy_history(source, url)
+    print(
+        f"copied the history {source} (id {done.history_id[:8]}) into {done.history}: "
+        f"{done.batches:,} batches, {done.keys:,} billed keys, "
+        f"{sum(done.rows.values()):,} rows in all, checked by counts and totals"
+    )
+    print(
+        f"  name it from now on: --history {done.history} (or CHARGES_HISTORY); "
+        f"{source} is left as it was"
+    )
     return EXIT_OK
