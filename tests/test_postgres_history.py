@@ -329,3 +329,74 @@ def test_history_copy_moves_a_sqlite_history_whole_and_leaves_it_as_it_was(
     # a database that is not empty is refused
     assert main(["history", "copy", "--to", url, "--history", str(sqlite)]) == 1
     assert "the database is not empty, so no history was created in it" in capsys.readouterr().err
+
+
+# the README's grants ("For a team"), word for word
+CLERK_GRANTS = [
+    "GRANT CONNECT ON DATABASE {db} TO charges_clerk",
+    "GRANT USAGE ON SCHEMA public TO charges_clerk",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO charges_clerk",
+    "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO charges_clerk",
+]
+
+
+def test_a_clerk_role_with_the_readmes_grants_imports_and_voids_and_cannot_drop(
+    tmp_path, pg_server
+):
+    import psycopg
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for grant in CLERK_GRANTS:
+        assert grant.format(db="charges") + ";" in readme
+    db = f"c_{tmp_path.name[-8:].replace('-', '_').lower()}"
+    pg_server.sql(
+        "DO $$BEGIN CREATE ROLE charges_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$"
+    )
+    pg_server.sql(
+        "DO $$BEGIN CREATE ROLE charges_clerk LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$"
+    )
+    pg_server.sql(f"CREATE DATABASE {db} OWNER charges_owner")
+    owner = pg_server.url(db).replace("postgres@", "charges_owner@")
+    clerk = pg_server.url(db).replace("postgres@", "charges_clerk@")
+    assert main(["init", "--history", owner]) == 0
+    with psycopg.connect(owner, autocommit=True) as conn:
+        for grant in CLERK_GRANTS:
+            conn.execute(grant.format(db=db))
+    books = two_sites(tmp_path / "wb")
+    assert main(import_args(books, clerk, tmp_path / "b", export(tmp_path / "e.csv", 1, 5))) == 0
+    assert main(["void", str(tmp_path / "b"), "--reason", "test", "--history", clerk]) == 0
+    with psycopg.connect(clerk, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DROP TABLE runs")
+
+
+def test_a_dump_restored_into_a_new_database_is_the_same_history(tmp_path, pg_server, capsys):
+    from tests.pg_server import _bin
+
+    books = two_sites(tmp_path / "wb")
+    url = create_history(pg_server.database())
+    for i in range(2):
+        assert (
+            main(
+                import_args(
+                    books,
+                    url,
+                    tmp_path / f"b{i}",
+                    export(tmp_path / f"e{i}.csv", 1 + 5 * i, 8 + 5 * i),
+                )
+            )
+            == 0
+        )
+    dump = tmp_path / "charges.dump"
+    subprocess.run([_bin("pg_dump"), "--format=custom", f"--file={dump}", url], check=True)
+    drill = pg_server.database()
+    subprocess.run([_bin("pg_restore"), "--no-owner", f"--dbname={drill}", str(dump)], check=True)
+    capsys.readouterr()
+    assert main(["history", "--history", url, "--format", "json"]) == 0
+    live = json.loads(capsys.readouterr().out)
+    assert main(["history", "--history", drill, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == live and len(live) == 2
+    # and it knows what was billed: the same export again bills nothing new
+    assert main(import_args(books, drill, tmp_path / "again", tmp_path / "e1.csv")) == 0
+    manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    assert manifest["reasons"]["already-billed"]["rows"] == 8

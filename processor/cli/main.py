@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--history",
         type=history_arg,
-        metavar="PATH",
+        metavar="PATH|URL",
         help="create the import history here (alone, when no folder is given)",
     )
 
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--history",
         type=history_arg,
-        metavar="PATH",
+        metavar="PATH|URL",
         help="the import history (default: the one the batches were recorded in)",
     )
 
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--history",
         type=history_arg,
-        metavar="PATH",
+        metavar="PATH|URL",
         help="the import history to check the batches against (default: the one each batch "
         "was recorded in)",
     )
@@ -284,8 +284,9 @@ def _history_option(s) -> None:
     s.add_argument(
         "--history",
         type=history_arg,
-        metavar="PATH",
-        help="the import history (default: history.sqlite in the workbooks folder)",
+        metavar="PATH|URL",
+        help="the import history: a file, or a postgresql:// URL (default: CHARGES_HISTORY, "
+        "else history.sqlite in the workbooks folder)",
     )
 
 
