@@ -233,3 +233,14 @@ def new_history(request, tmp_path) -> Path | str:
     if request.param == "sqlite":
         return tmp_path / "history.sqlite"
     return request.getfixturevalue("pg_server").database()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, monkeypatch) -> str:
+    """The test on both stores: with postgres, CHARGES_HISTORY names a new PostgreSQL
+    history, which every command not given --history uses (the workbooks' SQLite file is
+    never made)."""
+    if request.param == "postgres":
+        url = create_history(request.getfixturevalue("pg_server").database())
+        monkeypatch.setenv("CHARGES_HISTORY", url)
+    return request.param

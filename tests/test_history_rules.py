@@ -212,7 +212,7 @@ def _batch(tmp_path, setup) -> Path:
     return tmp_path / "b"
 
 
-def test_an_edited_manifest_is_not_reported_as_balanced(tmp_path, setup, capsys):
+def test_an_edited_manifest_is_not_reported_as_balanced(tmp_path, setup, capsys, backend):
     batch = _batch(tmp_path, setup)
     path = batch / "manifest.json"
     manifest = json.loads(path.read_text())
@@ -231,7 +231,9 @@ def test_an_edited_manifest_is_not_reported_as_balanced(tmp_path, setup, capsys)
     assert not (batch / "reports").exists()
 
 
-def test_a_row_added_to_unmatched_parquet_is_never_billed_by_retry(tmp_path, setup, capsys):
+def test_a_row_added_to_unmatched_parquet_is_never_billed_by_retry(
+    tmp_path, setup, capsys, backend
+):
     import pandas as pd
 
     batch = _batch(tmp_path, setup)
@@ -244,7 +246,7 @@ def test_a_row_added_to_unmatched_parquet_is_never_billed_by_retry(tmp_path, set
     assert "so the batch is not trusted" in err and not (tmp_path / "r").exists()
 
 
-def test_void_of_a_copy_of_a_batch_folder_is_refused(tmp_path, setup, capsys):
+def test_void_of_a_copy_of_a_batch_folder_is_refused(tmp_path, setup, capsys, backend):
     import shutil
 
     batch = _batch(tmp_path, setup)
@@ -257,7 +259,7 @@ def test_void_of_a_copy_of_a_batch_folder_is_refused(tmp_path, setup, capsys):
         f"charges: {copy}: is a copy of batch {batch_id}, whose folder is {batch}; name that "
         "folder instead; nothing was done"
     )
-    hist = open_history(setup[0] / "history.sqlite")
+    hist = open_history(os.environ.get("CHARGES_HISTORY") or setup[0] / "history.sqlite")
     assert hist.batch(batch_id)["status"] == "committed"
     hist.close()
     # the folder moved (the history's is gone): the moved folder is the batch, checked by
@@ -300,7 +302,7 @@ def _cells(path: Path, sheet: str) -> list[tuple]:
     return [tuple(c.value for c in r) for r in wb[sheet].iter_rows()]
 
 
-def test_void_marks_the_workbook_the_reports_and_every_statement(tmp_path, setup, capsys):
+def test_void_marks_the_workbook_the_reports_and_every_statement(tmp_path, setup, capsys, backend):
     import csv
 
     from openpyxl import load_workbook
@@ -351,7 +353,9 @@ def test_void_marks_the_workbook_the_reports_and_every_statement(tmp_path, setup
     assert main(["report", str(batch)]) == 0
 
 
-def test_a_void_whose_folder_cannot_be_marked_is_finished_by_the_next(tmp_path, setup, capsys):
+def test_a_void_whose_folder_cannot_be_marked_is_finished_by_the_next(
+    tmp_path, setup, capsys, backend
+):
     folder, export = setup
     assert imp(folder, export, tmp_path / "b") == 0
     batch = tmp_path / "b"
@@ -375,7 +379,9 @@ def test_a_void_whose_folder_cannot_be_marked_is_finished_by_the_next(tmp_path, 
     assert "was voided already" in capsys.readouterr().err
 
 
-def test_a_void_stopped_between_history_and_folder_is_marked_by_the_report(tmp_path, setup, capsys):
+def test_a_void_stopped_between_history_and_folder_is_marked_by_the_report(
+    tmp_path, setup, capsys, backend
+):
     import subprocess
     import sys
 
@@ -402,7 +408,7 @@ def test_a_void_stopped_between_history_and_folder_is_marked_by_the_report(tmp_p
     assert m["reasons"].get("already-billed") is None
 
 
-def test_a_retry_that_would_bill_nothing_writes_and_records_nothing(tmp_path, capsys):
+def test_a_retry_that_would_bill_nothing_writes_and_records_nothing(tmp_path, capsys, backend):
     folder = write_books(tmp_path / "wb")
     export = write_csv(
         tmp_path / "e.csv",

@@ -43,7 +43,7 @@ def imp(folder: Path, export: Path, out: Path, *extra: str) -> int:
     )
 
 
-def test_overlapping_exports_bill_the_overlap_once(tmp_path, capsys):
+def test_overlapping_exports_bill_the_overlap_once(tmp_path, backend, capsys):
     folder = write_books(tmp_path / "wb")
     first = write_csv(tmp_path / "sep.csv", [GENERIC_HEADER, *rows_for(range(1, 11))])
     second = write_csv(tmp_path / "oct.csv", [GENERIC_HEADER, *rows_for(range(6, 16))])
@@ -63,7 +63,7 @@ def test_overlapping_exports_bill_the_overlap_once(tmp_path, capsys):
     assert "already-billed: 5 rows" in capsys.readouterr().out
 
 
-def test_the_same_file_again_is_refused_and_reimport_bills_nothing_new(tmp_path, capsys):
+def test_the_same_file_again_is_refused_and_reimport_bills_nothing_new(tmp_path, backend, capsys):
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
     assert imp(folder, export, tmp_path / "b1") == 0
@@ -123,7 +123,7 @@ def test_identical_rows_in_one_file_are_distinct_charges_and_an_overlap_finds_ea
     assert result.manifest["rows"]["matched"] == 2
 
 
-def test_a_freeswitch_call_logged_three_times_under_one_uuid_is_billed_once(tmp_path):
+def test_a_freeswitch_call_logged_three_times_under_one_uuid_is_billed_once(tmp_path, backend):
     data = base()
     data["Applications"] = [["PBX", "freeswitch-cdr-csv", "CALLS", None]]
     data["Products"][0] = ["CALLS", "Calls", "Unit Price", 0.1, None, None, None, None]
@@ -144,7 +144,7 @@ def test_a_freeswitch_call_logged_three_times_under_one_uuid_is_billed_once(tmp_
     assert key.startswith("uuid:")
 
 
-def test_retry_bills_exactly_the_rows_the_new_code_blocked(tmp_path, capsys):
+def test_retry_bills_exactly_the_rows_the_new_code_blocked(tmp_path, backend, capsys):
     data = base()
     folder = write_books(tmp_path / "wb", data)
     export = write_csv(
@@ -181,7 +181,7 @@ def test_retry_bills_exactly_the_rows_the_new_code_blocked(tmp_path, capsys):
     )
 
 
-def test_void_then_reimport_bills_again(tmp_path, capsys):
+def test_void_then_reimport_bills_again(tmp_path, backend, capsys):
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
     assert imp(folder, export, tmp_path / "b1") == 0
@@ -201,7 +201,7 @@ def test_void_then_reimport_bills_again(tmp_path, capsys):
     assert (m["rows"]["matched"], m["billed"]["net"]) == (3, "6.60")
 
 
-def test_history_lists_batches_newest_first(tmp_path, capsys):
+def test_history_lists_batches_newest_first(tmp_path, backend, capsys):
     folder = write_books(tmp_path / "wb")
     a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows_for(range(1, 3))])
     b = write_csv(tmp_path / "b.csv", [GENERIC_HEADER, *rows_for(range(3, 4))])
@@ -222,7 +222,7 @@ def test_history_lists_batches_newest_first(tmp_path, capsys):
     assert "VOID" in text and str(a) in text and "Void: " in text
 
 
-def test_period_summary_counts_each_batch_once_and_leaves_void_out(tmp_path, capsys):
+def test_period_summary_counts_each_batch_once_and_leaves_void_out(tmp_path, backend, capsys):
     folder = write_books(tmp_path / "wb")
     a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows_for(range(1, 5))])
     b = write_csv(tmp_path / "b.csv", [GENERIC_HEADER, *rows_for(range(3, 7))])
@@ -267,7 +267,7 @@ def _spawn(folder: Path, export: Path, out: Path) -> subprocess.Popen:
     )
 
 
-def test_two_concurrent_imports_bill_each_row_once(tmp_path):
+def test_two_concurrent_imports_bill_each_row_once(tmp_path, backend):
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 29))])
     procs = [_spawn(folder, export, tmp_path / f"b{i}") for i in (1, 2)]
@@ -334,7 +334,7 @@ def test_a_damaged_history_is_a_clear_error(tmp_path, capsys, bad):
     assert not (tmp_path / "b1").exists()
 
 
-def test_row_keys_are_in_every_output(tmp_path):
+def test_row_keys_are_in_every_output(tmp_path, backend):
     folder = write_books(tmp_path / "wb")
     export = write_csv(
         tmp_path / "e.csv", [GENERIC_HEADER, "100,2026-10-01,a,1,1", "999,2026-10-01,b,1,1", ""]
@@ -661,7 +661,7 @@ def imported_then_retried(tmp_path: Path) -> tuple[Path, Path, str, str]:
     return folder, export, first, retry
 
 
-def test_a_batch_with_retries_is_voided_only_with_them(tmp_path, capsys):
+def test_a_batch_with_retries_is_voided_only_with_them(tmp_path, backend, capsys):
     folder, export, first, retry = imported_then_retried(tmp_path)
     capsys.readouterr()
     # without --with-retries: refused, naming the retry batch; nothing is voided
@@ -687,7 +687,9 @@ def test_a_batch_with_retries_is_voided_only_with_them(tmp_path, capsys):
     assert m["rows"]["matched"] == 4
 
 
-def test_a_void_batch_is_not_retried_and_a_void_retry_releases_its_rows_to_retry(tmp_path, capsys):
+def test_a_void_batch_is_not_retried_and_a_void_retry_releases_its_rows_to_retry(
+    tmp_path, backend, capsys
+):
     folder, _, first, retry = imported_then_retried(tmp_path)
     # the retry batch was wrong: voided, its two rows may be retried again, and are
     assert main(["void", str(tmp_path / "r1"), "--reason", "wrong code"]) == 0
@@ -701,7 +703,8 @@ def test_a_void_batch_is_not_retried_and_a_void_retry_releases_its_rows_to_retry
     assert main(["retry", str(tmp_path / "b1"), "--out", str(tmp_path / "r3")]) == 1
     assert capsys.readouterr().err.strip() == (
         f"charges: batch {first} ({tmp_path / 'b1'}) is void in the history "
-        f"{folder / 'history.sqlite'}; only a committed batch can be retried"
+        f"{os.environ.get('CHARGES_HISTORY') or folder / 'history.sqlite'}; only a committed "
+        "batch can be retried"
     )
     assert not (tmp_path / "r3").exists() and retry != first
 
