@@ -64,6 +64,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/bench_reports.py
 	BENCH_PYTHON=$(BENCH_VENV)/bin/python $(BIN)/python bench/bench_report_calls.py
 	$(BIN)/python bench/bench_history.py
+	$(BIN)/python bench/bench_history_server.py
 
 # JupyterLab on notebooks/, with the Reception PBX demo batch preset (run make demo first)
 lab: $(STAMP)
