@@ -400,3 +400,30 @@ def test_a_dump_restored_into_a_new_database_is_the_same_history(tmp_path, pg_se
     assert main(import_args(books, drill, tmp_path / "again", tmp_path / "e1.csv")) == 0
     manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
     assert manifest["reasons"]["already-billed"]["rows"] == 8
+
+
+def test_a_connection_dropped_in_the_middle_of_an_import_leaves_nothing(tmp_path, pg_server):
+    import psycopg
+
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    big = export(tmp_path / "big.csv", 1, 200_000)
+    run = charges(*import_args(books, history, tmp_path / "b", big))
+    deadline = time.monotonic() + 120
+    while not _pending(history):
+        assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()
+        time.sleep(0.05)
+    database = history.split("/")[3].split("?")[0]
+    with psycopg.connect(pg_server.url(), autocommit=True) as conn:  # as the network would
+        cut = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (database,),
+        ).fetchall()
+    assert cut
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 1 and "Traceback" not in err, out + err
+    assert err.startswith(f"charges: {history}: the PostgreSQL history cannot be used (")
+    again = charges(*import_args(books, history, tmp_path / "c", big))
+    assert again.wait(timeout=600) == 0, again.stderr.read()
+    counts, _ = billed(history)
+    assert len(counts) == 200_000 and set(counts.values()) == {1}
