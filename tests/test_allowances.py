@@ -49,10 +49,12 @@ def spawn(folder: Path, history: Path, application: str, export: Path, out: Path
     )  # fmt: skip
 
 
-def test_imports_at_once_never_use_one_allowance_twice(tmp_path):
+def test_imports_at_once_never_use_one_allowance_twice(tmp_path, new_history):
+    # two applications at one location share the account's allowance: on PostgreSQL an
+    # import holds its location, not only its application there, for this
     apps = ["PBX", "Printer"]
     folder = plan_books(tmp_path / "wb", apps)
-    history = create_history(tmp_path / "history.sqlite")
+    history = create_history(new_history)
     procs, outs = [], []
     for i in range(4):  # two exports of each application, all four started at once
         export = write_csv(
@@ -75,7 +77,7 @@ def test_imports_at_once_never_use_one_allowance_twice(tmp_path):
     }
 
 
-def test_the_readme_examples_in_pennies(tmp_path):
+def test_the_readme_examples_in_pennies(tmp_path, new_history):
     from processor import run_import
 
     data = base()
@@ -95,7 +97,7 @@ def test_the_readme_examples_in_pennies(tmp_path):
         row("Plans", {"Plan": "Desk", "Product": "CALLS", "Included Amount": 5}),
     ]
     folder = write_books(tmp_path / "wb", data)
-    history = create_history(tmp_path / "history.sqlite")
+    history = create_history(new_history)
     header = "Code,Date,Description,Quantity,Cost,Item"
     first = write_csv(tmp_path / "a.csv", [header, "100,2026-10-01 09:00,earlier,45,0,pages"])
     run_import(folder, "London", "PBX", [first], tmp_path / "b1", history=history)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from processor import export_batches, run_import, void_batch
+from processor import create_history, export_batches, run_import, void_batch
 from processor.errors import UsageError
 from tests.books_readers import READERS
 from tests.conftest import row, write_books, write_csv
@@ -119,14 +119,16 @@ def shown(name: str) -> str:
     return "'" + name if name[:1] in "=+-@" else name
 
 
-def import_location(tmp_path: Path, wb: Path, location: str, seed: int, credits=True):
+def import_location(tmp_path: Path, wb: Path, location: str, seed: int, credits=True, history=None):
     prefix = "A" if location == "London" else "B"
     accounts = [f"{prefix}{i:02d}" for i in range(1, 7)]
     out = []
     for app in ("PBX", "Printer"):
         export = usage(tmp_path / f"{location}-{app}.csv", accounts, seed + len(app), credits)
         folder = tmp_path / f"{location}-{app}"
-        run_import(wb, location, app, [export], folder, batch_date=_date("2026-10-31"))
+        run_import(
+            wb, location, app, [export], folder, batch_date=_date("2026-10-31"), history=history
+        )
         out.append(folder)
     return out
 
@@ -148,6 +150,12 @@ def write_named(folder: Path, data: dict) -> Path:
             cell.data_type = "s"
     book.save(folder / "accounts.xlsx")
     return folder
+
+
+@pytest.fixture
+def store(new_history):
+    """A new history on each store: the export records kept alike in SQLite and PostgreSQL."""
+    return create_history(new_history)
 
 
 @pytest.fixture
@@ -193,8 +201,8 @@ def test_a_generated_month_of_credits_in_both_roundings(tmp_path):
                 assert got == {a: (e["net"], e["tax"]) for a, e in expected.items()}
 
 
-def test_exporting_twice_refuses_and_again_gives_the_same_numbers(tmp_path, wb):
-    batches = import_location(tmp_path, wb, "London", seed=1, credits=False)
+def test_exporting_twice_refuses_and_again_gives_the_same_numbers(tmp_path, wb, store):
+    batches = import_location(tmp_path, wb, "London", seed=1, credits=False, history=store)
     first = export_batches(batches, "xero", tmp_path / "x1.csv")
     with pytest.raises(UsageError) as e:
         export_batches(batches[:1], "quickbooks", tmp_path / "q.csv")
@@ -281,8 +289,8 @@ def test_settings_number_date_and_name_the_invoices(tmp_path):
     assert [i.number for i in nxt.invoices] == ["INV-0047"]
 
 
-def test_a_number_used_before_is_refused(tmp_path, wb):
-    batches = import_location(tmp_path, wb, "London", seed=5, credits=False)
+def test_a_number_used_before_is_refused(tmp_path, wb, store):
+    batches = import_location(tmp_path, wb, "London", seed=5, credits=False, history=store)
     export_batches(batches[:1], "lines", tmp_path / "a.csv")
     with pytest.raises(UsageError) as e:  # same batch date, same accounts: same numbers
         export_batches(batches[1:], "lines", tmp_path / "b.csv")
@@ -344,8 +352,8 @@ def test_the_books_sheets_are_validated_cell_by_cell(tmp_path):
     ) in got
 
 
-def test_a_stopped_export_is_named_and_again_writes_it(tmp_path, wb):
-    batches = import_location(tmp_path, wb, "London", seed=6, credits=False)
+def test_a_stopped_export_is_named_and_again_writes_it(tmp_path, wb, store):
+    batches = import_location(tmp_path, wb, "London", seed=6, credits=False, history=store)
     code = (
         "import sys; from processor.cli import main; sys.exit(main(['export', "
         f"{str(batches[0])!r}, '--to', 'xero', '--out', {str(tmp_path / 'x.csv')!r}]))"

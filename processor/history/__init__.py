@@ -27,6 +27,7 @@ __all__ = [
     "history_place",
     "open_history",
     "recorded_in",
+    "same_place",
 ]
 
 
@@ -40,6 +41,15 @@ def history_place(where: Path | str) -> Path | str:
     else is a file path."""
     text = str(where)
     return text.strip() if is_url(text) else Path(where)
+
+
+def same_place(where: Path | str) -> Path | str:
+    """A history's place, normalised so that two namings of one history are equal: a file's
+    absolute path, a URL without its password."""
+    from processor.history.postgres.place import public_url
+
+    place = history_place(where)
+    return public_url(place) if isinstance(place, str) else place.resolve()
 
 
 def recorded_in(manifest: dict, given: Path | str | None = None) -> Path | str:

@@ -30,7 +30,7 @@ from processor.books.invoices import BatchLines, Invoice, invoices, number
 from processor.books.systems import SYSTEMS
 from processor.books.systems.base import Context
 from processor.errors import HistoryError, UsageError, WorkbookError
-from processor.history import open_history, recorded_in
+from processor.history import open_history, recorded_in, same_place
 from processor.history.store import new_id, now, user
 from processor.reference.loading import load_reference
 from schemas.checks import key
@@ -200,11 +200,11 @@ def export_batches(
                 "nothing was written"
             )
         manifests[folder] = read_manifest(folder)
-    where = {recorded_in(m, history).resolve() for m in manifests.values()}
+    where = {same_place(recorded_in(m, history)) for m in manifests.values()}
     if len(where) > 1:
         raise UsageError(
             "the batches were recorded in different histories "
-            f"({', '.join(map(str, sorted(where)))}); export each history's batches on their "
+            f"({', '.join(sorted(map(str, where)))}); export each history's batches on their "
             "own; nothing was written"
         )
     location = _one("location", {f: m["location"] for f, m in manifests.items()})
