@@ -599,7 +599,9 @@ def billed_by(h, application_key: str, location_key: str, digests: np.ndarray) -
 
 
 @pytest.mark.parametrize("moment", ["pending", "written", "renamed"])
-def test_an_import_stopped_at_each_moment_of_its_batch_is_recovered_by_the_next(tmp_path, moment):
+def test_an_import_stopped_at_each_moment_of_its_batch_is_recovered_by_the_next(
+    tmp_path, moment, backend
+):
     # the import ends at once (as a SIGKILL ends it) at one moment of its batch's life; the
     # next command recovers first: an unfinished batch is removed, a whole one committed;
     # then every row is billed exactly once, and the same --out can be used again
@@ -620,8 +622,11 @@ def test_an_import_stopped_at_each_moment_of_its_batch_is_recovered_by_the_next(
     again = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    with sqlite3.connect(folder / "history.sqlite") as db:
-        batches = db.execute("SELECT id, status, rows_billed FROM batches").fetchall()
+    hist = open_history(os.environ.get("CHARGES_HISTORY") or folder / "history.sqlite")
+    try:
+        batches = [(b["id"], b["status"], b["rows_billed"]) for b in hist.batches()]
+    finally:
+        hist.close()
     assert [(status, billed) for _, status, billed in batches] == [("committed", 28)]
     (batch_id,) = [b for b, _, _ in batches]
     notes = again.stderr.strip().splitlines()
