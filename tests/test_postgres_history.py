@@ -239,6 +239,11 @@ def test_charges_history_names_the_ledger_when_set_in_the_environment(
     capsys.readouterr()
     assert main(["history", "--format", "json"]) == 0
     assert [b["folder"] for b in json.loads(capsys.readouterr().out)] == [str(tmp_path / "b")]
+    # a second clerk's templates use the team's history as it is
+    assert main(["init", str(tmp_path / "wb2")]) == 0
+    said = capsys.readouterr().out
+    assert f"using the import history {url} (CHARGES_HISTORY), which is there\n" in said
+    assert main(["init", "--history", url]) == 1  # named outright: never made again
 
 
 def _pending(url: str) -> int:

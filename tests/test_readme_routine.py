@@ -29,7 +29,8 @@ def routine() -> list[list[str]]:
     ]
 
 
-def test_the_monthly_routine_runs_as_written(tmp_path, monkeypatch, capsys):
+def test_the_monthly_routine_runs_as_written(tmp_path, monkeypatch, capsys, backend):
+    # on both stores: with postgres, CHARGES_HISTORY names a team's history, made already
     monkeypatch.chdir(tmp_path)
     (tmp_path / "exports").mkdir()
     shutil.copy(ROOT / "samples" / "exports" / "london-pbx.csv", "exports/pbx-october.csv")

@@ -311,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     # PostgreSQL ledger, say)
     if getattr(args, "history", False) is None and os.environ.get("CHARGES_HISTORY"):
         args.history = history_arg(os.environ["CHARGES_HISTORY"])
+        args.history_from_environment = True
     # a terminated run unwinds like an interrupted one, so partial output is removed
     signal.signal(signal.SIGTERM, _terminated)
     from processor.errors import (
