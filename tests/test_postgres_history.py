@@ -149,7 +149,8 @@ def test_an_import_waits_for_its_own_location_only(tmp_path, pg_server):
         london = charges(
             *import_args(books, history, tmp_path / "london", export(tmp_path / "n.csv", 1, 5))
         )
-        time.sleep(3)
+        _connected(pg_server, history, 2)  # ours and London's import: it is at the lock
+        time.sleep(1)
         assert london.poll() is None  # waiting for London's lock
     finally:
         held.close()
@@ -161,7 +162,8 @@ def test_an_import_waits_for_its_own_location_only(tmp_path, pg_server):
     held.lock(scope="leeds")
     try:
         void = charges("void", tmp_path / "london", "--reason", "test")
-        time.sleep(3)
+        _connected(pg_server, history, 2)  # ours and the void's: it is at the lock
+        time.sleep(1)
         assert void.poll() is None
     finally:
         held.close()
@@ -244,6 +246,19 @@ def test_charges_history_names_the_ledger_when_set_in_the_environment(
     said = capsys.readouterr().out
     assert f"using the import history {url} (CHARGES_HISTORY), which is there\n" in said
     assert main(["init", "--history", url]) == 1  # named outright: never made again
+
+
+def _connected(server, url: str, count: int) -> None:
+    """Wait until ``count`` clients are connected to the history's database."""
+    import psycopg
+
+    database = url.split("/")[3].split("?")[0]
+    deadline = time.monotonic() + 120
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        sql = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s"
+        while conn.execute(sql, (database,)).fetchone()[0] < count:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
 
 
 def _pending(url: str) -> int:
@@ -372,7 +387,7 @@ def test_a_clerk_role_with_the_readmes_grants_imports_and_voids_and_cannot_drop(
     assert main(["void", str(tmp_path / "b"), "--reason", "test", "--history", clerk]) == 0
     with psycopg.connect(clerk, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("DROP TABLE runs")
+            conn.execute("DROP TABLE keys")
 
 
 def test_a_dump_restored_into_a_new_database_is_the_same_history(tmp_path, pg_server, capsys):

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+
 from processor.errors import HistoryError
+from processor.history import runs
+from processor.history.postgres import keys
 from processor.history.postgres.store import PostgresHistory
 from processor.history.sqlite import SQLiteHistory
 
@@ -23,7 +27,6 @@ TABLES = [
     "inputs",
     "retried",
     "scopes",
-    "runs",
     "batch_files",
     "allowance_use",
     "account_nets",
@@ -32,7 +35,7 @@ TABLES = [
     "export_invoices",
 ]
 WITH_ROWID = {"batches", "exports"}
-SEQUENCES = [("batches", "rowid"), ("exports", "rowid"), ("scopes", "id"), ("runs", "id")]
+SEQUENCES = [("batches", "rowid"), ("exports", "rowid"), ("scopes", "id")]
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,12 @@ def _columns(src: SQLiteHistory, table: str) -> list[str]:
     return (["rowid"] if table in WITH_ROWID else []) + names
 
 
-def _facts(db) -> dict[str, object]:
+def _facts(db, keys_sql: str) -> dict[str, object]:
     """What the check compares: rows per table, billed keys, rows and money per status."""
     facts: dict[str, object] = {
         t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES
     }
-    facts["keys"] = int(db.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()[0])
+    facts["keys"] = int(db.execute(keys_sql).fetchone()[0])
     money: dict[tuple, list] = {}
     for status, currency, billed, net, tax, gross in db.execute(
         "SELECT status, currency, rows_billed, net, tax, gross FROM batches"
@@ -93,6 +96,18 @@ def copy_history(source: Path, url: str) -> Copied:
                     dst.db.executemany(
                         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows
                     )
+                for (scope,) in src.db.execute("SELECT DISTINCT scope FROM runs").fetchall():
+                    for run in runs.read(src.db, scope):  # the sorted runs become keyed rows
+                        n = len(run)
+                        keys.copy_in(
+                            dst.db,
+                            [
+                                np.full(n, scope, np.int64),
+                                run.heads.view(np.int64),
+                                run.tails.view(np.int32),
+                                run.batches[run.owner()].astype(np.int64),
+                            ],
+                        )
                 for table, column in SEQUENCES:
                     dst.db.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
@@ -101,7 +116,8 @@ def copy_history(source: Path, url: str) -> Copied:
                 dst.db.execute(
                     "UPDATE meta SET value = ? WHERE key = 'history_id'", (src.history_id,)
                 )
-                want, got = _facts(src.db), _facts(dst.db)
+                want = _facts(src.db, "SELECT COALESCE(SUM(size), 0) FROM runs")
+                got = _facts(dst.db, "SELECT COUNT(*) FROM keys")
                 if want != got:  # raising here rolls the whole copy back
                     differ = [k for k in want if want[k] != got.get(k)]
                     raise HistoryError(
@@ -131,5 +147,5 @@ def _empty(dst: PostgresHistory) -> None:
 
     with contextlib.suppress(Exception):
         with dst.transaction():
-            for table in [*TABLES, "meta"]:
+            for table in [*TABLES, "keys", "meta"]:
                 dst.db.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -108,7 +108,7 @@ class SQLHistory(HistoryStore):
             raise HistoryError("a batch would bill a row twice; nothing was written") from None
         with self.transaction():
             scope = self._scope(app, loc, create=True)
-            runs.store(self.db, scope, run)
+            self._store_keys(scope, rowid, digests, run)
             self.db.executemany(
                 "INSERT INTO allowance_use (batch_id, account_key, product_key, month, kind, "
                 "account_id, product, used) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
@@ -218,6 +218,16 @@ class SQLHistory(HistoryStore):
             (application_key, location_key),
         ).fetchone()
         return None if row is None else row[0]
+
+    # --- the billed keys: sorted runs (a store may keep them otherwise) ---------------------
+
+    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray, run: key_runs.Run) -> None:
+        """Record a committing batch's keys (inside the commit's transaction)."""
+        runs.store(self.db, scope, run)
+
+    def _release_keys(self, rowid: int) -> int:
+        """Forget a void batch's keys (inside the void's transaction); how many."""
+        return runs.release(self.db, rowid)
 
     def billed_where(
         self, application_key: str, location_key: str, digests: np.ndarray
@@ -443,7 +453,7 @@ class SQLHistory(HistoryStore):
             rowid = self.db.execute(
                 "SELECT rowid FROM batches WHERE id = ?", (batch_id,)
             ).fetchone()[0]
-            released = runs.release(self.db, rowid)
+            released = self._release_keys(rowid)
             self.db.executemany(
                 "UPDATE batch_files SET void_sha256 = ? WHERE batch_id = ? AND name = ?",
                 [(sha, batch_id, name) for name, sha in (files or {}).items()],

@@ -1,11 +1,12 @@
 """The PostgreSQL history's schema: the SQLite history's tables (``sqlite.schema``, version
-8) in PostgreSQL's types, its version in ``meta``, and the migrations from each version to
+8) in PostgreSQL's types, but the billed keys in a keyed table (``keys``, version 9)
+rather than sorted runs; its version in ``meta``, and the migrations from each version to
 the next, each in one transaction. ``batches`` and ``exports`` carry ``rowid``, which the
 shared SQL orders by, as SQLite's own rowid."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 TABLES = """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,16 +54,14 @@ TABLES = """
         location_key TEXT NOT NULL,
         UNIQUE (application_key, location_key)
     );
-    CREATE TABLE runs (
-        id BIGSERIAL PRIMARY KEY,
+    CREATE TABLE keys (
         scope BIGINT NOT NULL,
-        size BIGINT NOT NULL,
-        heads BYTEA NOT NULL,
-        tails BYTEA NOT NULL,
-        batches BYTEA NOT NULL,
-        owners BYTEA
+        head BIGINT NOT NULL,
+        tail INTEGER NOT NULL,
+        batch BIGINT NOT NULL,
+        PRIMARY KEY (scope, head, tail)
     );
-    CREATE INDEX runs_scope ON runs (scope);
+    CREATE INDEX keys_batch ON keys (batch);
     CREATE TABLE batch_files (
         batch_id TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -117,6 +116,28 @@ TABLES = """
     );
 """
 
-# version → the statements that take a history from the version before to it (the first
-# PostgreSQL history is version 8: the SQLite history's tables when this store came)
-MIGRATIONS: dict[int, str] = {}
+
+def _to_v9(db) -> None:
+    """Version 8 kept the keys as the SQLite history does, in sorted runs: each becomes a
+    row of ``keys``."""
+    import numpy as np
+
+    from processor.history import runs
+    from processor.history.postgres import keys
+
+    db.execute(keys.TABLE.split(";")[0])
+    db.execute(keys.TABLE.split(";")[1])
+    for (scope,) in db.execute("SELECT DISTINCT scope FROM runs").fetchall():
+        for run in runs.read(db, scope):
+            batch = run.batches[run.owner()]
+            n = len(run)
+            db_rows = [np.full(n, scope, np.int64), run.heads.view(np.int64)]
+            db_rows += [run.tails.view(np.int32), batch.astype(np.int64)]
+            keys.copy_in(db, db_rows)
+    db.execute("DROP TABLE runs")
+
+
+# version → what takes a history from the version before to it: statements, or a function
+# of the connection (the first PostgreSQL history is version 8: the SQLite history's
+# tables when this store came)
+MIGRATIONS: dict[int, object] = {9: _to_v9}

@@ -13,12 +13,15 @@ import time
 import uuid
 import zlib
 
+import numpy as np
+
 from processor.errors import HistoryError, NoHistoryError
+from processor.history.postgres import keys
 from processor.history.postgres.connection import Connection, unreachable
 from processor.history.postgres.place import public_url
 from processor.history.postgres.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from processor.history.sql_store import SQLHistory
-from processor.history.store import LOCK_WAIT
+from processor.history.store import LOCK_WAIT, Billed
 
 EXTRA = 'pip install "device-charges[postgres]"'
 # the advisory locks' first key (this program's), then 0 for the whole history or a
@@ -103,7 +106,11 @@ class PostgresHistory(SQLHistory):
                     "device-charges on this machine"
                 )
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS.get(step, "").split(";"):
+                migration = MIGRATIONS.get(step, "")
+                if callable(migration):
+                    migration(self.db)
+                    continue
+                for statement in migration.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
             if version < SCHEMA_VERSION:
@@ -175,6 +182,36 @@ class PostgresHistory(SQLHistory):
     def close(self) -> None:
         self.unlock()
         self.db.close()
+
+    # --- the billed keys: a keyed table, searched on the server (``keys``) ---------------
+
+    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray, run) -> None:
+        keys.store(self.db, scope, rowid, digests)
+
+    def _release_keys(self, rowid: int) -> int:
+        return keys.release(self.db, rowid)
+
+    def billed_where(
+        self, application_key: str, location_key: str, digests: np.ndarray
+    ) -> tuple[np.ndarray, list[Billed]]:
+        scope = self._scope(application_key, location_key)
+        if scope is None:
+            return np.full(len(digests), -1, dtype=np.int64), []
+        rowids = keys.search(self.db, scope, digests)
+        found = np.unique(rowids[rowids >= 0])
+        if not len(found):
+            return rowids, []
+        marks = ",".join("?" * len(found))
+        named = {
+            rowid: Billed(batch_id, folder)
+            for rowid, batch_id, folder in self.db.execute(
+                f"SELECT rowid, id, folder FROM batches WHERE rowid IN ({marks})",
+                [int(r) for r in found],
+            )
+        }
+        index = np.searchsorted(found, rowids)
+        index[rowids < 0] = -1
+        return index, [named[int(r)] for r in found]
 
     def batch(self, batch_id: str) -> dict | None:
         out = super().batch(batch_id)
