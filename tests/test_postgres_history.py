@@ -447,3 +447,55 @@ def test_a_connection_dropped_in_the_middle_of_an_import_leaves_nothing(tmp_path
     assert again.wait(timeout=600) == 0, again.stderr.read()
     counts, _ = billed(history)
     assert len(counts) == 200_000 and set(counts.values()) == {1}
+
+
+def test_a_version_8_server_history_has_its_runs_made_keys_when_opened(tmp_path, pg_server):
+    # version 8 kept the billed keys as the SQLite history does, as sorted runs: made here
+    # from a version 9 history's keys, then opened again
+    import numpy as np
+    import psycopg
+
+    from processor.history import key_runs, runs
+    from processor.history.postgres.connection import Connection
+    from processor.history.sqlite.schema import RUNS
+
+    books = two_sites(tmp_path / "wb")
+    url = create_history(pg_server.database())
+    for i in range(2):
+        file = export(tmp_path / f"e{i}.csv", 1 + 10 * i, 10 + 10 * i)
+        assert main(import_args(books, url, tmp_path / f"b{i}", file)) == 0
+    with psycopg.connect(url, autocommit=True) as raw:
+        db = Connection(raw, url)
+        with db.transaction():
+            stored = db.execute("SELECT scope, head, tail, batch FROM keys").fetchall()
+            ddl = RUNS.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY").replace(
+                "BLOB", "BYTEA"
+            )
+            for statement in ddl.split(";"):
+                db.execute(statement)
+            for batch in sorted({r[3] for r in stored}):
+                mine = [r for r in stored if r[3] == batch]
+                pairs = np.array(
+                    [(h, t) for _, h, t, _ in mine], dtype=[("h", "<i8"), ("t", "<i4")]
+                )
+                digests = pairs.view("S12")
+                runs.store(db, mine[0][0], key_runs.of_batch(batch, digests))
+            db.execute("DROP TABLE keys")
+            db.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
+    assert len(stored) == 20
+    hist = open_history(url)  # migrated: the runs are keys again
+    try:
+        (version,) = hist.db.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'"
+        ).fetchone()
+        assert version == "9"
+        assert sorted(
+            hist.db.execute("SELECT scope, head, tail, batch FROM keys").fetchall()
+        ) == sorted(stored)
+    finally:
+        hist.close()
+    again = tmp_path / "again"
+    assert main(import_args(books, url, again, export(tmp_path / "all.csv", 1, 25))) == 0
+    manifest = json.loads((again / "manifest.json").read_text())
+    assert manifest["reasons"]["already-billed"]["rows"] == 20
+    assert manifest["rows"]["matched"] == 5
