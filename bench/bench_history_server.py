@@ -13,7 +13,6 @@ cost is the difference, told as a multiple of the time to read the export alone.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import sys
 import tempfile
 import time
@@ -23,11 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from bench.bench_workbooks import generate
-from processor import create_history, open_history, read_export, row_digests, run_import
+from bench.bench_history import export_and_read
+from processor import create_history, open_history, row_digests, run_import
 from processor.history.postgres import keys as key_table
-from processor.reference.reading import read_workbooks
-from processor.reference.records import build
 from tests import pg_server
 
 
@@ -74,24 +71,10 @@ def main(keys: int, rows: int) -> None:
     if isinstance(server, str):
         print(f"no PostgreSQL server for the benchmark: {server}")
         return
-    rnd = random.Random(2)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            wb = tmp / "wb"
-            wb.mkdir()
-            generate(wb)
-            export = tmp / "export.csv"
-            with export.open("w") as fh:
-                fh.write("Code,Date,Description,Quantity,Cost\n")
-                for i in range(rows):
-                    code = f"{100000 + 2 * rnd.randrange(10500) + 1}"
-                    fh.write(f"{code},2026-10-{1 + i % 28:02d} 10:{i % 60:02d},call {i},1,1.25\n")
-            fmt = build(read_workbooks(wb)[0]).format_for("generic-csv")
-            start = time.perf_counter()
-            for _ in read_export(export, fmt, ["Code"]):
-                pass
-            read_s = time.perf_counter() - start
+            wb, export, read_s = export_and_read(tmp, rows)
             timings = {}
             for label, n in (("an empty history", 0), (f"a history of {keys:,} keys", keys)):
                 url = server.database()

@@ -23,7 +23,7 @@ TABLE = """
         batch BIGINT NOT NULL,
         PRIMARY KEY (scope, head, tail)
     );
-    CREATE INDEX keys_batch ON keys (batch)
+    CREATE INDEX keys_batch ON keys (batch);
 """
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)

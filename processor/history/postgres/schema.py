@@ -6,9 +6,12 @@ shared SQL orders by, as SQLite's own rowid."""
 
 from __future__ import annotations
 
+from processor.history.postgres import keys
+
 SCHEMA_VERSION = 9
 
-TABLES = """
+TABLES = (
+    """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE batches (
         rowid BIGSERIAL UNIQUE,
@@ -54,14 +57,6 @@ TABLES = """
         location_key TEXT NOT NULL,
         UNIQUE (application_key, location_key)
     );
-    CREATE TABLE keys (
-        scope BIGINT NOT NULL,
-        head BIGINT NOT NULL,
-        tail INTEGER NOT NULL,
-        batch BIGINT NOT NULL,
-        PRIMARY KEY (scope, head, tail)
-    );
-    CREATE INDEX keys_batch ON keys (batch);
     CREATE TABLE batch_files (
         batch_id TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -115,6 +110,8 @@ TABLES = """
         PRIMARY KEY (export_id, account_id)
     );
 """
+    + keys.TABLE
+)  # the billed keys: ``keys``
 
 
 def _to_v9(db) -> None:
@@ -123,10 +120,10 @@ def _to_v9(db) -> None:
     import numpy as np
 
     from processor.history import runs
-    from processor.history.postgres import keys
 
-    db.execute(keys.TABLE.split(";")[0])
-    db.execute(keys.TABLE.split(";")[1])
+    for statement in keys.TABLE.split(";"):
+        if statement.strip():
+            db.execute(statement)
     for (scope,) in db.execute("SELECT DISTINCT scope FROM runs").fetchall():
         for run in runs.read(db, scope):
             batch = run.batches[run.owner()]
