@@ -51,7 +51,7 @@ def spawn(folder: Path, history: Path, application: str, export: Path, out: Path
 
 def test_imports_at_once_never_use_one_allowance_twice(tmp_path, new_history):
     # two applications at one location share the account's allowance: on PostgreSQL an
-    # import holds its location, not only its application there, for this
+    # import with charges an allowance may cover holds the location's allowances for this
     apps = ["PBX", "Printer"]
     folder = plan_books(tmp_path / "wb", apps)
     history = create_history(new_history)

@@ -19,6 +19,7 @@ from processor import create_history, run_import
 from processor.cli import main
 from processor.errors import HistoryError
 from processor.history import open_history
+from processor.history.store import Scope
 from tests.conftest import GENERIC_HEADER, base, row, write_books, write_csv
 
 CODE = "import sys; from processor.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -34,24 +35,37 @@ def export(path: Path, first: int, last: int, code: str = "100") -> Path:
 
 
 def two_sites(folder: Path) -> Path:
-    """The base workbooks, with PBX's code 300 (A3) at Leeds."""
+    """The base workbooks, with PBX's code 300 (A3) at Leeds; a second application at
+    London (Printer, the same format and product); and A1 on plan Desk (5.00 of calls a
+    month included), A2 (code 200) on none."""
     data = base()
     data["Accounts"] = [
-        row("Accounts", Account_ID="A1", Account_Name="Acme", Location="London", Status="Active"),
-        row(
-            "Accounts", Account_ID="A3", Account_Name="Leeds Co", Location="Leeds", Status="Active"
-        ),
-    ]
+        row("Accounts", Account_ID="A1", Account_Name="Acme", Location="London", Status="Active",
+            Plan="Desk"),
+        row("Accounts", Account_ID="A2", Account_Name="Bee", Location="London", Status="Active"),
+        row("Accounts", Account_ID="A3", Account_Name="Leeds Co", Location="Leeds",
+            Status="Active"),
+    ]  # fmt: skip
+    data["Applications"].append(
+        row("Applications", Application="Printer", Format="generic-csv", Product="CALLS")
+    )
     data["Account Codes"] = [
-        row("Account Codes", Account_ID="A1", Application="PBX", Code="100"),
-        row("Account Codes", Account_ID="A3", Application="PBX", Code="300"),
-    ]
+        row("Account Codes", Account_ID=account, Application=app, Code=code)
+        for account, app, code in [
+            ("A1", "PBX", "100"), ("A2", "PBX", "200"), ("A3", "PBX", "300"),
+            ("A1", "Printer", "100"), ("A2", "Printer", "200"),
+        ]
+    ]  # fmt: skip
+    data["Device Import Maps"] = []
+    data["Plans"] = [row("Plans", {"Plan": "Desk", "Product": "CALLS", "Included Amount": 5})]
     return write_books(folder, data)
 
 
-def import_args(books: Path, history, out: Path, file: Path, location: str = "London") -> list:
+def import_args(
+    books: Path, history, out: Path, file: Path, location: str = "London", app: str = "PBX"
+) -> list:
     return [
-        *("import", "--workbooks", str(books), "--location", location, "--application", "PBX"),
+        *("import", "--workbooks", str(books), "--location", location, "--application", app),
         *("--batch-date", "2026-10-31", "--history", str(history), "--reimport"),
         *("--out", str(out), str(file)),
     ]
@@ -134,32 +148,40 @@ def test_eight_imports_of_overlapping_exports_at_once_bill_every_row_once(tmp_pa
     assert sorted(described) == sorted(f"call {i}" for i in range(1, 400 + 150 * 7 + 1))
 
 
-def test_an_import_waits_for_its_own_location_only(tmp_path, pg_server):
+def test_an_import_waits_for_its_own_application_and_location_only(tmp_path, pg_server):
     books = two_sites(tmp_path / "wb")
     history = create_history(pg_server.database())
     held = open_history(history)
-    held.lock(scope="london")  # an import at London, as far as the others can tell
+    held.lock(scope=Scope("pbx", "london"))  # an import of PBX at London, as others see it
     try:
-        leeds = charges(
-            *import_args(
-                books, history, tmp_path / "leeds", export(tmp_path / "l.csv", 1, 5, "300"), "Leeds"
-            )
-        )
-        assert leeds.wait(timeout=120) == 0, leeds.stderr.read()  # not held up by London
+        for name, where, app, code in [("leeds", "Leeds", "PBX", "300"),
+                                       ("printer", "London", "Printer", "200")]:  # fmt: skip
+            run = charges(
+                *import_args(
+                    books, history, tmp_path / name, export(tmp_path / f"{name}.csv", 1, 5, code),
+                    where, app,
+                )
+            )  # fmt: skip
+            assert run.wait(timeout=120) == 0, run.stderr.read()  # not held up by PBX's
         london = charges(
-            *import_args(books, history, tmp_path / "london", export(tmp_path / "n.csv", 1, 5))
+            *import_args(
+                books, history, tmp_path / "london", export(tmp_path / "n.csv", 1, 5, "200")
+            )
         )
         _connected(pg_server, history, 2)  # ours and London's import: it is at the lock
         time.sleep(1)
-        assert london.poll() is None  # waiting for London's lock
+        assert london.poll() is None  # waiting for PBX at London
     finally:
         held.close()
     _out, err = london.communicate(timeout=120)
     assert london.returncode == 0, err
-    assert "another import is using the history for this location; waiting for it to finish" in err
-    # a command of the whole history (void) waits for every location's import
+    assert (
+        "another import is using the history for this application at this location; waiting "
+        "for it to finish" in err
+    )
+    # a command of the whole history (void) waits for every import
     held = open_history(history)
-    held.lock(scope="leeds")
+    held.lock(scope=Scope("pbx", "leeds"))
     try:
         void = charges("void", tmp_path / "london", "--reason", "test")
         _connected(pg_server, history, 2)  # ours and the void's: it is at the lock
@@ -168,6 +190,37 @@ def test_an_import_waits_for_its_own_location_only(tmp_path, pg_server):
     finally:
         held.close()
     assert void.wait(timeout=120) == 0, void.stderr.read()
+
+
+def test_charges_an_allowance_may_cover_wait_for_the_locations_other_imports(tmp_path, pg_server):
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    held = open_history(history)
+    held.lock(scope=Scope("printer", "london"))
+    held.lock_allowances("london")  # a Printer import at London, pricing A1's allowance
+    try:
+        # A2 has no plan: its calls import at once
+        free = charges(
+            *import_args(books, history, tmp_path / "free", export(tmp_path / "f.csv", 1, 5, "200"))
+        )
+        assert free.wait(timeout=120) == 0, free.stderr.read()
+        planned = charges(
+            *import_args(books, history, tmp_path / "plan", export(tmp_path / "p.csv", 1, 5, "100"))
+        )
+        told = "another import at this location is using its plans' allowances; waiting for it"
+        for line in planned.stderr:  # it reads and keys its rows, then waits for the allowance
+            if told in line:
+                break
+        else:
+            pytest.fail(f"the import did not wait: {planned.wait()}")
+        time.sleep(0.5)
+        assert planned.poll() is None
+    finally:
+        held.close()
+    _out, err = planned.communicate(timeout=120)
+    assert planned.returncode == 0, err
+    manifest = json.loads((tmp_path / "plan" / "manifest.json").read_text())
+    assert [u["account_id"] for u in manifest["allowances"]["used"]] == ["A1"]
 
 
 def test_the_password_is_never_shown_or_written(tmp_path, pg_server):

@@ -28,7 +28,7 @@ from processor.batch.trust import file_sha256, folder_files
 from processor.batch.writer import BatchWriter, describe
 from processor.errors import HistoryError, UsageError
 from processor.history import HistoryStore
-from processor.history.store import LOCK_WAIT
+from processor.history.store import LOCK_WAIT, Scope
 from processor.ingest.formats.base import Format
 from processor.ledger.key_set import MetKeys
 from processor.reference.records import Reference
@@ -151,11 +151,12 @@ def hold(
     hist: HistoryStore,
     waiting: Callable[[str], None] | None = None,
     wait: float = LOCK_WAIT,
-    scope: str | None = None,
+    scope: Scope | None = None,
 ) -> list[str]:
-    """Hold the history's lock for this command (for the location ``scope`` only, when
-    given: an import's or a retry's), then clear what killed imports left there: their
-    pending records and the folders those name (only a folder that says it is that batch's).
+    """Hold the history's lock for this command (for ``scope`` only, an application at a
+    location, when given: an import's or a retry's), then clear what killed imports left
+    there: their pending records and the folders those name (only a folder that says it is
+    that batch's).
 
     Returns:
         What was cleared, for the user.

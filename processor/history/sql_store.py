@@ -19,7 +19,16 @@ import numpy as np
 from processor import row_digests
 from processor.errors import HistoryError
 from processor.history import key_runs, runs
-from processor.history.store import Billed, HistoryStore, Pending, new_id, now, use_key, user
+from processor.history.store import (
+    Billed,
+    HistoryStore,
+    Pending,
+    Scope,
+    new_id,
+    now,
+    use_key,
+    user,
+)
 
 # A scope's stored runs below this many digests are merged in memory when the key check
 # reads them: compaction (``runs.compact``) leaves at most three of each size class,
@@ -46,12 +55,15 @@ class SQLHistory(HistoryStore):
         (n,) = self.db.execute("SELECT COUNT(*) FROM batches WHERE status != 'pending'").fetchone()
         return n
 
-    def pending(self, scope: str | None = None) -> list[Pending]:
+    def pending(self, scope: Scope | None = None) -> list[Pending]:
         sql = "SELECT id, folder, partial FROM batches WHERE status = 'pending'"
         rows = (
             self.db.execute(sql)
             if scope is None
-            else self.db.execute(sql + " AND location_key = ?", (scope,))
+            else self.db.execute(
+                sql + " AND application_key = ? AND location_key = ?",
+                (scope.application_key, scope.location_key),
+            )
         )
         return [Pending(*row) for row in rows.fetchall()]
 

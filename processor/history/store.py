@@ -38,6 +38,14 @@ class Billed:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What an import or a retry holds: one application's exports at one location (keys)."""
+
+    application_key: str
+    location_key: str
+
+
+@dataclass(frozen=True)
 class Pending:
     """A batch recorded pending: its import was stopped before it committed (when no live
     command holds the lock), and its folders may be left on disk."""
@@ -72,15 +80,26 @@ class HistoryStore(ABC):
         self,
         wait: float = LOCK_WAIT,
         waiting: Callable[[str], None] | None = None,
-        scope: str | None = None,
+        scope: Scope | None = None,
     ) -> None:
         """Hold the history for one command (until ``unlock``, ``close`` or its end).
 
-        ``scope``: a location's key. An import holds its location only, so imports of
-        other locations run meanwhile; a store that cannot hold less (SQLite: one lock
-        file) holds the whole history. Without it (void, export, history) the whole
-        history is held, once no location is.
+        ``scope``: an import's application and location. An import holds its scope only,
+        so imports of other scopes run meanwhile; a store that cannot hold less (SQLite:
+        one lock file) holds the whole history. Without it (void, export, history) the
+        whole history is held, once no scope is.
         """
+
+    @abstractmethod
+    def lock_allowances(
+        self,
+        location_key: str,
+        wait: float = LOCK_WAIT,
+        waiting: Callable[[str], None] | None = None,
+    ) -> None:
+        """Hold a location's allowances, from reading what batches used of them to the
+        commit (a scope's lock is held already): imports of the location's other
+        applications may use the same allowances."""
 
     @abstractmethod
     def unlock(self) -> None: ...
@@ -92,8 +111,8 @@ class HistoryStore(ABC):
     # --- a batch's life -------------------------------------------------------------------
 
     @abstractmethod
-    def pending(self, scope: str | None = None) -> list[Pending]:
-        """The batches recorded pending (of the location ``scope``, when given); with the
+    def pending(self, scope: Scope | None = None) -> list[Pending]:
+        """The batches recorded pending (of ``scope``, when given); with the
         lock held on them, none is a live import's."""
 
     @abstractmethod

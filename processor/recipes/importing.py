@@ -21,6 +21,7 @@ from processor.batch.folder import check_empty, check_out
 from processor.batch.life import BatchPlan, ImportResult, hold, new_batch
 from processor.batch.trust import file_sha256
 from processor.history import default_path, open_history
+from processor.history.store import Scope
 from processor.ingest.reading import read_export
 from processor.ledger.screening import screen
 from processor.rating.allowances import Allowances
@@ -146,7 +147,8 @@ def run_import(
 
     hist = open_history(history or default_path(workbooks))
     try:
-        notes = hold(hist, waiting, scope=loc_key)  # other locations import meanwhile
+        # imports of other applications or locations run meanwhile
+        notes = hold(hist, waiting, scope=Scope(app_key, loc_key))
         if waiting:  # what was recovered is said now: a refusal below must not hide it
             for note in notes:
                 waiting(note)
@@ -200,7 +202,10 @@ def run_import(
                     f"give --any-location to import it at {loc.name} anyway; nothing was "
                     "written"
                 )
-            # the charges allowances may cover, in order of start time, once all are read
+            # the charges allowances may cover, in order of start time, once all are read;
+            # the location's other applications take turns from here to the commit
+            if plans.held:
+                hist.lock_allowances(loc_key, waiting=waiting)
             for part in plans.priced(hist.allowances_used(), [p.name for p in files]):
                 job.writer.add(part)
             clock.lap("price")

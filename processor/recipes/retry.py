@@ -26,6 +26,7 @@ from processor.batch.manifest import read_manifest
 from processor.batch.trust import file_sha256, trusted
 from processor.errors import NothingBilled
 from processor.history import HistoryError, open_history, recorded_in
+from processor.history.store import Scope
 from processor.ingest.numbers import HELD_DTYPE, ZERO_HELD
 from processor.ledger.screening import screen
 from processor.rating.allowances import Allowances
@@ -164,7 +165,7 @@ def run_retry(
 
     hist = open_history(recorded_in(manifest, history))
     try:
-        notes = hold(hist, scope=loc_key)
+        notes = hold(hist, scope=Scope(app_key, loc_key))
         record = trusted(hist, batch_dir, manifest, original=True)
         check_empty(out)  # after the history recovered what a stopped import left there
         if record["status"] != "committed":
@@ -189,6 +190,8 @@ def run_retry(
             inputs[0]["rows"] = rows
             # as an import: the rows' own files in the earlier batch's order
             files = [Path(i["path"]).name for i in manifest.get("inputs", [])]
+            if plans.held:  # as an import: the location's allowances alone, to the commit
+                hist.lock_allowances(loc_key)
             for part in plans.priced(hist.allowances_used(), files):
                 job.writer.add(part)
             if not job.writer.rows["billed"]:  # no batch: nothing is written or recorded

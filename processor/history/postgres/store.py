@@ -21,11 +21,11 @@ from processor.history.postgres.connection import Connection, unreachable
 from processor.history.postgres.place import public_url
 from processor.history.postgres.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from processor.history.sql_store import SQLHistory
-from processor.history.store import LOCK_WAIT, Billed
+from processor.history.store import LOCK_WAIT, Billed, Scope
 
 EXTRA = 'pip install "device-charges[postgres]"'
 # the advisory locks' first key (this program's), then 0 for the whole history or a
-# location's own number
+# scope's own number; the next one's for a location's allowances
 LOCK_NS = int.from_bytes(b"chg", "big")
 CONNECT_TIMEOUT = 10  # seconds
 
@@ -124,11 +124,11 @@ class PostgresHistory(SQLHistory):
     def transaction(self) -> contextlib.AbstractContextManager[Connection]:
         return self.db.transaction()
 
-    def lock(self, wait: float = LOCK_WAIT, waiting=None, scope: str | None = None) -> None:
-        """A location's import holds the whole history's key shared and its location's
-        alone; a command of the whole history (void, export, history) holds the whole
-        history's key alone, once no import holds it. Advisory locks of the connection:
-        a client that dies lets them go with it."""
+    def lock(self, wait: float = LOCK_WAIT, waiting=None, scope: Scope | None = None) -> None:
+        """An import holds the whole history's key shared and its scope's (application ×
+        location) alone; a command of the whole history (void, export, history) holds the
+        whole history's key alone, once no import holds it. Advisory locks of the
+        connection: a client that dies lets them go with it."""
         if self._held:
             return
         wanted = (
@@ -136,11 +136,40 @@ class PostgresHistory(SQLHistory):
             if scope is None
             else [
                 ("pg_try_advisory_lock_shared", LOCK_NS, 0),
-                ("pg_try_advisory_lock", LOCK_NS, _scope_key(scope)),
+                (
+                    "pg_try_advisory_lock",
+                    LOCK_NS,
+                    _lock_number(scope.application_key, scope.location_key),
+                ),
             ]
         )
+        told = (
+            "another import is using the history"
+            + ("" if scope is None else " for this application at this location")
+            + "; waiting for it to finish"
+        )
+        self._held = self._take(wanted, wait, waiting, told)
+
+    def lock_allowances(self, location_key: str, wait: float = LOCK_WAIT, waiting=None) -> None:
+        """The location's allowances, alone: taken after the scope's lock (never before),
+        so two imports cannot wait for each other."""
+        if not self._held:
+            raise HistoryError("the history's lock is not held")  # a bug, not the user's
+        told = (
+            "another import at this location is using its plans' allowances; waiting for "
+            "it to finish"
+        )
+        self._held += self._take(
+            [("pg_try_advisory_lock", LOCK_NS + 1, _lock_number(location_key))],
+            wait,
+            waiting,
+            told,
+        )
+
+    def _take(self, wanted: list[tuple], wait: float, waiting, told: str) -> list[tuple]:
+        """Every lock of ``wanted``, in order, waiting up to ``wait`` seconds for them."""
         deadline = time.monotonic() + wait
-        told = False
+        said = False
         got: list[tuple] = []
         while True:
             for how, ns, key in wanted[len(got) :]:
@@ -149,21 +178,16 @@ class PostgresHistory(SQLHistory):
                     break
                 got.append((how, ns, key))
             if len(got) == len(wanted):
-                self._held = got
-                return
+                return got
             if time.monotonic() > deadline:
                 self._release(got)
                 raise HistoryError(
                     f"{self.path}: another import has held the history for {wait:.0f} s; "
                     "let it finish, then run this one again"
                 )
-            if waiting and not told:
-                waiting(
-                    "another import is using the history"
-                    + ("" if scope is None else " for this location")
-                    + "; waiting for it to finish"
-                )
-                told = True
+            if waiting and not said:
+                waiting(told)
+                said = True
             time.sleep(0.2)
 
     def _release(self, held: list[tuple]) -> None:
@@ -220,6 +244,7 @@ class PostgresHistory(SQLHistory):
         return out
 
 
-def _scope_key(scope: str) -> int:
-    """A location's lock number (1 to 2^31 - 1; two locations that share one take turns)."""
-    return zlib.crc32(scope.encode()) % (2**31 - 1) + 1
+def _lock_number(*keys: str) -> int:
+    """A scope's or a location's lock number (1 to 2^31 - 1; two that share one take
+    turns)."""
+    return zlib.crc32("\x1f".join(keys).encode()) % (2**31 - 1) + 1

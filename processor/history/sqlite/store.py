@@ -18,7 +18,7 @@ from processor.history.sql_store import SQLHistory
 from processor.history.sqlite.lock import FileLock
 from processor.history.sqlite.schema import migrate, ours, wal, whole
 from processor.history.sqlite.usable import network_warning, read_only, usable
-from processor.history.store import LOCK_WAIT
+from processor.history.store import LOCK_WAIT, Scope
 
 DEFAULT_NAME = "history.sqlite"
 
@@ -76,8 +76,11 @@ class SQLiteHistory(SQLHistory):
 
     # --- the import lock ------------------------------------------------------------------
 
-    def lock(self, wait: float = LOCK_WAIT, waiting=None, scope: str | None = None) -> None:
+    def lock(self, wait: float = LOCK_WAIT, waiting=None, scope: Scope | None = None) -> None:
         self._lock.acquire(wait, waiting)  # one lock file: the whole history, whatever scope
+
+    def lock_allowances(self, location_key: str, wait: float = LOCK_WAIT, waiting=None) -> None:
+        pass  # ``lock`` holds the whole file already
 
     def unlock(self) -> None:
         self._lock.release()
