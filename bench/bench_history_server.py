@@ -47,7 +47,7 @@ def fill_history(url: str, keys: int, per: int = 1_000_000) -> None:
             rowids.append(history.db.execute(
                 "SELECT rowid FROM batches WHERE id = ?", (batch,)
             ).fetchone()[0])  # fmt: skip
-        scope = history._scope("pbx", "london")
+        scope = history.scope_id("pbx", "london")
         rng = np.random.default_rng(1)
         raw = rng.integers(0, 256, (keys, row_digests.WIDTH), dtype=np.uint8)
         head, tail = key_table.halves(raw.view(f"S{row_digests.WIDTH}").ravel())

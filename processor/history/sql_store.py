@@ -4,23 +4,22 @@ PostgreSQL through a connection that swaps the placeholders (``postgres.connecti
 A store gives ``db`` (``execute`` and ``executemany`` with ``?`` placeholders, rows as
 tuples), ``transaction()``, its lock, ``path`` (where it is, as people are told) and
 ``history_id``. Its tables are the same in both (``sqlite.schema``, ``postgres.schema``):
-``batches`` and ``exports`` have an integer ``rowid`` in creation order.
+``batches`` and ``exports`` have an integer ``rowid`` in creation order. Each keeps the
+billed keys its own way: sorted runs in the file, a keyed table on the server.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from abc import abstractmethod
 from collections.abc import Iterable
 from decimal import Decimal
 
 import numpy as np
 
-from processor import row_digests
 from processor.errors import HistoryError
-from processor.history import key_runs, runs
 from processor.history.store import (
-    Billed,
     HistoryStore,
     Pending,
     Scope,
@@ -30,11 +29,6 @@ from processor.history.store import (
     user,
 )
 
-# A scope's stored runs below this many digests are merged in memory when the key check
-# reads them: compaction (``runs.compact``) leaves at most three of each size class,
-# so this is a few hundred thousand digests at most, and one search instead of up to 27.
-_SMALL_RUN = 1 << 17
-
 
 class SQLHistory(HistoryStore):
     """What a history records and answers, in the SQL its stores share."""
@@ -42,11 +36,6 @@ class SQLHistory(HistoryStore):
     db: object
     path: object
     history_id: str
-
-    def __init__(self) -> None:
-        # (application, location) → the runs of digests its committed batches billed, read
-        # once by the key check (the lock is held: no batch commits meanwhile)
-        self._runs: dict[tuple[str, str], tuple] = {}
 
     def transaction(self) -> contextlib.AbstractContextManager:
         raise NotImplementedError
@@ -113,14 +102,12 @@ class SQLHistory(HistoryStore):
             "SELECT rowid, application_key, location_key FROM batches WHERE id = ?", (batch_id,)
         ).fetchone()
         r, b = manifest["rows"], manifest["billed"]
-        self._runs.clear()  # what the key check read is out of date once this commits
-        try:
-            run = key_runs.of_batch(rowid, digests)
-        except ValueError:
-            raise HistoryError("a batch would bill a row twice; nothing was written") from None
         with self.transaction():
-            scope = self._scope(app, loc, create=True)
-            self._store_keys(scope, rowid, digests, run)
+            scope = self.scope_id(app, loc, create=True)
+            try:
+                self._store_keys(scope, rowid, digests)
+            except ValueError:
+                raise HistoryError("a batch would bill a row twice; nothing was written") from None
             self.db.executemany(
                 "INSERT INTO allowance_use (batch_id, account_key, product_key, month, kind, "
                 "account_id, product, used) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
@@ -217,7 +204,7 @@ class SQLHistory(HistoryStore):
             (sha256, application_key, location_key),
         ).fetchone()
 
-    def _scope(self, application_key: str, location_key: str, create: bool = False):
+    def scope_id(self, application_key: str, location_key: str, create: bool = False):
         """The integer id of an (application, location), None when it has none yet."""
         if create:
             self.db.execute(
@@ -231,59 +218,19 @@ class SQLHistory(HistoryStore):
         ).fetchone()
         return None if row is None else row[0]
 
-    # --- the billed keys: sorted runs (a store may keep them otherwise) ---------------------
+    # --- the billed keys: each store keeps them its own way ----------------------------------
 
-    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray, run: key_runs.Run) -> None:
-        """Record a committing batch's keys (inside the commit's transaction)."""
-        runs.store(self.db, scope, run)
+    @abstractmethod
+    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray) -> None:
+        """Record a committing batch's keys (inside the commit's transaction).
 
+        Raises:
+            ValueError: a key is there twice.
+        """
+
+    @abstractmethod
     def _release_keys(self, rowid: int) -> int:
         """Forget a void batch's keys (inside the void's transaction); how many."""
-        return runs.release(self.db, rowid)
-
-    def billed_where(
-        self, application_key: str, location_key: str, digests: np.ndarray
-    ) -> tuple[np.ndarray, list[Billed]]:
-        """Per row key (given as its digest), the index in the list returned with it of
-        the committed batch that billed it, -1 where none did: a column, for a million
-        keys billed before (a re-import)."""
-        held, filters, places = self._scope_runs(application_key, location_key)
-        return key_runs.search(held, filters, digests), places
-
-    def _scope_runs(
-        self, application_key: str, location_key: str
-    ) -> tuple[list[key_runs.Run], list[tuple[np.ndarray, np.uint64]], list[Billed]]:
-        """The runs of digests an (application, location)'s committed batches billed (each
-        run's batches given as indexes into the list of those batches returned last), and
-        each run's ``row_digests.presence`` bitmap."""
-        names = (application_key, location_key)
-        if names not in self._runs:
-            scope = self._scope(application_key, location_key)
-            stored = [] if scope is None else runs.read(self.db, scope)
-            small = [r for r in stored if len(r) < _SMALL_RUN]
-            held = [r for r in stored if len(r) >= _SMALL_RUN]
-            if small:
-                held.append(key_runs.merge(small))
-            rowids = np.unique(np.concatenate([r.batches for r in held])) if held else []
-            # only committed batches hold runs (a commit writes them, a void removes them)
-            committed = {
-                rowid: Billed(batch_id, folder)
-                for rowid, batch_id, folder in self.db.execute(
-                    "SELECT rowid, id, folder FROM batches WHERE application_key = ? "
-                    "AND location_key = ? AND status = 'committed'",
-                    names,
-                )
-            }
-            places = [committed[int(b)] for b in rowids]
-            self._runs[names] = (
-                [
-                    key_runs.Run(r.heads, r.tails, np.searchsorted(rowids, r.batches), r.owners)
-                    for r in held
-                ],
-                [row_digests.presence(r.heads) for r in held],
-                places,
-            )
-        return self._runs[names]
 
     def retried_keys(self, batch_id: str) -> set[str]:
         return {
@@ -470,7 +417,6 @@ class SQLHistory(HistoryStore):
                 "UPDATE batch_files SET void_sha256 = ? WHERE batch_id = ? AND name = ?",
                 [(sha, batch_id, name) for name, sha in (files or {}).items()],
             )
-            self._runs.clear()
             # rows retried out of the void batch may be retried again
             self.db.execute("DELETE FROM retried WHERE into_batch = ?", (batch_id,))
         return {"by": who, "at": when, "released": released}

@@ -64,10 +64,13 @@ def store(db, scope: int, batch: int, digests: np.ndarray) -> None:
     """Record a batch's billed keys (inside the commit's transaction).
 
     Raises:
+        ValueError: a key is there twice.
         psycopg.errors.UniqueViolation: a key is billed already (the key check, under the
             lock, makes that impossible; the transaction is rolled back).
     """
     head, tail = _in_order(*halves(digests))
+    if ((head[1:] == head[:-1]) & (tail[1:] == tail[:-1])).any():
+        raise ValueError("a key is there twice")
     n = len(head)
     copy_in(db, [np.full(n, scope, np.int64), head, tail, np.full(n, batch, np.int64)])
 

@@ -65,7 +65,6 @@ class PostgresHistory(SQLHistory):
         except BaseException:
             raw.close()
             raise
-        super().__init__()
 
     # --- the schema -----------------------------------------------------------------------
 
@@ -209,7 +208,7 @@ class PostgresHistory(SQLHistory):
 
     # --- the billed keys: a keyed table, searched on the server (``keys``) ---------------
 
-    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray, run) -> None:
+    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray) -> None:
         keys.store(self.db, scope, rowid, digests)
 
     def _release_keys(self, rowid: int) -> int:
@@ -218,7 +217,7 @@ class PostgresHistory(SQLHistory):
     def billed_where(
         self, application_key: str, location_key: str, digests: np.ndarray
     ) -> tuple[np.ndarray, list[Billed]]:
-        scope = self._scope(application_key, location_key)
+        scope = self.scope_id(application_key, location_key)
         if scope is None:
             return np.full(len(digests), -1, dtype=np.int64), []
         rowids = keys.search(self.db, scope, digests)
