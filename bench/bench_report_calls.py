@@ -4,8 +4,8 @@ Each call is its own process of the installed command (start-up included). Every
 is 300 billed rows over 20 accounts, with unmatched rows (``bench_reports.write_batch``),
 against workbooks of 200 accounts and 600 codes.
 In the same run, the same calls with the report notebooks in a Jupyter kernel each and
-the batches one at a time (``CHARGES_REPORT_YARDSTICK=kernel``, which only this bench
-sets): the way reports ran before issue 23, less its nbconvert pages.
+the batches one at a time (``processor.reports.render.ENGINE`` set to papermill's own
+engine, by this bench alone): the way reports ran before issue 23, less its nbconvert pages.
 
     python bench/bench_report_calls.py [BATCHES]
 """
@@ -30,15 +30,20 @@ ROWS, ACCOUNTS = 300, 20
 SITE_ACCOUNTS, SITE_CODES = 200, 600  # the workbooks: a coworking operator's two sites
 
 
+# the command, its report notebooks run by papermill's own engine: a kernel per notebook
+YARDSTICK = (
+    "import sys; from processor.reports import render; render.ENGINE = 'nbclient'; "
+    "render._workers = lambda jobs: 1; from processor.cli import main; "
+    "sys.exit(main(sys.argv[1:]))"
+)
+
+
 def timed_report(python: str, batches: list[Path], yardstick: bool) -> float:
-    env = dict(os.environ)
-    if yardstick:
-        env["CHARGES_REPORT_YARDSTICK"] = "kernel"
+    command = ["-c", YARDSTICK] if yardstick else ["-m", "processor"]
     began = time.perf_counter()
     subprocess.run(
-        [python, "-m", "processor", "report", *map(str, batches)],
+        [python, *command, "report", *map(str, batches)],
         check=True,
-        env=env,
         cwd=batches[0].parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # each batch's "imported before the history" note

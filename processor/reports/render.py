@@ -31,9 +31,11 @@ from processor.reports.at_stake import at_stake_by_code, total_at_stake, value_a
 from processor.reports.page import page_html
 from processor.reports.statement_files import write_statements
 
-# `bench/bench_report_calls.py` alone sets it: a kernel per notebook, one job at a time,
-# the way reports ran before, measured in the same run
-_YARDSTICK = os.environ.get("CHARGES_REPORT_YARDSTICK") == "kernel"
+# the papermill engine the notebooks run in; None: ours, in this process
+# (``notebook_engine``). `bench/bench_report_calls.py` alone names papermill's own
+# ("nbclient", a kernel per notebook), with one worker, to measure the way reports ran
+# before.
+ENGINE: str | None = None
 TOP_CODES = 50  # unknown codes the unmatched report lists (with their suggestions)
 
 
@@ -88,7 +90,7 @@ def _execute(name: str, target: Path, parameters: dict):
                 str(source),
                 str(target),
                 parameters=parameters,
-                engine_name=notebook_engine.NAME if not _YARDSTICK else "nbclient",
+                engine_name=ENGINE or notebook_engine.NAME,
                 progress_bar=False,
             )
     except PapermillExecutionError as exc:
@@ -235,7 +237,7 @@ def render_batches(
         (b / REPORTS).mkdir(exist_ok=True)
         done.append(Rendered(b, notes=list(checked.notes), history=checked.history))
         jobs += [(_billing, (b,)), (_unmatched, (b, workbooks)), (_statements, (b,))]
-    outcomes = _run_jobs(jobs, 1 if _YARDSTICK else workers or _workers(len(jobs)))
+    outcomes = _run_jobs(jobs, workers or _workers(len(jobs)))
     for i, (files, notes) in enumerate(outcomes):
         done[i // 3].files += files
         done[i // 3].notes += notes
