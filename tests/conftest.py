@@ -236,6 +236,15 @@ def new_history(request, tmp_path) -> Path | str:
 
 
 @pytest.fixture(params=BACKENDS)
+def two_new_histories(request, tmp_path) -> tuple[Path | str, Path | str]:
+    """Where two new, different histories go, on each backend."""
+    if request.param == "sqlite":
+        return tmp_path / "ours.sqlite", tmp_path / "theirs.sqlite"
+    server = request.getfixturevalue("pg_server")
+    return server.database(), server.database()
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request, monkeypatch) -> str:
     """The test on both stores: with postgres, CHARGES_HISTORY names a new PostgreSQL
     history, which every command not given --history uses (the workbooks' SQLite file is

@@ -82,7 +82,9 @@ def test_the_same_file_again_is_refused_and_reimport_bills_nothing_new(tmp_path,
     assert m["reasons"] == {"already-billed": {"rows": 3, "cost": "6.000000"}}
 
 
-def test_identical_rows_in_one_file_are_distinct_charges_and_an_overlap_finds_each(tmp_path):
+def test_identical_rows_in_one_file_are_distinct_charges_and_an_overlap_finds_each(
+    tmp_path, new_history
+):
     # no record id in a generic CSV: two identical rows in one file are two charges (a
     # date-only tally, two jobs in one second); the first keeps the key it always had
     folder = write_books(tmp_path / "wb")
@@ -96,7 +98,10 @@ def test_identical_rows_in_one_file_are_distinct_charges_and_an_overlap_finds_ea
     first_key = parquet(tmp_path / "probe", "charges")["row_key"][0]
     # with a second file that repeats two of them: those two are the same charges
     twice = write_csv(tmp_path / "f.csv", [GENERIC_HEADER, row, row])
-    result = run_import(folder, "London", "PBX", [export, twice], tmp_path / "b", chunk_rows=2)
+    history = create_history(new_history)
+    result = run_import(
+        folder, "London", "PBX", [export, twice], tmp_path / "b", chunk_rows=2, history=history
+    )
     assert result.manifest["rows"]["matched"] == 4
     charges = parquet(tmp_path / "b", "charges")
     assert charges["line"].tolist() == [2, 3, 4, 5]
@@ -117,7 +122,7 @@ def test_identical_rows_in_one_file_are_distinct_charges_and_an_overlap_finds_ea
         tmp_path / "later.csv",
         [GENERIC_HEADER, row, other, row, row, row, "100,2026-10-03,y,1,1"],
     )
-    result = run_import(folder, "London", "PBX", [later], tmp_path / "b2")
+    result = run_import(folder, "London", "PBX", [later], tmp_path / "b2", history=history)
     assert parquet(tmp_path / "b2", "charges")["line"].tolist() == [6, 7]
     assert parquet(tmp_path / "b2", "skipped")["reason"].tolist() == ["already-billed"] * 4
     assert result.manifest["rows"]["matched"] == 2
@@ -238,13 +243,15 @@ def test_period_summary_counts_each_batch_once_and_leaves_void_out(tmp_path, bac
     assert [b.path.name for b in reports.void_batches(batches)] == ["b3"]
 
 
-def test_two_committed_batches_billing_one_row_are_refused_in_a_summary(tmp_path, capsys):
+def test_two_committed_batches_billing_one_row_are_refused_in_a_summary(
+    tmp_path, capsys, two_new_histories
+):
     folder = write_books(tmp_path / "wb")
     a = write_csv(tmp_path / "a.csv", [GENERIC_HEADER, *rows_for(range(1, 3))])
-    assert imp(folder, a, tmp_path / "b1") == 0
+    ours, theirs = (create_history(h) for h in two_new_histories)
+    assert imp(folder, a, tmp_path / "b1", "--history", str(ours)) == 0
     # a second history: the same row billed twice (what the ledger prevents in one history)
-    other = ["--history", str(create_history(tmp_path / "other.sqlite"))]
-    assert imp(folder, a, tmp_path / "b2", *other) == 0
+    assert imp(folder, a, tmp_path / "b2", "--history", str(theirs)) == 0
     capsys.readouterr()
     assert main(["report", str(tmp_path / "b1"), str(tmp_path / "b2")]) == 1
     err = capsys.readouterr().err
@@ -366,7 +373,7 @@ def _commit(h, app: str, loc: str, digests: list[bytes], folder: str) -> str:
     return batch_id
 
 
-def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tmp_path):
+def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(new_history):
     # how fast the check is against a large history is measured (bench/bench_history.py);
     # what it answers is pinned here, through the public API
     from processor.history import Billed, open_history
@@ -384,7 +391,7 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
     elsewhere = [digest() for _ in range(500)]
     never = [digest() for _ in range(1000)] + [twin[:8] + b"\0" * 4]
 
-    h = open_history(create_history(tmp_path / "h.sqlite"))
+    h = open_history(create_history(new_history))
     one = _commit(h, "pbx", "london", first, "/b/one")
     two = _commit(h, "pbx", "london", second, "/b/two")
     other = _commit(h, "pbx", "leeds", elsewhere, "/b/other")
@@ -401,7 +408,7 @@ def test_the_key_check_names_the_batch_that_billed_each_key_in_its_scope_only(tm
     h.close()
 
     # a void releases exactly its batch's keys, and a history opened anew answers the same
-    h = open_history(tmp_path / "h.sqlite")
+    h = open_history(new_history)
     assert h.void(one, "test")["released"] == len(first)
     assert billed_by(h, "pbx", "london", np.array(asked, dtype="S12")) == {
         d: Billed(two, "/b/two") for d in second
@@ -716,14 +723,13 @@ def test_a_void_batch_is_not_retried_and_a_void_retry_releases_its_rows_to_retry
 
 
 def test_a_batch_is_retried_and_voided_only_through_the_history_it_was_recorded_in(
-    tmp_path, capsys
+    tmp_path, capsys, two_new_histories
 ):
     folder = write_books(tmp_path / "wb")
     export = write_csv(tmp_path / "e.csv", [GENERIC_HEADER, *rows_for(range(1, 4))])
     other = write_csv(tmp_path / "o.csv", [GENERIC_HEADER, *rows_for(range(5, 7))])
     args = ["import", "--workbooks", str(folder), "--location", "London", "--application", "PBX"]
-    ours, theirs = tmp_path / "ours.sqlite", tmp_path / "theirs.sqlite"
-    create_history(ours), create_history(theirs)
+    ours, theirs = (create_history(h) for h in two_new_histories)
     assert main([*args, "--history", str(ours), "--out", str(tmp_path / "b1"), str(export)]) == 0
     assert main([*args, "--history", str(theirs), "--out", str(tmp_path / "b2"), str(other)]) == 0
     manifest = json.loads((tmp_path / "b1" / "manifest.json").read_text())
