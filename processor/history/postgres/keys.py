@@ -104,10 +104,11 @@ def search(db, scope: int, digests: np.ndarray) -> np.ndarray:
         cur = db.conn.cursor()
         with cur.copy("COPY asked (i, head, tail) FROM STDIN (FORMAT BINARY)") as cp:
             cp.write(copy_rows([order.astype(np.int64), head, tail]))
-        db.execute("ANALYZE asked")
-        # one index probe an asked key: never a scan of the whole table
+        # one index probe an asked key: never a scan of the whole table (and no plan to
+        # weigh, or to compile)
         db.execute("SET LOCAL enable_hashjoin = off")
         db.execute("SET LOCAL enable_mergejoin = off")
+        db.execute("SET LOCAL jit = off")
         out = bytearray()
         with cur.copy(
             "COPY (SELECT a.i, k.batch FROM asked a JOIN keys k ON k.scope = "
