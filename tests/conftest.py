@@ -207,6 +207,17 @@ def sheet_lines(book_path: Path, name: str = "Batch Sheet") -> list[tuple]:
     return rows
 
 
+@pytest.fixture(scope="session", autouse=True)
+def key_cache_folder(tmp_path_factory) -> Path:
+    """The copies of PostgreSQL histories' billed keys go into the tests' own folder (as
+    CHARGES_KEY_CACHE, which the commands the tests start inherit), not the user's."""
+    import os
+
+    folder = tmp_path_factory.mktemp("key-cache")
+    os.environ["CHARGES_KEY_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A throwaway PostgreSQL server for this test process (``tests.pg_server``); skipped

@@ -50,6 +50,11 @@ class Server:
         self.sql(f"CREATE DATABASE {name}")
         return self.url(name)
 
+    def drop(self, url: str) -> None:
+        """Remove a database ``database`` made (its URL), and what it holds."""
+        name = url.split("?", 1)[0].rsplit("/", 1)[1]
+        self.sql(f"DROP DATABASE {name} WITH (FORCE)")
+
     def pg_ctl(self, *args: str) -> None:
         subprocess.run(
             [*self.as_user, _bin("pg_ctl"), "-D", str(self.folder / "data"), *args],

@@ -560,10 +560,9 @@ def test_the_key_check_names_the_right_batch_among_many_small_ones(tmp_path, mon
     # a year of daily batches: their runs are merged as they are committed, and the small
     # ones again in memory (the sizes are scaled down so that single, merged, settled and
     # cut runs are all asked, and voids take batches out of merged runs)
-    from processor.history import Billed, key_runs, open_history
-    from processor.history.sqlite import store as sqlite_store
+    from processor.history import Billed, key_runs, open_history, sql_store
 
-    monkeypatch.setattr(sqlite_store, "_SMALL_RUN", 60)
+    monkeypatch.setattr(sql_store, "_SMALL_RUN", 60)
     monkeypatch.setattr(key_runs, "SETTLED", 200)
     monkeypatch.setattr(key_runs, "RUN", 300)
     rnd = random.Random(9)

@@ -352,11 +352,14 @@ def test_a_server_restarted_in_the_middle_of_an_import_leaves_nothing_and_the_ne
 
 
 def test_history_copy_moves_a_sqlite_history_whole_and_leaves_it_as_it_was(
-    tmp_path, pg_server, capsys
+    tmp_path, pg_server, capsys, monkeypatch
 ):
     import hashlib
 
     from processor.history.copying import TABLES
+    from processor.history.postgres import batch_runs
+
+    monkeypatch.setattr(batch_runs, "PART", 3)  # a batch's run stored in parts
 
     books = two_sites(tmp_path / "wb")
     sqlite = create_history(tmp_path / "history.sqlite")
@@ -410,13 +413,18 @@ CLERK_GRANTS = [
     "GRANT USAGE ON SCHEMA public TO charges_clerk",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO charges_clerk",
     "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO charges_clerk",
+    "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES "
+    "TO charges_clerk",
+    "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO charges_clerk",
 ]
 
 
 def test_a_clerk_role_with_the_readmes_grants_imports_and_voids_and_cannot_drop(
-    tmp_path, pg_server
+    tmp_path, pg_server, capsys
 ):
     import psycopg
+
+    from processor.history.postgres import keys
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for grant in CLERK_GRANTS:
@@ -440,7 +448,25 @@ def test_a_clerk_role_with_the_readmes_grants_imports_and_voids_and_cannot_drop(
     assert main(["void", str(tmp_path / "b"), "--reason", "test", "--history", clerk]) == 0
     with psycopg.connect(clerk, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("DROP TABLE keys")
+            conn.execute("DROP TABLE batch_runs")
+    # an upgrade that changes the schema: the clerk is refused, the owner converts, and
+    # the clerk may use the new table (the default privileges)
+    with psycopg.connect(owner, autocommit=True) as conn:  # as a version 9 history is
+        conn.execute("DROP TABLE batch_runs")
+        for statement in keys.TABLE.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    capsys.readouterr()
+    assert main(["history", "--history", clerk]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"charges: {clerk}: the history is at schema 9 and this version of device-charges "
+        "needs schema 10; converting it is for the database's owner: run charges history "
+        "--history with the owner's role once (README, Upgrading device-charges), then this "
+        "again. Nothing was changed"
+    )
+    assert main(["history", "--history", owner]) == 0
+    assert main(import_args(books, clerk, tmp_path / "c", export(tmp_path / "f.csv", 1, 5))) == 0
 
 
 def test_a_dump_restored_into_a_new_database_is_the_same_history(tmp_path, pg_server, capsys):
@@ -502,13 +528,18 @@ def test_a_connection_dropped_in_the_middle_of_an_import_leaves_nothing(tmp_path
     assert len(counts) == 200_000 and set(counts.values()) == {1}
 
 
-def test_a_version_8_server_history_has_its_runs_made_keys_when_opened(tmp_path, pg_server):
-    # version 8 kept the billed keys as the SQLite history does, as sorted runs: made here
-    # from a version 9 history's keys, then opened again
+@pytest.mark.parametrize("version", [8, 9])
+def test_an_older_server_history_has_its_keys_made_a_run_a_batch_when_opened(
+    tmp_path, pg_server, version
+):
+    # version 8 kept the billed keys as the SQLite history does (runs merged as batches
+    # were committed), version 9 a row a key: made here from a version 10 history's runs,
+    # then opened again
     import numpy as np
     import psycopg
 
     from processor.history import key_runs, runs
+    from processor.history.postgres import keys
     from processor.history.postgres.connection import Connection
     from processor.history.sqlite.schema import RUNS
 
@@ -517,34 +548,43 @@ def test_a_version_8_server_history_has_its_runs_made_keys_when_opened(tmp_path,
     for i in range(2):
         file = export(tmp_path / f"e{i}.csv", 1 + 10 * i, 10 + 10 * i)
         assert main(import_args(books, url, tmp_path / f"b{i}", file)) == 0
+    listing = "SELECT scope, batch, part, size, sha256 FROM batch_runs ORDER BY batch, part"
     with psycopg.connect(url, autocommit=True) as raw:
         db = Connection(raw, url)
         with db.transaction():
-            stored = db.execute("SELECT scope, head, tail, batch FROM keys").fetchall()
-            ddl = RUNS.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY").replace(
-                "BLOB", "BYTEA"
-            )
+            stored = db.execute(listing).fetchall()
+            held = db.execute("SELECT scope, batch, size, data FROM batch_runs").fetchall()
+            if version == 8:
+                ddl = RUNS.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
+                ddl = ddl.replace("BLOB", "BYTEA")
+            else:
+                ddl = keys.TABLE
             for statement in ddl.split(";"):
-                db.execute(statement)
-            for batch in sorted({r[3] for r in stored}):
-                mine = [r for r in stored if r[3] == batch]
-                pairs = np.array(
-                    [(h, t) for _, h, t, _ in mine], dtype=[("h", "<i8"), ("t", "<i4")]
-                )
-                digests = pairs.view("S12")
-                runs.store(db, mine[0][0], key_runs.of_batch(batch, digests))
-            db.execute("DROP TABLE keys")
-            db.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
-    assert len(stored) == 20
-    hist = open_history(url)  # migrated: the runs are keys again
+                if statement.strip():
+                    db.execute(statement)
+            for scope, batch, size, data in held:
+                heads = np.frombuffer(data, "<u8", count=size)
+                tails = np.frombuffer(data, "<u4", count=size, offset=8 * size)
+                if version == 8:
+                    run = key_runs.Run(heads, tails, np.array([batch], dtype=np.int64))
+                    runs.store(db, scope, run)
+                else:
+                    columns = [np.full(size, scope, np.int64), heads.view(np.int64)]
+                    columns += [tails.view(np.int32), np.full(size, batch, np.int64)]
+                    keys.copy_in(db, columns)
+            db.execute("DROP TABLE batch_runs")
+            db.execute(f"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'")
+    assert [size for *_, size, _ in stored] == [10, 10]
+    hist = open_history(url)  # migrated: a run a batch again, the same bytes
     try:
-        (version,) = hist.db.execute(
-            "SELECT value FROM meta WHERE key = 'schema_version'"
-        ).fetchone()
-        assert version == "9"
-        assert sorted(
-            hist.db.execute("SELECT scope, head, tail, batch FROM keys").fetchall()
-        ) == sorted(stored)
+        (now,) = hist.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert now == "10"
+        assert hist.db.execute(listing).fetchall() == stored
+        tables = hist.db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_name IN ('runs', 'keys')"
+        ).fetchall()
+        assert tables == []
     finally:
         hist.close()
     again = tmp_path / "again"
@@ -552,3 +592,82 @@ def test_a_version_8_server_history_has_its_runs_made_keys_when_opened(tmp_path,
     manifest = json.loads((again / "manifest.json").read_text())
     assert manifest["reasons"]["already-billed"]["rows"] == 20
     assert manifest["rows"]["matched"] == 5
+
+
+def _import(books: Path, history: str, out: Path, file: Path) -> dict:
+    return run_import(
+        books, "London", "PBX", [file], out, dt.date(2026, 10, 31), history=history, reimport=True
+    ).manifest
+
+
+def test_each_machine_fetches_the_runs_it_lacks_and_a_void_is_seen_by_all(
+    tmp_path, pg_server, monkeypatch
+):
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    a, b = tmp_path / "machine-a", tmp_path / "machine-b"
+    first = export(tmp_path / "first.csv", 1, 30)
+    monkeypatch.setenv("CHARGES_KEY_CACHE", str(a))
+    _import(books, history, tmp_path / "one", first)
+    kept = list(a.rglob("*.run"))
+    assert len(kept) == 1  # the commit kept a copy of its own run
+    # another machine, with no copies: it fetches the run, and finds rows 21..30 billed
+    monkeypatch.setenv("CHARGES_KEY_CACHE", str(b))
+    second = _import(books, history, tmp_path / "two", export(tmp_path / "s.csv", 21, 40))
+    assert second["reasons"]["already-billed"]["rows"] == 10
+    copies = {p.name for p in b.rglob("*.run")}
+    assert kept[0].name in copies and len(copies) == 2  # the run fetched, and its own
+    # the first batch voided on machine b: machine a's copy of its run is not asked for
+    assert main(["void", str(tmp_path / "one"), "--reason", "wrong month"]) == 0
+    monkeypatch.setenv("CHARGES_KEY_CACHE", str(a))
+    third = _import(books, history, tmp_path / "three", first)
+    assert third["rows"]["matched"] == 30  # all billed again (batch two billed 31..40 only)
+    assert "already-billed" not in third["reasons"]
+    counts, described = billed(history)
+    assert set(counts.values()) == {1} and len(described) == 40
+
+
+def test_a_damaged_copy_is_fetched_again_and_an_unwritable_folder_copies_nothing(
+    tmp_path, pg_server, monkeypatch
+):
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CHARGES_KEY_CACHE", str(cache))
+    _import(books, history, tmp_path / "one", export(tmp_path / "first.csv", 1, 30))
+    (copy,) = cache.rglob("*.run")
+    damaged = bytearray(copy.read_bytes())
+    damaged[5] ^= 0xFF  # one byte of a head: that key would look new
+    copy.write_bytes(bytes(damaged))
+    again = _import(books, history, tmp_path / "two", export(tmp_path / "s.csv", 1, 30))
+    assert again["reasons"]["already-billed"]["rows"] == 30 and again["rows"]["matched"] == 0
+    assert copy.read_bytes() != bytes(damaged)  # fetched again, and copied again
+    # a folder that cannot be written: nothing copied, the same answers
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder would be")
+    monkeypatch.setenv("CHARGES_KEY_CACHE", str(blocked))
+    third = _import(books, history, tmp_path / "three", export(tmp_path / "t.csv", 25, 35))
+    assert third["reasons"]["already-billed"]["rows"] == 6 and third["rows"]["matched"] == 5
+
+
+def test_keys_damaged_on_the_server_are_refused_and_nothing_is_written(
+    tmp_path, pg_server, monkeypatch, capsys
+):
+    import psycopg
+
+    books = two_sites(tmp_path / "wb")
+    history = create_history(pg_server.database())
+    monkeypatch.setenv("CHARGES_KEY_CACHE", str(tmp_path / "a"))
+    _import(books, history, tmp_path / "one", export(tmp_path / "first.csv", 1, 30))
+    with psycopg.connect(history, autocommit=True) as conn:
+        conn.execute("UPDATE batch_runs SET data = overlay(data placing '\\xff' from 3)")
+        (batch,) = conn.execute("SELECT batch FROM batch_runs").fetchone()
+    monkeypatch.setenv("CHARGES_KEY_CACHE", str(tmp_path / "b"))  # no copy: it is fetched
+    code = main(import_args(books, history, tmp_path / "two", export(tmp_path / "s.csv", 1, 5)))
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"charges: {history}: the billed keys of batch {batch}, part 0 are not what the "
+        "history recorded of them: the database is damaged. Nothing was written; restore it "
+        "from its last backup (README, For a team)"
+    )
+    assert not (tmp_path / "two").exists()

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from processor import row_digests
 from processor.errors import HistoryError
 from processor.history import runs
-from processor.history.postgres import keys
+from processor.history.key_runs import Run
+from processor.history.postgres import batch_runs
 from processor.history.postgres.store import PostgresHistory
 from processor.history.sqlite import SQLiteHistory
 
@@ -97,17 +99,7 @@ def copy_history(source: Path, url: str) -> Copied:
                         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows
                     )
                 for (scope,) in src.db.execute("SELECT DISTINCT scope FROM runs").fetchall():
-                    for run in runs.read(src.db, scope):  # the sorted runs become keyed rows
-                        n = len(run)
-                        keys.copy_in(
-                            dst.db,
-                            [
-                                np.full(n, scope, np.int64),
-                                run.heads.view(np.int64),
-                                run.tails.view(np.int32),
-                                run.batches[run.owner()].astype(np.int64),
-                            ],
-                        )
+                    _copy_runs(src, dst, scope)  # merged runs become a run a batch
                 for table, column in SEQUENCES:
                     dst.db.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
@@ -117,7 +109,7 @@ def copy_history(source: Path, url: str) -> Copied:
                     "UPDATE meta SET value = ? WHERE key = 'history_id'", (src.history_id,)
                 )
                 want = _facts(src.db, "SELECT COALESCE(SUM(size), 0) FROM runs")
-                got = _facts(dst.db, "SELECT COUNT(*) FROM keys")
+                got = _facts(dst.db, "SELECT COALESCE(SUM(size), 0) FROM batch_runs")
                 if want != got:  # raising here rolls the whole copy back
                     differ = [k for k in want if want[k] != got.get(k)]
                     raise HistoryError(
@@ -140,6 +132,23 @@ def copy_history(source: Path, url: str) -> Copied:
         src.close()
 
 
+def _copy_runs(src: SQLiteHistory, dst: PostgresHistory, scope: int) -> None:
+    """A scope's runs in the file (merged as batches were committed) as the server keeps
+    them: a run a batch."""
+    pieces: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for run in runs.read(src.db, scope):
+        owner = run.owner()
+        for i, batch in enumerate(run.batches):
+            mine = owner == i
+            pieces.setdefault(int(batch), []).append((run.heads[mine], run.tails[mine]))
+    for batch, parts in sorted(pieces.items()):
+        head = np.concatenate([h for h, _ in parts])
+        tail = np.concatenate([t for _, t in parts])
+        order = row_digests.sort_order(head, tail)
+        run = Run(head[order], tail[order], np.array([batch], dtype=np.int64))
+        batch_runs.store(dst.db, scope, run, dst.cache)
+
+
 def _empty(dst: PostgresHistory) -> None:
     """Take the new history's tables away again after a failed copy: the database is
     left empty, as it was given."""
@@ -147,5 +156,5 @@ def _empty(dst: PostgresHistory) -> None:
 
     with contextlib.suppress(Exception):
         with dst.transaction():
-            for table in [*TABLES, "keys", "meta"]:
+            for table in [*TABLES, "batch_runs", "meta"]:
                 dst.db.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -4,8 +4,9 @@ PostgreSQL through a connection that swaps the placeholders (``postgres.connecti
 A store gives ``db`` (``execute`` and ``executemany`` with ``?`` placeholders, rows as
 tuples), ``transaction()``, its lock, ``path`` (where it is, as people are told) and
 ``history_id``. Its tables are the same in both (``sqlite.schema``, ``postgres.schema``):
-``batches`` and ``exports`` have an integer ``rowid`` in creation order. Each keeps the
-billed keys its own way: sorted runs in the file, a keyed table on the server.
+``batches`` and ``exports`` have an integer ``rowid`` in creation order. Both keep the
+billed keys as sorted runs (``key_runs``), searched in memory: the file merges them as
+they are committed (``runs``), the server keeps a run a batch (``postgres.batch_runs``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from decimal import Decimal
 
 import numpy as np
 
+from processor import row_digests
 from processor.errors import HistoryError
+from processor.history import key_runs
 from processor.history.store import (
+    Billed,
     HistoryStore,
     Pending,
     Scope,
@@ -29,9 +33,19 @@ from processor.history.store import (
     user,
 )
 
+# A scope's stored runs below this many digests are merged in memory when the key check
+# reads them: the file's compaction (``runs.compact``) leaves at most three of each size
+# class; the server keeps a run a batch (a year of daily ones: 365).
+_SMALL_RUN = 1 << 17
+
 
 class SQLHistory(HistoryStore):
     """What a history records and answers, in the SQL its stores share."""
+
+    def __init__(self) -> None:
+        # (application, location) → the runs of digests its committed batches billed, read
+        # once by the key check (the lock is held: no batch commits meanwhile)
+        self._runs: dict[tuple[str, str], tuple] = {}
 
     db: object
     path: object
@@ -102,12 +116,14 @@ class SQLHistory(HistoryStore):
             "SELECT rowid, application_key, location_key FROM batches WHERE id = ?", (batch_id,)
         ).fetchone()
         r, b = manifest["rows"], manifest["billed"]
+        self._runs.clear()  # what the key check read is out of date once this commits
+        try:
+            run = key_runs.of_batch(rowid, digests)
+        except ValueError:
+            raise HistoryError("a batch would bill a row twice; nothing was written") from None
         with self.transaction():
             scope = self.scope_id(app, loc, create=True)
-            try:
-                self._store_keys(scope, rowid, digests)
-            except ValueError:
-                raise HistoryError("a batch would bill a row twice; nothing was written") from None
+            self._store_run(scope, run)
             self.db.executemany(
                 "INSERT INTO allowance_use (batch_id, account_key, product_key, month, kind, "
                 "account_id, product, used) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
@@ -218,19 +234,63 @@ class SQLHistory(HistoryStore):
         ).fetchone()
         return None if row is None else row[0]
 
-    # --- the billed keys: each store keeps them its own way ----------------------------------
+    # --- the billed keys: sorted runs, stored as each store keeps them ----------------------
 
     @abstractmethod
-    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray) -> None:
-        """Record a committing batch's keys (inside the commit's transaction).
-
-        Raises:
-            ValueError: a key is there twice.
-        """
+    def _store_run(self, scope: int, run: key_runs.Run) -> None:
+        """Record a committing batch's run (inside the commit's transaction)."""
 
     @abstractmethod
-    def _release_keys(self, rowid: int) -> int:
+    def _release_run(self, rowid: int) -> int:
         """Forget a void batch's keys (inside the void's transaction); how many."""
+
+    @abstractmethod
+    def _stored_runs(self, scope: int) -> list[key_runs.Run]:
+        """The runs a scope's committed batches billed."""
+
+    def billed_where(
+        self, application_key: str, location_key: str, digests: np.ndarray
+    ) -> tuple[np.ndarray, list[Billed]]:
+        """Per row key (given as its digest), the index in the list returned with it of
+        the committed batch that billed it, -1 where none did: a column, for a million
+        keys billed before (a re-import)."""
+        held, filters, places = self._scope_runs(application_key, location_key)
+        return key_runs.search(held, filters, digests), places
+
+    def _scope_runs(
+        self, application_key: str, location_key: str
+    ) -> tuple[list[key_runs.Run], list[tuple[np.ndarray, np.uint64]], list[Billed]]:
+        """The runs of digests an (application, location)'s committed batches billed (each
+        run's batches given as indexes into the list of those batches returned last), and
+        each run's ``row_digests.presence`` bitmap."""
+        names = (application_key, location_key)
+        if names not in self._runs:
+            scope = self.scope_id(application_key, location_key)
+            stored = [] if scope is None else self._stored_runs(scope)
+            small = [r for r in stored if len(r) < _SMALL_RUN]
+            held = [r for r in stored if len(r) >= _SMALL_RUN]
+            if small:
+                held.append(key_runs.merge(small))
+            rowids = np.unique(np.concatenate([r.batches for r in held])) if held else []
+            # only committed batches hold runs (a commit writes them, a void removes them)
+            committed = {
+                rowid: Billed(batch_id, folder)
+                for rowid, batch_id, folder in self.db.execute(
+                    "SELECT rowid, id, folder FROM batches WHERE application_key = ? "
+                    "AND location_key = ? AND status = 'committed'",
+                    names,
+                )
+            }
+            places = [committed[int(b)] for b in rowids]
+            self._runs[names] = (
+                [
+                    key_runs.Run(r.heads, r.tails, np.searchsorted(rowids, r.batches), r.owners)
+                    for r in held
+                ],
+                [row_digests.presence(r.heads) for r in held],
+                places,
+            )
+        return self._runs[names]
 
     def retried_keys(self, batch_id: str) -> set[str]:
         return {
@@ -306,15 +366,18 @@ class SQLHistory(HistoryStore):
         )
         names = [d[0] for d in cur.description]
         out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        batches: dict[str, list[str]] = {e["id"]: [] for e in out}
+        if out:  # each export's batches, in one query (a round trip each, on a server)
+            marks = ",".join("?" * len(batches))
+            for export_id, batch_id in self.db.execute(
+                "SELECT export_id, batch_id FROM export_batches WHERE export_id IN "
+                f"({marks}) ORDER BY batch_id",
+                list(batches),
+            ):
+                batches[export_id].append(batch_id)
         for e in out:
             e["files"] = json.loads(e["files"])
-            e["batches"] = [
-                b
-                for (b,) in self.db.execute(
-                    "SELECT batch_id FROM export_batches WHERE export_id = ? ORDER BY batch_id",
-                    (e["id"],),
-                )
-            ]
+            e["batches"] = batches[e["id"]]
         return out
 
     def last_number(self, system: str) -> int | None:
@@ -412,11 +475,12 @@ class SQLHistory(HistoryStore):
             rowid = self.db.execute(
                 "SELECT rowid FROM batches WHERE id = ?", (batch_id,)
             ).fetchone()[0]
-            released = self._release_keys(rowid)
+            released = self._release_run(rowid)
             self.db.executemany(
                 "UPDATE batch_files SET void_sha256 = ? WHERE batch_id = ? AND name = ?",
                 [(sha, batch_id, name) for name, sha in (files or {}).items()],
             )
+            self._runs.clear()
             # rows retried out of the void batch may be retried again
             self.db.execute("DELETE FROM retried WHERE into_batch = ?", (batch_id,))
         return {"by": who, "at": when, "released": released}

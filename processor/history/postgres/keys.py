@@ -1,10 +1,7 @@
-"""The PostgreSQL history's billed keys: a keyed table, searched on the server.
-
-The SQLite history reads a scope's sorted runs whole and searches them in memory; over a
-network, a history of 100 million keys is 1.2 GB to read for every import. Here each key
-is a row (scope, the digest's two halves, the batch that billed it) under a primary key,
-so a key check sends only the import's digests (binary COPY into a temporary table) and
-the server answers with one indexed join: its cost grows with the import, not the history.
+"""Schema 9's billed keys: a keyed table (a row a key: scope, the digest's two halves, the
+batch that billed it), kept for the migrations through it (``schema``). Schema 10 keeps a
+run a batch instead (``batch_runs``): a commit into a keyed table of 100 million keys, on
+a durable server, rewrote most of its index and took minutes.
 """
 
 from __future__ import annotations
@@ -60,27 +57,6 @@ def read_pairs(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return rows["a"].astype(np.int64), rows["b"].astype(np.int64)
 
 
-def store(db, scope: int, batch: int, digests: np.ndarray) -> None:
-    """Record a batch's billed keys (inside the commit's transaction).
-
-    Raises:
-        ValueError: a key is there twice.
-        psycopg.errors.UniqueViolation: a key is billed already (the key check, under the
-            lock, makes that impossible; the transaction is rolled back).
-    """
-    head, tail = _in_order(*halves(digests))
-    if ((head[1:] == head[:-1]) & (tail[1:] == tail[:-1])).any():
-        raise ValueError("a key is there twice")
-    n = len(head)
-    copy_in(db, [np.full(n, scope, np.int64), head, tail, np.full(n, batch, np.int64)])
-
-
-def _in_order(head: np.ndarray, tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys in the primary key's order: a commit then fills index pages one after another."""
-    order = np.lexsort((tail, head))
-    return head[order], tail[order]
-
-
 def copy_in(db, columns: list[np.ndarray]) -> None:
     """Rows (scope, head, tail, batch) into ``keys``, as one binary COPY."""
     sql = "COPY keys (scope, head, tail, batch) FROM STDIN (FORMAT BINARY)"
@@ -88,41 +64,16 @@ def copy_in(db, columns: list[np.ndarray]) -> None:
         cp.write(copy_rows(columns))
 
 
-def search(db, scope: int, digests: np.ndarray) -> np.ndarray:
-    """Per digest, the rowid of the batch that billed it in this scope, -1 where none did."""
-    which = np.full(len(digests), -1, dtype=np.int64)
-    if not len(digests):
-        return which
-    head, tail = halves(digests)
-    # in the index's order, so that neighbouring probes read neighbouring index pages
-    order = np.lexsort((tail, head))
-    head, tail = head[order], tail[order]
-    with db.transaction():  # the temporary table goes with it
-        db.execute(
-            "CREATE TEMPORARY TABLE asked (i BIGINT, head BIGINT, tail INTEGER) ON COMMIT DROP"
-        )
-        cur = db.conn.cursor()
-        with cur.copy("COPY asked (i, head, tail) FROM STDIN (FORMAT BINARY)") as cp:
-            cp.write(copy_rows([order.astype(np.int64), head, tail]))
-        # one index probe an asked key: never a scan of the whole table (and no plan to
-        # weigh, or to compile)
-        db.execute("SET LOCAL enable_hashjoin = off")
-        db.execute("SET LOCAL enable_mergejoin = off")
-        db.execute("SET LOCAL jit = off")
-        out = bytearray()
-        with cur.copy(
-            "COPY (SELECT a.i, k.batch FROM asked a JOIN keys k ON k.scope = "
-            f"{int(scope)} AND k.head = a.head AND k.tail = a.tail) TO STDOUT (FORMAT BINARY)"
-        ) as cp:
-            for block in cp:
-                out += block
-    if out:
-        i, batch = read_pairs(bytes(out))
-        which[i] = batch
-    return which
-
-
-def release(db, batch: int) -> int:
-    """Forget a void batch's keys; how many there were."""
-    cur = db.execute("DELETE FROM keys WHERE batch = ?", (batch,))
-    return cur.rowcount
+def batch_keys(db, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """One batch's keys in the table, as a run's heads and tails (``key_runs``), unsorted."""
+    out = bytearray()
+    with db.conn.cursor().copy(
+        f"COPY (SELECT head, tail::BIGINT FROM keys WHERE batch = {int(batch)}) "
+        "TO STDOUT (FORMAT BINARY)"
+    ) as cp:
+        for block in cp:
+            out += block
+    if not out:
+        return np.empty(0, np.uint64), np.empty(0, np.uint32)
+    head, tail = read_pairs(bytes(out))
+    return head.view(np.uint64), tail.astype(np.int32).view(np.uint32)

@@ -1,14 +1,15 @@
 """The PostgreSQL history's schema: the SQLite history's tables (``sqlite.schema``, version
-8) in PostgreSQL's types, but the billed keys in a keyed table (``keys``, version 9)
-rather than sorted runs; its version in ``meta``, and the migrations from each version to
-the next, each in one transaction. ``batches`` and ``exports`` carry ``rowid``, which the
-shared SQL orders by, as SQLite's own rowid."""
+8) in PostgreSQL's types, but the billed keys as a run a batch (``batch_runs``, version
+10) rather than runs merged as they are committed (version 8) or a keyed table (version
+9); its version in ``meta``, and the migrations from each version to the next, each in one
+transaction. ``batches`` and ``exports`` carry ``rowid``, which the shared SQL orders by,
+as SQLite's own rowid."""
 
 from __future__ import annotations
 
-from processor.history.postgres import keys
+from processor.history.postgres import batch_runs, keys
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 TABLES = (
     """
@@ -110,8 +111,8 @@ TABLES = (
         PRIMARY KEY (export_id, account_id)
     );
 """
-    + keys.TABLE
-)  # the billed keys: ``keys``
+    + batch_runs.TABLE
+)  # the billed keys: ``batch_runs``
 
 
 def _to_v9(db) -> None:
@@ -134,7 +135,26 @@ def _to_v9(db) -> None:
     db.execute("DROP TABLE runs")
 
 
+def _to_v10(db) -> None:
+    """Version 9 kept a row a key (``keys``): each batch's keys become its run."""
+    import numpy as np
+
+    from processor import row_digests
+    from processor.history.key_runs import Run
+
+    for statement in batch_runs.TABLE.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    stored = db.execute("SELECT DISTINCT scope, batch FROM keys ORDER BY batch").fetchall()
+    for scope, batch in stored:
+        head, tail = keys.batch_keys(db, batch)
+        order = row_digests.sort_order(head, tail)
+        run = Run(head[order], tail[order], np.array([batch], dtype=np.int64))
+        batch_runs.store(db, scope, run)
+    db.execute("DROP TABLE keys")
+
+
 # version → what takes a history from the version before to it: statements, or a function
 # of the connection (the first PostgreSQL history is version 8: the SQLite history's
 # tables when this store came)
-MIGRATIONS: dict[int, object] = {9: _to_v9}
+MIGRATIONS: dict[int, object] = {9: _to_v9, 10: _to_v10}

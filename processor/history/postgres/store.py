@@ -13,15 +13,15 @@ import time
 import uuid
 import zlib
 
-import numpy as np
-
 from processor.errors import HistoryError, NoHistoryError
-from processor.history.postgres import keys
+from processor.history import key_runs
+from processor.history.postgres import batch_runs
 from processor.history.postgres.connection import Connection, unreachable
+from processor.history.postgres.key_cache import KeyCache
 from processor.history.postgres.place import public_url
 from processor.history.postgres.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from processor.history.sql_store import SQLHistory
-from processor.history.store import LOCK_WAIT, Billed, Scope
+from processor.history.store import LOCK_WAIT, Scope
 
 EXTRA = 'pip install "device-charges[postgres]"'
 # the advisory locks' first key (this program's), then 0 for the whole history or a
@@ -59,12 +59,14 @@ class PostgresHistory(SQLHistory):
             if create:
                 self._create()
             self.history_id = self._open()
+            self.cache = KeyCache(self.history_id)
         except psycopg.Error as exc:
             raw.close()
             raise HistoryError(unreachable(self.path, exc)) from None
         except BaseException:
             raw.close()
             raise
+        super().__init__()
 
     # --- the schema -----------------------------------------------------------------------
 
@@ -104,19 +106,32 @@ class PostgresHistory(SQLHistory):
                     f"(schema {version}; this one knows {SCHEMA_VERSION}); upgrade "
                     "device-charges on this machine"
                 )
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                migration = MIGRATIONS.get(step, "")
-                if callable(migration):
-                    migration(self.db)
-                    continue
-                for statement in migration.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+            try:
+                self._migrate(version)
+            except _psycopg().errors.InsufficientPrivilege:
+                raise HistoryError(
+                    f"{self.path}: the history is at schema {version} and this version of "
+                    f"device-charges needs schema {SCHEMA_VERSION}; converting it is for the "
+                    "database's owner: run charges history --history with the owner's role "
+                    "once (README, Upgrading device-charges), then this again. Nothing was "
+                    "changed"
+                ) from None
             if version < SCHEMA_VERSION:
                 self.db.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
         return rows["history_id"]
+
+    def _migrate(self, version: int) -> None:
+        """Each migration from ``version`` on, in the transaction held."""
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            migration = MIGRATIONS.get(step, "")
+            if callable(migration):
+                migration(self.db)
+                continue
+            for statement in migration.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
 
     # --- transactions and the lock --------------------------------------------------------
 
@@ -206,35 +221,35 @@ class PostgresHistory(SQLHistory):
         self.unlock()
         self.db.close()
 
-    # --- the billed keys: a keyed table, searched on the server (``keys``) ---------------
+    # --- the billed keys: a run a batch on the server, copied here (``batch_runs``) -------
 
-    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray) -> None:
-        keys.store(self.db, scope, rowid, digests)
+    def _store_run(self, scope: int, run: key_runs.Run) -> None:
+        batch_runs.store(self.db, scope, run, self.cache)
 
-    def _release_keys(self, rowid: int) -> int:
-        return keys.release(self.db, rowid)
+    def _release_run(self, rowid: int) -> int:
+        return batch_runs.release(self.db, rowid)
 
-    def billed_where(
-        self, application_key: str, location_key: str, digests: np.ndarray
-    ) -> tuple[np.ndarray, list[Billed]]:
-        scope = self.scope_id(application_key, location_key)
-        if scope is None:
-            return np.full(len(digests), -1, dtype=np.int64), []
-        rowids = keys.search(self.db, scope, digests)
-        found = np.unique(rowids[rowids >= 0])
-        if not len(found):
-            return rowids, []
-        marks = ",".join("?" * len(found))
-        named = {
-            rowid: Billed(batch_id, folder)
-            for rowid, batch_id, folder in self.db.execute(
-                f"SELECT rowid, id, folder FROM batches WHERE rowid IN ({marks})",
-                [int(r) for r in found],
-            )
-        }
-        index = np.searchsorted(found, rowids)
-        index[rowids < 0] = -1
-        return index, [named[int(r)] for r in found]
+    def _stored_runs(self, scope: int) -> list[key_runs.Run]:
+        parts = batch_runs.listed(self.db, scope)
+        data: dict[str, bytes | memoryview] = {}
+        missing = []
+        for part in parts:
+            copy = self.cache.get(part.sha256, part.size)
+            if copy is None:
+                missing.append(part)
+            else:
+                data[part.sha256] = copy
+        try:
+            for part, fetched in batch_runs.fetched(self.db, missing):
+                self.cache.put(part.sha256, fetched)
+                data[part.sha256] = fetched
+        except ValueError as exc:
+            raise HistoryError(
+                f"{self.path}: the billed keys of {exc} are not what the history recorded of "
+                "them: the database is damaged. Nothing was written; restore it from its "
+                "last backup (README, For a team)"
+            ) from None
+        return batch_runs.runs_of(parts, data)
 
     def batch(self, batch_id: str) -> dict | None:
         out = super().batch(batch_id)

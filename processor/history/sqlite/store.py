@@ -13,22 +13,15 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from processor import row_digests
 from processor.errors import HistoryError
 from processor.history import key_runs, runs
 from processor.history.sql_store import SQLHistory
 from processor.history.sqlite.lock import FileLock
 from processor.history.sqlite.schema import migrate, ours, wal, whole
 from processor.history.sqlite.usable import network_warning, read_only, usable
-from processor.history.store import LOCK_WAIT, Billed, Scope
+from processor.history.store import LOCK_WAIT, Scope
 
 DEFAULT_NAME = "history.sqlite"
-# A scope's stored runs below this many digests are merged in memory when the key check
-# reads them: compaction (``runs.compact``) leaves at most three of each size class,
-# so this is a few hundred thousand digests at most, and one search instead of up to 27.
-_SMALL_RUN = 1 << 17
 
 
 class SQLiteHistory(SQLHistory):
@@ -66,9 +59,7 @@ class SQLiteHistory(SQLHistory):
                 "before, or their rows would be billed again"
             ) from None
         self._lock = FileLock(self.path)
-        # (application, location) → the runs of digests its committed batches billed, read
-        # once by the key check (the lock is held: no batch commits meanwhile)
-        self._runs: dict[tuple[str, str], tuple] = {}
+        super().__init__()
 
     def close(self) -> None:
         self.unlock()
@@ -95,56 +86,13 @@ class SQLiteHistory(SQLHistory):
     def unlock(self) -> None:
         self._lock.release()
 
-    # --- the billed keys: sorted runs, read whole by the key check --------------------------
+    # --- the billed keys: sorted runs, merged as they are committed (``runs``) -------------
 
-    def _store_keys(self, scope: int, rowid: int, digests: np.ndarray) -> None:
-        self._runs.clear()  # what the key check read is out of date once this commits
-        runs.store(self.db, scope, key_runs.of_batch(rowid, digests))
+    def _store_run(self, scope: int, run: key_runs.Run) -> None:
+        runs.store(self.db, scope, run)
 
-    def _release_keys(self, rowid: int) -> int:
-        self._runs.clear()
+    def _release_run(self, rowid: int) -> int:
         return runs.release(self.db, rowid)
 
-    def billed_where(
-        self, application_key: str, location_key: str, digests: np.ndarray
-    ) -> tuple[np.ndarray, list[Billed]]:
-        """Per row key (given as its digest), the index in the list returned with it of
-        the committed batch that billed it, -1 where none did: a column, for a million
-        keys billed before (a re-import)."""
-        held, filters, places = self._scope_runs(application_key, location_key)
-        return key_runs.search(held, filters, digests), places
-
-    def _scope_runs(
-        self, application_key: str, location_key: str
-    ) -> tuple[list[key_runs.Run], list[tuple[np.ndarray, np.uint64]], list[Billed]]:
-        """The runs of digests an (application, location)'s committed batches billed (each
-        run's batches given as indexes into the list of those batches returned last), and
-        each run's ``row_digests.presence`` bitmap."""
-        names = (application_key, location_key)
-        if names not in self._runs:
-            scope = self.scope_id(application_key, location_key)
-            stored = [] if scope is None else runs.read(self.db, scope)
-            small = [r for r in stored if len(r) < _SMALL_RUN]
-            held = [r for r in stored if len(r) >= _SMALL_RUN]
-            if small:
-                held.append(key_runs.merge(small))
-            rowids = np.unique(np.concatenate([r.batches for r in held])) if held else []
-            # only committed batches hold runs (a commit writes them, a void removes them)
-            committed = {
-                rowid: Billed(batch_id, folder)
-                for rowid, batch_id, folder in self.db.execute(
-                    "SELECT rowid, id, folder FROM batches WHERE application_key = ? "
-                    "AND location_key = ? AND status = 'committed'",
-                    names,
-                )
-            }
-            places = [committed[int(b)] for b in rowids]
-            self._runs[names] = (
-                [
-                    key_runs.Run(r.heads, r.tails, np.searchsorted(rowids, r.batches), r.owners)
-                    for r in held
-                ],
-                [row_digests.presence(r.heads) for r in held],
-                places,
-            )
-        return self._runs[names]
+    def _stored_runs(self, scope: int) -> list[key_runs.Run]:
+        return runs.read(self.db, scope)
