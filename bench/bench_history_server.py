@@ -96,13 +96,18 @@ def main(keys: int, rows: int, shapes: list[int]) -> None:
             tmp = Path(tmp)
             wb, export, read_s = export_and_read(tmp, rows)
             os.environ[ENV] = str(tmp / "copies")  # never the user's own folder
+            outs = iter(range(1000))
+
+            def next_out() -> Path:
+                return tmp / f"out-{next(outs)}"
+
             timings = {}
             # the first import warms what every import loads (modules, the workbooks'
             # files): its time is not counted
             for label in ("warm-up", "an empty history"):
                 url = server.database()
                 fill_history(url, 0)
-                timings[label] = timed_import(wb, export, tmp / f"out-{len(timings)}", url)
+                timings[label] = timed_import(wb, export, next_out(), url)
                 server.drop(url)
             del timings["warm-up"]
             for scopes in shapes:
@@ -114,11 +119,11 @@ def main(keys: int, rows: int, shapes: list[int]) -> None:
                 t0 = time.perf_counter()
                 fill_history(url, keys, scopes)
                 print(f"built {label} on the server in {time.perf_counter() - t0:.0f} s")
-                out = tmp / f"out-{len(timings)}"
+                out = next_out()
                 timings[f"{label}, its runs copied here"] = timed_import(wb, export, out, url)
                 void(url, out)
                 os.environ[ENV] = str(elsewhere)  # another machine: no copies yet
-                out = tmp / f"out-{len(timings)}"
+                out = next_out()
                 timings[f"{label}, on a machine with no copies"] = timed_import(
                     wb, export, out, url
                 )
