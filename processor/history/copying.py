@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from processor import row_digests
 from processor.errors import HistoryError
 from processor.history import runs
-from processor.history.key_runs import Run
+from processor.history.key_runs import batch_run
 from processor.history.postgres import batch_runs
 from processor.history.postgres.store import PostgresHistory
 from processor.history.sqlite import SQLiteHistory
@@ -144,9 +143,7 @@ def _copy_runs(src: SQLiteHistory, dst: PostgresHistory, scope: int) -> None:
     for batch, parts in sorted(pieces.items()):
         head = np.concatenate([h for h, _ in parts])
         tail = np.concatenate([t for _, t in parts])
-        order = row_digests.sort_order(head, tail)
-        run = Run(head[order], tail[order], np.array([batch], dtype=np.int64))
-        batch_runs.store(dst.db, scope, run, dst.cache)
+        batch_runs.store(dst.db, scope, batch_run(batch, head, tail), dst.cache)
 
 
 def _empty(dst: PostgresHistory) -> None:

@@ -51,12 +51,16 @@ def of_batch(batch: int, digests: np.ndarray) -> Run:
     Raises:
         ValueError: a digest is there twice (an import bills a row once).
     """
-    head, tail = row_digests.halves(digests)
-    order = row_digests.sort_order(head, tail)
-    head, tail = head[order], tail[order]
-    if ((head[1:] == head[:-1]) & (tail[1:] == tail[:-1])).any():
+    run = batch_run(batch, *row_digests.halves(digests))
+    if ((run.heads[1:] == run.heads[:-1]) & (run.tails[1:] == run.tails[:-1])).any():
         raise ValueError("a batch would bill a row twice")
-    return Run(head, tail, np.array([batch], dtype=np.int64))
+    return run
+
+
+def batch_run(batch: int, head: np.ndarray, tail: np.ndarray) -> Run:
+    """One batch's digests, as halves in any order, as a run (sorted)."""
+    order = row_digests.sort_order(head, tail)
+    return Run(head[order], tail[order], np.array([batch], dtype=np.int64))
 
 
 def merge(runs: list[Run]) -> Run:

@@ -42,14 +42,14 @@ _SMALL_RUN = 1 << 17
 class SQLHistory(HistoryStore):
     """What a history records and answers, in the SQL its stores share."""
 
+    db: object
+    path: object
+    history_id: str
+
     def __init__(self) -> None:
         # (application, location) → the runs of digests its committed batches billed, read
         # once by the key check (the lock is held: no batch commits meanwhile)
         self._runs: dict[tuple[str, str], tuple] = {}
-
-    db: object
-    path: object
-    history_id: str
 
     def transaction(self) -> contextlib.AbstractContextManager:
         raise NotImplementedError

@@ -10,8 +10,6 @@ import struct
 
 import numpy as np
 
-from processor import row_digests
-
 TABLE = """
     CREATE TABLE keys (
         scope BIGINT NOT NULL,
@@ -25,13 +23,6 @@ TABLE = """
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _TRAILER = struct.pack(">h", -1)
-
-
-def halves(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A digest's first 8 bytes and last 4, as signed integers (PostgreSQL's bigint and
-    integer): equal digests, equal halves."""
-    head, tail = row_digests.halves(digests)
-    return head.view(np.int64), tail.view(np.int32)
 
 
 def copy_rows(columns: list[np.ndarray]) -> bytes:

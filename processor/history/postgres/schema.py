@@ -137,20 +137,14 @@ def _to_v9(db) -> None:
 
 def _to_v10(db) -> None:
     """Version 9 kept a row a key (``keys``): each batch's keys become its run."""
-    import numpy as np
-
-    from processor import row_digests
-    from processor.history.key_runs import Run
+    from processor.history.key_runs import batch_run
 
     for statement in batch_runs.TABLE.split(";"):
         if statement.strip():
             db.execute(statement)
     stored = db.execute("SELECT DISTINCT scope, batch FROM keys ORDER BY batch").fetchall()
     for scope, batch in stored:
-        head, tail = keys.batch_keys(db, batch)
-        order = row_digests.sort_order(head, tail)
-        run = Run(head[order], tail[order], np.array([batch], dtype=np.int64))
-        batch_runs.store(db, scope, run)
+        batch_runs.store(db, scope, batch_run(batch, *keys.batch_keys(db, batch)))
     db.execute("DROP TABLE keys")
 
 
